@@ -1,0 +1,45 @@
+"""Readers of public file formats. They know formats and nothing about storage.
+
+Every reader module exposes ``SOURCES``: a list of :class:`Source`, each with the same two
+verbs, ``sniff(head, name) -> bool`` and ``read(ctx) -> Iterator[(table, RecordBatch)]``.
+:mod:`ratelens.sources.registry` lists them all in one explicit place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+
+@dataclass
+class ReadContext:
+    """What a reader is told about one file, and where it reports what it learnt."""
+
+    path: str  # local path or fsspec URL, as the user gave it
+    file_id: str  # sha256 hex of the file's bytes
+    codes: frozenset[str] | None = None  # keep only these billing codes (None: all)
+    is_lenient: bool = False  # load valid rows of a file with errors, report the rest
+    on_bytes: Callable[[int], None] | None = None  # progress: compressed bytes consumed
+    meta: dict[str, str] = field(default_factory=dict)  # publisher, file_date, version, ...
+    warnings: list[str] = field(default_factory=list)  # problems that did not stop the load
+
+    def progress(self, n_bytes: int) -> None:
+        if self.on_bytes is not None:
+            self.on_bytes(n_bytes)
+
+
+Batches = Iterator[tuple[str, pa.RecordBatch]]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One kind of public file: how to recognise it and how to read it."""
+
+    kind: str  # e.g. "pfs_rvu", "tic_in_network", "hospital_csv_tall"
+    description: str
+    sniff: Callable[[bytes, str], bool]  # (first bytes, decompressed; file name) -> is it?
+    read: Callable[[ReadContext], Batches]
+    # A file that lists other files (a TiC table of contents): returns their locations.
+    expand: Callable[[ReadContext], list[str]] | None = None

@@ -1,0 +1,54 @@
+"""Opening public files: local paths or fsspec URLs, plain or gzip (inflated with ISA-L)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import BinaryIO
+
+import fsspec
+from isal import igzip
+
+from ratelens.errors import FormatError, InputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+HEAD_BYTES = 65536
+
+
+def open_raw(path: str) -> BinaryIO:
+    """The file's bytes as stored (compressed or not)."""
+    try:
+        return fsspec.open(path, "rb").open()  # type: ignore[no-any-return]
+    except FileNotFoundError as exc:
+        raise InputError(path, None, "an existing file", "no such file") from exc
+    except OSError as exc:
+        raise InputError(path, None, "a readable file", str(exc), retryable=True) from exc
+
+
+def open_binary(path: str) -> BinaryIO:
+    """The file's content, gzip inflated when the bytes start with the gzip magic."""
+    raw = open_raw(path)
+    if raw.read(2) == GZIP_MAGIC:
+        raw.seek(0)
+        return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    raw.seek(0)
+    return raw
+
+
+def read_head(path: str, n_bytes: int = HEAD_BYTES) -> bytes:
+    """The first bytes of the file's content (after inflating), for sniffing."""
+    with open_binary(path) as fh:
+        try:
+            return fh.read(n_bytes)
+        except (EOFError, OSError) as exc:
+            raise FormatError(path, "byte 0", "a readable gzip stream", str(exc)) from exc
+
+
+def sha256_file(path: str, chunk: int = 1 << 20) -> tuple[str, int]:
+    """(sha256 hex, size in bytes) of the file as stored."""
+    digest = hashlib.sha256()
+    size = 0
+    with open_raw(path) as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
