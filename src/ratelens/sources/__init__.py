@@ -21,6 +21,8 @@ class ReadContext:
     file_id: str  # sha256 hex of the file's bytes
     codes: frozenset[str] | None = None  # keep only these billing codes (None: all)
     is_lenient: bool = False  # load valid rows of a file with errors, report the rest
+    plan: str | None = None  # table of contents: keep files of plans whose name/id contains this
+    limit: int | None = None  # table of contents: at most this many files
     on_bytes: Callable[[int], None] | None = None  # progress: compressed bytes consumed
     meta: dict[str, str] = field(default_factory=dict)  # publisher, file_date, version, ...
     warnings: list[str] = field(default_factory=list)  # problems that did not stop the load

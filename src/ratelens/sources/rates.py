@@ -47,9 +47,8 @@ RATE_SCHEMA = pa.schema(
         ("service_code", _strs),  # place-of-service codes
         ("additional_information", _str),
         # who is paid
-        ("provider_group_id", _str),
-        ("tins", _strs),  # "ein:123456789" / "npi:1234567890"
-        ("n_npi", pa.int64()),
+        # provider_group_id values of the file's provider_groups table (TINs, NPIs there)
+        ("provider_references", _strs),
         ("state", _str),  # two-letter state where known (hospital address, NPPES)
         # hospital standard charges (null for insurer files)
         ("hospital_name", _str),
