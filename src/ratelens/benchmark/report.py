@@ -1,0 +1,139 @@
+"""benchmark_code: the payer benchmark report of one code, from the warehouse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from ratelens import config
+from ratelens.benchmark import findings
+from ratelens.benchmark.document import (
+    BenchmarkReport,
+    DataGap,
+    MedicareAmount,
+    PayerBenchmark,
+    SourceFile,
+    StateBenchmark,
+)
+from ratelens.benchmark.medicare_basis import MedicareContext, medicare_context
+from ratelens.sources import registry
+from ratelens.warehouse import rate_queries as q
+from ratelens.warehouse.store import Warehouse
+
+DOLLAR_TYPES = frozenset({"negotiated", "derived", "fee schedule"})
+EXPECTED_PAYERS = ("Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Report filters; None means no filter."""
+
+    payer: str | None = None
+    state: str | None = None
+    setting: str | None = None
+    modifier: str | None = None
+    billing_class: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def benchmark_code(
+    wh: Warehouse, code: str, *, year: int | None = None, filters: Filters = Filters()
+) -> BenchmarkReport:
+    """The benchmark report of ``code`` from what the warehouse holds."""
+    code = normalize_code(code)
+    con = wh.connect(registry.TABLES)
+    try:
+        medicare = medicare_context(con, code, year)
+        codes = [code, *medicare.equivalent_codes]
+        bound = q.params(codes, **filters.as_dict())
+        bound["outlier_ratio"] = float(config.setting("outlier_ratio"))
+        payers = tuple(_payer_rows(q.fetch(con, q.GROUP_STATS, bound), code, medicare))
+        by_state = tuple(StateBenchmark(**r) for r in q.fetch(con, q.STATE_STATS, bound))
+        sources = _sources(con, bound, medicare)
+        gaps = _gaps(con, bound, payers, medicare, filters)
+    finally:
+        con.close()
+    is_synthetic = any(s.is_synthetic and s.rows_used for s in sources)
+    return BenchmarkReport(
+        code=code, year=medicare.year,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        filters=filters.as_dict(), is_sample=wh.is_sample, is_synthetic=is_synthetic,
+        facts=medicare.facts,
+        summary=findings.summarize(code, medicare, payers, is_synthetic),
+        modifiers=medicare.modifiers, medicare=medicare.amounts, payers=payers,
+        by_state=by_state, data_gaps=gaps, methodology=findings.methodology(medicare),
+        sources=sources,
+    )
+
+
+def normalize_code(code: str) -> str:
+    """Billing codes as the files write them: upper case, no spaces."""
+    return code.strip().upper()
+
+
+def _payer_rows(rows: list[dict[str, Any]], code: str, medicare: MedicareContext):  # noqa: ANN202
+    for r in rows:
+        is_dollar = r["negotiated_type"] in DOLLAR_TYPES
+        basis = medicare.basis_for(r["billing_code"], r["billing_class"], r["source_kind"],
+                                   r["modifier_key"]) if is_dollar else None
+        amount = basis.amount if basis else None
+        pct = (r["median"] / amount * 100) if (amount and r["median"] is not None) else None
+        yield PayerBenchmark(
+            payer=r["payer"], billing_code=r["billing_code"],
+            code_label=medicare.code_label(r["billing_code"]), setting=r["setting"],
+            billing_class=r["billing_class"], modifier=r["modifier_key"],
+            negotiated_type=r["negotiated_type"], source_kind=r["source_kind"],
+            rate_year=r["rate_year"], n=r["n"], n_outliers=r["n_outliers"], min=r["min"],
+            p25=r["p25"], median=r["median"], p75=r["p75"], max=r["max"],
+            rates=tuple(r["rates"] or ()), outliers=tuple(r["outliers"] or ()),
+            is_dollar=is_dollar, medicare_basis=basis.label if basis else None,
+            medicare_amount=amount, pct_of_medicare=pct, file_ids=tuple(r["file_ids"] or ()),
+        )
+
+
+def _sources(con: duckdb.DuckDBPyConnection, bound: dict[str, Any],
+             medicare: MedicareContext) -> tuple[SourceFile, ...]:
+    used = {r["file_id"]: r["n_rows"] for r in q.fetch(con, q.FILES_USED, bound)}
+    for file_id, n in medicare.rows_used.items():
+        used[file_id] = used.get(file_id, 0) + n
+    ledger = {r["file_id"]: r for r in q.fetch(con, "SELECT * FROM ledger", {})}
+    out = []
+    for file_id, n in sorted(used.items(), key=lambda kv: ledger.get(kv[0], {}).get("path", "")):
+        row = ledger.get(file_id, {})
+        path = row.get("path", "")
+        out.append(SourceFile(
+            file_id=file_id, path=path, kind=row.get("kind"), publisher=row.get("publisher"),
+            file_date=row.get("file_date"), rows_used=n,
+            is_synthetic="/synthetic/" in path.replace("\\", "/"),
+            is_bundled="/ratelens/data/" in path.replace("\\", "/"),
+        ))
+    return tuple(out)
+
+
+def _gaps(con: duckdb.DuckDBPyConnection, bound: dict[str, Any],
+          payers: tuple[PayerBenchmark, ...], medicare: MedicareContext,
+          filters: Filters) -> tuple[DataGap, ...]:
+    gaps = list(medicare.gaps)
+    found = {p.payer for p in payers}
+    wanted = (filters.payer,) if filters.payer else EXPECTED_PAYERS
+    for name in wanted:
+        if not any(name.lower() in f.lower() for f in found):
+            gaps.append(DataGap(f"payer: {name}", f"no rates for {bound['codes'][0]} "
+                                "in the loaded files: data not available"))
+    if not payers:
+        gaps.append(DataGap("negotiated rates", "no negotiated rate for this code in the "
+                            "loaded files: data not available"))
+    missing = q.fetch(con, q.MISSING_FIELDS, bound)[0]
+    labels = {"no_setting": "setting", "no_billing_class": "billing_class",
+              "no_state": "provider state", "no_service_code": "service_code (place of service)",
+              "no_rate": "negotiated_rate (a dollar amount)"}
+    for key, label in labels.items():
+        if missing["n"] and missing[key]:
+            gaps.append(DataGap(f"field: {label}",
+                                f"missing on {missing[key]:,} of {missing['n']:,} rate rows"))
+    return tuple(gaps)

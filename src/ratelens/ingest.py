@@ -1,0 +1,81 @@
+"""Loading public files into the warehouse: detect the kind, read, register atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ratelens.errors import InputError, RatelensError
+from ratelens.sources import ReadContext, Source
+from ratelens.sources import registry
+from ratelens.sources.files import sha256_file
+from ratelens.warehouse.store import LoadResult, Warehouse
+
+# (path, total compressed bytes) -> a callback taking bytes consumed so far
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """How to ingest: forced kind, code filter, table-of-contents choices, error policy."""
+
+    kind: str | None = None
+    codes: frozenset[str] | None = None
+    plan: str | None = None
+    limit: int | None = None
+    is_lenient: bool = False
+    keep_going: bool = False
+
+
+def ingest(
+    wh: Warehouse,
+    paths: Iterable[str],
+    options: IngestOptions = IngestOptions(),
+    progress: ProgressFactory | None = None,
+) -> list[LoadResult]:
+    """Ingest files (and the files tables of contents list); one result per file.
+
+    A file that fails is recorded in the ledger and loads nothing; the error is raised,
+    or, with ``keep_going``, returned as a failed result and the next file is read.
+    """
+    results: list[LoadResult] = []
+    for path in paths:
+        try:
+            results.extend(_ingest_one(wh, path, options, progress))
+        except RatelensError as exc:
+            if not options.keep_going:
+                raise
+            results.append(LoadResult(path, getattr(exc, "file_id", ""), None, "failed", 0,
+                                      str(exc)))
+    return results
+
+
+def _ingest_one(
+    wh: Warehouse, path: str, options: IngestOptions, progress: ProgressFactory | None
+) -> list[LoadResult]:
+    file_id, size = sha256_file(path)
+    ctx = ReadContext(path=path, file_id=file_id, codes=options.codes,
+                      is_lenient=options.is_lenient, plan=options.plan, limit=options.limit)
+    reader = _reader(wh, path, file_id, size, ctx, options)
+    if reader.expand is not None:
+        listed = reader.expand(ctx)
+        head = LoadResult(path, file_id, reader.kind, "expanded", 0,
+                          f"{reader.kind}: lists {len(listed)} file(s) to ingest")
+        return [head, *ingest(wh, listed, options, progress)]
+    if progress is not None:
+        ctx.on_bytes = progress(path, size)
+    try:
+        return [wh.load(path, file_id, size, reader, ctx)]
+    except RatelensError as exc:
+        exc.file_id = file_id  # type: ignore[attr-defined]
+        raise
+
+
+def _reader(wh: Warehouse, path: str, file_id: str, size: int, ctx: ReadContext,
+            options: IngestOptions) -> Source:
+    try:
+        return registry.source(options.kind) if options.kind else registry.detect(path)
+    except InputError as exc:
+        wh.record_failure(path, file_id, size, None, ctx, str(exc))
+        exc.file_id = file_id  # type: ignore[attr-defined]
+        raise

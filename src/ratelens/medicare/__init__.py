@@ -1,0 +1,1 @@
+"""medicare room."""

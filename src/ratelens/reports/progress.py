@@ -1,0 +1,37 @@
+"""Progress bars for long work: bytes read of compressed input, rate; quiet when not a TTY/CI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from ratelens import config
+
+
+@contextmanager
+def progress_factory(
+    console: Console,
+) -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
+    """A factory of per-file progress callbacks, or None when quiet."""
+    if config.is_quiet():
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+               TransferSpeedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+
+        def factory(path: str, total: int) -> Callable[[int], None]:
+            task = bar.add_task(path.rsplit("/", 1)[-1][:40], total=total or None)
+            return lambda n: bar.update(task, completed=n)
+
+        yield factory

@@ -1,0 +1,44 @@
+"""The bundled sample: small real public files (and a labelled synthetic payer sample).
+
+With nothing ingested, commands read a warehouse built once from these files under
+``RATELENS_HOME/sample`` and every output says so.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from ratelens import config
+from ratelens.ingest import IngestOptions, ingest
+from ratelens.warehouse.store import Warehouse
+
+DATA_SUFFIXES = (".csv", ".txt", ".json", ".gz", ".TXT", ".xlsx")
+
+
+def bundled_files() -> list[str]:
+    """Paths of the bundled data files, in a stable order."""
+    root = Path(str(resources.files("ratelens") / "data"))
+    return sorted(
+        str(p) for p in root.rglob("*")
+        if p.is_file() and p.suffix in DATA_SUFFIXES and "layout" not in p.name.lower()
+    )
+
+
+def open_warehouse(home: Path | None = None) -> Warehouse:
+    """The user's warehouse; the bundled sample's when the user has loaded nothing."""
+    home = home or config.home()
+    user = Warehouse(home)
+    if not user.is_empty():
+        return user
+    return sample_warehouse(home)
+
+
+def sample_warehouse(home: Path) -> Warehouse:
+    """The warehouse of the bundled files, built on first use (idempotent by sha256)."""
+    wh = Warehouse(home / "sample", is_sample=True)
+    loaded = {e.path for e in wh.entries()}
+    missing = [p for p in bundled_files() if p not in loaded]
+    if missing:
+        ingest(wh, missing, IngestOptions(keep_going=True))
+    return wh

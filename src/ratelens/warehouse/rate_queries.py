@@ -1,0 +1,120 @@
+"""Named SQL over the rate tables (parameters bound, never formatted in).
+
+Statistics use DuckDB's ``quantile_cont`` (linear interpolation between closest ranks,
+the same as numpy's default and Excel's PERCENTILE.INC), so every percentile can be
+reproduced by hand from the rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+# One CTE shared by every query: the rows of the asked codes, with filters applied.
+# $codes: list of codes; other parameters are NULL for "no filter".
+_SELECTED = """
+WITH selected AS (
+    SELECT r.*,
+           coalesce(nullif(array_to_string(list_sort(r.billing_code_modifier), ','), ''), '')
+               AS modifier_key,
+           l.path AS source_path,
+           left(r.last_updated_on, 4) AS rate_year
+    FROM rates r JOIN ledger l ON l.file_id = r.file_id
+    WHERE r.billing_code IN (SELECT unnest($codes))
+      AND ($payer IS NULL OR lower(r.payer) LIKE '%' || lower($payer) || '%')
+      AND ($state IS NULL OR upper(r.state) = upper($state))
+      AND ($setting IS NULL OR r.setting = $setting OR r.setting = 'both')
+      AND ($billing_class IS NULL OR r.billing_class = $billing_class
+           OR r.billing_class = 'both')
+      AND ($modifier IS NULL OR list_contains(r.billing_code_modifier, $modifier)
+           OR ($modifier = '' AND len(coalesce(r.billing_code_modifier, [])) = 0))
+)
+"""
+
+GROUP_STATS = _SELECTED + """
+, grouped AS (
+    SELECT *,
+           median(negotiated_rate) OVER (PARTITION BY billing_code, payer, coalesce(setting,''),
+               coalesce(billing_class,''), modifier_key, negotiated_type) AS group_median
+    FROM selected WHERE negotiated_rate IS NOT NULL
+), flagged AS (
+    SELECT *,
+           (negotiated_type NOT IN ('percentage') AND (
+               negotiated_rate <= 0.01
+               OR negotiated_rate > group_median * $outlier_ratio
+               OR negotiated_rate < group_median / $outlier_ratio)) AS is_outlier
+    FROM grouped
+)
+SELECT billing_code, payer, setting, billing_class, modifier_key, negotiated_type, source_kind,
+       rate_year, count(*) FILTER (WHERE NOT is_outlier) AS n,
+       count(*) FILTER (WHERE is_outlier) AS n_outliers,
+       min(negotiated_rate) FILTER (WHERE NOT is_outlier) AS min,
+       quantile_cont(negotiated_rate, 0.25) FILTER (WHERE NOT is_outlier) AS p25,
+       quantile_cont(negotiated_rate, 0.5) FILTER (WHERE NOT is_outlier) AS median,
+       quantile_cont(negotiated_rate, 0.75) FILTER (WHERE NOT is_outlier) AS p75,
+       max(negotiated_rate) FILTER (WHERE NOT is_outlier) AS max,
+       list(negotiated_rate ORDER BY negotiated_rate) FILTER (WHERE NOT is_outlier) AS rates,
+       list(negotiated_rate ORDER BY negotiated_rate) FILTER (WHERE is_outlier) AS outliers,
+       count(DISTINCT file_id) AS n_files,
+       list(DISTINCT file_id) AS file_ids
+FROM flagged
+GROUP BY ALL
+ORDER BY billing_code, payer, setting, billing_class, modifier_key, negotiated_type
+"""
+
+STATE_STATS = _SELECTED + """
+SELECT billing_code, payer, state, count(*) AS n,
+       quantile_cont(negotiated_rate, 0.5) AS median
+FROM selected
+WHERE state IS NOT NULL AND negotiated_rate IS NOT NULL
+  AND negotiated_type IN ('negotiated', 'derived', 'fee schedule')
+GROUP BY ALL ORDER BY billing_code, payer, state
+"""
+
+RATE_ROWS = _SELECTED + """
+SELECT billing_code, billing_code_type, billing_code_type_version, billing_code_modifier,
+       negotiated_type, negotiated_rate, billing_class, setting, service_code, payer, payer_raw,
+       plan_name, source_kind, file_id, locator, negotiation_arrangement, expiration_date,
+       state, hospital_name, provider_references, description
+FROM selected
+ORDER BY billing_code, payer, negotiated_rate, file_id, locator
+"""
+
+FILES_USED = _SELECTED + """
+SELECT file_id, count(*) AS n_rows FROM selected GROUP BY file_id ORDER BY file_id
+"""
+
+PAYERS_LOADED = "SELECT DISTINCT payer FROM rates WHERE payer IS NOT NULL ORDER BY payer"
+
+MISSING_FIELDS = _SELECTED + """
+SELECT count(*) AS n,
+       count(*) FILTER (WHERE setting IS NULL) AS no_setting,
+       count(*) FILTER (WHERE billing_class IS NULL) AS no_billing_class,
+       count(*) FILTER (WHERE state IS NULL) AS no_state,
+       count(*) FILTER (WHERE len(coalesce(service_code, [])) = 0) AS no_service_code,
+       count(*) FILTER (WHERE negotiated_rate IS NULL) AS no_rate
+FROM selected
+"""
+
+
+def params(
+    codes: list[str],
+    *,
+    payer: str | None = None,
+    state: str | None = None,
+    setting: str | None = None,
+    billing_class: str | None = None,
+    modifier: str | None = None,
+) -> dict[str, Any]:
+    """The bound parameters of the queries above."""
+    return {"codes": codes, "payer": payer, "state": state, "setting": setting,
+            "billing_class": billing_class, "modifier": modifier}
+
+
+def fetch(con: duckdb.DuckDBPyConnection, sql: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of a named query as dicts."""
+    used = {k: v for k, v in bound.items() if "$" + k in sql}
+    cur = con.execute(sql, used)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

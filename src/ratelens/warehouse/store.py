@@ -1,0 +1,179 @@
+"""The warehouse: a DuckDB catalog (the ledger) and Parquet parts, one folder per file.
+
+A file load is atomic: rows are written to a staging folder, the folder is renamed into
+``parts/`` and the ledger row is committed in one DuckDB transaction; queries read only the
+parts of files the ledger says are loaded. A failure or an interrupt removes the staging
+folder and leaves the warehouse as it was (a failure is recorded in the ledger).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ratelens.errors import RatelensError
+from ratelens.sources import ReadContext, Source
+from ratelens.warehouse import ledger
+from ratelens.warehouse.ledger import LedgerEntry
+
+CATALOG = "ratelens.duckdb"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What happened to one file."""
+
+    path: str
+    file_id: str
+    kind: str | None
+    status: str  # loaded | skipped | failed | expanded
+    n_rows: int
+    message: str
+    warnings: tuple[str, ...] = ()
+
+
+class Warehouse:
+    """The DuckDB catalog and Parquet parts under one folder (RATELENS_HOME)."""
+
+    def __init__(self, home: Path, *, is_sample: bool = False) -> None:
+        self.home = Path(home)
+        self.is_sample = is_sample
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.catalog = self.home / CATALOG
+        with self._write() as con:
+            ledger.create(con)
+
+    @contextmanager
+    def _write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = duckdb.connect(str(self.catalog))
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def entries(self) -> list[LedgerEntry]:
+        """The ledger, oldest first."""
+        with self._write() as con:
+            return ledger.entries(con)
+
+    def is_empty(self) -> bool:
+        return not any(e.is_loaded for e in self.entries())
+
+    def connect(self, tables: dict[str, pa.Schema]) -> duckdb.DuckDBPyConnection:
+        """An in-memory connection with a view per table over the loaded parts.
+
+        Tables with no loaded part are empty views of their schema, so queries never fail
+        for lack of data: they find no rows, and reports say "data not available".
+        """
+        with self._write() as catalog:
+            part_paths = ledger.parts(catalog)
+            ledger_rows = catalog.execute("SELECT * FROM ingest_ledger").to_arrow_table()
+        con = duckdb.connect()
+        con.from_arrow(ledger_rows).create_view("ledger", replace=True)
+        for table, schema in tables.items():
+            paths = part_paths.get(table)
+            if paths:
+                rel = con.read_parquet(paths, union_by_name=True)
+            else:
+                rel = con.from_arrow(schema.empty_table())
+            rel.create_view(table, replace=True)
+        return con
+
+    def load(
+        self,
+        path: str,
+        file_id: str,
+        size: int,
+        reader: Source,
+        ctx: ReadContext,
+    ) -> LoadResult:
+        """Read one file with its reader and register it atomically (see module doc)."""
+        with self._write() as con:
+            known = ledger.entry(con, file_id)
+        if known is not None and known.is_loaded:
+            return LoadResult(path, file_id, known.kind, "skipped", known.n_rows or 0,
+                              f"already loaded (same sha256, as {known.path})")
+        started = ledger.now()
+        staging = self.home / "staging" / file_id
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            counts = _write_parts(reader.read(ctx), staging)
+        except RatelensError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            self._record(path, file_id, size, reader.kind, ctx, started, 0, "failed", str(exc))
+            raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        n_rows = self._commit(path, file_id, size, reader.kind, ctx, started, staging, counts)
+        return LoadResult(path, file_id, reader.kind, "loaded", n_rows,
+                          f"loaded {n_rows:,} rows as {reader.kind}", tuple(ctx.warnings))
+
+    def record_failure(self, path: str, file_id: str, size: int, kind: str | None,
+                       ctx: ReadContext, error: str) -> None:
+        """Record a file that failed before its reader ran (e.g. no kind recognised)."""
+        self._record(path, file_id, size, kind, ctx, ledger.now(), 0, "failed", error)
+
+    def _record(self, path: str, file_id: str, size: int, kind: str | None, ctx: ReadContext,
+                started: object, n_rows: int, status: str, error: str | None,
+                con: duckdb.DuckDBPyConnection | None = None) -> None:
+        entry = LedgerEntry(
+            file_id, path, kind, ctx.meta.get("publisher"), ctx.meta.get("file_date"),
+            ctx.meta.get("version"), size, n_rows, status, error, tuple(ctx.warnings),
+            started, ledger.now(),  # type: ignore[arg-type]
+        )
+        if con is not None:
+            ledger.record(con, entry, ctx.meta)
+            return
+        with self._write() as own:
+            ledger.record(own, entry, ctx.meta)
+
+    def _commit(self, path: str, file_id: str, size: int, kind: str, ctx: ReadContext,
+                started: object, staging: Path, counts: dict[str, int]) -> int:
+        final = self.home / "parts" / file_id
+        shutil.rmtree(final, ignore_errors=True)  # an orphan of an interrupted commit
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, final)
+        n_rows = sum(counts.values())
+        try:
+            with self._write() as con:
+                con.execute("BEGIN TRANSACTION")
+                con.execute("DELETE FROM ingest_parts WHERE file_id = ?", [file_id])
+                for table, n in counts.items():
+                    ledger.add_part(con, file_id, table, str(final / f"{table}.parquet"), n)
+                self._record(path, file_id, size, kind, ctx, started, n_rows, "loaded", None, con)
+                con.execute("COMMIT")
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)
+            raise
+        return n_rows
+
+
+def _write_parts(batches: Iterator[tuple[str, pa.RecordBatch]], folder: Path) -> dict[str, int]:
+    """Stream batches into one Parquet file per table; rows written, by table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    writers: dict[str, pq.ParquetWriter] = {}
+    counts: dict[str, int] = {}
+    try:
+        for table, batch in batches:
+            if table not in writers:
+                writers[table] = pq.ParquetWriter(folder / f"{table}.parquet", batch.schema,
+                                                  compression="zstd")
+                counts[table] = 0
+            writers[table].write_batch(batch)
+            counts[table] += batch.num_rows
+    finally:
+        for w in writers.values():
+            w.close()
+    return counts
+
+
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
