@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -75,7 +76,7 @@ class Warehouse:
         """
         with self._write() as catalog:
             part_paths = ledger.parts(catalog)
-            ledger_rows = catalog.execute("SELECT * FROM ingest_ledger").to_arrow_table()
+            ledger_rows = catalog.sql("SELECT * FROM ingest_ledger").to_arrow_table()
         con = duckdb.connect()
         con.from_arrow(ledger_rows).create_view("ledger", replace=True)
         for table, schema in tables.items():
@@ -87,6 +88,12 @@ class Warehouse:
             rel.create_view(table, replace=True)
         return con
 
+    def loaded(self, file_id: str) -> LedgerEntry | None:
+        """The ledger entry of a file already loaded, else None."""
+        with self._write() as con:
+            known = ledger.entry(con, file_id)
+        return known if known is not None and known.is_loaded else None
+
     def load(
         self,
         path: str,
@@ -96,65 +103,87 @@ class Warehouse:
         ctx: ReadContext,
     ) -> LoadResult:
         """Read one file with its reader and register it atomically (see module doc)."""
-        with self._write() as con:
-            known = ledger.entry(con, file_id)
-        if known is not None and known.is_loaded:
+        known = self.loaded(file_id)
+        if known is not None:
             return LoadResult(path, file_id, known.kind, "skipped", known.n_rows or 0,
                               f"already loaded (same sha256, as {known.path})")
-        started = ledger.now()
-        staging = self.home / "staging" / file_id
-        shutil.rmtree(staging, ignore_errors=True)
         try:
-            counts = _write_parts(reader.read(ctx), staging)
+            staged = stage_file(self.home, path, file_id, size, reader, ctx)
         except RatelensError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            self._record(path, file_id, size, reader.kind, ctx, started, 0, "failed", str(exc))
+            self.record_failure(path, file_id, size, reader.kind, ctx, str(exc))
             raise
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        n_rows = self._commit(path, file_id, size, reader.kind, ctx, started, staging, counts)
-        return LoadResult(path, file_id, reader.kind, "loaded", n_rows,
-                          f"loaded {n_rows:,} rows as {reader.kind}", tuple(ctx.warnings))
+        return self.commit(staged)
 
     def record_failure(self, path: str, file_id: str, size: int, kind: str | None,
                        ctx: ReadContext, error: str) -> None:
-        """Record a file that failed before its reader ran (e.g. no kind recognised)."""
-        self._record(path, file_id, size, kind, ctx, ledger.now(), 0, "failed", error)
-
-    def _record(self, path: str, file_id: str, size: int, kind: str | None, ctx: ReadContext,
-                started: object, n_rows: int, status: str, error: str | None,
-                con: duckdb.DuckDBPyConnection | None = None) -> None:
+        """Record a file that failed: its ledger row says why, and nothing of it is loaded."""
         entry = LedgerEntry(
             file_id, path, kind, ctx.meta.get("publisher"), ctx.meta.get("file_date"),
-            ctx.meta.get("version"), size, n_rows, status, error, tuple(ctx.warnings),
-            started, ledger.now(),  # type: ignore[arg-type]
+            ctx.meta.get("version"), size, 0, "failed", error, tuple(ctx.warnings),
+            ledger.now(), ledger.now(),
         )
-        if con is not None:
+        with self._write() as con:
             ledger.record(con, entry, ctx.meta)
-            return
-        with self._write() as own:
-            ledger.record(own, entry, ctx.meta)
 
-    def _commit(self, path: str, file_id: str, size: int, kind: str, ctx: ReadContext,
-                started: object, staging: Path, counts: dict[str, int]) -> int:
-        final = self.home / "parts" / file_id
+    def commit(self, staged: Staged) -> LoadResult:
+        """Move a staged file's parts into place and register them in one transaction."""
+        final = self.home / "parts" / staged.file_id
         shutil.rmtree(final, ignore_errors=True)  # an orphan of an interrupted commit
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging, final)
-        n_rows = sum(counts.values())
+        os.replace(staged.folder, final)
+        n_rows = sum(staged.counts.values())
+        entry = LedgerEntry(
+            staged.file_id, staged.path, staged.kind, staged.meta.get("publisher"),
+            staged.meta.get("file_date"), staged.meta.get("version"), staged.size, n_rows,
+            "loaded", None, staged.warnings, staged.started, ledger.now(),
+        )
         try:
             with self._write() as con:
                 con.execute("BEGIN TRANSACTION")
-                con.execute("DELETE FROM ingest_parts WHERE file_id = ?", [file_id])
-                for table, n in counts.items():
-                    ledger.add_part(con, file_id, table, str(final / f"{table}.parquet"), n)
-                self._record(path, file_id, size, kind, ctx, started, n_rows, "loaded", None, con)
+                con.execute("DELETE FROM ingest_parts WHERE file_id = ?", [staged.file_id])
+                for table, n in staged.counts.items():
+                    ledger.add_part(con, staged.file_id, table,
+                                    str(final / f"{table}.parquet"), n)
+                ledger.record(con, entry, staged.meta)
                 con.execute("COMMIT")
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise
-        return n_rows
+        return LoadResult(staged.path, staged.file_id, staged.kind, "loaded", n_rows,
+                          f"loaded {n_rows:,} rows as {staged.kind}", staged.warnings)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A file read to Parquet in a staging folder, not yet visible to queries."""
+
+    path: str
+    file_id: str
+    size: int
+    kind: str
+    folder: str
+    counts: dict[str, int]
+    meta: dict[str, str]
+    warnings: tuple[str, ...]
+    started: datetime
+
+
+def stage_file(home: Path, path: str, file_id: str, size: int, reader: Source,
+               ctx: ReadContext) -> Staged:
+    """Read a file into ``home/staging/<file_id>``; on any failure nothing is left behind.
+
+    A plain function of picklable arguments, so a Dask worker can run it (see scale/).
+    """
+    started = ledger.now()
+    staging = Path(home) / "staging" / file_id
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        counts = _write_parts(reader.read(ctx), staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Staged(path, file_id, size, reader.kind, str(staging), counts, dict(ctx.meta),
+                  tuple(ctx.warnings), started)
 
 
 def _write_parts(batches: Iterator[tuple[str, pa.RecordBatch]], folder: Path) -> dict[str, int]:
@@ -175,5 +204,3 @@ def _write_parts(batches: Iterator[tuple[str, pa.RecordBatch]], folder: Path) ->
             w.close()
     return counts
 
-
-ProgressFactory = Callable[[str, int], Callable[[int], None]]
