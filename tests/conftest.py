@@ -1,0 +1,19 @@
+"""Shared test fixtures: where the public sample files are, and an isolated RATELENS_HOME."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("RATELENS_SHARED", REPO.parent / "shared"))
+SHARED_DATA = SHARED / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets its own RATELENS_HOME: nothing touches the user's warehouse."""
+    monkeypatch.setenv("RATELENS_HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.setenv("CI", "true")
