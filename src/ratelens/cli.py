@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,13 +16,16 @@ from rich.console import Console
 from ratelens import config
 from ratelens.errors import RatelensError, UsageError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="What a US billing code is and what it is paid, from public data.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="What a US billing code is and what it is paid, from public data.",
+)
 err = Console(stderr=True)
 _state: dict[str, bool] = {"debug": False}
 
 
-class DocFormat(str, Enum):
+class DocFormat(StrEnum):
     text = "text"
     md = "md"
     html = "html"
@@ -32,7 +35,7 @@ class DocFormat(str, Enum):
     xlsx = "xlsx"
 
 
-class RowFormat(str, Enum):
+class RowFormat(StrEnum):
     csv = "csv"
     json = "json"
     parquet = "parquet"
@@ -52,8 +55,10 @@ def _warehouse() -> Any:
 
     wh = open_warehouse(_home())
     if wh.is_sample:
-        err.print("[yellow]Nothing ingested yet: using the bundled sample data "
-                  f"(RATELENS_HOME={_home()}).[/yellow]")
+        err.print(
+            "[yellow]Nothing ingested yet: using the bundled sample data "
+            f"(RATELENS_HOME={_home()}).[/yellow]"
+        )
     return wh
 
 
@@ -81,9 +86,13 @@ def _split_codes(codes: str | None, code_file: Path | None) -> frozenset[str] | 
 def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files or URLs (fsspec) to load.")],
     kind: Annotated[str | None, typer.Option(help="Force a kind instead of detecting it.")] = None,
-    codes: Annotated[str | None, typer.Option(help="Keep only these billing codes (comma list).")] = None,
+    codes: Annotated[
+        str | None, typer.Option(help="Keep only these billing codes (comma list).")
+    ] = None,
     code_file: Annotated[Path | None, typer.Option(help="File of billing codes to keep.")] = None,
-    plan: Annotated[str | None, typer.Option(help="Table of contents: plans matching this.")] = None,
+    plan: Annotated[
+        str | None, typer.Option(help="Table of contents: plans matching this.")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Table of contents: at most N files.")] = None,
     lenient: Annotated[bool, typer.Option(help="Load valid rows of files with errors.")] = False,
     keep_going: Annotated[bool, typer.Option(help="Continue with other files on error.")] = False,
@@ -94,8 +103,14 @@ def ingest(
     from ratelens.reports.progress import progress_factory
     from ratelens.warehouse.store import Warehouse
 
-    options = IngestOptions(kind=kind, codes=_split_codes(codes, code_file), plan=plan,
-                            limit=limit, is_lenient=lenient, keep_going=keep_going)
+    options = IngestOptions(
+        kind=kind,
+        codes=_split_codes(codes, code_file),
+        plan=plan,
+        limit=limit,
+        is_lenient=lenient,
+        keep_going=keep_going,
+    )
     wh = Warehouse(_home())
     with progress_factory(err) as factory:
         results = run(wh, paths, options, factory)
@@ -124,12 +139,18 @@ def sources(
     Console().print(ledger_table(entries, is_sample=wh.is_sample))
 
 
-def _filters(payer: str | None, state: str | None, setting: str | None,
-             modifier: str | None, billing_class: str | None) -> Any:
+def _filters(
+    payer: str | None,
+    state: str | None,
+    setting: str | None,
+    modifier: str | None,
+    billing_class: str | None,
+) -> Any:
     from ratelens.benchmark.report import Filters
 
-    return Filters(payer=payer, state=state, setting=setting, modifier=modifier,
-                   billing_class=billing_class)
+    return Filters(
+        payer=payer, state=state, setting=setting, modifier=modifier, billing_class=billing_class
+    )
 
 
 PayerOpt = Annotated[str | None, typer.Option(help="Only payers whose name contains this.")]
@@ -145,16 +166,25 @@ def report(
     code: str,
     fmt: Annotated[DocFormat, typer.Option("--format", help="Output format.")] = DocFormat.text,
     output: OutOpt = None,
-    year: Annotated[int | None, typer.Option(help="Medicare year (default: latest loaded).")] = None,
-    payer: PayerOpt = None, state: StateOpt = None, setting: SettingOpt = None,
-    modifier: ModifierOpt = None, billing_class: ClassOpt = None,
+    year: Annotated[
+        int | None, typer.Option(help="Medicare year (default: latest loaded).")
+    ] = None,
+    payer: PayerOpt = None,
+    state: StateOpt = None,
+    setting: SettingOpt = None,
+    modifier: ModifierOpt = None,
+    billing_class: ClassOpt = None,
 ) -> None:
     """The payer benchmark report of a billing code."""
     from ratelens.benchmark.report import benchmark_code
     from ratelens.reports import render_benchmark
 
-    doc = benchmark_code(_warehouse(), code, year=year,
-                         filters=_filters(payer, state, setting, modifier, billing_class))
+    doc = benchmark_code(
+        _warehouse(),
+        code,
+        year=year,
+        filters=_filters(payer, state, setting, modifier, billing_class),
+    )
     if fmt == DocFormat.text and output is None:
         from ratelens.reports.terminal import print_benchmark
 
@@ -168,15 +198,17 @@ def rates(
     code: str,
     fmt: Annotated[RowFormat, typer.Option("--format")] = RowFormat.csv,
     output: OutOpt = None,
-    payer: PayerOpt = None, state: StateOpt = None, setting: SettingOpt = None,
-    modifier: ModifierOpt = None, billing_class: ClassOpt = None,
+    payer: PayerOpt = None,
+    state: StateOpt = None,
+    setting: SettingOpt = None,
+    modifier: ModifierOpt = None,
+    billing_class: ClassOpt = None,
 ) -> None:
     """Export the rate rows behind a report, each with its source file id and locator."""
     from ratelens.benchmark.rates import rate_rows
     from ratelens.reports.rows import rows_to
 
-    table = rate_rows(_warehouse(), code,
-                      _filters(payer, state, setting, modifier, billing_class))
+    table = rate_rows(_warehouse(), code, _filters(payer, state, setting, modifier, billing_class))
     if fmt == RowFormat.parquet and output is None:
         raise UsageError("--format parquet needs -o FILE")
     _emit(rows_to(table, fmt.value), output)

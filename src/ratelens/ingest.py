@@ -6,8 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ratelens.errors import InputError, RatelensError
-from ratelens.sources import ReadContext, Source
-from ratelens.sources import registry
+from ratelens.sources import ReadContext, Source, registry
 from ratelens.sources.files import sha256_file
 from ratelens.warehouse.store import LoadResult, Warehouse
 
@@ -45,8 +44,9 @@ def ingest(
         except RatelensError as exc:
             if not options.keep_going:
                 raise
-            results.append(LoadResult(path, getattr(exc, "file_id", ""), None, "failed", 0,
-                                      str(exc)))
+            results.append(
+                LoadResult(path, getattr(exc, "file_id", ""), None, "failed", 0, str(exc))
+            )
     return results
 
 
@@ -54,13 +54,25 @@ def _ingest_one(
     wh: Warehouse, path: str, options: IngestOptions, progress: ProgressFactory | None
 ) -> list[LoadResult]:
     file_id, size = sha256_file(path)
-    ctx = ReadContext(path=path, file_id=file_id, codes=options.codes,
-                      is_lenient=options.is_lenient, plan=options.plan, limit=options.limit)
+    ctx = ReadContext(
+        path=path,
+        file_id=file_id,
+        codes=options.codes,
+        is_lenient=options.is_lenient,
+        plan=options.plan,
+        limit=options.limit,
+    )
     reader = _reader(wh, path, file_id, size, ctx, options)
     if reader.expand is not None:
         listed = reader.expand(ctx)
-        head = LoadResult(path, file_id, reader.kind, "expanded", 0,
-                          f"{reader.kind}: lists {len(listed)} file(s) to ingest")
+        head = LoadResult(
+            path,
+            file_id,
+            reader.kind,
+            "expanded",
+            0,
+            f"{reader.kind}: lists {len(listed)} file(s) to ingest",
+        )
         return [head, *ingest(wh, listed, options, progress)]
     if progress is not None:
         ctx.on_bytes = progress(path, size)
@@ -71,8 +83,9 @@ def _ingest_one(
         raise
 
 
-def _reader(wh: Warehouse, path: str, file_id: str, size: int, ctx: ReadContext,
-            options: IngestOptions) -> Source:
+def _reader(
+    wh: Warehouse, path: str, file_id: str, size: int, ctx: ReadContext, options: IngestOptions
+) -> Source:
     try:
         return registry.source(options.kind) if options.kind else registry.detect(path)
     except InputError as exc:

@@ -16,13 +16,16 @@ def money(x: float | None) -> str:
     return "not available" if x is None else f"${x:,.2f}"
 
 
-def summarize(code: str, medicare: MedicareContext, payers: tuple[PayerBenchmark, ...],
-              is_synthetic: bool) -> tuple[str, ...]:
+def summarize(
+    code: str, medicare: MedicareContext, payers: tuple[PayerBenchmark, ...], is_synthetic: bool
+) -> tuple[str, ...]:
     """A few sentences a reader can check against the tables."""
     out: list[str] = []
     if is_synthetic:
-        out.append("SYNTHETIC SAMPLE: payer rows below come from invented prices bundled for "
-                   "the demo, not from any real payer; ingest real files to replace them.")
+        out.append(
+            "SYNTHETIC SAMPLE: payer rows below come from invented prices bundled for "
+            "the demo, not from any real payer; ingest real files to replace them."
+        )
     own = [p for p in payers if p.billing_code == code and p.is_dollar]
     if not own:
         out.append(f"No dollar rate for {code} in the loaded files: data not available.")
@@ -32,19 +35,25 @@ def summarize(code: str, medicare: MedicareContext, payers: tuple[PayerBenchmark
     other = [p for p in payers if p.billing_code != code and p.is_dollar]
     if other:
         codes = ", ".join(sorted({p.billing_code for p in other}))
-        out.append(f"Also shown: {sum(p.n for p in other):,} rates for {codes} "
-                   f"({medicare.code_label(other[0].billing_code)}); they are a different "
-                   "code and are not pooled with the code asked for.")
+        out.append(
+            f"Also shown: {sum(p.n for p in other):,} rates for {codes} "
+            f"({medicare.code_label(other[0].billing_code)}); they are a different "
+            "code and are not pooled with the code asked for."
+        )
     n_out = sum(p.n_outliers for p in payers)
     if n_out:
-        out.append(f"{n_out} rate(s) flagged as outliers (below $0.01 or more than "
-                   f"{config.setting('outlier_ratio')}x away from their group median) are "
-                   "listed but left out of the statistics.")
+        out.append(
+            f"{n_out} rate(s) flagged as outliers (below $0.01 or more than "
+            f"{config.setting('outlier_ratio')}x away from their group median) are "
+            "listed but left out of the statistics."
+        )
     non_dollar = [p for p in payers if not p.is_dollar]
     if non_dollar:
         kinds = ", ".join(sorted({p.negotiated_type for p in non_dollar}))
-        out.append(f"{sum(p.n for p in non_dollar)} rate(s) of type {kinds} are shown apart: "
-                   "they are not dollar amounts and are never mixed with them.")
+        out.append(
+            f"{sum(p.n for p in non_dollar)} rate(s) of type {kinds} are shown apart: "
+            "they are not dollar amounts and are never mixed with them."
+        )
     return tuple(out)
 
 
@@ -54,22 +63,28 @@ def _spread_sentence(code: str, own: list[PayerBenchmark]) -> str:
     medians = [p.median for p in own if p.median is not None]
     years = sorted({p.rate_year for p in own if p.rate_year})
     yr = f" in files dated {', '.join(years)}" if years else ""
-    return (f"{n:,} negotiated dollar rates for {code} from {len(names)} payer(s)"
-            f"{yr} ({', '.join(names)}); group medians range from {money(min(medians))} "
-            f"to {money(max(medians))} (median of medians {money(median(medians))}).")
+    return (
+        f"{n:,} negotiated dollar rates for {code} from {len(names)} payer(s)"
+        f"{yr} ({', '.join(names)}); group medians range from {money(min(medians))} "
+        f"to {money(max(medians))} (median of medians {money(median(medians))})."
+    )
 
 
 def _medicare_sentences(own: list[PayerBenchmark]) -> list[str]:
     compared = [p for p in own if p.pct_of_medicare is not None]
     if not compared:
-        return ["No Medicare amount applies to these rates as billed, so no percent of "
-                "Medicare is given (see the Medicare section for why)."]
+        return [
+            "No Medicare amount applies to these rates as billed, so no percent of "
+            "Medicare is given (see the Medicare section for why)."
+        ]
     out = []
     for basis in sorted({p.medicare_basis or "" for p in compared}):
         group = [p for p in compared if p.medicare_basis == basis]
         pcts = [p.pct_of_medicare for p in group if p.pct_of_medicare is not None]
-        out.append(f"Against {basis} ({money(group[0].medicare_amount)}), group medians run "
-                   f"from {min(pcts):.0f}% to {max(pcts):.0f}% of Medicare.")
+        out.append(
+            f"Against {basis} ({money(group[0].medicare_amount)}), group medians run "
+            f"from {min(pcts):.0f}% to {max(pcts):.0f}% of Medicare."
+        )
     return out
 
 

@@ -16,6 +16,6 @@ def rate_rows(wh: Warehouse, code: str, filters: Filters = Filters()) -> pa.Tabl
     try:
         bound = q.params([normalize_code(code)], **filters.as_dict())
         used = {k: v for k, v in bound.items() if "$" + k in q.RATE_ROWS}
-        return con.execute(q.RATE_ROWS, used).to_arrow_table()
+        return con.sql(q.RATE_ROWS, params=used).to_arrow_table()
     finally:
         con.close()

@@ -13,7 +13,6 @@ from ratelens.benchmark import findings
 from ratelens.benchmark.document import (
     BenchmarkReport,
     DataGap,
-    MedicareAmount,
     PayerBenchmark,
     SourceFile,
     StateBenchmark,
@@ -60,13 +59,20 @@ def benchmark_code(
         con.close()
     is_synthetic = any(s.is_synthetic and s.rows_used for s in sources)
     return BenchmarkReport(
-        code=code, year=medicare.year,
+        code=code,
+        year=medicare.year,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        filters=filters.as_dict(), is_sample=wh.is_sample, is_synthetic=is_synthetic,
+        filters=filters.as_dict(),
+        is_sample=wh.is_sample,
+        is_synthetic=is_synthetic,
         facts=medicare.facts,
         summary=findings.summarize(code, medicare, payers, is_synthetic),
-        modifiers=medicare.modifiers, medicare=medicare.amounts, payers=payers,
-        by_state=by_state, data_gaps=gaps, methodology=findings.methodology(medicare),
+        modifiers=medicare.modifiers,
+        medicare=medicare.amounts,
+        payers=payers,
+        by_state=by_state,
+        data_gaps=gaps,
+        methodology=findings.methodology(medicare),
         sources=sources,
     )
 
@@ -76,28 +82,48 @@ def normalize_code(code: str) -> str:
     return code.strip().upper()
 
 
-def _payer_rows(rows: list[dict[str, Any]], code: str, medicare: MedicareContext):  # noqa: ANN202
+def _payer_rows(rows: list[dict[str, Any]], code: str, medicare: MedicareContext):
     for r in rows:
         is_dollar = r["negotiated_type"] in DOLLAR_TYPES
-        basis = medicare.basis_for(r["billing_code"], r["billing_class"], r["source_kind"],
-                                   r["modifier_key"]) if is_dollar else None
+        basis = (
+            medicare.basis_for(
+                r["billing_code"], r["billing_class"], r["source_kind"], r["modifier_key"]
+            )
+            if is_dollar
+            else None
+        )
         amount = basis.amount if basis else None
         pct = (r["median"] / amount * 100) if (amount and r["median"] is not None) else None
         yield PayerBenchmark(
-            payer=r["payer"], billing_code=r["billing_code"],
-            code_label=medicare.code_label(r["billing_code"]), setting=r["setting"],
-            billing_class=r["billing_class"], modifier=r["modifier_key"],
-            negotiated_type=r["negotiated_type"], source_kind=r["source_kind"],
-            rate_year=r["rate_year"], n=r["n"], n_outliers=r["n_outliers"], min=r["min"],
-            p25=r["p25"], median=r["median"], p75=r["p75"], max=r["max"],
-            rates=tuple(r["rates"] or ()), outliers=tuple(r["outliers"] or ()),
-            is_dollar=is_dollar, medicare_basis=basis.label if basis else None,
-            medicare_amount=amount, pct_of_medicare=pct, file_ids=tuple(r["file_ids"] or ()),
+            payer=r["payer"],
+            billing_code=r["billing_code"],
+            code_label=medicare.code_label(r["billing_code"]),
+            setting=r["setting"],
+            billing_class=r["billing_class"],
+            modifier=r["modifier_key"],
+            negotiated_type=r["negotiated_type"],
+            source_kind=r["source_kind"],
+            rate_year=r["rate_year"],
+            n=r["n"],
+            n_outliers=r["n_outliers"],
+            min=r["min"],
+            p25=r["p25"],
+            median=r["median"],
+            p75=r["p75"],
+            max=r["max"],
+            rates=tuple(r["rates"] or ()),
+            outliers=tuple(r["outliers"] or ()),
+            is_dollar=is_dollar,
+            medicare_basis=basis.label if basis else None,
+            medicare_amount=amount,
+            pct_of_medicare=pct,
+            file_ids=tuple(r["file_ids"] or ()),
         )
 
 
-def _sources(con: duckdb.DuckDBPyConnection, bound: dict[str, Any],
-             medicare: MedicareContext) -> tuple[SourceFile, ...]:
+def _sources(
+    con: duckdb.DuckDBPyConnection, bound: dict[str, Any], medicare: MedicareContext
+) -> tuple[SourceFile, ...]:
     used = {r["file_id"]: r["n_rows"] for r in q.fetch(con, q.FILES_USED, bound)}
     for file_id, n in medicare.rows_used.items():
         used[file_id] = used.get(file_id, 0) + n
@@ -106,34 +132,59 @@ def _sources(con: duckdb.DuckDBPyConnection, bound: dict[str, Any],
     for file_id, n in sorted(used.items(), key=lambda kv: ledger.get(kv[0], {}).get("path", "")):
         row = ledger.get(file_id, {})
         path = row.get("path", "")
-        out.append(SourceFile(
-            file_id=file_id, path=path, kind=row.get("kind"), publisher=row.get("publisher"),
-            file_date=row.get("file_date"), rows_used=n,
-            is_synthetic="/synthetic/" in path.replace("\\", "/"),
-            is_bundled="/ratelens/data/" in path.replace("\\", "/"),
-        ))
+        out.append(
+            SourceFile(
+                file_id=file_id,
+                path=path,
+                kind=row.get("kind"),
+                publisher=row.get("publisher"),
+                file_date=row.get("file_date"),
+                rows_used=n,
+                is_synthetic="/synthetic/" in path.replace("\\", "/"),
+                is_bundled="/ratelens/data/" in path.replace("\\", "/"),
+            )
+        )
     return tuple(out)
 
 
-def _gaps(con: duckdb.DuckDBPyConnection, bound: dict[str, Any],
-          payers: tuple[PayerBenchmark, ...], medicare: MedicareContext,
-          filters: Filters) -> tuple[DataGap, ...]:
+def _gaps(
+    con: duckdb.DuckDBPyConnection,
+    bound: dict[str, Any],
+    payers: tuple[PayerBenchmark, ...],
+    medicare: MedicareContext,
+    filters: Filters,
+) -> tuple[DataGap, ...]:
     gaps = list(medicare.gaps)
     found = {p.payer for p in payers}
     wanted = (filters.payer,) if filters.payer else EXPECTED_PAYERS
     for name in wanted:
         if not any(name.lower() in f.lower() for f in found):
-            gaps.append(DataGap(f"payer: {name}", f"no rates for {bound['codes'][0]} "
-                                "in the loaded files: data not available"))
+            gaps.append(
+                DataGap(
+                    f"payer: {name}",
+                    f"no rates for {bound['codes'][0]} in the loaded files: data not available",
+                )
+            )
     if not payers:
-        gaps.append(DataGap("negotiated rates", "no negotiated rate for this code in the "
-                            "loaded files: data not available"))
+        gaps.append(
+            DataGap(
+                "negotiated rates",
+                "no negotiated rate for this code in the loaded files: data not available",
+            )
+        )
     missing = q.fetch(con, q.MISSING_FIELDS, bound)[0]
-    labels = {"no_setting": "setting", "no_billing_class": "billing_class",
-              "no_state": "provider state", "no_service_code": "service_code (place of service)",
-              "no_rate": "negotiated_rate (a dollar amount)"}
+    labels = {
+        "no_setting": "setting",
+        "no_billing_class": "billing_class",
+        "no_state": "provider state",
+        "no_service_code": "service_code (place of service)",
+        "no_rate": "negotiated_rate (a dollar amount)",
+    }
     for key, label in labels.items():
         if missing["n"] and missing[key]:
-            gaps.append(DataGap(f"field: {label}",
-                                f"missing on {missing[key]:,} of {missing['n']:,} rate rows"))
+            gaps.append(
+                DataGap(
+                    f"field: {label}", f"missing on {missing[key]:,} of {missing['n']:,} rate rows"
+                )
+            )
     return tuple(gaps)
