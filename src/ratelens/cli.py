@@ -214,6 +214,118 @@ def rates(
     _emit(rows_to(table, fmt.value), output)
 
 
+@app.command()
+def code(
+    code: str,
+    year: Annotated[int | None, typer.Option(help="Year of definitions (default: latest).")] = None,
+    fmt: Annotated[DocFormat, typer.Option("--format", help="Output format.")] = DocFormat.text,
+    output: OutOpt = None,
+) -> None:
+    """The code reference page: status, category, criteria by year, modifiers, equivalents."""
+    from ratelens.coding.reference import code_reference
+    from ratelens.reports import render_code
+
+    doc = code_reference(_warehouse(), code, year=year)
+    if fmt in (DocFormat.csv, DocFormat.xlsx):
+        raise UsageError("the code reference page has no table format; use text, md, html, "
+                         "pdf or json")
+    if fmt == DocFormat.text and output is None:
+        from ratelens.reports.code_terminal import print_code
+
+        print_code(doc, Console())
+        return
+    _emit(render_code(doc, fmt.value), output)
+
+
+@app.command()
+def medicare(
+    code: str,
+    modifier: Annotated[str | None, typer.Option(help="26 or TC (default: global).")] = None,
+    locality: Annotated[str | None, typer.Option(help="MAC-locality, e.g. 10112-00.")] = None,
+    state: Annotated[str | None, typer.Option(help="Every locality of this state.")] = None,
+    zip_code: Annotated[str | None, typer.Option("--zip", help="Locality of a ZIP code.")] = None,
+    setting: Annotated[str | None, typer.Option(help="facility | non-facility.")] = None,
+    year: Annotated[int | None, typer.Option(help="Fee schedule year (default: latest).")] = None,
+    qpp: Annotated[bool, typer.Option(help="Use the qualifying-APM conversion factor.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """What Medicare pays: PFS amount with its arithmetic, and the OPPS national payment."""
+    from ratelens.medicare.quote import medicare_quotes
+    from ratelens.reports.medicare_text import quotes_text
+    from ratelens.sources import registry
+
+    if setting not in (None, "facility", "non-facility"):
+        raise UsageError(f"--setting must be facility or non-facility, not {setting!r}")
+    wh = _warehouse()
+    con = wh.connect(registry.TABLES)
+    try:
+        quotes = medicare_quotes(con, code, year=year, modifier=modifier, locality=locality,
+                                 state=state, zip5=zip_code, setting=setting, is_qpp=qpp)
+    finally:
+        con.close()
+    if fmt == "json":
+        body = [q.to_json() for q in quotes]
+        _emit(orjson.dumps(body[0] if len(body) == 1 else body, option=orjson.OPT_INDENT_2), None)
+        return
+    _emit(quotes_text(quotes, is_sample=wh.is_sample), None)
+
+
+@app.command()
+def validate(
+    path: str,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Check a hospital standard-charge file against the CMS template rules."""
+    from ratelens.reports.validation_text import validation_json, validation_text
+    from ratelens.sources.hospital import validate_file
+
+    result = validate_file(path)
+    _emit(validation_json(result) if fmt == "json" else validation_text(result), None)
+    raise typer.Exit(0 if result.is_valid else 1)
+
+
+check_app = typer.Typer(help="Coding checks: which code, which modifiers, which edits apply.")
+app.add_typer(check_app, name="check")
+
+
+@check_app.command("radiation-delivery")
+def check_radiation_delivery(
+    energy_mev: Annotated[float, typer.Option(help="Highest beam energy in MeV.")],
+    areas: Annotated[int, typer.Option(help="Separate treatment areas.")] = 1,
+    ports: Annotated[int, typer.Option(help="Ports on a single treatment area.")] = 1,
+    simple_blocks: Annotated[int, typer.Option(help="Simple blocks.")] = 0,
+    custom_blocks: Annotated[bool, typer.Option(help="Custom blocking.")] = False,
+    wedges: Annotated[bool, typer.Option(help="Wedges.")] = False,
+    tangential: Annotated[bool, typer.Option(help="Tangential ports.")] = False,
+    rotational: Annotated[bool, typer.Option(help="Rotational beam.")] = False,
+    compensators: Annotated[bool, typer.Option(help="Tissue compensation.")] = False,
+    electron: Annotated[bool, typer.Option(help="Electron beam.")] = False,
+    technique: Annotated[str, typer.Option(help="2d|3d|imrt|vmat|sbrt|srs|electron")] = "2d",
+    isocenters: Annotated[int, typer.Option(help="Isocenters.")] = 1,
+    motion_management: Annotated[bool, typer.Option(help="Active motion management.")] = False,
+    setting: Annotated[str, typer.Option(help="hospital | freestanding")] = "freestanding",
+    billing: Annotated[str, typer.Option(help="global | professional | technical")] = "global",
+    year: Annotated[int, typer.Option(help="Date-of-service year.")] = 2026,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Which radiation treatment delivery code to bill, with which modifiers, and why."""
+    from ratelens.coding.criteria import DeliveryFacts, select_delivery_code
+    from ratelens.reports.check_text import choice_json, choice_text
+
+    tech = {"3d": "3d_conformal", "vmat": "imrt"}.get(technique, technique)
+    if technique == "electron":
+        tech, electron = "2d", True
+    facts = DeliveryFacts(
+        energy_mev=energy_mev, treatment_areas=areas, ports_per_area=ports,
+        simple_blocks=simple_blocks, custom_blocks=int(custom_blocks), wedges=int(wedges),
+        tangential=tangential, rotational=rotational, compensators=compensators,
+        electron=electron, photon=not (electron and technique == "electron"), technique=tech,
+        isocenters=isocenters, motion_management="active" if motion_management else "none")
+    where = {"hospital": "hospital_outpatient"}.get(setting, setting)
+    choice = select_delivery_code(facts, year, billing=billing, setting=where)
+    _emit(choice_json(choice) if fmt == "json" else choice_text(choice), None)
+
+
 def main() -> None:
     """Entry point: map errors to exit codes (1 input/data, 2 usage); tracebacks on --debug."""
     try:

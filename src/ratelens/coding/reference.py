@@ -1,0 +1,186 @@
+"""code_reference: the code reference page of one code, for one year.
+
+Data-driven sections come from the loaded CMS files (through the same Medicare code path as
+the benchmark); editorial sections come from the knowledge packs, filtered to the year
+asked for. A code with no pack still gets every data-driven section.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from ratelens.benchmark.document import (
+    CodeFacts,
+    DataGap,
+    MedicareAmount,
+    ModifierRow,
+    _plain,
+)
+from ratelens.benchmark.medicare_basis import medicare_context
+from ratelens.benchmark.report import normalize_code
+from ratelens.coding import packs
+from ratelens.sources import registry
+from ratelens.warehouse.store import Warehouse
+
+NO_PACK = "no editorial content for this code yet"
+
+
+@dataclass(frozen=True)
+class Definition:
+    years: str  # "2015–2025"
+    level: str
+    text: str
+    certainty: str  # primary | secondary | ...
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Citation:
+    id: str
+    title: str
+    publisher: str
+    kind: str  # primary | secondary
+    url: str | None
+
+
+@dataclass(frozen=True)
+class Item:
+    """A titled line of editorial content with its provenance."""
+
+    title: str
+    text: str
+    detail: str = ""
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CodeReference:
+    code: str
+    year: int | None
+    generated_at: str
+    is_sample: bool
+    has_pack: bool
+    facts: CodeFacts
+    title: str | None
+    plain_summary: str | None
+    dates: tuple[Item, ...]
+    definitions: tuple[Definition, ...]  # for the year asked for
+    other_definitions: tuple[Definition, ...]  # other years, for "what changed"
+    changes: tuple[Item, ...]
+    modifiers: tuple[ModifierRow, ...]
+    billing_notes: tuple[Item, ...]
+    medical_necessity: tuple[Item, ...]
+    performed_by: tuple[str, ...]
+    planned_by: tuple[str, ...]
+    documentation: tuple[str, ...]
+    examples: tuple[Item, ...]
+    specialties: tuple[Item, ...]
+    places_of_service: tuple[Item, ...]
+    medicare_equivalents: tuple[Item, ...]
+    related_codes: tuple[Item, ...]
+    medicare: tuple[MedicareAmount, ...]
+    data_gaps: tuple[DataGap, ...]
+    citations: tuple[Citation, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return _plain(self)
+
+
+def code_reference(wh: Warehouse, code: str, *, year: int | None = None) -> CodeReference:
+    """The reference page of ``code`` for ``year`` (default: the latest PFS year loaded)."""
+    code = normalize_code(code)
+    con = wh.connect(registry.TABLES)
+    try:
+        medicare = medicare_context(con, code, year)
+    finally:
+        con.close()
+    year = medicare.year or year
+    entry = packs.pack_for(code)
+    gaps = list(medicare.gaps)
+    if entry is None:
+        gaps.append(DataGap("editorial content", NO_PACK))
+    base = dict(
+        code=code, year=year, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        is_sample=wh.is_sample, facts=medicare.facts, modifiers=medicare.modifiers,
+        medicare=medicare.amounts, data_gaps=tuple(gaps),
+        dates=(Item("Effective / revision dates", "not available: no loaded source gives "
+                    "them for this code"),),
+    )
+    if entry is None:
+        return CodeReference(has_pack=False, **base, **_empty_editorial())
+    return CodeReference(has_pack=True, **base, **_editorial(entry, year))
+
+
+def _empty_editorial() -> dict[str, Any]:
+    names = [f.name for f in dataclasses.fields(CodeReference)]
+    start = names.index("title")
+    out: dict[str, Any] = {n: () for n in names[start:] if n not in
+                           ("modifiers", "medicare", "data_gaps", "dates")}
+    out["title"] = out["plain_summary"] = None
+    return out
+
+
+def _editorial(entry: packs.CodeEntry, year: int | None) -> dict[str, Any]:
+    def here(years: packs.YearRange) -> bool:
+        return year is None or years.contains(year)
+
+    pack = packs.load_packs().pack_of(entry.code)
+    defs = [_definition(c) for c in entry.applies_when if here(c.years)]
+    others = [_definition(c) for c in entry.applies_when if not here(c.years)]
+    return dict(
+        title=entry.title, plain_summary=entry.plain_summary,
+        definitions=tuple(defs), other_definitions=tuple(others),
+        changes=tuple(Item(str(c.year), c.text, sources=c.sources) for c in entry.changes),
+        billing_notes=tuple(Item(f"{n.years.label()}, {n.setting}", n.text, sources=n.sources)
+                            for n in entry.billing_notes if here(n.years)),
+        medical_necessity=tuple(
+            Item(m.condition, ", ".join(m.icd10cm), m.note or "", m.sources)
+            for m in entry.medical_necessity),
+        performed_by=entry.performed_by, planned_by=entry.planned_by,
+        documentation=entry.documentation,
+        examples=tuple(Item(e.years.label(), e.text, ", ".join(e.codes))
+                       for e in entry.examples if here(e.years)),
+        specialties=tuple(Item(s.name, s.role, s.nucc_taxonomy or "", s.sources)
+                          for s in entry.specialties),
+        places_of_service=tuple(Item(p.code, p.name, p.payment, p.sources)
+                                for p in entry.places_of_service),
+        medicare_equivalents=tuple(_equivalent(e) for e in entry.medicare_equivalents),
+        related_codes=tuple(Item(r.code, r.relation) for r in entry.related_codes),
+        citations=tuple(Citation(s.id, s.title, s.publisher, s.kind, s.url)
+                        for s in (pack.sources if pack else ()) if s.id in _cited(entry)),
+    )
+
+
+def _definition(c: packs.Criterion) -> Definition:
+    return Definition(c.years.label(), c.level, c.definition, str(c.certainty), c.sources)
+
+
+def _equivalent(e: packs.MedicareEquivalent) -> Item:
+    bands = "; ".join(f"{k}: {v}" for k, v in (e.by_energy_band or {}).items())
+    return Item(f"{e.system} {e.years.label()}", ", ".join(e.codes), bands or e.basis,
+                e.sources)
+
+
+def _cited(entry: packs.CodeEntry) -> set[str]:
+    """Every source id the entry refers to, anywhere."""
+    found: set[str] = set(entry.sources)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, BaseModel):
+            for name in type(node).model_fields:
+                value = getattr(node, name)
+                if name == "sources" and isinstance(value, tuple):
+                    found.update(v for v in value if isinstance(v, str))
+                else:
+                    walk(value)
+        elif isinstance(node, tuple):
+            for v in node:
+                walk(v)
+
+    walk(entry)
+    return found
