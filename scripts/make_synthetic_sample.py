@@ -19,10 +19,24 @@ SEED = 77407
 
 # Base amounts (dollars) the invented prices scatter around; not real prices.
 BASE_2025 = {
-    "77402": 160.0, "77407": 260.0, "77412": 330.0, "77385": 460.0, "77386": 460.0,
-    "G6003": 120.0, "G6004": 110.0, "G6005": 115.0, "G6006": 120.0,
-    "G6007": 210.0, "G6008": 190.0, "G6009": 205.0, "G6010": 215.0,
-    "G6011": 280.0, "G6012": 270.0, "G6013": 280.0, "G6014": 300.0, "77387": 60.0,
+    "77402": 160.0,
+    "77407": 260.0,
+    "77412": 330.0,
+    "77385": 460.0,
+    "77386": 460.0,
+    "G6003": 120.0,
+    "G6004": 110.0,
+    "G6005": 115.0,
+    "G6006": 120.0,
+    "G6007": 210.0,
+    "G6008": 190.0,
+    "G6009": 205.0,
+    "G6010": 215.0,
+    "G6011": 280.0,
+    "G6012": 270.0,
+    "G6013": 280.0,
+    "G6014": 300.0,
+    "77387": 60.0,
 }
 BASE_2026 = {"77402": 170.0, "77407": 300.0, "77412": 380.0, "77387": 35.0}
 PAYERS = (("A", 1.25), ("B", 1.6), ("C", 1.05), ("D", 2.1))
@@ -32,13 +46,22 @@ def _groups(rng: random.Random, letter: str) -> list[dict[str, object]]:
     out = []
     for gid in (1, 2, 3):
         npis = [1000000000 + rng.randrange(10**8) for _ in range(rng.randint(0, 3))] or [0]
-        out.append({
-            "provider_group_id": gid,
-            "network_name": [f"Synthetic Network {letter}"],
-            "provider_groups": [{"npi": npis, "tin": {"type": "ein",
-                                                      "value": f"99-{rng.randrange(10**7):07d}",
-                                                      "business_name": f"Synthetic Clinic {letter}{gid}"}}],
-        })
+        out.append(
+            {
+                "provider_group_id": gid,
+                "network_name": [f"Synthetic Network {letter}"],
+                "provider_groups": [
+                    {
+                        "npi": npis,
+                        "tin": {
+                            "type": "ein",
+                            "value": f"99-{rng.randrange(10**7):07d}",
+                            "business_name": f"Synthetic Clinic {letter}{gid}",
+                        },
+                    }
+                ],
+            }
+        )
     return out
 
 
@@ -60,13 +83,19 @@ def _prices(rng: random.Random, code: str, base: float, factor: float) -> list[d
 
 
 def _item(rng: random.Random, code: str, base: float, factor: float) -> dict[str, object]:
-    rates = [{"negotiated_prices": _prices(rng, code, base, factor),
-              "provider_references": [gid]} for gid in (1, 2, 3)]
-    return {"negotiation_arrangement": "ffs", "name": "Radiation treatment (synthetic)",
-            "billing_code_type": "HCPCS" if code.startswith("G") else "CPT",
-            "billing_code_type_version": "2025",
-            "billing_code": code, "description": "synthetic sample item",
-            "negotiated_rates": rates}
+    rates = [
+        {"negotiated_prices": _prices(rng, code, base, factor), "provider_references": [gid]}
+        for gid in (1, 2, 3)
+    ]
+    return {
+        "negotiation_arrangement": "ffs",
+        "name": "Radiation treatment (synthetic)",
+        "billing_code_type": "HCPCS" if code.startswith("G") else "CPT",
+        "billing_code_type_version": "2025",
+        "billing_code": code,
+        "description": "synthetic sample item",
+        "negotiated_rates": rates,
+    }
 
 
 def payer_file(letter: str, factor: float, year: int, base: dict[str, float]) -> dict[str, object]:
@@ -74,20 +103,33 @@ def payer_file(letter: str, factor: float, year: int, base: dict[str, float]) ->
     items = [_item(rng, code, amount, factor) for code, amount in base.items()]
     if letter == "B" and year == 2025:  # planted data-quality cases the report must flag
         items[1]["negotiated_rates"][0]["negotiated_prices"].append(
-            {"negotiated_type": "negotiated", "negotiated_rate": 0.01,
-             "expiration_date": "9999-12-31", "billing_class": "institutional",
-             "setting": "outpatient"})
+            {
+                "negotiated_type": "negotiated",
+                "negotiated_rate": 0.01,
+                "expiration_date": "9999-12-31",
+                "billing_class": "institutional",
+                "setting": "outpatient",
+            }
+        )
         items[1]["negotiated_rates"][1]["negotiated_prices"].append(
-            {"negotiated_type": "percentage", "negotiated_rate": 65,
-             "expiration_date": "9999-12-31", "billing_class": "institutional",
-             "setting": "outpatient"})
+            {
+                "negotiated_type": "percentage",
+                "negotiated_rate": 65,
+                "expiration_date": "9999-12-31",
+                "billing_class": "institutional",
+                "setting": "outpatient",
+            }
+        )
     return {
         "reporting_entity_name": f"Synthetic Sample Payer {letter}",
         "reporting_entity_type": "synthetic sample (invented prices, not a real payer)",
-        "plan_name": f"SYNTHETIC PPO {letter}", "plan_id_type": "ein",
-        "plan_id": f"00-000000{ord(letter) - 64}", "plan_market_type": "group",
+        "plan_name": f"SYNTHETIC PPO {letter}",
+        "plan_id_type": "ein",
+        "plan_id": f"00-000000{ord(letter) - 64}",
+        "plan_market_type": "group",
         "issuer_name": f"Synthetic Sample Payer {letter}",
-        "last_updated_on": f"{year}-02-01", "version": "2.0.0",
+        "last_updated_on": f"{year}-02-01",
+        "version": "2.0.0",
         "provider_references": _groups(rng, letter),
         "in_network": items,
     }

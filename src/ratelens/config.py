@@ -29,7 +29,9 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("home", user_data_dir("ratelens"), "Folder holding the DuckDB catalog and Parquet."),
     Setting("batch_rows", "50000", "Rows per batch written to Parquet while ingesting."),
-    Setting("outlier_ratio", "20", "A rate this many times above or below the median is an outlier."),
+    Setting(
+        "outlier_ratio", "20", "A rate this many times above or below the median is an outlier."
+    ),
     Setting("api_key", "", "If set, the web API requires this key (X-API-Key header)."),
 )
 

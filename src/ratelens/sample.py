@@ -20,7 +20,8 @@ def bundled_files() -> list[str]:
     """Paths of the bundled data files, in a stable order."""
     root = Path(str(resources.files("ratelens") / "data"))
     return sorted(
-        str(p) for p in root.rglob("*")
+        str(p)
+        for p in root.rglob("*")
         if p.is_file() and p.suffix in DATA_SUFFIXES and "layout" not in p.name.lower()
     )
 

@@ -25,8 +25,12 @@ def _read_csv(ctx: ReadContext):
                 amount = float(row[1])
             except ValueError as exc:
                 raise FormatError(ctx.path, f"line {i}", "a number", row[1]) from exc
-            yield "amounts", pa.RecordBatch.from_pylist(
-                [{"code": row[0], "amount": amount, "locator": f"line {i}"}], schema=SCHEMA)
+            yield (
+                "amounts",
+                pa.RecordBatch.from_pylist(
+                    [{"code": row[0], "amount": amount, "locator": f"line {i}"}], schema=SCHEMA
+                ),
+            )
 
 
 READER = Source("amounts_csv", "test amounts", lambda head, name: True, _read_csv)
@@ -80,8 +84,13 @@ def test_interrupt_leaves_warehouse_as_before(tmp_path: Path) -> None:
 
     file_id, size = sha256_file(str(src))
     with pytest.raises(KeyboardInterrupt):
-        wh.load(str(src), file_id, size, Source("x", "x", READER.sniff, interrupted),
-                ReadContext(str(src), file_id))
+        wh.load(
+            str(src),
+            file_id,
+            size,
+            Source("x", "x", READER.sniff, interrupted),
+            ReadContext(str(src), file_id),
+        )
     assert wh.entries() == [] and _rows(wh) == []
     assert _load(wh, src).status == "loaded"  # and the file loads cleanly afterwards
 

@@ -41,6 +41,9 @@ def detect(path: str) -> Source:
             return s
     found = repr(head[:60])
     raise FormatError(
-        path, "byte 0", "a known public file (see `ratelens ingest --help` for kinds)", found,
+        path,
+        "byte 0",
+        "a known public file (see `ratelens ingest --help` for kinds)",
+        found,
         hint="use --kind to force one",
     )

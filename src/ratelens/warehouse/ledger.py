@@ -94,9 +94,19 @@ def record(
     con.execute(
         _UPSERT,
         [
-            entry.file_id, entry.path, entry.kind, entry.publisher, entry.file_date,
-            entry.version, entry.size_bytes, entry.n_rows, entry.status, entry.error,
-            json.dumps(list(entry.warnings)), json.dumps(meta), entry.started_at,
+            entry.file_id,
+            entry.path,
+            entry.kind,
+            entry.publisher,
+            entry.file_date,
+            entry.version,
+            entry.size_bytes,
+            entry.n_rows,
+            entry.status,
+            entry.error,
+            json.dumps(list(entry.warnings)),
+            json.dumps(meta),
+            entry.started_at,
             entry.finished_at,
         ],
     )

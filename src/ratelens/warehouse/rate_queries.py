@@ -32,7 +32,9 @@ WITH selected AS (
 )
 """
 
-GROUP_STATS = _SELECTED + """
+GROUP_STATS = (
+    _SELECTED
+    + """
 , grouped AS (
     SELECT *,
            median(negotiated_rate) OVER (PARTITION BY billing_code, payer, coalesce(setting,''),
@@ -62,8 +64,11 @@ FROM flagged
 GROUP BY ALL
 ORDER BY billing_code, payer, setting, billing_class, modifier_key, negotiated_type
 """
+)
 
-STATE_STATS = _SELECTED + """
+STATE_STATS = (
+    _SELECTED
+    + """
 SELECT billing_code, payer, state, count(*) AS n,
        quantile_cont(negotiated_rate, 0.5) AS median
 FROM selected
@@ -71,8 +76,11 @@ WHERE state IS NOT NULL AND negotiated_rate IS NOT NULL
   AND negotiated_type IN ('negotiated', 'derived', 'fee schedule')
 GROUP BY ALL ORDER BY billing_code, payer, state
 """
+)
 
-RATE_ROWS = _SELECTED + """
+RATE_ROWS = (
+    _SELECTED
+    + """
 SELECT billing_code, billing_code_type, billing_code_type_version, billing_code_modifier,
        negotiated_type, negotiated_rate, billing_class, setting, service_code, payer, payer_raw,
        plan_name, source_kind, file_id, locator, negotiation_arrangement, expiration_date,
@@ -80,14 +88,20 @@ SELECT billing_code, billing_code_type, billing_code_type_version, billing_code_
 FROM selected
 ORDER BY billing_code, payer, negotiated_rate, file_id, locator
 """
+)
 
-FILES_USED = _SELECTED + """
+FILES_USED = (
+    _SELECTED
+    + """
 SELECT file_id, count(*) AS n_rows FROM selected GROUP BY file_id ORDER BY file_id
 """
+)
 
 PAYERS_LOADED = "SELECT DISTINCT payer FROM rates WHERE payer IS NOT NULL ORDER BY payer"
 
-MISSING_FIELDS = _SELECTED + """
+MISSING_FIELDS = (
+    _SELECTED
+    + """
 SELECT count(*) AS n,
        count(*) FILTER (WHERE setting IS NULL) AS no_setting,
        count(*) FILTER (WHERE billing_class IS NULL) AS no_billing_class,
@@ -96,6 +110,7 @@ SELECT count(*) AS n,
        count(*) FILTER (WHERE negotiated_rate IS NULL) AS no_rate
 FROM selected
 """
+)
 
 
 def params(
@@ -108,8 +123,14 @@ def params(
     modifier: str | None = None,
 ) -> dict[str, Any]:
     """The bound parameters of the queries above."""
-    return {"codes": codes, "payer": payer, "state": state, "setting": setting,
-            "billing_class": billing_class, "modifier": modifier}
+    return {
+        "codes": codes,
+        "payer": payer,
+        "state": state,
+        "setting": setting,
+        "billing_class": billing_class,
+        "modifier": modifier,
+    }
 
 
 def fetch(con: duckdb.DuckDBPyConnection, sql: str, bound: dict[str, Any]) -> list[dict[str, Any]]:

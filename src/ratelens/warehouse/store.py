@@ -105,8 +105,14 @@ class Warehouse:
         """Read one file with its reader and register it atomically (see module doc)."""
         known = self.loaded(file_id)
         if known is not None:
-            return LoadResult(path, file_id, known.kind, "skipped", known.n_rows or 0,
-                              f"already loaded (same sha256, as {known.path})")
+            return LoadResult(
+                path,
+                file_id,
+                known.kind,
+                "skipped",
+                known.n_rows or 0,
+                f"already loaded (same sha256, as {known.path})",
+            )
         try:
             staged = stage_file(self.home, path, file_id, size, reader, ctx)
         except RatelensError as exc:
@@ -114,13 +120,24 @@ class Warehouse:
             raise
         return self.commit(staged)
 
-    def record_failure(self, path: str, file_id: str, size: int, kind: str | None,
-                       ctx: ReadContext, error: str) -> None:
+    def record_failure(
+        self, path: str, file_id: str, size: int, kind: str | None, ctx: ReadContext, error: str
+    ) -> None:
         """Record a file that failed: its ledger row says why, and nothing of it is loaded."""
         entry = LedgerEntry(
-            file_id, path, kind, ctx.meta.get("publisher"), ctx.meta.get("file_date"),
-            ctx.meta.get("version"), size, 0, "failed", error, tuple(ctx.warnings),
-            ledger.now(), ledger.now(),
+            file_id,
+            path,
+            kind,
+            ctx.meta.get("publisher"),
+            ctx.meta.get("file_date"),
+            ctx.meta.get("version"),
+            size,
+            0,
+            "failed",
+            error,
+            tuple(ctx.warnings),
+            ledger.now(),
+            ledger.now(),
         )
         with self._write() as con:
             ledger.record(con, entry, ctx.meta)
@@ -133,24 +150,40 @@ class Warehouse:
         os.replace(staged.folder, final)
         n_rows = sum(staged.counts.values())
         entry = LedgerEntry(
-            staged.file_id, staged.path, staged.kind, staged.meta.get("publisher"),
-            staged.meta.get("file_date"), staged.meta.get("version"), staged.size, n_rows,
-            "loaded", None, staged.warnings, staged.started, ledger.now(),
+            staged.file_id,
+            staged.path,
+            staged.kind,
+            staged.meta.get("publisher"),
+            staged.meta.get("file_date"),
+            staged.meta.get("version"),
+            staged.size,
+            n_rows,
+            "loaded",
+            None,
+            staged.warnings,
+            staged.started,
+            ledger.now(),
         )
         try:
             with self._write() as con:
                 con.execute("BEGIN TRANSACTION")
                 con.execute("DELETE FROM ingest_parts WHERE file_id = ?", [staged.file_id])
                 for table, n in staged.counts.items():
-                    ledger.add_part(con, staged.file_id, table,
-                                    str(final / f"{table}.parquet"), n)
+                    ledger.add_part(con, staged.file_id, table, str(final / f"{table}.parquet"), n)
                 ledger.record(con, entry, staged.meta)
                 con.execute("COMMIT")
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise
-        return LoadResult(staged.path, staged.file_id, staged.kind, "loaded", n_rows,
-                          f"loaded {n_rows:,} rows as {staged.kind}", staged.warnings)
+        return LoadResult(
+            staged.path,
+            staged.file_id,
+            staged.kind,
+            "loaded",
+            n_rows,
+            f"loaded {n_rows:,} rows as {staged.kind}",
+            staged.warnings,
+        )
 
 
 @dataclass(frozen=True)
@@ -168,8 +201,9 @@ class Staged:
     started: datetime
 
 
-def stage_file(home: Path, path: str, file_id: str, size: int, reader: Source,
-               ctx: ReadContext) -> Staged:
+def stage_file(
+    home: Path, path: str, file_id: str, size: int, reader: Source, ctx: ReadContext
+) -> Staged:
     """Read a file into ``home/staging/<file_id>``; on any failure nothing is left behind.
 
     A plain function of picklable arguments, so a Dask worker can run it (see scale/).
@@ -182,8 +216,17 @@ def stage_file(home: Path, path: str, file_id: str, size: int, reader: Source,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Staged(path, file_id, size, reader.kind, str(staging), counts, dict(ctx.meta),
-                  tuple(ctx.warnings), started)
+    return Staged(
+        path,
+        file_id,
+        size,
+        reader.kind,
+        str(staging),
+        counts,
+        dict(ctx.meta),
+        tuple(ctx.warnings),
+        started,
+    )
 
 
 def _write_parts(batches: Iterator[tuple[str, pa.RecordBatch]], folder: Path) -> dict[str, int]:
@@ -194,8 +237,9 @@ def _write_parts(batches: Iterator[tuple[str, pa.RecordBatch]], folder: Path) ->
     try:
         for table, batch in batches:
             if table not in writers:
-                writers[table] = pq.ParquetWriter(folder / f"{table}.parquet", batch.schema,
-                                                  compression="zstd")
+                writers[table] = pq.ParquetWriter(
+                    folder / f"{table}.parquet", batch.schema, compression="zstd"
+                )
                 counts[table] = 0
             writers[table].write_batch(batch)
             counts[table] += batch.num_rows
@@ -203,4 +247,3 @@ def _write_parts(batches: Iterator[tuple[str, pa.RecordBatch]], folder: Path) ->
         for w in writers.values():
             w.close()
     return counts
-

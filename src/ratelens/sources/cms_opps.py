@@ -1,0 +1,283 @@
+"""CMS OPPS files: Addendum B (payment by HCPCS), Addendum A (APCs), status-indicator lists.
+
+Addendum B comes as CMS publishes it (xlsx, or CSV with the same title and header lines;
+columns found by their header text) or as the third-party extract of softek/CMS.HCPCS
+(HCPCS, descriptor, SI, payment rate, change flag, source period; no APC). The year comes
+from the title ("... for CY 2023") or the extract's Source column ("2025-10"); the quarter
+of a CMS file from the month in its name ("2023_January_Web_Addendum_B"), else null.
+CPT descriptors are dropped (AMA copyright); HCPCS Level II descriptors are kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+
+import pyarrow as pa
+
+from ratelens.errors import FormatError, ValidationError
+from ratelens.sources import Batches, ReadContext, Source
+from ratelens.sources.cms_rows import (
+    batches,
+    check_code,
+    guarded,
+    is_cpt,
+    keep_code,
+    read_text,
+    table_rows,
+    to_decimal,
+)
+
+_s = pa.string()
+_USD = pa.decimal128(11, 2)
+_WEIGHT = pa.decimal128(10, 4)
+_RATE = pa.decimal128(12, 4)
+
+OPPS_ADDENDUM_B_SCHEMA = pa.schema(
+    [
+        ("file_id", _s),
+        ("locator", _s),
+        ("year", pa.int16()),
+        ("quarter", pa.int8()),  # 1-4, null when the file does not say
+        ("period", _s),  # "2025-10" (extract Source) or "2023" / "2023-01"
+        ("publisher", _s),  # "CMS" | "softek/CMS.HCPCS extract"
+        ("hcpcs", _s),
+        ("description", _s),  # null for CPT codes
+        ("status_indicator", _s),
+        ("apc", _s),
+        ("relative_weight", _WEIGHT),
+        ("payment_rate", _RATE),  # national unadjusted, dollars (drugs: up to 4 places)
+        ("national_copay", _USD),
+        ("min_copay", _USD),
+    ]
+)
+
+OPPS_ADDENDUM_A_SCHEMA = pa.schema(
+    [
+        ("file_id", _s),
+        ("locator", _s),
+        ("year", pa.int16()),
+        ("apc", _s),
+        ("group_title", _s),
+        ("status_indicator", _s),
+        ("relative_weight", _WEIGHT),
+        ("payment_rate", _RATE),  # Addendum A prints three places
+        ("national_copay", _USD),
+        ("min_copay", _USD),
+    ]
+)
+
+OPPS_STATUS_INDICATOR_SCHEMA = pa.schema(
+    [
+        ("file_id", _s),
+        ("locator", _s),
+        ("status_indicator", _s),
+        ("paid", _s),  # Always | Sometimes | Never | Unknown
+        ("description", _s),
+    ]
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "opps_addendum_b": OPPS_ADDENDUM_B_SCHEMA,
+    "opps_addendum_a": OPPS_ADDENDUM_A_SCHEMA,
+    "opps_status_indicators": OPPS_STATUS_INDICATOR_SCHEMA,
+}
+
+_CY = re.compile(r"\bCY (\d{4})\b")
+_MONTHS = {"january": 1, "april": 2, "july": 3, "october": 4}
+_B_COLUMNS = {
+    "HCPCS CODE": "hcpcs",
+    "SHORT DESCRIPTOR": "description",
+    "SI": "status_indicator",
+    "APC": "apc",
+    "RELATIVE WEIGHT": "relative_weight",
+    "PAYMENT RATE": "payment_rate",
+    "NATIONAL UNADJUSTED COPAYMENT": "national_copay",
+    "MINIMUM UNADJUSTED COPAYMENT": "min_copay",
+}
+_A_COLUMNS = {k: v for k, v in _B_COLUMNS.items() if k not in ("HCPCS CODE", "SHORT DESCRIPTOR")}
+_A_COLUMNS |= {"APC": "apc", "GROUP TITLE": "group_title"}
+_SCALE = {"relative_weight": 4, "payment_rate": 4, "national_copay": 2, "min_copay": 2}
+_EXTRACT_HEADER = "HCPCSCode,ShortDescriptor,StatusIndicator,PaymentRate,Changed?,Source"
+
+
+def _header(path: str, rows: list[list[str]], columns: dict[str, str], first: str) -> tuple:
+    """(index of the header row, {column: position}, year from a 'CY yyyy' title)."""
+    year = next((int(m.group(1)) for r in rows[:6] if (m := _CY.search(" ".join(r)))), None)
+    for i, row in enumerate(rows[:12]):
+        names = [re.sub(r"\s+", " ", c).strip().upper() for c in row]
+        if first in names:
+            found = {columns[n]: j for j, n in enumerate(names) if n in columns}
+            required = {columns[first], "apc", "status_indicator", "payment_rate"}
+            if missing := sorted(required - set(found)):
+                raise FormatError(
+                    path, f"line {i + 1}", "columns " + ", ".join(missing), ",".join(row)
+                )
+            if year is None:
+                raise FormatError(
+                    path, "line 1", "a title naming the year ('... CY <year>')", " ".join(rows[0])
+                )
+            return i, found, year
+    raise FormatError(path, None, f"a header row with '{first}'", "none in the first 12 rows")
+
+
+def _quarter_from_name(path: str) -> int | None:
+    name = path.rsplit("/", 1)[-1].lower()
+    return next((q for month, q in _MONTHS.items() if month in name), None)
+
+
+def _values(ctx: ReadContext, row: list[str], cols: dict[str, int], where: str) -> dict:
+    out: dict[str, object] = {}
+    for name, j in cols.items():
+        raw = row[j].strip() if j < len(row) else ""
+        if name in _SCALE:
+            out[name] = to_decimal(raw, _SCALE[name], ctx.path, f"{where}, column {name}", name)
+        else:
+            out[name] = raw or None
+    return out
+
+
+def _addendum_b_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
+    rows, located = table_rows(ctx)
+    at, cols, year = _header(ctx.path, rows, _B_COLUMNS, "HCPCS CODE")
+    quarter = _quarter_from_name(ctx.path)
+    period = f"{year}-{(quarter - 1) * 3 + 1:02d}" if quarter else str(year)
+    ctx.meta.update(publisher="CMS", version=f"Addendum B {period}")
+    for i in range(at + 1, len(rows)):
+        if not rows[i] or not rows[i][cols["hcpcs"]].strip():
+            continue
+        where = located[i]
+        row = _values(ctx, rows[i], cols, where)
+        code = check_code(str(row["hcpcs"]), ctx.path, f"{where}, column HCPCS Code", ctx)
+        row.update(
+            file_id=ctx.file_id,
+            locator=where,
+            year=year,
+            quarter=quarter,
+            period=period,
+            publisher="CMS",
+            hcpcs=code,
+        )
+        if is_cpt(code):
+            row["description"] = None
+        yield row
+
+
+def _extract_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
+    reader = csv.reader(read_text(ctx).splitlines())
+    next(reader, None)
+    for i, cells in enumerate(reader, start=2):
+        if not cells:
+            continue
+        if len(cells) != 6 or not re.match(r"^\d{4}-\d{2}$", cells[5].strip()):
+            raise ValidationError(
+                ctx.path, f"line {i}", "6 fields ending in a YYYY-MM Source", ",".join(cells)
+            )
+        where = f"line {i}"
+        code = check_code(cells[0], ctx.path, f"{where}, column HCPCSCode", ctx)
+        period = cells[5].strip()
+        rate = to_decimal(cells[3], 4, ctx.path, f"{where}, column PaymentRate", "PaymentRate")
+        yield {
+            "file_id": ctx.file_id,
+            "locator": where,
+            "year": int(period[:4]),
+            "quarter": (int(period[5:]) - 1) // 3 + 1,
+            "period": period,
+            "publisher": "softek/CMS.HCPCS extract",
+            "hcpcs": code,
+            "description": None if is_cpt(code) else cells[1].strip() or None,
+            "status_indicator": cells[2].strip() or None,
+            "payment_rate": rate,
+        }
+
+
+def sniff_addendum_b(head: bytes, name: str) -> bool:
+    if head.startswith(b"PK\x03\x04"):
+        return bool(re.search(r"addendum.?b", name, re.IGNORECASE))
+    text = head[:4096].decode("latin-1")
+    return "Addendum B" in text and "HCPCS Code" in text
+
+
+def sniff_extract(head: bytes, name: str) -> bool:
+    return head.lstrip(b"\xef\xbb\xbf").startswith(_EXTRACT_HEADER.encode())
+
+
+def read_addendum_b(ctx: ReadContext) -> Batches:
+    """CMS Addendum B (xlsx or CSV) -> ``opps_addendum_b`` rows."""
+    rows = (r for r in guarded(ctx, _addendum_b_rows(ctx)) if keep_code(ctx, str(r["hcpcs"])))
+    yield from batches("opps_addendum_b", OPPS_ADDENDUM_B_SCHEMA, rows)
+
+
+def read_extract(ctx: ReadContext) -> Batches:
+    """softek/CMS.HCPCS Addendum B extract -> ``opps_addendum_b`` rows (no APC)."""
+    ctx.meta.update(publisher="softek/CMS.HCPCS (extract of CMS Addendum B)")
+    rows = (r for r in guarded(ctx, _extract_rows(ctx)) if keep_code(ctx, str(r["hcpcs"])))
+    yield from batches("opps_addendum_b", OPPS_ADDENDUM_B_SCHEMA, rows)
+
+
+def _addendum_a_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
+    rows, located = table_rows(ctx)
+    at, cols, year = _header(ctx.path, rows, _A_COLUMNS, "APC")
+    ctx.meta.update(publisher="CMS", version=f"Addendum A {year}")
+    for i in range(at + 1, len(rows)):
+        if not rows[i] or not rows[i][cols["apc"]].strip():
+            continue
+        where = located[i]
+        row = _values(ctx, rows[i], cols, where)
+        row.update(file_id=ctx.file_id, locator=where, year=year)
+        yield row
+
+
+def sniff_addendum_a(head: bytes, name: str) -> bool:
+    text = head[:4096].decode("latin-1")
+    return "Addendum A" in text and "Group Title" in text
+
+
+def read_addendum_a(ctx: ReadContext) -> Batches:
+    """CMS Addendum A (APC payment rates) -> ``opps_addendum_a`` rows."""
+    yield from batches(
+        "opps_addendum_a", OPPS_ADDENDUM_A_SCHEMA, guarded(ctx, _addendum_a_rows(ctx))
+    )
+
+
+def sniff_status_indicators(head: bytes, name: str) -> bool:
+    return head.lstrip(b"\xef\xbb\xbf").startswith(b"StatusIndicator,Paid,Description")
+
+
+def read_status_indicators(ctx: ReadContext) -> Batches:
+    """A list of OPPS status indicators (softek's paraphrase of CMS Addendum D1)."""
+    reader = csv.reader(read_text(ctx).splitlines())
+    next(reader, None)
+    rows = [
+        {
+            "file_id": ctx.file_id,
+            "locator": f"line {i}",
+            "status_indicator": c[0].strip(),
+            "paid": c[1].strip(),
+            "description": c[2].strip(),
+        }
+        for i, c in enumerate(reader, start=2)
+        if len(c) >= 3 and c[0].strip()
+    ]
+    yield from batches("opps_status_indicators", OPPS_STATUS_INDICATOR_SCHEMA, rows)
+
+
+SOURCES: list[Source] = [
+    Source(
+        "opps_addendum_b", "CMS OPPS Addendum B (xlsx or CSV)", sniff_addendum_b, read_addendum_b
+    ),
+    Source(
+        "opps_addendum_b_extract",
+        "softek/CMS.HCPCS Addendum B extract (CSV)",
+        sniff_extract,
+        read_extract,
+    ),
+    Source("opps_addendum_a", "CMS OPPS Addendum A (APCs, CSV)", sniff_addendum_a, read_addendum_a),
+    Source(
+        "opps_status_indicators",
+        "OPPS status indicator list (CSV)",
+        sniff_status_indicators,
+        read_status_indicators,
+    ),
+]

@@ -1,0 +1,149 @@
+"""Reading CMS text and spreadsheet files into typed rows: shared by the CMS readers.
+
+Whole-file reads (CMS files are a few MB), exact decimals, billing-code checks, lenient mode
+and batching; a function here knows nothing of one file layout.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pyarrow as pa
+
+from ratelens.errors import FormatError, ValidationError
+from ratelens.sources import Batches, ReadContext
+from ratelens.sources.files import open_binary
+
+BATCH_ROWS = 10_000
+
+
+def read_text(ctx: ReadContext) -> str:
+    """The whole file as text (CMS files here are a few MB): UTF-8, else Windows-1252."""
+    with open_binary(ctx.path) as fh:
+        try:
+            data = fh.read()
+        except (EOFError, OSError) as exc:
+            raise FormatError(ctx.path, "byte 0", "a readable file", str(exc)) from exc
+    ctx.progress(len(data))
+    data = data.replace(b"\x1a", b"")  # a DOS end-of-file mark some exports keep
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def to_decimal(raw: str, scale: int, path: str, locator: str, what: str) -> Decimal | None:
+    """A decimal with at most ``scale`` places, or None for a blank; ValidationError if not."""
+    text = raw.strip().replace(",", "").lstrip("$")
+    if text in ("", "."):
+        return None
+    try:
+        value = Decimal(text)
+        exact = value.quantize(Decimal(1).scaleb(-scale))
+    except InvalidOperation:
+        value = exact = None
+    if value is None or exact is None or exact != value or not value.is_finite():
+        raise ValidationError(path, locator, f"a decimal number (≤ {scale} places) for {what}", raw)
+    return exact
+
+
+def batches(table: str, schema: pa.Schema, rows: Iterable[dict[str, object]]) -> Batches:
+    """Group row dicts into record batches of ``schema``."""
+    chunk: list[dict[str, object]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= BATCH_ROWS:
+            yield table, pa.RecordBatch.from_pylist(chunk, schema=schema)
+            chunk = []
+    if chunk:
+        yield table, pa.RecordBatch.from_pylist(chunk, schema=schema)
+
+
+def guarded(ctx: ReadContext, rows: Iterator[dict[str, object]]) -> Iterator[dict[str, object]]:
+    """Rows of a reader; in lenient mode a bad row becomes a warning instead of an error."""
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except ValidationError as exc:
+            if not ctx.is_lenient:
+                raise
+            ctx.warnings.append(str(exc))
+            continue
+        yield row
+
+
+def is_cpt(code: str) -> bool:
+    """CPT (AMA) and CDT (ADA, D-codes) descriptors are copyrighted; Level II text is not."""
+    return not code[:1].isalpha() or code.startswith("D")
+
+
+def keep_code(ctx: ReadContext, code: str) -> bool:
+    return ctx.codes is None or code in ctx.codes
+
+
+_CODE = re.compile(r"^[0-9A-Z]{5}$")
+
+
+def check_code(raw: str, path: str, locator: str, ctx: ReadContext) -> str:
+    """A 5-character billing code; numeric codes a spreadsheet shortened get their zeros back."""
+    code = raw.strip().upper()
+    if code.isdigit() and 0 < len(code) < 5:
+        _warn_once(ctx, "numeric codes shortened by a spreadsheet: leading zeros restored")
+        code = code.zfill(5)
+    if not _CODE.match(code):
+        raise ValidationError(path, locator, "a 5-character HCPCS/CPT code", raw)
+    return code
+
+
+def _warn_once(ctx: ReadContext, message: str) -> None:
+    if message not in ctx.warnings:
+        ctx.warnings.append(message)
+
+
+def zfill_digits(value: str, width: int) -> str:
+    value = value.strip()
+    return value.zfill(width) if value.isdigit() else value
+
+
+def _cell(value: Any) -> str:
+    """A spreadsheet cell as the text a CSV export would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.12g}"  # 2.1199999999999997 as Excel shows it: 2.12
+    return str(value)
+
+
+def _xlsx_rows(ctx: ReadContext) -> list[list[str]]:
+    from openpyxl import load_workbook  # imported here: only xlsx files need it
+
+    with open_binary(ctx.path) as fh:
+        data = fh.read()
+    ctx.progress(len(data))
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken zip/xml
+        raise FormatError(ctx.path, "byte 0", "an xlsx workbook", type(exc).__name__) from exc
+    sheet = book.worksheets[0]
+    return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+
+
+def table_rows(ctx: ReadContext) -> tuple[list[list[str]], list[str]]:
+    """All rows of a CSV or xlsx file, and each row's locator ("line 7" or "row 7")."""
+    if ctx.path.lower().endswith((".xlsx", ".xlsm")):
+        rows = _xlsx_rows(ctx)
+        return rows, [f"row {i}" for i in range(1, len(rows) + 1)]
+    reader = csv.reader(io.StringIO(read_text(ctx), newline=""))
+    rows, where, start = [], [], 1
+    for cells in reader:  # a quoted field may span lines: a row is located by its first
+        rows.append(cells)
+        where.append(f"line {start}")
+        start = reader.line_num + 1
+    return rows, where
