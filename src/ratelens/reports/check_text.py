@@ -9,13 +9,19 @@ from ratelens.coding.criteria import CodeChoice
 
 def choice_json(choice: CodeChoice) -> bytes:
     body = {
-        "year": choice.year, "cpt_code": choice.cpt_code, "level": choice.level,
-        "medicare_pfs_code": choice.pfs_code, "opps_code": choice.opps_code,
-        "energy_band": choice.energy_band, "billing": choice.billing,
-        "setting": choice.setting, "billed_code": choice.billed_code,
+        "year": choice.year,
+        "cpt_code": choice.cpt_code,
+        "level": choice.level,
+        "medicare_pfs_code": choice.pfs_code,
+        "opps_code": choice.opps_code,
+        "energy_band": choice.energy_band,
+        "billing": choice.billing,
+        "setting": choice.setting,
+        "billed_code": choice.billed_code,
         "modifiers": list(choice.modifiers),
-        "reasons": [{"rule": r.rule_id, "text": r.text, "source": r.source}
-                    for r in choice.reasons],
+        "reasons": [
+            {"rule": r.rule_id, "text": r.text, "source": r.source} for r in choice.reasons
+        ],
     }
     return orjson.dumps(body, option=orjson.OPT_INDENT_2)
 

@@ -24,10 +24,12 @@ def quotes_text(quotes: list[MedicareQuote], *, is_sample: bool = False) -> str:
             *(f"    {a}" for a in q.arithmetic),
         ]
         if q.opps_status_indicator:
-            lines += [f"  OPPS {q.opps_year}: status indicator {q.opps_status_indicator}: "
-                      f"{q.opps_status_meaning}",
-                      f"    APC {q.opps_apc or 'not stated'}, national payment "
-                      f"{_money(q.opps_payment) if q.opps_payment is not None else 'none'}"]
+            lines += [
+                f"  OPPS {q.opps_year}: status indicator {q.opps_status_indicator}: "
+                f"{q.opps_status_meaning}",
+                f"    APC {q.opps_apc or 'not stated'}, national payment "
+                f"{_money(q.opps_payment) if q.opps_payment is not None else 'none'}",
+            ]
         else:
             lines.append("  OPPS: data not available (no Addendum B row loaded)")
         lines += [f"  equivalent: {e.code} {e.label} ({e.basis})" for e in q.equivalents]

@@ -10,9 +10,11 @@ from ratelens.sources.hospital_rules import ValidationReport
 
 
 def validation_text(report: ValidationReport) -> str:
-    head = (f"{report.path}: {report.form or 'unrecognised layout'}, version stated "
-            f"{report.stated_version or 'none'}, detected {report.detected_version or 'none'}: "
-            f"{report.n_errors} error(s), {report.n_warnings} warning(s)")
+    head = (
+        f"{report.path}: {report.form or 'unrecognised layout'}, version stated "
+        f"{report.stated_version or 'none'}, detected {report.detected_version or 'none'}: "
+        f"{report.n_errors} error(s), {report.n_warnings} warning(s)"
+    )
     lines = [head]
     for p in report.problems:
         where = p.locator or "file"

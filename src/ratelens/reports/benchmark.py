@@ -1,0 +1,364 @@
+"""The benchmark report laid out as a document, and ``render_benchmark``: one entry point.
+
+:func:`benchmark_document` turns a ``BenchmarkReport`` into a :class:`~layout.Document`
+(sections in a fixed order, every value written as text); the document formats draw
+that. JSON, CSV and XLSX are written from the report itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from ratelens.benchmark.document import (
+    NOT_AVAILABLE,
+    BenchmarkReport,
+    CodeFacts,
+    MedicareAmount,
+    PayerBenchmark,
+)
+from ratelens.errors import UsageError
+from ratelens.reports import charts, figures
+from ratelens.reports.layout import Banner, Block, Chart, Document, Facts, Section, Table, Text
+
+Format = Literal["text", "md", "html", "pdf", "json", "csv", "xlsx"]
+FORMATS: tuple[str, ...] = ("text", "md", "html", "pdf", "json", "csv", "xlsx")
+
+SAMPLE_BANNER = (
+    "Built from the bundled sample data: nothing has been ingested yet. Ingest real "
+    "price-transparency and CMS files to benchmark real rates."
+)
+SYNTHETIC_BANNER = (
+    "SYNTHETIC SAMPLE — invented prices. Some payer rows come from made-up rates bundled "
+    "for the demo (marked in Sources); they describe no real payer, provider or contract."
+)
+NO_CPT_DESCRIPTOR = "CPT descriptor not shipped (AMA copyright); load a licensed file"
+NO_STATES = "provider locations not known: data not available"
+
+
+def render_benchmark(report: BenchmarkReport, fmt: str, *, table: str = "payers") -> bytes | str:
+    """The report in ``fmt`` (one of :data:`FORMATS`); ``pdf`` and ``xlsx`` are bytes.
+
+    ``table`` picks which table ``csv`` writes: payers, by_state, medicare or sources.
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if fmt == "csv":
+        from ratelens.reports.tables import render_csv
+
+        return render_csv(report, table)
+    return _RENDERERS[fmt](report)
+
+
+def _text(report: BenchmarkReport) -> str:
+    from ratelens.reports.terminal import render_text
+
+    return render_text(benchmark_document(report, is_compact=True))
+
+
+def _markdown(report: BenchmarkReport) -> str:
+    from ratelens.reports.markdown import render_markdown
+
+    return render_markdown(benchmark_document(report))
+
+
+def _html(report: BenchmarkReport) -> str:
+    from ratelens.reports.html import render_html
+
+    return render_html(benchmark_document(report), "benchmark.html.j2")
+
+
+def _pdf(report: BenchmarkReport) -> bytes:
+    from ratelens.reports.pdf import render_pdf
+
+    return render_pdf(_html(report))
+
+
+def _json(report: BenchmarkReport) -> str:
+    from ratelens.reports.json_schema import render_json
+
+    return render_json(report)
+
+
+def _xlsx(report: BenchmarkReport) -> bytes:
+    from ratelens.reports.tables import render_xlsx
+
+    return render_xlsx(report)
+
+
+_RENDERERS: dict[str, Callable[[BenchmarkReport], bytes | str]] = {
+    "text": _text,
+    "md": _markdown,
+    "html": _html,
+    "pdf": _pdf,
+    "json": _json,
+    "xlsx": _xlsx,
+}
+
+
+def benchmark_document(report: BenchmarkReport, *, is_compact: bool = False) -> Document:
+    """The report's sections, in reading order, every value already written as text.
+
+    ``is_compact`` (the terminal): a rate group's naming columns in one cell, file ids cut
+    to their first characters.
+    """
+    return Document(
+        title=title(report),
+        subtitle=_subtitle(report),
+        banners=banners(report),
+        sections=(
+            Section("summary", "Summary", _summary(report)),
+            Section("overview", "Billing code overview", _overview(report.facts)),
+            Section("coding", "Clinical and coding specifications", _coding(report)),
+            Section("medicare", "Medicare benchmark", _medicare(report.medicare)),
+            Section("payers", "Payer benchmarks", _payers(report, is_compact)),
+            Section("states", "By state", _states(report)),
+            Section("gaps", "Data availability", _gaps(report)),
+            Section("methodology", "Methodology", _methodology(report)),
+            Section("sources", "Sources", _sources(report, is_compact)),
+        ),
+        kind="benchmark",
+    )
+
+
+def title(report: BenchmarkReport) -> str:
+    year = report.year if report.year is not None else "year not stated"
+    return f"{report.facts.code_system} {report.code} payer benchmark, {year}"
+
+
+def banners(report: BenchmarkReport) -> tuple[Banner, ...]:
+    out = []
+    if report.is_sample:
+        out.append(Banner(SAMPLE_BANNER, "notice"))
+    if report.is_synthetic:
+        out.append(Banner(SYNTHETIC_BANNER, "alert"))
+    return tuple(out)
+
+
+def _subtitle(report: BenchmarkReport) -> tuple[str, ...]:
+    used = [f"{k} = {v}" for k, v in report.filters.items() if v is not None]
+    return (f"Generated {report.generated_at}", "Filters: " + ("; ".join(used) or "none"))
+
+
+def _summary(report: BenchmarkReport) -> tuple[Block, ...]:
+    return (Text(report.summary or (NOT_AVAILABLE,)),)
+
+
+def _coded(code: str | None, meaning: str | None) -> str:
+    if not code:
+        return NOT_AVAILABLE
+    return f"{code} — {meaning}" if meaning else f"{code} (meaning: {NOT_AVAILABLE})"
+
+
+def _overview(f: CodeFacts) -> tuple[Block, ...]:
+    def as_of(label: str) -> str:
+        return f"{label} ({f.year})" if f.year is not None else label
+
+    descriptor = f.descriptor or (NO_CPT_DESCRIPTOR if f.code_system == "CPT" else NOT_AVAILABLE)
+    facts = Facts(
+        (
+            ("Code", f"{f.code} ({f.code_system}); year of the files: {figures.year(f.year)}"),
+            ("Descriptor", descriptor),
+            ("Plain-language summary", figures.text(f.summary)),
+            (as_of("PFS status"), _coded(f.pfs_status, f.pfs_status_meaning)),
+            (as_of("PC/TC indicator"), _coded(f.pctc_indicator, f.pctc_meaning)),
+            ("Global days", figures.text(f.global_days)),
+            (
+                as_of("OPPS status indicator"),
+                _coded(f.opps_status_indicator, f.opps_status_meaning),
+            ),
+            ("OPPS APC", figures.text(f.opps_apc)),
+            ("BETOS category", figures.text(f.betos)),
+        )
+    )
+    equivalents = f.equivalents or ("none listed in the loaded files",)
+    return facts, Text(equivalents, heading="Medicare equivalents", is_list=True)
+
+
+def _coding(report: BenchmarkReport) -> tuple[Block, ...]:
+    rows = tuple(
+        (
+            m.modifier,
+            figures.text(m.description),
+            figures.text(m.when_to_use),
+            "allowed" if m.is_allowed else "not allowed",
+            figures.text(m.source),
+        )
+        for m in report.modifiers
+    )
+    headers = ("Modifier", "Description", "When to use", f"Allowed with {report.code}", "Source")
+    return (Table(headers, rows, caption="Modifiers"),)
+
+
+def _medicare(amounts: tuple[MedicareAmount, ...]) -> tuple[Block, ...]:
+    rows = tuple(
+        (
+            m.program,
+            m.code,
+            figures.year(m.year),
+            figures.text(m.label),
+            figures.money(m.amount),
+            figures.text(m.status),
+        )
+        for m in amounts
+    )
+    headers = ("Program", "Code", "Year", "Amount of", "Amount", "Status")
+    blocks: list[Block] = [Table(headers, rows, numeric=frozenset({4}))]
+    for m in amounts:
+        lines = (*m.arithmetic, *(f"Note: {n}" for n in m.notes))
+        heading = f"{m.program} {m.code} {figures.year(m.year)}, {m.label}: how it was worked out"
+        blocks.append(Text(lines or (NOT_AVAILABLE,), heading=heading, is_list=True))
+    return tuple(blocks)
+
+
+def group_label(p: PayerBenchmark) -> str:
+    """A short name for a rate group, as charts and their alt text print it."""
+    parts = (
+        p.billing_code,
+        figures.text(p.setting),
+        figures.text(p.billing_class),
+        f"modifier {figures.modifier(p.modifier)}",
+        p.negotiated_type,
+        figures.year(p.rate_year),
+    )
+    return " · ".join(parts)
+
+
+def _code_cell(report: BenchmarkReport, p: PayerBenchmark) -> str:
+    if p.billing_code == report.code or not p.code_label:
+        return p.billing_code
+    return f"{p.billing_code} ({p.code_label})"
+
+
+def _vs_medicare(p: PayerBenchmark) -> str:
+    if p.pct_of_medicare is None:
+        return NOT_AVAILABLE
+    basis = p.medicare_basis or f"basis: {NOT_AVAILABLE}"
+    return f"{figures.percent(p.pct_of_medicare)} of {basis} ({figures.money(p.medicare_amount)})"
+
+
+_GROUP_HEADERS = ("Payer", "Code", "Setting", "Billing class", "Modifier", "Rate type", "Year")
+_STAT_HEADERS = ("n", "Min", "P25", "Median", "P75", "Max")
+
+
+def _group_cells(report: BenchmarkReport, p: PayerBenchmark, is_compact: bool) -> tuple[str, ...]:
+    """The columns naming a rate group; compact: one cell, as narrow terminals need."""
+    cells = (
+        p.payer,
+        _code_cell(report, p),
+        figures.text(p.setting),
+        figures.text(p.billing_class),
+        figures.modifier(p.modifier),
+        p.negotiated_type,
+        figures.year(p.rate_year),
+    )
+    if not is_compact:
+        return cells
+    setting, billing_class, modifier, rate_type, year = cells[2:]
+    line = f"{setting} · {billing_class} · modifier {modifier} · {rate_type} · {year}"
+    return (f"{cells[0]}\n{cells[1]}\n{line}",)
+
+
+def _stat_cells(p: PayerBenchmark) -> tuple[str, ...]:
+    return (
+        figures.count(p.n),
+        *(figures.rate(p, x) for x in (p.min, p.p25, p.median, p.p75, p.max)),
+    )
+
+
+def _payer_table(
+    report: BenchmarkReport, rows: list[PayerBenchmark], is_dollar: bool, is_compact: bool
+) -> Table:
+    group = ("Rate group",) if is_compact else _GROUP_HEADERS
+    last = ("% of Medicare", "Outliers") if is_dollar else ("Unit", "Outliers")
+    body = tuple(
+        (
+            *_group_cells(report, p, is_compact),
+            *_stat_cells(p),
+            _vs_medicare(p) if is_dollar else figures.unit(p),
+            figures.count(p.n_outliers),
+        )
+        for p in rows
+    )
+    first_stat = len(group)
+    numeric = {
+        *range(first_stat, first_stat + len(_STAT_HEADERS)),
+        first_stat + len(_STAT_HEADERS) + 1,
+    }
+    if is_dollar:
+        caption = "Dollar rates (negotiated, derived, fee schedule)"
+        empty = f"No dollar rate for {report.code}: {NOT_AVAILABLE}"
+    else:
+        caption = (
+            "Rates that are not dollar amounts (percent of charges, per diem), "
+            "never pooled with dollars"
+        )
+        empty = "No percentage or per-diem rate in the loaded files."
+    headers = (*group, *_STAT_HEADERS, *last)
+    return Table(headers, body, caption=caption, numeric=frozenset(numeric), empty=empty)
+
+
+def _payers(report: BenchmarkReport, is_compact: bool) -> tuple[Block, ...]:
+    dollar = [p for p in report.payers if p.is_dollar]
+    other = [p for p in report.payers if not p.is_dollar]
+    return (
+        _payer_table(report, dollar, True, is_compact),
+        _payer_table(report, other, False, is_compact),
+        *_charts(report),
+    )
+
+
+def _charts(report: BenchmarkReport) -> tuple[Block, ...]:
+    """One chart per payer and unit, groups in report order."""
+    grouped: dict[tuple[str, str], list[PayerBenchmark]] = {}
+    for p in report.payers:
+        grouped.setdefault((p.payer, figures.unit(p)), []).append(p)
+    if not grouped:
+        return (Text((f"Charts: {NOT_AVAILABLE}",)),)
+    return tuple(
+        Chart(
+            svg=charts.payer_chart(payer, groups, group_label),
+            alt=charts.chart_alt(groups, group_label),
+            caption=f"{payer}: rates in {unit}",
+        )
+        for (payer, unit), groups in grouped.items()
+    )
+
+
+def _states(report: BenchmarkReport) -> tuple[Block, ...]:
+    if not report.by_state:
+        return (Text((NO_STATES,)),)
+    rows = tuple(
+        (s.payer, s.billing_code, s.state, figures.count(s.n), figures.money(s.median))
+        for s in report.by_state
+    )
+    headers = ("Payer", "Code", "State", "n", "Median (dollar rates)")
+    return (Table(headers, rows, numeric=frozenset({3, 4})),)
+
+
+def _gaps(report: BenchmarkReport) -> tuple[Block, ...]:
+    rows = tuple((g.topic, g.detail) for g in report.data_gaps)
+    return (Table(("Topic", "What is missing"), rows, empty="No gap recorded."),)
+
+
+def _methodology(report: BenchmarkReport) -> tuple[Block, ...]:
+    return (Text(report.methodology or (NOT_AVAILABLE,), is_list=True),)
+
+
+def _sources(report: BenchmarkReport, is_compact: bool) -> tuple[Block, ...]:
+    """Files behind the figures; compact: path, kind, publisher and date in one cell."""
+    about = ("Path", "Kind", "Publisher", "Date")
+    rows = []
+    for s in report.sources:
+        cells = (s.path, figures.text(s.kind), figures.text(s.publisher), figures.text(s.file_date))
+        if is_compact:
+            cells = (f"{s.path}\n{cells[1]} · {cells[2]} · {cells[3]}",)
+        flags = ("SYNTHETIC" if s.is_synthetic else "no", figures.yes_no(s.is_bundled))
+        sha = figures.sha(s.file_id, is_short=is_compact)
+        rows.append((*cells, sha, figures.count(s.rows_used), *flags))
+    first = ("File (kind · publisher · date)",) if is_compact else about
+    sha_header = f"sha256 (first {figures.SHORT_SHA})" if is_compact else "sha256"
+    headers = (*first, sha_header, "Rows used", "Synthetic", "Bundled")
+    n = len(first)
+    literal = frozenset({0, n} if not is_compact else {n})
+    return (Table(headers, tuple(rows), numeric=frozenset({n + 1}), literal=literal),)

@@ -1,0 +1,81 @@
+"""How figures are written in a rendered document: money, percents, counts, file ids.
+
+Renderers format numbers here and nowhere else; rounding happens only at this point.
+A value of ``None`` is always written as "data not available".
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from ratelens.benchmark.document import NOT_AVAILABLE, PayerBenchmark
+
+SHORT_SHA = 12  # characters of a sha256 shown where the full id does not fit
+
+
+def rounded(x: float, places: int) -> Decimal:
+    """``x`` rounded half up as written (410.125 -> 410.13), not as a binary float rounds."""
+    return Decimal(repr(x)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def money(x: float | None) -> str:
+    """$1,234.56 (negative amounts as -$12.00)."""
+    if x is None:
+        return NOT_AVAILABLE
+    sign = "-" if x < 0 else ""
+    return f"{sign}${abs(rounded(x, 2)):,.2f}"
+
+
+def percent(x: float | None, places: int = 0) -> str:
+    """A percent given as 0-100: 148%."""
+    return NOT_AVAILABLE if x is None else f"{rounded(x, places):,.{places}f}%"
+
+
+def count(n: int | None) -> str:
+    return NOT_AVAILABLE if n is None else f"{n:,}"
+
+
+def text(value: str | None) -> str:
+    """A string field, or "data not available" when it is missing or blank."""
+    return value if value and value.strip() else NOT_AVAILABLE
+
+
+def year(value: int | str | None) -> str:
+    return NOT_AVAILABLE if value is None or value == "" else str(value)
+
+
+def yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def modifier(value: str) -> str:
+    """A rate group's modifier: "" is the global service, written "none"."""
+    return value or "none"
+
+
+def sha(file_id: str, *, is_short: bool = False) -> str:
+    return file_id[:SHORT_SHA] if is_short and len(file_id) > SHORT_SHA else file_id
+
+
+def rate(p: PayerBenchmark, x: float | None) -> str:
+    """One rate of a group in the group's unit: dollars, percent of charges or per diem."""
+    if x is None:
+        return NOT_AVAILABLE
+    if p.is_dollar:
+        return money(x)
+    if p.negotiated_type == "percentage":
+        return percent(x, 2)
+    if p.negotiated_type == "per diem":
+        return f"{money(x)}/day"
+    return f"{rounded(x, 2):,.2f}"
+
+
+def unit(p: PayerBenchmark) -> str:
+    """The unit of a group's rates, in words."""
+    if p.is_dollar:
+        return "dollars"
+    if p.negotiated_type == "percentage":
+        return "percent of billed charges"
+    if p.negotiated_type == "per diem":
+        return "dollars per day"
+    return p.negotiated_type
