@@ -17,3 +17,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     """Every test gets its own RATELENS_HOME: nothing touches the user's warehouse."""
     monkeypatch.setenv("RATELENS_HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.setenv("CI", "true")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="Rewrite golden files of rendered documents (on purpose only).")

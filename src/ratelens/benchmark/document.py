@@ -22,8 +22,8 @@ class PayerBenchmark:
     negotiated_type: str  # negotiated | derived | fee schedule | percentage | per diem
     source_kind: str  # tic | hospital
     rate_year: str | None  # year of the file's last_updated_on
-    n: int
-    n_outliers: int
+    n: int  # rates in the statistics (outliers excluded)
+    n_outliers: int  # rates flagged as outliers, listed but not in the statistics
     min: float | None
     p25: float | None
     median: float | None
@@ -40,8 +40,12 @@ class PayerBenchmark:
 
 @dataclass(frozen=True)
 class StateBenchmark:
+    """Dollar rates of one payer x code x rate type x year in one state."""
+
     payer: str
     billing_code: str
+    negotiated_type: str
+    rate_year: str | None
     state: str
     n: int
     median: float | None

@@ -49,7 +49,7 @@ def benchmark_code(
     try:
         medicare = medicare_context(con, code, year)
         codes = [code, *medicare.equivalent_codes]
-        bound = q.params(codes, **filters.as_dict())
+        bound = q.params(codes, **filters.as_dict(), year=medicare.year)
         bound["outlier_ratio"] = float(config.setting("outlier_ratio"))
         payers = tuple(_payer_rows(q.fetch(con, q.GROUP_STATS, bound), code, medicare))
         by_state = tuple(StateBenchmark(**r) for r in q.fetch(con, q.STATE_STATS, bound))
@@ -165,6 +165,12 @@ def _gaps(
                     f"no rates for {bound['codes'][0]} in the loaded files: data not available",
                 )
             )
+    if bound["year"]:
+        for row in q.fetch(con, q.OTHER_YEARS, bound):
+            gaps.append(DataGap(f"rates of {row['rate_year']}", (
+                f"{row['n']:,} rate rows come from files dated {row['rate_year']}; they are "
+                f"left out of this {bound['year']} report (the code's definition and Medicare "
+                f"payment differ by year): run with --year {row['rate_year']}")))
     if not payers:
         gaps.append(
             DataGap(

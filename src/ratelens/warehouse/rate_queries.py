@@ -22,6 +22,7 @@ WITH selected AS (
            left(r.last_updated_on, 4) AS rate_year
     FROM rates r JOIN ledger l ON l.file_id = r.file_id
     WHERE r.billing_code IN (SELECT unnest($codes))
+      AND ($year IS NULL OR r.last_updated_on IS NULL OR left(r.last_updated_on, 4) = $year)
       AND ($payer IS NULL OR lower(r.payer) LIKE '%' || lower($payer) || '%')
       AND ($state IS NULL OR upper(r.state) = upper($state))
       AND ($setting IS NULL OR r.setting = $setting OR r.setting = 'both')
@@ -69,7 +70,7 @@ ORDER BY billing_code, payer, setting, billing_class, modifier_key, negotiated_t
 STATE_STATS = (
     _SELECTED
     + """
-SELECT billing_code, payer, state, count(*) AS n,
+SELECT billing_code, payer, negotiated_type, rate_year, state, count(*) AS n,
        quantile_cont(negotiated_rate, 0.5) AS median
 FROM selected
 WHERE state IS NOT NULL AND negotiated_rate IS NOT NULL
@@ -96,6 +97,14 @@ FILES_USED = (
 SELECT file_id, count(*) AS n_rows FROM selected GROUP BY file_id ORDER BY file_id
 """
 )
+
+OTHER_YEARS = """
+SELECT left(last_updated_on, 4) AS rate_year, count(*) AS n
+FROM rates
+WHERE billing_code IN (SELECT unnest($codes)) AND last_updated_on IS NOT NULL
+  AND left(last_updated_on, 4) <> $year
+GROUP BY ALL ORDER BY rate_year
+"""
 
 PAYERS_LOADED = "SELECT DISTINCT payer FROM rates WHERE payer IS NOT NULL ORDER BY payer"
 
