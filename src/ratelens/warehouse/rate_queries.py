@@ -130,8 +130,9 @@ def params(
     setting: str | None = None,
     billing_class: str | None = None,
     modifier: str | None = None,
+    year: int | None = None,
 ) -> dict[str, Any]:
-    """The bound parameters of the queries above."""
+    """The bound parameters of the queries above (``year``: rates of files of that year)."""
     return {
         "codes": codes,
         "payer": payer,
@@ -139,6 +140,7 @@ def params(
         "setting": setting,
         "billing_class": billing_class,
         "modifier": modifier,
+        "year": str(year) if year else None,
     }
 
 
