@@ -21,7 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="What a US billing code is and what it is paid, from public data.",
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 _state: dict[str, bool] = {"debug": False}
 
 

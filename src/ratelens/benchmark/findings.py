@@ -36,9 +36,10 @@ def summarize(
     if other:
         codes = ", ".join(sorted({p.billing_code for p in other}))
         out.append(
-            f"Also shown: {sum(p.n for p in other):,} rates for {codes} "
-            f"({medicare.code_label(other[0].billing_code)}); they are a different "
-            "code and are not pooled with the code asked for."
+            f"Also shown: {sum(p.n for p in other):,} rates for {codes}, the codes the "
+            f"{medicare.year} physician fee schedule pays instead of {code} (mapping derived "
+            "from the HCPCS Level II descriptors, each row labelled); they are other codes "
+            "and are not pooled with the code asked for."
         )
     n_out = sum(p.n_outliers for p in payers)
     if n_out:

@@ -1,0 +1,5 @@
+"""``python -m ratelens`` runs the CLI."""
+
+from ratelens.cli import main
+
+main()
