@@ -1,0 +1,827 @@
+"""Transparency-in-Coverage machine-readable files (CMS schemas v1.x and v2.x).
+
+Four kinds: in-network rates, allowed amounts, the v1 standalone provider reference file and
+the table of contents. Files are streamed by :mod:`ratelens.sources.tic_scan`; with wanted
+codes, in-network items whose own text cannot hold a wanted ``billing_code`` are skipped
+unparsed, and every other item is parsed and decided on its real ``billing_code``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from ratelens.errors import FormatError, InputError, ValidationError
+from ratelens.sources import Batches, ReadContext, Source
+from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
+from ratelens.sources.payers import canonical_payer
+from ratelens.sources.rates import RATE_SCHEMA
+from ratelens.sources.tic_scan import CHUNK, Needles, Scanner, at, loads, read_chunks
+
+BATCH_ROWS = 50_000
+ALL_CODES = "CSTM-00"  # billing_code meaning every code of its type
+
+_str, _strs = pa.string(), pa.list_(pa.string())
+ALLOWED_AMOUNT_SCHEMA = pa.schema(
+    [
+        ("file_id", _str),
+        ("locator", _str),  # out_of_network[i].allowed_amounts[j].payments[k].providers[m]
+        ("payer", _str),
+        ("payer_raw", _str),
+        ("reporting_entity_type", _str),
+        ("plan_name", _str),
+        ("plan_id", _str),
+        ("plan_id_type", _str),
+        ("plan_market_type", _str),
+        ("issuer_name", _str),
+        ("last_updated_on", _str),
+        ("billing_code", _str),
+        ("billing_code_type", _str),
+        ("billing_code_type_version", _str),
+        ("description", _str),
+        ("tin_type", _str),
+        ("tin_value", _str),
+        ("service_code", _strs),
+        ("billing_class", _str),
+        ("setting", _str),
+        ("billing_code_modifier", _strs),
+        ("allowed_amount", pa.float64()),  # dollars
+        ("billed_charge", pa.float64()),  # dollars
+        ("npi", _strs),
+        ("n_npi", pa.int64()),
+    ]
+)
+TABLES = {"allowed_amounts": ALLOWED_AMOUNT_SCHEMA}
+SCHEMAS = {
+    "rates": RATE_SCHEMA,
+    "provider_groups": PROVIDER_GROUP_SCHEMA,
+    "provider_npis": NPI_SCHEMA,
+    "allowed_amounts": ALLOWED_AMOUNT_SCHEMA,
+}
+PLAN_FIELDS = ("plan_name", "plan_id", "plan_id_type", "plan_market_type", "issuer_name")
+HEADER = ("reporting_entity_name", "last_updated_on", "version")
+
+
+# ---------------------------------------------------------------------------- checking
+
+
+class Checker:
+    """Typed access to parsed JSON with errors that say where (byte offset + JSON path)."""
+
+    def __init__(self, path: str, offset: int) -> None:
+        self.path, self.offset = path, offset
+
+    def fail(self, where: str, expected: str, found: str | None) -> ValidationError:
+        return ValidationError(self.path, at(self.offset, where), expected, found)
+
+    def get(self, obj: dict, key: str, kind: type | tuple, where: str, required: bool) -> Any:
+        value = obj.get(key)
+        if value is None:
+            if required:
+                raise self.fail(where, f"required field {key}", "nothing")
+            return None
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise self.fail(f"{where}.{key}", f"{_kind(kind)} for {key}", _found(value))
+        return value
+
+    def text(self, obj: dict, key: str, where: str, required: bool = False) -> str | None:
+        return self.get(obj, key, str, where, required)
+
+    def texts(self, obj: dict, key: str, where: str, required: bool = False) -> list[str] | None:
+        values = self.get(obj, key, list, where, required)
+        if values is not None and not all(isinstance(v, str) for v in values):
+            raise self.fail(f"{where}.{key}", f"a list of strings for {key}", _found(values))
+        return values
+
+    def objects(self, obj: dict, key: str, where: str, required: bool = True) -> list[dict]:
+        values = self.get(obj, key, list, where, required) or []
+        for i, v in enumerate(values):
+            if not isinstance(v, dict):
+                raise self.fail(f"{where}.{key}[{i}]", f"an object in {key}", _found(v))
+        return values
+
+    def amount(self, obj: dict, key: str, where: str, warn: list[str] | None = None) -> float:
+        value = obj.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and warn is not None:
+            try:
+                number = float(value.strip().replace(",", ""))
+            except ValueError:
+                number = float("nan")
+            if number == number and abs(number) != float("inf"):
+                warn.append(f"{where}.{key}")
+                return number
+        found = "nothing" if value is None else _found(value)
+        raise self.fail(f"{where}.{key}", f"a number for {key}", found)
+
+
+def _kind(kind: type | tuple) -> str:
+    names = {str: "a string", list: "a list", dict: "an object", int: "a number"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _found(value: Any) -> str:
+    return '"' + value + '"' if isinstance(value, str) else repr(value)
+
+
+def _schema(path: str, version: Any, offset: int) -> str:
+    """``v1`` or ``v2`` from the file's ``version`` string (1.0.0 ... 2.x)."""
+    m = re.fullmatch(r"\s*[vV]?(\d+)(?:\.\d+)*\s*", version) if isinstance(version, str) else None
+    if m is None or m[1] not in ("1", "2"):
+        where = at(offset, "version")
+        raise FormatError(path, where, "a TiC schema version 1.x or 2.x", _found(version))
+    return "v" + m[1]
+
+
+# ---------------------------------------------------------------------------- root and output
+
+
+class Root:
+    """Root fields of a file (they may come before or after its big arrays)."""
+
+    def __init__(self, ctx: ReadContext) -> None:
+        self.ctx = ctx
+        self.values: dict[str, Any] = {}
+        self.schema: str | None = None
+        self.is_frozen = False  # rows already went out with these values
+
+    def add(self, key: str, value: Any, offset: int) -> None:
+        if self.is_frozen and key in (*HEADER, *PLAN_FIELDS, "reporting_entity_type"):
+            self.ctx.warnings.append(f"{self.ctx.path}: {key} comes after the rows it describes")
+        self.values[key] = value
+        if key == "version":
+            self.schema = _schema(self.ctx.path, value, offset)
+            self.ctx.meta.update(version=str(value), schema=self.schema)
+        elif key == "reporting_entity_name" and isinstance(value, str):
+            self.ctx.meta["publisher"] = value
+        elif key == "last_updated_on" and isinstance(value, str):
+            self.ctx.meta["file_date"] = value
+
+    def is_known(self) -> bool:
+        return all(k in self.values for k in HEADER)
+
+    def fields(self) -> dict[str, Any]:
+        """Columns every row of the file shares."""
+        v = self.values
+        raw = _text_or_none(v.get("reporting_entity_name"))
+        fields = {k: _text_or_none(v.get(k)) for k in (*PLAN_FIELDS, "reporting_entity_type")}
+        fields.update(payer=canonical_payer(raw).payer, payer_raw=raw)
+        fields["last_updated_on"] = _text_or_none(v.get("last_updated_on"))
+        plans = v.get("reporting_plans")
+        if isinstance(plans, list) and plans and all(isinstance(p, dict) for p in plans):
+            for key in ("plan_name", "plan_id"):
+                fields[key] = "; ".join(str(p.get(key, "")) for p in plans)
+        return fields
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+class Output:
+    """Rows per table, cut into batches; rows needing root fields wait until they are known."""
+
+    def __init__(self, root: Root, rooted: tuple[str, ...], file_id: str) -> None:
+        self.root, self.rooted, self.file_id = root, rooted, file_id
+        self.rows: dict[str, list] = {t: [] for t in SCHEMAS}  # NPIs as (group, tin, npi)
+        self.is_full = False
+
+    def add(self, table: str, rows: list) -> None:
+        kept = self.rows[table]
+        kept.extend(rows)
+        if len(kept) >= BATCH_ROWS:
+            self.is_full = True
+
+    def batches(self, final: bool = False) -> Batches:
+        self.is_full = False
+        for table, rows in self.rows.items():
+            is_rooted = table in self.rooted
+            if is_rooted and not final and not self.root.is_known():
+                continue
+            if rows and (final or len(rows) >= BATCH_ROWS):
+                yield from self._flush(table, rows, is_rooted)
+
+    def _flush(self, table: str, rows: list, is_rooted: bool) -> Batches:
+        if is_rooted:
+            self.root.is_frozen = True
+            shared = self.root.fields()
+            for row in rows:
+                row.update(shared)
+        for i in range(0, len(rows), BATCH_ROWS):
+            part = rows[i : i + BATCH_ROWS]
+            if table == "provider_npis":
+                yield table, self._npis(part)
+            else:
+                yield table, pa.RecordBatch.from_pylist(part, schema=SCHEMAS[table])
+        rows.clear()
+
+    def _npis(self, part: list[tuple[str, str, str]]) -> pa.RecordBatch:
+        group_ids, tins, npis = zip(*part, strict=True)
+        columns = [pa.array([self.file_id] * len(part), pa.string())]
+        columns += [pa.array(c, pa.string()) for c in (group_ids, tins, npis)]
+        return pa.RecordBatch.from_arrays(columns, schema=NPI_SCHEMA)
+
+
+# ---------------------------------------------------------------------------- sniffing
+
+
+def _head(head: bytes) -> bytes | None:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return text if text.startswith(b"{") else None
+
+
+def sniff_toc(head: bytes, name: str) -> bool:
+    """A TiC table of contents (``reporting_structure``)."""
+    text = _head(head)
+    return text is not None and b'"reporting_structure"' in text
+
+
+def sniff_allowed_amounts(head: bytes, name: str) -> bool:
+    """A TiC allowed-amounts file (``out_of_network``)."""
+    text = _head(head)
+    return text is not None and b'"out_of_network"' in text and not sniff_toc(head, name)
+
+
+def sniff_in_network(head: bytes, name: str) -> bool:
+    """A TiC in-network rates file; its keys may come in any order."""
+    text = _head(head)
+    if text is None or sniff_toc(head, name) or sniff_allowed_amounts(head, name):
+        return False
+    if b'"in_network"' in text or b'"negotiated_rates"' in text:
+        return True
+    is_named = re.search(r"in[-_ ]?network", name, re.IGNORECASE) is not None
+    has_root = b'"reporting_entity_name"' in text
+    return has_root and (b'"provider_references"' in text or is_named)
+
+
+def sniff_provider_reference(head: bytes, name: str) -> bool:
+    """A v1 standalone provider reference file (``provider_groups`` at the root)."""
+    text = _head(head)
+    others = (b'"in_network"', b'"reporting_entity_name"', b'"provider_references"')
+    return (
+        text is not None and b'"provider_groups"' in text and not any(key in text for key in others)
+    )
+
+
+# ---------------------------------------------------------------------------- codes
+
+
+def case_variants(code: str) -> list[str]:
+    """Every upper/lower spelling of a code (codes hold at most a few letters)."""
+    options = [(c.upper(), c.lower()) if c.isalpha() else (c,) for c in code]
+    return ["".join(p) for p in itertools.product(*options)]
+
+
+def needles(codes: frozenset[str]) -> Needles | None:
+    """Needles for wanted codes; None when the prefilter cannot be exact (odd codes)."""
+    found: list[bytes] = [ALL_CODES.encode()]
+    for code in codes:
+        n_letters = sum(c.isalpha() for c in code)
+        if not code or n_letters > 6 or any(c in code for c in '"\\{}[],:'):
+            return None
+        found.extend(v.encode() for v in case_variants(code))
+    return Needles(found)
+
+
+def is_wanted(code: str, codes: frozenset[str] | None) -> bool:
+    return codes is None or code == ALL_CODES or code.upper() in codes
+
+
+def _upper(codes: frozenset[str] | None) -> frozenset[str] | None:
+    return None if codes is None else frozenset(c.strip().upper() for c in codes)
+
+
+def scan(ctx: ReadContext, streamed: dict[str, bool], chunk_size: int = CHUNK) -> Scanner:
+    """A scanner over the file with the needles of ``ctx.codes``."""
+    codes = _upper(ctx.codes)
+    found = needles(codes) if codes is not None else None
+    if codes is not None and found is None:
+        streamed = dict.fromkeys(streamed, False)
+    return Scanner(ctx.path, read_chunks(ctx.path, chunk_size), streamed, found, ctx.progress)
+
+
+# ---------------------------------------------------------------------------- provider groups
+
+
+def group_rows(
+    chk: Checker, groups: list[dict], group_id: str, where: str, network: list[str] | None,
+    file_id: str,
+) -> tuple[list[dict], list[tuple[str, str, str]]]:  # fmt: skip
+    """provider_groups rows (one per TIN) and (group, TIN, NPI) of each NPI (0 skipped)."""
+    rows, npis = [], []
+    for g, group in enumerate(groups):
+        gw = f"{where}.provider_groups[{g}]"
+        tin = chk.get(group, "tin", dict, gw, True)
+        tin_value = str(chk.get(tin, "value", (str, int), f"{gw}.tin", True))
+        ids = npi_list(chk, group, gw)
+        rows.append(
+            {
+                "file_id": file_id,
+                "locator": gw,
+                "provider_group_id": group_id,
+                "network_name": network,
+                "tin_type": chk.text(tin, "type", f"{gw}.tin", True),
+                "tin_value": tin_value,
+                "business_name": chk.text(tin, "business_name", f"{gw}.tin"),
+                "n_npi": len(ids),
+            }
+        )
+        npis += [(group_id, tin_value, n) for n in ids]
+    return rows, npis
+
+
+def npi_list(chk: Checker, obj: dict, where: str) -> list[str]:
+    """The NPIs of a group as text, without the 0 of TIN-only contracts."""
+    numbers = chk.get(obj, "npi", list, where, True)
+    if all(type(n) is int for n in numbers):
+        return [str(n) for n in numbers if n]
+    for i, n in enumerate(numbers):
+        if isinstance(n, bool) or not isinstance(n, int | str):
+            raise chk.fail(f"{where}.npi[{i}]", "an NPI number", _found(n))
+    return [t for t in (str(n).strip() for n in numbers) if t.strip("0")]
+
+
+def _ref_id(chk: Checker, value: Any, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise chk.fail(where, "a provider_group_id (a number)", _found(value))
+    return str(value)
+
+
+# ---------------------------------------------------------------------------- in-network
+
+
+class InNetwork:
+    """One in-network file: rates of wanted items, their provider groups, checks at the end."""
+
+    def __init__(self, ctx: ReadContext, chunk_size: int = CHUNK) -> None:
+        self.ctx, self.path, self.codes = ctx, ctx.path, _upper(ctx.codes)
+        self.chunk_size = chunk_size  # bytes analysed at a time (a multiple of 64)
+        self.root = Root(ctx)
+        self.out = Output(self.root, ("rates",), ctx.file_id)
+        self.defined: set[str] = set()  # provider_group_id values of the root array
+        self.locations: dict[str, str] = {}  # v1 remote references: id -> location
+        self.pending: dict[str, str] = {}  # referenced before being defined: id -> locator
+        self.used: set[str] = set()  # ids referenced by kept rates (when filtering)
+        self.used_locations: set[str] = set()
+        self.is_refs_read = self.is_items_read = False
+        self.spill: Any = None  # provider references waiting to learn if they are used
+        self.spilled: list[tuple[int, int, int]] = []  # (index, offset, length)
+        self.string_rates: list[str] = []
+        self.v2_missing: str | None = None  # first v2-required field missing, version unknown
+
+    def read(self) -> Batches:
+        streamed = {"in_network": True, "provider_references": False}
+        scanner = scan(self.ctx, streamed, self.chunk_size)
+        try:
+            for event in scanner.events():
+                self.on_event(event)
+                if self.out.is_full:
+                    yield from self.out.batches()
+            self.finish()
+        finally:
+            if self.spill is not None:
+                self.spill.close()
+        yield from self.out.batches(final=True)
+
+    def on_event(self, event: tuple) -> None:
+        kind, key = event[0], event[1]
+        if kind == "value":
+            self.root.add(key, loads(self.path, event[2], event[3], key), event[3])
+        elif kind == "item" and key == "in_network":
+            self.item(event[3], event[2], event[4])
+        elif kind == "item" and key == "provider_references":
+            self.reference(event[3], event[2], event[4])
+        elif kind == "end" and key == "provider_references":
+            self.is_refs_read = True
+        elif kind == "end":
+            self.is_items_read = True
+
+    # -- in_network items
+
+    def item(self, data: bytes, index: int, offset: int) -> None:
+        where = f"in_network[{index}]"
+        obj = loads(self.path, data, offset, where)
+        chk = Checker(self.path, offset)
+        code = str(chk.get(obj, "billing_code", (str, int), where, True))
+        if not is_wanted(code, self.codes):
+            return
+        try:
+            rates, groups, npis = self.item_rows(chk, obj, where, code)
+        except ValidationError as err:
+            if not self.ctx.is_lenient:
+                raise
+            self.ctx.warnings.append(str(err))
+            return
+        self.out.add("rates", rates)
+        self.out.add("provider_groups", groups)
+        self.out.add("provider_npis", npis)
+
+    def item_rows(self, chk: Checker, obj: dict, where: str, code: str) -> tuple[list, list, list]:
+        head = self.item_head(chk, obj, where, code)
+        rates: list[dict] = []
+        groups: list[dict] = []
+        npis: list[dict] = []
+        for j, rate in enumerate(chk.objects(obj, "negotiated_rates", where)):
+            rw = f"{where}.negotiated_rates[{j}]"
+            refs = self.rate_refs(chk, rate, rw, groups, npis)
+            for k, price in enumerate(chk.objects(rate, "negotiated_prices", rw)):
+                row = self.price(chk, price, f"{rw}.negotiated_prices[{k}]")
+                row.update(head)
+                row["provider_references"] = refs
+                rates.append(row)
+        return rates, groups, npis
+
+    def item_head(self, chk: Checker, obj: dict, where: str, code: str) -> dict[str, Any]:
+        chk.text(obj, "name", where, True)
+        version = chk.get(obj, "billing_code_type_version", (str, int), where, True)
+        contained = chk.objects(obj, "bundled_codes", where, False) or chk.objects(
+            obj, "covered_services", where, False
+        )
+        bundled = [f"{c.get('billing_code_type')}:{c.get('billing_code')}" for c in contained]
+        return {
+            "source_kind": "tic",
+            "file_id": self.ctx.file_id,
+            "billing_code": code,
+            "billing_code_type": chk.text(obj, "billing_code_type", where, True),
+            "billing_code_type_version": str(version),
+            "description": chk.text(obj, "description", where, True),
+            "negotiation_arrangement": chk.text(obj, "negotiation_arrangement", where, True),
+            "bundled_codes": bundled or None,
+        }
+
+    def price(self, chk: Checker, price: dict, where: str) -> dict[str, Any]:
+        setting = chk.text(price, "setting", where, self.root.schema == "v2")
+        if setting is None and self.root.schema is None and self.v2_missing is None:
+            self.v2_missing = at(chk.offset, f"{where}.setting")
+        return {
+            "locator": where,
+            "negotiated_type": chk.text(price, "negotiated_type", where, True),
+            "negotiated_rate": chk.amount(price, "negotiated_rate", where, self.string_rates),
+            "expiration_date": chk.text(price, "expiration_date", where, True),
+            "billing_class": chk.text(price, "billing_class", where, True),
+            "setting": setting,
+            "service_code": chk.texts(price, "service_code", where),
+            "billing_code_modifier": chk.texts(price, "billing_code_modifier", where),
+            "additional_information": chk.text(price, "additional_information", where),
+        }
+
+    def rate_refs(self, chk: Checker, rate: dict, where: str, groups: list, npis: list) -> list:
+        """provider_group_id values of a rate (v1 inline groups get a synthetic id)."""
+        inline = chk.objects(rate, "provider_groups", where, False)
+        if inline and self.root.schema != "v2":
+            gid = f"inline:{where}"
+            rows, numbers = group_rows(chk, inline, gid, where, None, self.ctx.file_id)
+            groups.extend(rows)
+            npis.extend(numbers)
+            return [gid]
+        is_required = self.root.schema == "v2" or inline
+        values = chk.get(rate, "provider_references", list, where, is_required) or []
+        if not values and self.root.schema is None and self.v2_missing is None:
+            self.v2_missing = at(chk.offset, f"{where}.provider_references")
+        ids = [_ref_id(chk, v, f"{where}.provider_references[{i}]") for i, v in enumerate(values)]
+        for rid in ids:
+            self.use(rid, at(chk.offset, f"{where}.provider_references"))
+        return ids
+
+    def use(self, rid: str, locator: str) -> None:
+        if self.codes is not None:
+            self.used.add(rid)
+        if rid in self.defined:
+            if rid in self.locations:
+                self.used_locations.add(rid)
+        elif self.is_refs_read:
+            self.dangling(rid, locator)
+        else:
+            self.pending.setdefault(rid, locator)
+
+    def dangling(self, rid: str, locator: str) -> None:
+        expected = "a provider_group_id defined in the root provider_references"
+        err = ValidationError(self.path, locator, expected, rid)
+        if not self.ctx.is_lenient:
+            raise err
+        self.ctx.warnings.append(str(err))
+
+    # -- root provider_references
+
+    def reference(self, data: bytes, index: int, offset: int) -> None:
+        where = f"provider_references[{index}]"
+        obj = loads(self.path, data, offset, where)
+        chk = Checker(self.path, offset)
+        if not isinstance(obj, dict):
+            raise chk.fail(where, "an object", _found(obj))
+        rid = _ref_id(chk, obj.get("provider_group_id"), f"{where}.provider_group_id")
+        self.defined.add(rid)
+        location = chk.text(obj, "location", where, False)
+        if location is not None and self.root.schema != "v2":
+            self.locations[rid] = location
+            return
+        if self.codes is None or self.is_items_read:
+            if self.codes is None or rid in self.used:
+                self.emit_reference(chk, obj, rid, where)
+        else:
+            self.keep_for_later(data, index, offset)
+
+    def emit_reference(self, chk: Checker, obj: dict, rid: str, where: str) -> None:
+        network = chk.texts(obj, "network_name", where, self.root.schema == "v2")
+        if network is None and self.root.schema is None and self.v2_missing is None:
+            self.v2_missing = at(chk.offset, f"{where}.network_name")
+        groups = chk.objects(obj, "provider_groups", where, True)
+        rows, npis = group_rows(chk, groups, rid, where, network, self.ctx.file_id)
+        self.out.add("provider_groups", rows)
+        self.out.add("provider_npis", npis)
+
+    def keep_for_later(self, data: bytes, index: int, offset: int) -> None:
+        if self.spill is None:
+            self.spill = tempfile.TemporaryFile(prefix="ratelens-refs-")  # noqa: SIM115 (closed by read)
+        self.spilled.append((index, offset, len(data)))
+        self.spill.write(data)
+
+    def emit_spilled(self) -> None:
+        if self.spill is None:
+            return
+        self.spill.seek(0)
+        for index, offset, length in self.spilled:
+            where = f"provider_references[{index}]"
+            obj = loads(self.path, self.spill.read(length), offset, where)
+            rid = str(obj.get("provider_group_id"))
+            if rid in self.used:
+                self.emit_reference(Checker(self.path, offset), obj, rid, where)
+        self.spilled.clear()
+
+    # -- the end
+
+    def finish(self) -> None:
+        if self.root.schema is None:
+            self.ctx.warnings.append(f"{self.path}: no version; read with the v1 rules")
+        if self.root.schema == "v2" and self.v2_missing is not None:
+            field = self.v2_missing.rsplit(".", 1)[-1].rstrip(")")
+            raise ValidationError(self.path, self.v2_missing, f"required field {field}", "nothing")
+        for rid, locator in self.pending.items():
+            if rid not in self.defined:
+                self.dangling(rid, locator)
+            elif rid in self.locations:
+                self.used_locations.add(rid)
+        self.emit_spilled()
+        for rid in sorted(self.used_locations):
+            self.resolve(rid, self.locations[rid])
+        if self.string_rates:
+            first, n = self.string_rates[0], len(self.string_rates)
+            self.ctx.warnings.append(
+                f"{self.path}: {n:,} negotiated_rate values written as text, read as numbers "
+                f"(first at {first})"
+            )
+
+    def resolve(self, rid: str, location: str) -> None:
+        """Groups of a v1 remote provider reference, read from its own file."""
+        url = location_of(self.path, location)
+        try:
+            for g, group in enumerate(reference_groups(self.ctx, url)):
+                chk = Checker(url, 0)
+                where = f"{url}#provider_groups[{g}]"
+                rows, npis = group_rows(chk, [group], rid, where, None, self.ctx.file_id)
+                rows[0]["locator"] = where
+                self.out.add("provider_groups", rows)
+                self.out.add("provider_npis", npis)
+        except InputError as err:
+            if not self.ctx.is_lenient:
+                raise
+            self.ctx.warnings.append(str(err))
+
+
+def location_of(base: str, location: str) -> str:
+    """A location as given, or relative to the file that names it."""
+    if "://" in location or os.path.isabs(location):
+        return location
+    if "://" in base:
+        return base.rsplit("/", 1)[0] + "/" + location
+    return os.path.join(os.path.dirname(base), location)
+
+
+def reference_groups(ctx: ReadContext, path: str) -> Iterator[dict]:
+    """The provider_groups objects of a v1 provider reference file."""
+    scanner = Scanner(path, read_chunks(path), {"provider_groups": False})
+    for event in scanner.events():
+        if event[0] == "item":
+            where = f"provider_groups[{event[2]}]"
+            group = loads(path, event[3], event[4], where)
+            if not isinstance(group, dict):
+                raise Checker(path, event[4]).fail(where, "an object", _found(group))
+            yield group
+        elif event[0] == "value" and event[1] == "version":
+            _schema(path, loads(path, event[2], event[3]), event[3])
+
+
+def read_in_network(ctx: ReadContext) -> Batches:
+    """Rates (one row per negotiated price), provider groups and NPIs of an in-network file."""
+    return InNetwork(ctx).read()
+
+
+def read_provider_reference(ctx: ReadContext) -> Batches:
+    """provider_groups / provider_npis of a standalone v1 provider reference file.
+
+    The file has no group id of its own: rows carry its location as ``provider_group_id``.
+    """
+    groups: list[dict] = []
+    npis: list[dict] = []
+    for g, group in enumerate(reference_groups(ctx, ctx.path)):
+        where = f"provider_groups[{g}]"
+        rows, numbers = group_rows(
+            Checker(ctx.path, 0), [group], ctx.path, where, None, ctx.file_id
+        )
+        rows[0]["locator"] = where
+        groups += rows
+        npis += numbers
+        if len(npis) >= BATCH_ROWS or len(groups) >= BATCH_ROWS:
+            yield from _batches({"provider_groups": groups, "provider_npis": npis})
+    ctx.meta.setdefault("schema", "v1")
+    yield from _batches({"provider_groups": groups, "provider_npis": npis})
+
+
+def _batches(tables: dict[str, list[dict]]) -> Batches:
+    for table, rows in tables.items():
+        if rows:
+            yield table, pa.RecordBatch.from_pylist(rows, schema=SCHEMAS[table])
+            rows.clear()
+
+
+# ---------------------------------------------------------------------------- allowed amounts
+
+
+class AllowedAmounts:
+    """One allowed-amounts file: one row per provider entry of each payment."""
+
+    def __init__(self, ctx: ReadContext, chunk_size: int = CHUNK) -> None:
+        self.ctx, self.path, self.codes = ctx, ctx.path, _upper(ctx.codes)
+        self.chunk_size = chunk_size
+        self.root = Root(ctx)
+        self.out = Output(self.root, ("allowed_amounts",), ctx.file_id)
+
+    def read(self) -> Batches:
+        for event in scan(self.ctx, {"out_of_network": True}, self.chunk_size).events():
+            if event[0] == "value":
+                self.root.add(event[1], loads(self.path, event[2], event[3], event[1]), event[3])
+            elif event[0] == "item":
+                self.item(event[3], event[2], event[4])
+            if self.out.is_full:
+                yield from self.out.batches()
+        yield from self.out.batches(final=True)
+
+    def item(self, data: bytes, index: int, offset: int) -> None:
+        where = f"out_of_network[{index}]"
+        obj = loads(self.path, data, offset, where)
+        chk = Checker(self.path, offset)
+        code = str(chk.get(obj, "billing_code", (str, int), where, True))
+        if not is_wanted(code, self.codes):
+            return
+        try:
+            rows = self.rows(chk, obj, where, code)
+        except ValidationError as err:
+            if not self.ctx.is_lenient:
+                raise
+            self.ctx.warnings.append(str(err))
+            return
+        self.out.add("allowed_amounts", rows)
+
+    def rows(self, chk: Checker, obj: dict, where: str, code: str) -> list[dict]:
+        chk.text(obj, "name", where, True)
+        head = {
+            "file_id": self.ctx.file_id,
+            "billing_code": code,
+            "billing_code_type": chk.text(obj, "billing_code_type", where, True),
+            "billing_code_type_version": str(
+                chk.get(obj, "billing_code_type_version", (str, int), where, True)
+            ),
+            "description": chk.text(obj, "description", where, True),
+        }
+        rows = []
+        for j, amount in enumerate(chk.objects(obj, "allowed_amounts", where)):
+            aw = f"{where}.allowed_amounts[{j}]"
+            rows += self.amount_rows(chk, amount, aw, head)
+        return rows
+
+    def amount_rows(self, chk: Checker, amount: dict, where: str, head: dict) -> list[dict]:
+        tin = chk.get(amount, "tin", dict, where, True)
+        shared = dict(
+            head,
+            tin_type=chk.text(tin, "type", f"{where}.tin", True),
+            tin_value=str(chk.get(tin, "value", (str, int), f"{where}.tin", True)),
+            service_code=chk.texts(amount, "service_code", where),
+            billing_class=chk.text(amount, "billing_class", where, True),
+            setting=chk.text(amount, "setting", where),
+        )
+        rows = []
+        for k, payment in enumerate(chk.objects(amount, "payments", where)):
+            pw = f"{where}.payments[{k}]"
+            paid = dict(
+                shared,
+                allowed_amount=chk.amount(payment, "allowed_amount", pw, []),
+                billing_code_modifier=chk.texts(payment, "billing_code_modifier", pw),
+            )
+            providers = chk.objects(payment, "providers", pw) or [None]
+            for m, provider in enumerate(providers):
+                rows.append(self.provider_row(chk, provider, f"{pw}.providers[{m}]", paid))
+        return rows
+
+    @staticmethod
+    def provider_row(chk: Checker, provider: dict | None, where: str, paid: dict) -> dict:
+        if provider is None:
+            return dict(paid, locator=where.rsplit(".", 1)[0], npi=None, n_npi=0)
+        npis = npi_list(chk, provider, where)
+        billed = chk.amount(provider, "billed_charge", where, [])
+        return dict(paid, locator=where, billed_charge=billed, npi=npis, n_npi=len(npis))
+
+
+def read_allowed_amounts(ctx: ReadContext) -> Batches:
+    """Allowed amounts (out-of-network) rows of a file."""
+    return AllowedAmounts(ctx).read()
+
+
+# ---------------------------------------------------------------------------- table of contents
+
+
+def toc_structures(ctx: ReadContext) -> Iterator[tuple[list[dict], list[str]]]:
+    """(reporting plans, file locations) of each reporting structure of a table of contents."""
+    root = Root(ctx)
+    for event in scan(ctx, {"reporting_structure": False}).events():
+        if event[0] == "value":
+            root.add(event[1], loads(ctx.path, event[2], event[3], event[1]), event[3])
+        elif event[0] == "item":
+            yield _structure(ctx.path, event[3], event[2], event[4])
+
+
+def _structure(path: str, data: bytes, index: int, offset: int) -> tuple[list[dict], list[str]]:
+    where = f"reporting_structure[{index}]"
+    obj = loads(path, data, offset, where)
+    chk = Checker(path, offset)
+    if not isinstance(obj, dict):
+        raise chk.fail(where, "an object", _found(obj))
+    plans = chk.objects(obj, "reporting_plans", where)
+    files = chk.objects(obj, "in_network_files", where, False)
+    allowed = chk.get(obj, "allowed_amount_file", dict, where, False)
+    if allowed is not None:
+        files = [*files, allowed]
+    fw = f"{where}.in_network_files"
+    return plans, [chk.text(f, "location", fw, True) or "" for f in files]
+
+
+def _is_plan(plans: list[dict], wanted: str | None) -> bool:
+    if wanted is None:
+        return True
+    wanted = wanted.lower()
+    return any(
+        wanted in str(p.get(key, "")).lower() for p in plans for key in ("plan_name", "plan_id")
+    )
+
+
+def expand_toc(ctx: ReadContext) -> list[str]:
+    """Locations of the in-network and allowed-amount files of the plans ``ctx.plan`` names."""
+    found: dict[str, None] = {}
+    structures = toc_structures(ctx)
+    try:
+        for plans, locations in structures:
+            if not _is_plan(plans, ctx.plan):
+                continue
+            for location in locations:
+                if ctx.limit is not None and len(found) >= ctx.limit:
+                    return list(found)
+                found.setdefault(location, None)
+    finally:
+        structures.close()
+    return list(found)
+
+
+def read_toc(ctx: ReadContext) -> Batches:
+    """A table of contents has no rows of its own (see :func:`expand_toc`); it is checked."""
+    for _ in toc_structures(ctx):
+        pass
+    yield from ()
+
+
+SOURCES: list[Source] = [
+    Source(
+        "tic_toc", "TiC table of contents (reporting_structure)", sniff_toc, read_toc, expand_toc
+    ),
+    Source(
+        "tic_in_network", "TiC in-network rates (in_network)", sniff_in_network, read_in_network
+    ),
+    Source(
+        "tic_allowed_amounts",
+        "TiC allowed amounts (out_of_network)",
+        sniff_allowed_amounts,
+        read_allowed_amounts,
+    ),
+    Source(
+        "tic_provider_reference",
+        "TiC v1 provider reference file (provider_groups)",
+        sniff_provider_reference,
+        read_provider_reference,
+    ),
+]

@@ -1,0 +1,586 @@
+"""Streaming scanner for huge one-object JSON files (the layout of TiC machine-readable files).
+
+The document is one root object. Scalar root members come out parsed; the elements of chosen
+root arrays (``in_network``, ``provider_references`` ...) come out one by one as raw bytes,
+so memory is bounded by the largest element, never the file.
+
+Speed comes from never looking at bytes one at a time in Python:
+
+* gzip is inflated with ISA-L in a background thread (it releases the GIL);
+* each chunk is analysed with numpy on bit-packed masks: quotes (escapes removed) give an
+  "inside a string" mask by a prefix XOR over 64-bit words; brackets outside strings are
+  counted per word, so the nesting depth is known at every word start. Only the few words
+  where the depth comes back to the root arrays' level are expanded to exact positions;
+* with a set of wanted billing codes, elements are tested by searching the needles only in
+  the words that hold depth <= 3 text (an element's own fields), so an element whose own
+  ``billing_code`` cannot be wanted is skipped unparsed. The caller decides on the parsed
+  element, which keeps the result exact.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+import numpy as np
+import orjson
+from isal import isal_zlib
+
+from ratelens.errors import FormatError, ValidationError
+from ratelens.sources.files import GZIP_MAGIC, open_raw
+
+RAW_BLOCK = 1 << 18  # compressed bytes per inflate call
+PLAIN_BLOCK = 1 << 22  # bytes per read of an uncompressed file
+CHUNK = 1 << 22  # bytes analysed at a time (a multiple of 64)
+MAX_ROOT_TEXT = 1 << 24  # a root-level scalar longer than this is not a TiC file
+ITEM_DEPTH = 3  # depth of an element's own fields: root {=1, array [=2, element {=3
+
+# Events: ("value", key, bytes, offset) | ("item", key, index, bytes, offset)
+#         | ("end", key, n_items, offset)
+Event = tuple[str, str, object, object] | tuple[str, str, int, bytes, int]
+Chunks = Iterator[tuple[bytes, int, int]]
+
+
+def at(offset: int, where: str | None = None) -> str:
+    """A locator: ``byte 1,204,333 (in_network[5812])``."""
+    return f"byte {offset:,}" + (f" ({where})" if where else "")
+
+
+# ---------------------------------------------------------------------------- inflating
+
+
+def read_chunks(path: str, size: int = CHUNK) -> Chunks:
+    """The file's content in chunks of ``size`` bytes (inflated in a background thread).
+
+    Yields (data, compressed bytes consumed, padding): only the last chunk is shorter, and
+    it is padded with spaces to a multiple of 64 bytes.
+    """
+    out: queue.Queue[tuple[bytes, int, int] | BaseException | None] = queue.Queue(maxsize=8)
+    stop = threading.Event()
+    raw = open_raw(path)
+
+    def put(item: tuple[bytes, int, int] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for piece in _fixed(_blocks(path, raw), size):
+                if not put(piece):
+                    return
+            put(None)
+        except BaseException as exc:  # handed over to the reading thread
+            put(exc)
+
+    thread = threading.Thread(target=work, name="ratelens-inflate", daemon=True)
+    thread.start()
+    try:
+        while (item := out.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+        raw.close()
+
+
+def _blocks(path: str, raw: BinaryIO) -> Iterator[tuple[bytes, int]]:
+    magic = raw.read(2)
+    if magic != GZIP_MAGIC:
+        yield magic, len(magic)
+        while block := raw.read(PLAIN_BLOCK):
+            yield block, len(block)
+        return
+    yield from _inflate(path, raw, magic)
+
+
+def _inflate(path: str, raw: BinaryIO, head: bytes) -> Iterator[tuple[bytes, int]]:
+    """Inflate one or more concatenated gzip members."""
+    dec = isal_zlib.decompressobj(wbits=31)
+    n_out = 0
+    pending = head
+    while block := pending or raw.read(RAW_BLOCK):
+        pending = b""
+        try:
+            data = dec.decompress(block)
+        except isal_zlib.error as exc:
+            raise FormatError(path, at(n_out), "a valid gzip stream", str(exc)) from exc
+        n_out += len(data)
+        yield data, len(block)
+        if dec.eof:
+            pending = _next_member(path, dec.unused_data, raw, n_out)
+            if not pending:
+                return
+            dec = isal_zlib.decompressobj(wbits=31)
+    raise FormatError(path, at(n_out), "a complete gzip stream", "end of file (truncated)")
+
+
+def _next_member(path: str, unused: bytes, raw: BinaryIO, n_out: int) -> bytes:
+    """Bytes of the next gzip member, or b"" at the end (zero padding is allowed)."""
+    rest = unused or raw.read(RAW_BLOCK)
+    while rest and not rest.strip(b"\0"):
+        rest = raw.read(RAW_BLOCK)
+    if rest and not rest.startswith(GZIP_MAGIC[: len(rest)]):
+        raise FormatError(path, at(n_out), "the end of the gzip data", "trailing garbage")
+    return rest
+
+
+def _fixed(blocks: Iterator[tuple[bytes, int]], size: int) -> Chunks:
+    """Re-cut blocks to ``size`` bytes; the last one padded to a multiple of 64."""
+    buf = bytearray()
+    n_comp = 0
+    for data, n in blocks:
+        buf += data
+        n_comp += n
+        while len(buf) >= size:
+            with memoryview(buf) as view:
+                chunk = bytes(view[:size])
+            del buf[:size]
+            yield chunk, n_comp, 0
+            n_comp = 0
+    pad = (-len(buf)) % 64 or (0 if buf else 64)
+    yield bytes(buf) + b" " * pad, n_comp, pad
+
+
+# ---------------------------------------------------------------------------- structure
+
+_SHIFTS = tuple(np.uint64(s) for s in (1, 2, 4, 8, 16, 32))
+
+
+class Work:
+    """Scratch arrays reused from chunk to chunk (fresh big arrays cost page faults)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if n > self.size:
+            self.size = n
+            self.u8, self.flags = np.empty(n, np.uint8), np.empty(n, np.bool_)
+        return self.u8[:n], self.flags[:n]
+
+
+class Structure:
+    """Nesting depth and bracket events of one chunk (its length a multiple of 64).
+
+    ``state`` is (depth, inside a string, escape pending) before the chunk.
+    """
+
+    def __init__(self, data: bytes, state: tuple[int, bool, bool], work: Work) -> None:
+        depth, is_in_string, is_escaped = state
+        a = self.a = np.frombuffer(data, np.uint8)
+        u8, flags = work.get(len(a))
+        np.equal(a, 0x22, out=flags)
+        self.is_escaped = _drop_escaped(data, a, flags, work, is_escaped)
+        packed = np.packbits(flags, bitorder="little")
+        inside, self.is_in_string = _string_bits(packed, is_in_string)
+        np.bitwise_or(a, 0x20, out=u8)  # [ -> {, ] -> }
+        outside = ~inside
+        np.equal(u8, 0x7B, out=flags)
+        self.opens = np.packbits(flags, bitorder="little").view(np.uint64) & outside
+        np.equal(u8, 0x7D, out=flags)
+        self.closes = np.packbits(flags, bitorder="little").view(np.uint64) & outside
+        n_close = np.bitwise_count(self.closes).astype(np.int64)
+        net = np.bitwise_count(self.opens).astype(np.int64) - n_close
+        cum = np.cumsum(net)
+        self.depth_start = depth + cum - net
+        self.low = self.depth_start - n_close  # lowest depth any byte of the word can have
+        self.depth = depth + int(cum[-1])
+
+    @property
+    def state(self) -> tuple[int, bool, bool]:
+        return self.depth, self.is_in_string, self.is_escaped
+
+    def events(self, level: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Positions, is-opener and depth-after of brackets entering/leaving depth <= level."""
+        words = np.flatnonzero(self.low <= level)
+        opens = np.unpackbits(self.opens[words].view(np.uint8), bitorder="little")
+        closes = np.unpackbits(self.closes[words].view(np.uint8), bitorder="little")
+        idx = np.flatnonzero(opens | closes)
+        word = idx >> 6
+        delta = opens[idx].astype(np.int64) * 2 - 1
+        cum = np.cumsum(delta)
+        first = np.flatnonzero(np.diff(word, prepend=-1) != 0)
+        base = np.repeat(cum[first] - delta[first], np.diff(np.append(first, len(idx))))
+        depth = self.depth_start[words[word]] + cum - base
+        is_open = delta > 0
+        keep = np.where(is_open, depth <= level + 1, depth <= level)
+        pos = words[word] * 64 + (idx & 63)
+        return pos[keep], is_open[keep], depth[keep]
+
+    def shallow_text(self, level: int = ITEM_DEPTH) -> tuple[bytes, np.ndarray]:
+        """The 64-byte words holding text at depth <= level, concatenated, and their indices."""
+        words = np.flatnonzero(self.low <= level)
+        return self.a.reshape(-1, 64)[words].tobytes(), words
+
+
+def _string_bits(packed: np.ndarray, is_in_string: bool) -> tuple[np.ndarray, bool]:
+    """From quote bits, bits set inside strings (prefix XOR over 64-bit words)."""
+    x = packed.view(np.uint64)
+    for shift in _SHIFTS:
+        x ^= x << shift
+    top = x >> np.uint64(63)
+    parity = np.bitwise_xor.accumulate(top)
+    carry = parity ^ top
+    if is_in_string:
+        carry ^= np.uint64(1)
+    x ^= np.negative(carry)
+    return x, bool(parity[-1]) ^ is_in_string
+
+
+def _drop_escaped(
+    data: bytes, a: np.ndarray, quotes: np.ndarray, work: Work, is_escaped: bool
+) -> bool:
+    """Unmark quotes escaped by an odd run of backslashes; is the next chunk's first escaped?"""
+    if is_escaped:
+        quotes[0] = False
+    bs = _backslashes(data, a, work)
+    if not len(bs):
+        return False
+    first = np.flatnonzero(np.diff(bs, prepend=-2) != 1)
+    run_len = np.diff(np.append(first, len(bs)))
+    shift = np.zeros(len(first), np.int64)
+    if is_escaped and bs[0] == 0:  # the first backslash is itself escaped
+        run_len[0] -= 1
+        shift[0] = 1
+    escaped = (bs[first] + shift + run_len)[(run_len & 1) == 1]
+    if len(escaped) and escaped[-1] >= len(a):
+        quotes[escaped[:-1]] = False
+        return True
+    quotes[escaped] = False
+    return False
+
+
+def _backslashes(data: bytes, a: np.ndarray, work: Work, few: int = 256) -> np.ndarray:
+    """Positions of backslashes: found one by one while few, else with numpy."""
+    found: list[int] = []
+    i = data.find(b"\\")
+    while i >= 0 and len(found) < few:
+        found.append(i)
+        i = data.find(b"\\", i + 1)
+    if i < 0:
+        return np.array(found, np.int64)
+    is_bs = work.u8.view(np.bool_)[: len(a)]
+    np.equal(a, 0x5C, out=is_bs)
+    packed = np.packbits(is_bs, bitorder="little").view(np.uint64)
+    words = np.flatnonzero(packed)
+    bits = np.flatnonzero(np.unpackbits(packed[words].view(np.uint8), bitorder="little"))
+    return words[bits >> 6] * 64 + (bits & 63)
+
+
+# ---------------------------------------------------------------------------- needles
+
+
+class Needles:
+    """Byte strings whose absence from an element's own text proves it is not wanted."""
+
+    def __init__(self, needles: list[bytes]) -> None:
+        self.needles = sorted(set(needles))
+        self.tail = max((len(n) for n in self.needles), default=1) - 1
+
+    def find(self, text: bytes) -> list[int]:
+        """Start positions of every needle, and of every ``\\u`` escape."""
+        hits: list[int] = []
+        for needle in self.needles:
+            i = text.find(needle)
+            while i >= 0:
+                hits.append(i)
+                i = text.find(needle, i + 1)
+        if text.find(b"\\") >= 0:
+            hits.extend(m.start() for m in re.finditer(rb"\\u", text))
+        return hits
+
+
+# ---------------------------------------------------------------------------- root text
+
+
+def loads(path: str, data: bytes, offset: int, where: str | None = None) -> object:
+    """Parse JSON bytes; errors become :class:`FormatError` at their byte in the file."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        found = exc.msg.split(":")[0] if exc.msg else "invalid JSON"
+        raise FormatError(path, at(offset + exc.pos, where), "valid JSON", found) from exc
+
+
+_WS = rb"[ \t\r\n]*"
+_STR = rb'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"'
+_NUM = rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+_SCALAR = _STR + rb"|" + _NUM + rb"|true|false|null"
+_MEMBER = re.compile(_WS + rb"(,)?" + _WS + rb"(" + _STR + rb")" + _WS + rb":" + _WS)
+_VALUE = re.compile(rb"(" + _SCALAR + rb")" + _WS)
+_BLANK = b" \t\r\n"
+
+
+def _show(text: bytes) -> str:
+    return repr(text[:40])[2:-1] or "nothing"
+
+
+class Scanner:
+    """Walks one JSON document: root members out parsed, chosen root arrays element-wise.
+
+    ``streamed`` maps the root keys whose array value is streamed to whether its elements
+    are filtered by ``needles`` (then only elements whose own text holds a needle come out).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        chunks: Chunks,
+        streamed: dict[str, bool],
+        needles: Needles | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
+        self.path, self.chunks, self.on_bytes = path, chunks, on_bytes
+        self.streamed, self.needles = streamed, needles
+        self.state, self.work = (0, False, False), Work()
+        self.mode = "pre"  # pre | root | value | array | done
+        self.text, self.text_at = b"", 0  # root-level text not yet parsed
+        self.n_members, self.key = 0, ""
+        self.pieces: list[bytes] = []  # the open root value or array element
+        self.piece_at, self.is_hit = 0, False
+        self.n_items, self.gap, self.gap_at = 0, b"", 0  # elements so far, text after the last
+        self.tail = b""  # end of the previous chunk, for needles across chunks
+        self.size = 0
+
+    def events(self) -> Iterator[Event]:
+        """Every event of the document, in file order."""
+        base = 0
+        for data, n_comp, pad in self.chunks:
+            yield from self._chunk(data, base)
+            base += len(data)
+            self.size = base - pad
+            if self.on_bytes is not None and n_comp:
+                self.on_bytes(n_comp)
+        if self.mode != "done":
+            found = "end of file inside a string" if self.state[1] else "end of file"
+            where = at(self.size, self._where())
+            raise FormatError(self.path, where, "the rest of the JSON object", found)
+
+    def _where(self) -> str | None:
+        if self.mode == "array":
+            return f"{self.key}[{self.n_items}]"
+        return self.key if self.mode == "value" else None
+
+    def _chunk(self, data: bytes, base: int) -> Iterator[Event]:
+        st = Structure(data, self.state, self.work)
+        pos, is_open, depth = st.events()
+        if len(depth) and depth.min() < 0:
+            bad = int(pos[np.argmax(depth < 0)]) + base
+            raise FormatError(self.path, at(bad, self._where()), "JSON", "an unmatched bracket")
+        hits = self._hits(st, data, base) if self.needles is not None else None
+        pos = pos + base
+        i, cursor, n = 0, base, len(pos)
+        while True:
+            if self.mode in ("array", "value"):
+                shallow = np.flatnonzero(depth[i:] <= 1)
+                j = i + int(shallow[0]) if len(shallow) else n
+                limit = int(pos[j]) if j < n else base + len(data)
+                if self.mode == "array":
+                    yield from self._items(data, base, cursor, limit, pos[i:j], hits)
+                else:
+                    self.pieces.append(data[cursor - base : limit - base])
+                if j == n:
+                    break
+                yield from self._close(data[limit - base], limit)
+                cursor, i = limit + 1, j + 1
+            elif i < n:
+                p = int(pos[i])
+                yield from self._root_event(data, base, cursor, p, bool(is_open[i]))
+                cursor, i = p + 1, i + 1
+            else:
+                self._root_text(data[cursor - base :], cursor)
+                break
+        self.state = st.state
+
+    # -- root level
+
+    def _root_text(self, text: bytes, offset: int) -> None:
+        if self.mode in ("pre", "done"):
+            self._blank(text, offset)
+            return
+        if not self.text:
+            self.text_at = offset
+        self.text += text
+        if len(self.text) > MAX_ROOT_TEXT:
+            raise FormatError(self.path, at(self.text_at), "a TiC JSON object", "a huge root value")
+
+    def _blank(self, text: bytes, offset: int) -> None:
+        stripped = text.strip(_BLANK)
+        if self.mode == "pre" and offset == 0 and stripped.startswith(b"\xef\xbb\xbf"):
+            stripped = stripped[3:].strip(_BLANK)
+        if stripped:
+            expected = "nothing after the root object" if self.mode == "done" else "a JSON object"
+            raise FormatError(self.path, at(offset), expected, _show(stripped))
+
+    def _root_event(self, data, base, cursor, p, is_open) -> Iterator[Event]:
+        """A bracket opening or closing the root object, or opening a root member's value."""
+        self._root_text(data[cursor - base : p - base], cursor)
+        bracket = data[p - base]
+        if self.mode == "pre":
+            if bracket != 0x7B:
+                raise FormatError(self.path, at(p), "a JSON object", "'['")
+            self.mode = "root"
+            return
+        if self.mode == "done":
+            raise FormatError(self.path, at(p), "nothing after the root object", chr(bracket))
+        key, values = self._members(final=not is_open)
+        yield from values
+        if not is_open:
+            if bracket != 0x7D:
+                raise FormatError(self.path, at(p), "'}' closing the root object", "']'")
+            self.mode = "done"
+        elif key in self.streamed and bracket == 0x5B:
+            self.mode, self.key, self.n_items, self.gap, self.pieces = "array", key, 0, b"", []
+        else:
+            self.mode, self.key, self.pieces, self.piece_at = "value", key, [bytes([bracket])], p
+
+    def _members(self, final: bool) -> tuple[str, list[Event]]:
+        """Complete ``"key": scalar`` members of the root text, and a key awaiting a value."""
+        text, i, self.text = self.text, 0, b""
+        values: list[Event] = []
+        while i < len(text) and text[i:].strip(_BLANK):
+            m = _MEMBER.match(text, i)
+            if m is None or bool(m[1]) != (self.n_members > 0):
+                break
+            self.n_members += 1
+            key = loads(self.path, m[2], self.text_at + m.start(2))
+            v = _VALUE.match(text, m.end())
+            if v is None:
+                if text[m.end() :].strip(_BLANK) or final:
+                    i = m.end()
+                    break
+                return key, values
+            values.append(("value", key, v[1], self.text_at + v.start(1)))
+            i = v.end()
+        rest = text[i:].strip(_BLANK)
+        if rest or not final:
+            expected = "a root member" if rest or not final else "a value"
+            raise FormatError(self.path, at(self.text_at + i), expected, _show(rest))
+        return "", values
+
+    def _close(self, bracket: int, p: int) -> Iterator[Event]:
+        """The bracket closing a root member's value (a streamed array or another value)."""
+        if self.mode == "value":
+            value = b"".join(self.pieces) + bytes([bracket])
+            self.pieces, self.mode = [], "root"
+            if (value[0] == 0x5B) != (bracket == 0x5D):
+                raise FormatError(self.path, at(p, self.key), "a matching bracket", chr(bracket))
+            yield ("value", self.key, value, self.piece_at)
+            return
+        stripped = self.gap.strip(_BLANK)
+        if stripped or bracket != 0x5D:
+            self._wrong_element(p, self.n_items, _show(stripped or bytes([bracket])))
+        self.mode, self.gap = "root", b""
+        yield ("end", self.key, self.n_items, p)
+
+    # -- streamed arrays
+
+    def _hits(self, st: Structure, data: bytes, base: int) -> np.ndarray:
+        """Absolute positions of needles in depth <= 3 text (and across the chunk start)."""
+        assert self.needles is not None
+        text, words = st.shallow_text()
+        tail, self.tail = self.tail, data[len(data) - self.needles.tail :]
+        found = self.needles.find(tail + text)
+        if not found:
+            return np.empty(0, np.int64)
+        rel = np.asarray(found, np.int64) - len(tail)
+        in_text = rel >= 0
+        where = base + rel
+        r = rel[in_text]
+        where[in_text] = base + words[r >> 6] * 64 + (r & 63)
+        return np.unique(where)
+
+    def _items(self, data, base, cursor, limit, pos, hits) -> Iterator[Event]:
+        """Elements of the streamed array with a boundary in [cursor, limit)."""
+        k = 0
+        if self.pieces:  # an element open since an earlier chunk
+            end = int(pos[0]) if len(pos) else limit - 1
+            self.pieces.append(data[cursor - base : end - base + 1])
+            self.is_hit = self.is_hit or _has_hit(hits, self.piece_at, end)
+            if not len(pos):
+                return
+            yield from self._element_end()
+            cursor, k = end + 1, 1
+        starts, ends = pos[k::2], pos[k + 1 :: 2]
+        if not len(starts):
+            self._add_gap(data[cursor - base : limit - base], cursor)
+            return
+        self._check_elements(data, base, cursor, starts, ends)
+        if self.streamed[self.key] and hits is not None:
+            chosen = _chosen(starts, ends, hits)
+        else:
+            chosen = range(len(ends))
+        for j in chosen:
+            s, e = int(starts[j]), int(ends[j])
+            yield ("item", self.key, self.n_items + j, data[s - base : e - base + 1], s)
+        self.n_items += len(ends)
+        if len(starts) > len(ends):  # the last element goes on in the next chunk
+            s = int(starts[-1])
+            self.pieces, self.piece_at = [data[s - base : limit - base]], s
+            self.is_hit = _has_hit(hits, s, limit)
+        else:
+            self._add_gap(data[int(ends[-1]) - base + 1 : limit - base], int(ends[-1]) + 1)
+
+    def _element_end(self) -> Iterator[Event]:
+        item = b"".join(self.pieces)
+        self.pieces = []
+        if self.is_hit or not (self.streamed[self.key] and self.needles is not None):
+            yield ("item", self.key, self.n_items, item, self.piece_at)
+        self.n_items += 1
+
+    def _add_gap(self, text: bytes, offset: int) -> None:
+        if not self.gap:
+            self.gap_at = offset
+        self.gap += text
+        stripped = self.gap.strip(_BLANK)
+        if stripped and (stripped != b"," or not self.n_items):
+            self._wrong_element(self.gap_at, self.n_items, _show(stripped))
+
+    def _check_elements(self, data, base, cursor, starts, ends) -> None:
+        """Elements are objects, separated by single commas."""
+        a = np.frombuffer(data, np.uint8)
+        rel_s, rel_e = starts - base, ends - base
+        bad = np.flatnonzero(a[rel_s] != 0x7B)
+        if len(bad):
+            j = int(bad[0])
+            self._wrong_element(int(starts[j]), self.n_items + j, "an array")
+        self._add_gap(data[cursor - base : int(rel_s[0])], cursor)
+        gap, self.gap = self.gap.strip(_BLANK), b""
+        if gap != (b"," if self.n_items else b""):
+            self._wrong_element(int(starts[0]), self.n_items, _show(gap or b"{"))
+        m = min(len(rel_e), len(rel_s) - 1)
+        if m <= 0:
+            return
+        simple = (rel_s[1 : m + 1] - rel_e[:m] == 2) & (a[rel_e[:m] + 1] == 0x2C)
+        for j in np.flatnonzero(~simple).tolist():
+            gap = data[int(rel_e[j]) + 1 : int(rel_s[j + 1])].strip(_BLANK)
+            if gap != b",":
+                self._wrong_element(int(ends[j]) + 1, self.n_items + j + 1, _show(gap or b"{"))
+
+    def _wrong_element(self, offset: int, index: int, found: str) -> None:
+        where = at(offset, f"{self.key}[{index}]")
+        raise ValidationError(self.path, where, f"an object as element of {self.key}", found)
+
+
+def _has_hit(hits: np.ndarray | None, start: int, end: int) -> bool:
+    return hits is not None and bool(((hits >= start) & (hits <= end)).any())
+
+
+def _chosen(starts: np.ndarray, ends: np.ndarray, hits: np.ndarray) -> list[int]:
+    """Indices of the complete elements [starts[j], ends[j]] holding a hit."""
+    if not len(hits) or not len(ends):
+        return []
+    k = np.searchsorted(starts, hits, side="right") - 1
+    ok = (k >= 0) & (k < len(ends))
+    k, h = k[ok], hits[ok]
+    return np.unique(k[h <= ends[k]]).tolist()
