@@ -96,6 +96,8 @@ def ingest(
     limit: Annotated[int | None, typer.Option(help="Table of contents: at most N files.")] = None,
     lenient: Annotated[bool, typer.Option(help="Load valid rows of files with errors.")] = False,
     keep_going: Annotated[bool, typer.Option(help="Continue with other files on error.")] = False,
+    workers: Annotated[int | None, typer.Option(help="Parse on a local Dask cluster of N.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://HOST:8786.")] = None,
 ) -> None:
     """Load public files into the warehouse (kind detected from the content)."""
     from ratelens.ingest import IngestOptions
@@ -112,8 +114,13 @@ def ingest(
         keep_going=keep_going,
     )
     wh = Warehouse(_home())
-    with progress_factory(err) as factory:
-        results = run(wh, paths, options, factory)
+    if workers or scheduler:
+        from ratelens.scale import ingest_distributed
+
+        results = ingest_distributed(wh, paths, options, scheduler=scheduler, n_workers=workers)
+    else:
+        with progress_factory(err) as factory:
+            results = run(wh, paths, options, factory)
     failed = 0
     for r in results:
         failed += r.status == "failed"
