@@ -8,6 +8,7 @@ RVUs 5.07 x $32.3465 = $164.00, PPRRVU2025_Oct). Payer rates are invented.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 
 import pytest
@@ -22,6 +23,7 @@ from ratelens.benchmark.document import (
     SourceFile,
     StateBenchmark,
 )
+from ratelens.coding.reference import Citation, CodeReference, Definition, Item
 
 NO_FILTERS: dict[str, str | None] = {
     "payer": None, "state": None, "setting": None, "modifier": None, "billing_class": None,
@@ -170,9 +172,10 @@ def build_report_77407() -> BenchmarkReport:
         ),
         modifiers=_modifiers(), medicare=_medicare(), payers=_payers(),
         by_state=(
-            StateBenchmark("Aetna", "77407", "OK", 2, 380.0),
-            StateBenchmark("Aetna", "77407", "TX", 4, 428.5),
-            StateBenchmark("Blue Cross Blue Shield of Texas", "G6008", "TX", 4, 202.5),
+            StateBenchmark("Aetna", "77407", "negotiated", "2025", "OK", 2, 380.0),
+            StateBenchmark("Aetna", "77407", "negotiated", "2025", "TX", 4, 428.5),
+            StateBenchmark("Blue Cross Blue Shield of Texas", "G6008", "negotiated", "2025",
+                           "TX", 4, 202.5),
         ),
         data_gaps=(
             DataGap("payer: Cigna", "no rates for 77407 in the loaded files: data not available"),
@@ -213,3 +216,135 @@ def report_77407() -> BenchmarkReport:
 @pytest.fixture
 def empty_report() -> BenchmarkReport:
     return build_empty_report()
+
+
+# --- code reference pages ---------------------------------------------------------------------
+
+HCPCS_2019 = "cms-hcpcs-2019"
+
+
+def _citations() -> tuple[Citation, ...]:
+    pfs = "https://www.cms.gov/medicare/payment/fee-schedules/physician/pfs-relative-value-files"
+    return (
+        Citation("cms-rvu-2025", "PFS National Relative Value File, CY2025 October release",
+                 "CMS", "primary", pfs),
+        Citation(HCPCS_2019, "HCPCS Level II annual alpha-numeric file, 2019", "CMS", "primary",
+                 "https://www.cms.gov/medicare/coding-billing/healthcare-common-procedure-system"),
+        Citation("opps-2025-extract", "OPPS Addendum B 2025 Q1, third-party extract",
+                 "softek (re-export of CMS data)", "secondary", None),
+        Citation("astro-2026-changes", "Major Radiation Oncology Code Changes in 2026",
+                 "American Society for Radiation Oncology", "secondary",
+                 "https://www.astro.org/news-and-publications/astronews/2026"),
+        Citation("noridian-ro", "Noridian JE Part B, Radiation Oncology specialty page",
+                 "Noridian Healthcare Solutions", "primary",
+                 "https://med.noridianmedicare.com/web/jeb/specialties/radiation-oncology"),
+        Citation("nucc-taxonomy", "NUCC Health Care Provider Taxonomy code set",
+                 "National Uniform Claim Committee", "primary", "https://taxonomy.nucc.org/"),
+        Citation("icd10cm", "ICD-10-CM tabular list, chapter 2 Neoplasms", "CDC NCHS / CMS",
+                 "primary", "https://www.cms.gov/medicare/coding-billing/icd-10-codes"),
+    )  # fmt: skip
+
+
+def _code_modifiers() -> tuple[ModifierRow, ...]:
+    pack = "knowledge pack radiation-treatment-delivery"
+    return (
+        ModifierRow("76", "Repeat procedure by the same practitioner on the same day",
+                    "A second, separate treatment session the same day (twice-daily "
+                    "fractionation)", True, pack),
+        ModifierRow("26", "Professional component", "PFS PC/TC indicator 3 (technical "
+                    "component only): there is no professional part to split off", False, pack),
+        ModifierRow("TC", "Technical component", "PFS PC/TC indicator 3: the code is already "
+                    "technical only and takes no TC modifier", False, pack),
+    )  # fmt: skip
+
+
+def _code_editorial() -> dict[str, object]:
+    return dict(
+        title='Radiation treatment delivery, middle complexity (2015-2025 "intermediate")',
+        plain_summary="Technical delivery of one megavoltage treatment session of middle "
+        "complexity.",
+        definitions=(Definition("2015–2025", "intermediate", "Any one of: two separate "
+                                "treatment areas; three or more ports on one area; three or "
+                                "more simple blocks.", "verified", (HCPCS_2019,)),),
+        other_definitions=(Definition("2026 onward", "level 2", "3D conformal or IMRT plan to "
+                                      "one isocentre, no active motion management.",
+                                      "secondary", ("astro-2026-changes",)),),
+        changes=(Item("2026", "CPT redefined 77402/77407/77412 as levels 1/2/3; the PFS pays "
+                      "the CPT codes and the G-codes are gone.",
+                      sources=("astro-2026-changes",)),),
+        billing_notes=(
+            Item("2015–2025, freestanding", "Medicare PFS claims use G6007-G6010 by energy "
+                 "band; 77407 itself is not payable.", sources=("cms-rvu-2025",)),
+            Item("2015–2025, hospital", "The hospital bills 77407 under OPPS; image-guidance "
+                 "technical work is packaged (bundled).", sources=("opps-2025-extract",)),
+        ),
+        medical_necessity=(Item("Neoplasms treated with external-beam radiation", "C00-D49",
+                                "Coverage decided by the MAC and each payer's policy.",
+                                ("icd10cm", "noridian-ro")),),
+        performed_by=("Radiation therapist",),
+        planned_by=("Radiation oncologist", "with dosimetrist and medical physicist"),
+        documentation=("Signed prescription: site, dose per fraction, fractions, energy.",
+                       "Plan showing areas, ports and blocks (what sets the 2025 level)."),
+        examples=(Item("2025", "Four-field box to the pelvis at 18 MV: intermediate; the PFS "
+                       "pays G6009.", "77407, G6009"),),
+        specialties=(Item("Radiation oncology (physician)", "Prescribes, plans and manages",
+                          "2085R0001X", ("nucc-taxonomy",)),
+                     Item("Radiation therapist", "Delivers each fraction", "2471R0002X",
+                          ("nucc-taxonomy",))),
+        places_of_service=(
+            Item("11", "Office / freestanding radiation therapy centre",
+                 "Medicare PFS (non-facility)", ("noridian-ro",)),
+            Item("22", "On-campus outpatient hospital", "Medicare OPPS", ("noridian-ro",)),
+        ),
+        medicare_equivalents=(
+            Item("PFS 2015–2025", "G6007, G6008, G6009, G6010", "6to10: G6008",
+                 (HCPCS_2019, "cms-rvu-2025")),
+            Item("OPPS 2015 onward", "77407", "Hospital claims use the CPT code (status S).",
+                 ("opps-2025-extract",)),
+        ),
+        related_codes=(Item("77412", "level above"), Item("77427", "treatment management")),
+        citations=_citations(),
+    )  # fmt: skip
+
+
+def build_code_ref_77407() -> CodeReference:
+    return CodeReference(
+        code="77407", year=2025, generated_at="2025-06-01T12:00:00+00:00", is_sample=True,
+        has_pack=True, facts=_facts(), modifiers=_code_modifiers(), medicare=_medicare(),
+        dates=(Item("Effective / revision dates", "not available: no loaded source gives "
+                    "them for this code"),),
+        data_gaps=(DataGap("BETOS", "the loaded files carry no BETOS category"),),
+        **_code_editorial(),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def build_code_ref_no_pack() -> CodeReference:
+    facts = CodeFacts(
+        code="99213", code_system="CPT", year=2025, descriptor=None, summary=None,
+        pfs_status="A", pfs_status_meaning="active code, paid under the PFS",
+        pctc_indicator="0", pctc_meaning="physician service: PC/TC does not apply",
+        global_days="XXX", opps_status_indicator=None, opps_status_meaning=None,
+        opps_apc=None, betos=None,
+    )  # fmt: skip
+    empty: dict[str, object] = {
+        f.name: () for f in dataclasses.fields(CodeReference)
+        if f.name in ("definitions", "other_definitions", "changes", "billing_notes",
+                      "medical_necessity", "performed_by", "planned_by", "documentation",
+                      "examples", "specialties", "places_of_service", "medicare_equivalents",
+                      "related_codes", "citations")
+    }  # fmt: skip
+    return CodeReference(
+        code="99213", year=2025, generated_at="2025-06-01T12:00:00+00:00", is_sample=False,
+        has_pack=False, facts=facts, title=None, plain_summary=None, modifiers=(), medicare=(),
+        dates=(), data_gaps=(), **empty,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+@pytest.fixture
+def code_ref_77407() -> CodeReference:
+    return build_code_ref_77407()
+
+
+@pytest.fixture
+def code_ref_no_pack() -> CodeReference:
+    return build_code_ref_no_pack()

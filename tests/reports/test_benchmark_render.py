@@ -189,6 +189,22 @@ def test_payer_rows_in_both_tables(report_77407):
     assert "percentage" not in dollar.split("| --- |")[-1]
 
 
+def test_by_state_rows_name_rate_type_and_year(report_77407):
+    md = str(render_benchmark(report_77407, "md"))
+    assert "| Payer | Code | Rate type | Year | State | n | Median (dollar rates) |" in md
+    assert "| Aetna | 77407 | negotiated | 2025 | TX | 4 | \\$428.50 |" in md
+    rows = list(
+        csv.DictReader(io.StringIO(render_benchmark(report_77407, "csv", table="by_state")))
+    )
+    assert rows[0]["rate_year"] == "2025" and rows[0]["negotiated_type"] == "negotiated"
+
+
+def test_outliers_are_named_as_left_out_of_n(report_77407):
+    md = str(render_benchmark(report_77407, "md"))
+    assert "outliers not in n or the statistics" in md
+    assert "6 rate(s)" in md and "outlier(s), not in the statistics: \\$9,850.00" in md
+
+
 # --- HTML ------------------------------------------------------------------------------------
 
 

@@ -110,7 +110,7 @@ def benchmark_document(report: BenchmarkReport, *, is_compact: bool = False) -> 
             Section("summary", "Summary", _summary(report)),
             Section("overview", "Billing code overview", _overview(report.facts)),
             Section("coding", "Clinical and coding specifications", _coding(report)),
-            Section("medicare", "Medicare benchmark", _medicare(report.medicare)),
+            Section("medicare", "Medicare benchmark", medicare_blocks(report.medicare)),
             Section("payers", "Payer benchmarks", _payers(report, is_compact)),
             Section("states", "By state", _states(report)),
             Section("gaps", "Data availability", _gaps(report)),
@@ -190,7 +190,10 @@ def _coding(report: BenchmarkReport) -> tuple[Block, ...]:
     return (Table(headers, rows, caption="Modifiers"),)
 
 
-def _medicare(amounts: tuple[MedicareAmount, ...]) -> tuple[Block, ...]:
+def medicare_blocks(
+    amounts: tuple[MedicareAmount, ...], caption: str | None = None
+) -> tuple[Block, ...]:
+    """The Medicare amounts as a table, then how each one was worked out."""
     rows = tuple(
         (
             m.program,
@@ -203,7 +206,7 @@ def _medicare(amounts: tuple[MedicareAmount, ...]) -> tuple[Block, ...]:
         for m in amounts
     )
     headers = ("Program", "Code", "Year", "Amount of", "Amount", "Status")
-    blocks: list[Block] = [Table(headers, rows, numeric=frozenset({4}))]
+    blocks: list[Block] = [Table(headers, rows, caption=caption, numeric=frozenset({4}))]
     for m in amounts:
         lines = (*m.arithmetic, *(f"Note: {n}" for n in m.notes))
         heading = f"{m.program} {m.code} {figures.year(m.year)}, {m.label}: how it was worked out"
@@ -294,6 +297,7 @@ def _payer_table(
             "never pooled with dollars"
         )
         empty = "No percentage or per-diem rate in the loaded files."
+    caption += "; outliers not in n or the statistics"
     headers = (*group, *_STAT_HEADERS, *last)
     return Table(headers, body, caption=caption, numeric=frozenset(numeric), empty=empty)
 
@@ -329,11 +333,20 @@ def _states(report: BenchmarkReport) -> tuple[Block, ...]:
     if not report.by_state:
         return (Text((NO_STATES,)),)
     rows = tuple(
-        (s.payer, s.billing_code, s.state, figures.count(s.n), figures.money(s.median))
+        (
+            s.payer,
+            s.billing_code,
+            s.negotiated_type,
+            figures.year(s.rate_year),
+            s.state,
+            figures.count(s.n),
+            figures.money(s.median),
+        )
         for s in report.by_state
     )
-    headers = ("Payer", "Code", "State", "n", "Median (dollar rates)")
-    return (Table(headers, rows, numeric=frozenset({3, 4})),)
+    headers = ("Payer", "Code", "Rate type", "Year", "State", "n", "Median (dollar rates)")
+    caption = "Dollar rates by provider state; each year and rate type on its own row"
+    return (Table(headers, rows, caption=caption, numeric=frozenset({5, 6})),)
 
 
 def _gaps(report: BenchmarkReport) -> tuple[Block, ...]:

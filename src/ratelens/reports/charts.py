@@ -69,7 +69,9 @@ def chart_alt(
             f"{figures.rate(p, p.max)}, median {figures.rate(p, p.median)}"
         )
         if p.outliers:
-            line += "; outlier(s) " + ", ".join(figures.rate(p, x) for x in p.outliers)
+            line += "; outlier(s), not in the statistics: " + ", ".join(
+                figures.rate(p, x) for x in p.outliers
+            )
         if p.medicare_amount is not None:
             line += f"; Medicare {figures.money(p.medicare_amount)}"
         rows.append(line)

@@ -1,6 +1,8 @@
-"""The benchmark report as JSON, and the JSON Schema (draft 2020-12) that documents it.
+"""Documents as JSON, and the JSON Schemas (draft 2020-12) that describe them.
 
-The schema ships as ``benchmark-report.schema.json`` next to this module.
+The schemas ship next to this module: ``benchmark-report.schema.json`` for
+``BenchmarkReport.to_json()`` and ``code-reference.schema.json`` for
+``CodeReference.to_json()``.
 """
 
 from __future__ import annotations
@@ -8,29 +10,62 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ratelens.benchmark.document import BenchmarkReport
 
+if TYPE_CHECKING:
+    from ratelens.coding.reference import CodeReference
+
 SCHEMA_FILE = "benchmark-report.schema.json"
+CODE_SCHEMA_FILE = "code-reference.schema.json"
 
 
 @cache
+def _schema(name: str) -> dict[str, Any]:
+    text = resources.files("ratelens.reports").joinpath(name).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
 def benchmark_schema() -> dict[str, Any]:
     """The JSON Schema of ``BenchmarkReport.to_json()``."""
-    text = resources.files("ratelens.reports").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
-    return json.loads(text)
+    return _schema(SCHEMA_FILE)
+
+
+def code_reference_schema() -> dict[str, Any]:
+    """The JSON Schema of ``CodeReference.to_json()``."""
+    return _schema(CODE_SCHEMA_FILE)
+
+
+def _validate(schema: dict[str, Any], data: Any) -> None:
+    import jsonschema
+
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(
+        data
+    )
 
 
 def validate_benchmark_json(data: Any) -> None:
     """Raise ``jsonschema.ValidationError`` unless ``data`` is a valid benchmark report."""
-    import jsonschema
+    _validate(benchmark_schema(), data)
 
-    jsonschema.Draft202012Validator(
-        benchmark_schema(), format_checker=jsonschema.FormatChecker()
-    ).validate(data)
+
+def validate_code_reference_json(data: Any) -> None:
+    """Raise ``jsonschema.ValidationError`` unless ``data`` is a valid code reference page."""
+    _validate(code_reference_schema(), data)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def render_json(report: BenchmarkReport) -> str:
     """The report as indented JSON (UTF-8 text, numbers unrounded, no NaN)."""
-    return json.dumps(report.to_json(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return _dumps(report.to_json())
+
+
+def render_code_json(ref: CodeReference) -> str:
+    """The reference page as indented JSON, checked against its schema before it is written."""
+    data = ref.to_json()
+    validate_code_reference_json(data)
+    return _dumps(data)

@@ -25,7 +25,7 @@ PAYER_COLUMNS = (
     "min", "p25", "median", "p75", "max", "medicare_basis", "medicare_amount",
     "pct_of_medicare", "outliers", "is_synthetic", "file_ids",
 )  # fmt: skip
-STATE_COLUMNS = ("payer", "billing_code", "state", "n", "median")
+STATE_COLUMNS = ("payer", "billing_code", "negotiated_type", "rate_year", "state", "n", "median")
 MEDICARE_COLUMNS = (
     "program", "code", "year", "label", "amount", "status", "arithmetic", "notes", "file_ids",
 )  # fmt: skip
@@ -42,7 +42,10 @@ def benchmark_tables(report: BenchmarkReport) -> dict[str, tuple[tuple[str, ...]
         "payers": (PAYER_COLUMNS, [_payer_row(p, synthetic) for p in report.payers]),
         "by_state": (
             STATE_COLUMNS,
-            [(s.payer, s.billing_code, s.state, s.n, s.median) for s in report.by_state],
+            [
+                (s.payer, s.billing_code, s.negotiated_type, s.rate_year, s.state, s.n, s.median)
+                for s in report.by_state
+            ],
         ),
         "medicare": (
             MEDICARE_COLUMNS,

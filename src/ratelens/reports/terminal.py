@@ -78,7 +78,7 @@ def _print_text(block: Text, console: Console) -> None:
         if block.is_list:
             item = RichTable.grid(padding=(0, 1))
             item.add_column(no_wrap=True)
-            item.add_column()
+            item.add_column(overflow="fold")  # a long URL or file id breaks, never cut
             item.add_row("•", RichText(line))
             console.print(item)
         else:
