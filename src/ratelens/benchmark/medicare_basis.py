@@ -76,6 +76,9 @@ def medicare_context(con: duckdb.DuckDBPyConnection, code: str,
         ctx.equivalent_codes += (eq.code,)
         _add_pfs(ctx, con, eq.code, "")
     ctx.modifiers = _modifier_rows(code, facts.year, facts.pctc_indicator)
+    if not facts.betos:
+        ctx.gaps.append(DataGap("BETOS/RBCS category", "no loaded file gives a category for "
+                                f"{code} (HCPCS Level II and RBCS files): data not available"))
     return ctx
 
 
@@ -119,7 +122,7 @@ def _add_pfs(ctx: MedicareContext, con: duckdb.DuckDBPyConnection, code: str,
         program="PFS", code=code if not modifier else f"{code}-{modifier}", year=quote.year,
         label=label, amount=float(quote.pfs_amount) if quote.pfs_amount is not None else None,
         status=f"{quote.pfs_status}: {quote.pfs_status_meaning}",
-        arithmetic=quote.arithmetic, notes=quote.notes,
+        arithmetic=quote.arithmetic, notes=tuple(n for n in quote.notes if "OPPS" not in n),
         file_ids=tuple(sorted({s["file_id"] for s in quote.sources})),
     )
     ctx.pfs[(code, modifier)] = amount
