@@ -295,9 +295,32 @@ check_app = typer.Typer(help="Coding checks: which code, which modifiers, which 
 app.add_typer(check_app, name="check")
 
 
+@check_app.command("claim")
+def check_claim(
+    path: Path,
+    year: Annotated[int | None, typer.Option(help="Fee-schedule year.")] = None,
+    setting: Annotated[str, typer.Option(help="practitioner | hospital")] = "practitioner",
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Check claim lines (YAML/JSON): modifiers, NCCI edits, MUEs, medical necessity."""
+    from ratelens.coding.claims import load_claim, validate_claim
+    from ratelens.reports.claim_text import claim_json, claim_text
+    from ratelens.sources.registry import TABLES
+
+    lines = load_claim(str(path))
+    con = _warehouse().connect(TABLES)
+    try:
+        check = validate_claim(con, lines, year=year, setting=setting)
+    finally:
+        con.close()
+    _emit(claim_json(check) if fmt == "json" else claim_text(check), None)
+    raise typer.Exit(1 if check.has_errors else 0)
+
+
 @check_app.command("radiation-delivery")
 def check_radiation_delivery(
-    energy_mev: Annotated[float, typer.Option(help="Highest beam energy in MeV.")],
+    energy_mev: Annotated[float | None, typer.Option(help="Highest beam energy in MeV.")] = None,
+    from_file: Annotated[Path | None, typer.Option(help="Read the facts from YAML/JSON.")] = None,
     areas: Annotated[int, typer.Option(help="Separate treatment areas.")] = 1,
     ports: Annotated[int, typer.Option(help="Ports on a single treatment area.")] = 1,
     simple_blocks: Annotated[int, typer.Option(help="Simple blocks.")] = 0,
@@ -319,6 +342,17 @@ def check_radiation_delivery(
     from ratelens.coding.criteria import DeliveryFacts, select_delivery_code
     from ratelens.reports.check_text import choice_json, choice_text
 
+    if from_file is not None:
+        from ratelens.coding.claims import load_delivery_facts
+
+        facts, opts = load_delivery_facts(str(from_file))
+        where = {"hospital": "hospital_outpatient"}.get(opts.get("setting") or setting, setting)
+        choice = select_delivery_code(facts, int(opts.get("year") or year),
+                                      billing=opts.get("billing") or billing, setting=where)
+        _emit(choice_json(choice) if fmt == "json" else choice_text(choice), None)
+        return
+    if energy_mev is None:
+        raise UsageError("give --energy-mev (or --from-file with the facts)")
     tech = {"3d": "3d_conformal", "vmat": "imrt"}.get(technique, technique)
     if technique == "electron":
         tech, electron = "2d", True
@@ -336,7 +370,8 @@ def check_radiation_delivery(
 def main() -> None:
     """Entry point: map errors to exit codes (1 input/data, 2 usage); tracebacks on --debug."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns the code of a typer.Exit
+        sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except RatelensError as exc:
