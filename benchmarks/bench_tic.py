@@ -31,26 +31,34 @@ CODES = ("77407", "77412")
 HERE = Path(__file__).resolve().parent
 
 
+def cpu(who: int) -> float:
+    """User + system CPU seconds of this process (all threads) or of its children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure_gzip(path: str) -> dict:
     start = time.perf_counter()
     with open(os.devnull, "wb") as null:
         subprocess.run(["gzip", "-dc", path], stdout=null, check=True)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"seconds": seconds, "rss_kb": usage.ru_maxrss, "cpu": cpu(resource.RUSAGE_CHILDREN)}
 
 
 def measure_reader(path: str) -> dict:
     from ratelens.sources import ReadContext
     from ratelens.sources.tic import read_in_network
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu(resource.RUSAGE_SELF)
     ctx = ReadContext(path=path, file_id="bench", codes=frozenset(CODES))
     rows: dict[str, int] = {}
     for table, batch in read_in_network(ctx):
         rows[table] = rows.get(table, 0) + batch.num_rows
     seconds = time.perf_counter() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": seconds, "rss_kb": rss, "rows": rows.get("rates", 0), "tables": rows}
+    used = cpu(resource.RUSAGE_SELF) - cpu_start
+    return {"seconds": seconds, "rss_kb": rss, "cpu": used, "rows": rows.get("rates", 0)}
 
 
 def measure_cli(path: str) -> dict:
@@ -66,14 +74,15 @@ def measure_cli(path: str) -> dict:
     finally:
         shutil.rmtree(home, ignore_errors=True)
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"seconds": seconds, "rss_kb": rss, "ok": done.returncode == 0}
+    used = cpu(resource.RUSAGE_CHILDREN)
+    return {"seconds": seconds, "rss_kb": rss, "cpu": used, "ok": done.returncode == 0}
 
 
 def measure_ijson(path: str) -> dict:
     import ijson
     from isal import igzip
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu(resource.RUSAGE_SELF)
     rows = 0
     with igzip.open(path, "rb") as fh:
         for item in ijson.items(fh, "in_network.item", use_float=True):
@@ -82,7 +91,8 @@ def measure_ijson(path: str) -> dict:
                 rows += sum(len(r["negotiated_prices"]) for r in item["negotiated_rates"])
     seconds = time.perf_counter() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": seconds, "rss_kb": rss, "rows": rows, "backend": ijson.backend}
+    used = cpu(resource.RUSAGE_SELF) - cpu_start
+    return {"seconds": seconds, "rss_kb": rss, "cpu": used, "rows": rows, "backend": ijson.backend}
 
 
 MEASURES = {
@@ -133,13 +143,16 @@ def report(path: Path, truth: dict, results: dict[str, dict]) -> bool:
     for name, r in results.items():
         speed = mb / r["seconds"]
         extra = f"  rows={r['rows']:,}" if "rows" in r else ""
+        extra += "" if r.get("ok", True) else "  (FAILED)"
         print(
-            f"  {name:22s} {r['seconds']:8.2f} s  {speed:8.1f} MB/s  "
-            f"peak RSS {r['rss_kb'] / 1024:8.1f} MiB{extra}"
+            f"  {name:26s} {r['seconds']:7.2f} s {speed:7.1f} MB/s  CPU {r['cpu']:6.2f} s  "
+            f"peak RSS {r['rss_kb'] / 1024:6.1f} MiB{extra}"
         )
     a, b, c = (results[k]["seconds"] for k in ("a gzip -dc", "b reader", "c ijson"))
-    print(f"  ratio b/a (speed vs gzip -dc): {a / b:.2f}x")
-    print(f"  ratio b/c (speed vs ijson):    {c / b:.2f}x")
+    ca, cb, cc = (results[k]["cpu"] for k in ("a gzip -dc", "b reader", "c ijson"))
+    print(f"  ratio b/a (speed vs gzip -dc): {a / b:.2f}x wall, {ca / cb:.2f}x CPU")
+    print(f"  ratio b/c (speed vs ijson):    {c / b:.2f}x wall, {cc / cb:.2f}x CPU")
+    print(f"  load average now: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     planted = sum(v["rows"] for k, v in truth["codes"].items() if k in CODES)
     rows_b, rows_c = results["b reader"]["rows"], results["c ijson"]["rows"]
     ok = rows_b == rows_c == planted

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from ratelens.errors import FormatError, InputError, ValidationError
 from ratelens.sources import ReadContext, tic
 from ratelens.sources.files import read_head
-from ratelens.sources.tic_scan import Scanner, read_chunks
+from ratelens.sources.tic_scan import Scanner
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tic" / "examples"
 if not DATA.exists():
@@ -300,7 +300,7 @@ def test_scanner_elements_match_json_at_every_chunk_size(tmp_path: Path) -> None
     path = write(tmp_path, "scan", text)
     doc = json.loads(text)
     for size in (64, 128, 320, 1 << 22):
-        scanner = Scanner(str(path), read_chunks(str(path), size), {"in_network": False})
+        scanner = Scanner(str(path), {"in_network": False}, chunk_size=size)
         items = [json.loads(e[3]) for e in scanner.events() if e[0] == "item"]
         assert items == doc["in_network"]
 
@@ -310,7 +310,7 @@ def test_escaped_backslashes_across_chunk_edges(tmp_path: Path) -> None:
         value = "\\" * (n % 7) + '"' + "]" * (n % 3)
         doc = {"reporting_entity_name": "x", "in_network": [{"d": "a" * n + value}, {"d": value}]}
         path = write(tmp_path, "esc", json.dumps(doc))
-        scanner = Scanner(str(path), read_chunks(str(path), 64), {"in_network": False})
+        scanner = Scanner(str(path), {"in_network": False}, chunk_size=64)
         items = [json.loads(e[3]) for e in scanner.events() if e[0] == "item"]
         assert items == doc["in_network"], n
 

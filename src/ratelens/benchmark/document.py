@@ -52,6 +52,30 @@ class StateBenchmark:
 
 
 @dataclass(frozen=True)
+class GhostRates:
+    """Rate rows of one payer paid to provider groups none of whose NPIs performs the code."""
+
+    payer: str
+    n_rates: int
+    n_groups: int  # distinct (file, provider_group_id) the ghost rows name
+    example_locators: tuple[tuple[str, str], ...]  # (file_id, locator) of the first rows
+
+
+@dataclass(frozen=True)
+class ProviderFindings:
+    """What NPPES adds to a code's rates; empty (and ``is_nppes_loaded`` False) without it."""
+
+    is_nppes_loaded: bool
+    by_state: tuple[StateBenchmark, ...] = ()
+    ghost: tuple[GhostRates, ...] = ()
+    n_tin_only: int = 0  # rate rows whose groups list no NPI (TIN-only contracts)
+    n_not_in_nppes: int = 0  # rate rows whose listed NPIs are all missing from NPPES
+    n_checked: int = 0  # rate rows whose NPIs were found in NPPES (the ghost denominator)
+    taxonomies: tuple[str, ...] = ()  # NUCC codes taken as performing the code
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class MedicareAmount:
     """One Medicare figure used as a benchmark, with how it was worked out."""
 
@@ -131,6 +155,7 @@ class BenchmarkReport:
     data_gaps: tuple[DataGap, ...]
     methodology: tuple[str, ...]
     sources: tuple[SourceFile, ...] = field(default=())
+    providers: ProviderFindings | None = None  # NPPES: provider states, ghost rates
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types; the shape is documented by ``benchmark-report.schema.json``."""

@@ -6,7 +6,7 @@ from statistics import median
 from typing import TYPE_CHECKING
 
 from ratelens import config
-from ratelens.benchmark.document import PayerBenchmark
+from ratelens.benchmark.document import PayerBenchmark, ProviderFindings
 
 if TYPE_CHECKING:
     from ratelens.benchmark.medicare_basis import MedicareContext
@@ -110,3 +110,17 @@ def methodology(medicare: MedicareContext) -> tuple[str, ...]:
         "in 2026) is compared only with the same year's Medicare; rates from files of "
         "different years are separate rows, not a trend.",
     )
+
+
+def provider_sentences(providers: ProviderFindings) -> tuple[str, ...]:
+    """Ghost rates and provider-state coverage in words (NPPES loaded only)."""
+    if not providers.is_nppes_loaded:
+        return ()
+    n_ghost = sum(g.n_rates for g in providers.ghost)
+    out = [f"Ghost rates: {n_ghost:,} of {providers.n_checked:,} rates checked against NPPES "
+           "are paid to provider groups none of whose NPIs holds a specialty that performs "
+           "the service; they are counted here and stay in the tables above."]
+    out += [f"  {g.payer}: {g.n_rates:,} ghost rate(s) in {g.n_groups:,} provider group(s)."
+            for g in providers.ghost]
+    out += list(providers.notes)
+    return tuple(out)

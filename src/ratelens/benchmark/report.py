@@ -18,6 +18,7 @@ from ratelens.benchmark.document import (
     StateBenchmark,
 )
 from ratelens.benchmark.medicare_basis import MedicareContext, medicare_context
+from ratelens.benchmark.providers import NOT_LOADED, provider_findings
 from ratelens.sources import registry
 from ratelens.warehouse import rate_queries as q
 from ratelens.warehouse.store import Warehouse
@@ -52,9 +53,14 @@ def benchmark_code(
         bound = q.params(codes, **filters.as_dict(), year=medicare.year)
         bound["outlier_ratio"] = float(config.setting("outlier_ratio"))
         payers = tuple(_payer_rows(q.fetch(con, q.GROUP_STATS, bound), code, medicare))
+        providers = provider_findings(con, code, codes, year=medicare.year)
+        # hospital rows carry their state; insurer rows get theirs from NPPES (disjoint)
         by_state = tuple(StateBenchmark(**r) for r in q.fetch(con, q.STATE_STATS, bound))
+        by_state += providers.by_state
         sources = _sources(con, bound, medicare)
         gaps = _gaps(con, bound, payers, medicare, filters)
+        if not providers.is_nppes_loaded:
+            gaps += (DataGap("provider state and ghost rates", NOT_LOADED),)
     finally:
         con.close()
     is_synthetic = any(s.is_synthetic and s.rows_used for s in sources)
@@ -66,14 +72,15 @@ def benchmark_code(
         is_sample=wh.is_sample,
         is_synthetic=is_synthetic,
         facts=medicare.facts,
-        summary=findings.summarize(code, medicare, payers, is_synthetic),
+        summary=findings.summarize(code, medicare, payers, is_synthetic)
+        + findings.provider_sentences(providers),
         modifiers=medicare.modifiers,
         medicare=medicare.amounts,
         payers=payers,
         by_state=by_state,
         data_gaps=gaps,
         methodology=findings.methodology(medicare),
-        sources=sources,
+        sources=sources, providers=providers,
     )
 
 

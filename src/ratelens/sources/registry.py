@@ -5,12 +5,12 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ratelens.errors import FormatError, UsageError
-from ratelens.sources import Source, cms_opps, cms_pfs, hcpcs, hospital, ncci, tic
+from ratelens.sources import Source, cms_opps, cms_pfs, hcpcs, hospital, ncci, nppes, tic
 from ratelens.sources.files import read_head
 from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
 from ratelens.sources.rates import RATE_SCHEMA
 
-MODULES = (cms_pfs, cms_opps, hcpcs, tic, hospital, ncci)
+MODULES = (cms_pfs, cms_opps, hcpcs, tic, hospital, ncci, nppes)
 
 SOURCES: tuple[Source, ...] = tuple(s for m in MODULES for s in m.SOURCES)
 

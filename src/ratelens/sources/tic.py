@@ -22,7 +22,7 @@ from ratelens.sources import Batches, ReadContext, Source
 from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
 from ratelens.sources.payers import canonical_payer
 from ratelens.sources.rates import RATE_SCHEMA
-from ratelens.sources.tic_scan import CHUNK, Needles, Scanner, at, loads, read_chunks
+from ratelens.sources.tic_scan import CHUNK, Needles, Scanner, at, loads
 
 BATCH_ROWS = 50_000
 ALL_CODES = "CSTM-00"  # billing_code meaning every code of its type
@@ -64,6 +64,7 @@ SCHEMAS = {
     "provider_npis": NPI_SCHEMA,
     "allowed_amounts": ALLOWED_AMOUNT_SCHEMA,
 }
+GROUP_FIELDS = list(PROVIDER_GROUP_SCHEMA)[1:]  # after file_id: rows come as tuples of these
 PLAN_FIELDS = ("plan_name", "plan_id", "plan_id_type", "plan_market_type", "issuer_name")
 HEADER = ("reporting_entity_name", "last_updated_on", "version")
 
@@ -191,7 +192,7 @@ class Output:
 
     def __init__(self, root: Root, rooted: tuple[str, ...], file_id: str) -> None:
         self.root, self.rooted, self.file_id = root, rooted, file_id
-        self.rows: dict[str, list] = {t: [] for t in SCHEMAS}  # NPIs as (group, tin, npi)
+        self.rows: dict[str, list] = {t: [] for t in SCHEMAS}  # NPIs: (group, tin, npis)
         self.is_full = False
 
     def add(self, table: str, rows: list) -> None:
@@ -219,14 +220,33 @@ class Output:
             part = rows[i : i + BATCH_ROWS]
             if table == "provider_npis":
                 yield table, self._npis(part)
+            elif table == "provider_groups":
+                yield table, self._groups(part)
             else:
                 yield table, pa.RecordBatch.from_pylist(part, schema=SCHEMAS[table])
         rows.clear()
 
-    def _npis(self, part: list[tuple[str, str, str]]) -> pa.RecordBatch:
-        group_ids, tins, npis = zip(*part, strict=True)
+    def _groups(self, part: list[tuple]) -> pa.RecordBatch:
         columns = [pa.array([self.file_id] * len(part), pa.string())]
-        columns += [pa.array(c, pa.string()) for c in (group_ids, tins, npis)]
+        for values, field in zip(zip(*part, strict=True), GROUP_FIELDS, strict=True):
+            columns.append(pa.array(values, field.type))
+        return pa.RecordBatch.from_arrays(columns, schema=PROVIDER_GROUP_SCHEMA)
+
+    def _npis(self, part: list[tuple[str, str, list]]) -> pa.RecordBatch:
+        """NPI rows from (group, TIN, NPIs) of many groups (numbers made text by Arrow)."""
+        groups: list[str] = []
+        tins: list[str] = []
+        numbers: list = []
+        for group_id, tin, npis in part:
+            groups += [group_id] * len(npis)
+            tins += [tin] * len(npis)
+            numbers += npis
+        try:
+            npi = pa.array(numbers, pa.int64()).cast(pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            npi = pa.array([str(n) for n in numbers], pa.string())
+        files = pa.array([self.file_id] * len(numbers), pa.string())
+        columns = [files, pa.array(groups, pa.string()), pa.array(tins, pa.string()), npi]
         return pa.RecordBatch.from_arrays(columns, schema=NPI_SCHEMA)
 
 
@@ -281,11 +301,16 @@ def case_variants(code: str) -> list[str]:
 
 
 def needles(codes: frozenset[str]) -> Needles | None:
-    """Needles for wanted codes; None when the prefilter cannot be exact (odd codes)."""
+    """Needles for wanted codes: each spelling, found as a whole JSON string ``"77407"``.
+
+    A ``billing_code`` equal to a wanted code is written exactly so, unless it uses a
+    ``\\u`` escape (which :class:`Needles` also finds). None when a code has characters
+    a JSON writer may escape otherwise (then every item is parsed).
+    """
     found: list[bytes] = [ALL_CODES.encode()]
     for code in codes:
         n_letters = sum(c.isalpha() for c in code)
-        if not code or n_letters > 6 or any(c in code for c in '"\\{}[],:'):
+        if not code or n_letters > 6 or any(c in code for c in '"\\/') or not code.isprintable():
             return None
         found.extend(v.encode() for v in case_variants(code))
     return Needles(found)
@@ -305,7 +330,7 @@ def scan(ctx: ReadContext, streamed: dict[str, bool], chunk_size: int = CHUNK) -
     found = needles(codes) if codes is not None else None
     if codes is not None and found is None:
         streamed = dict.fromkeys(streamed, False)
-    return Scanner(ctx.path, read_chunks(ctx.path, chunk_size), streamed, found, ctx.progress)
+    return Scanner(ctx.path, streamed, found, ctx.progress, chunk_size)
 
 
 # ---------------------------------------------------------------------------- provider groups
@@ -313,36 +338,35 @@ def scan(ctx: ReadContext, streamed: dict[str, bool], chunk_size: int = CHUNK) -
 
 def group_rows(
     chk: Checker, groups: list[dict], group_id: str, where: str, network: list[str] | None,
-    file_id: str,
-) -> tuple[list[dict], list[tuple[str, str, str]]]:  # fmt: skip
-    """provider_groups rows (one per TIN) and (group, TIN, NPI) of each NPI (0 skipped)."""
+    is_listed: bool = True,
+) -> tuple[list[tuple], list[tuple[str, str, list]]]:  # fmt: skip
+    """Rows of provider_groups (one per TIN, as tuples of :data:`GROUP_FIELDS`) and
+    (group, TIN, NPIs) for provider_npis (the 0 of TIN-only contracts skipped)."""
     rows, npis = [], []
     for g, group in enumerate(groups):
-        gw = f"{where}.provider_groups[{g}]"
-        tin = chk.get(group, "tin", dict, gw, True)
-        tin_value = str(chk.get(tin, "value", (str, int), f"{gw}.tin", True))
+        gw = f"{where}.provider_groups[{g}]" if is_listed else where
+        tin = group.get("tin")
+        value = tin.get("value") if type(tin) is dict else None
+        if type(value) is not str or type(tin.get("type")) is not str:  # type: ignore[union-attr]
+            tin = chk.get(group, "tin", dict, gw, True)
+            value = str(chk.get(tin, "value", (str, int), f"{gw}.tin", True))
+            chk.text(tin, "type", f"{gw}.tin", True)
+        business = tin.get("business_name")  # type: ignore[union-attr]
+        if business is not None and type(business) is not str:
+            chk.text(tin, "business_name", f"{gw}.tin")  # type: ignore[arg-type]
         ids = npi_list(chk, group, gw)
-        rows.append(
-            {
-                "file_id": file_id,
-                "locator": gw,
-                "provider_group_id": group_id,
-                "network_name": network,
-                "tin_type": chk.text(tin, "type", f"{gw}.tin", True),
-                "tin_value": tin_value,
-                "business_name": chk.text(tin, "business_name", f"{gw}.tin"),
-                "n_npi": len(ids),
-            }
-        )
-        npis += [(group_id, tin_value, n) for n in ids]
+        rows.append((gw, group_id, network, tin["type"], value, business, len(ids)))  # type: ignore[index]
+        npis.append((group_id, value, ids))
     return rows, npis
 
 
-def npi_list(chk: Checker, obj: dict, where: str) -> list[str]:
-    """The NPIs of a group as text, without the 0 of TIN-only contracts."""
-    numbers = chk.get(obj, "npi", list, where, True)
+def npi_list(chk: Checker, obj: dict, where: str) -> list:
+    """The NPIs of a group (numbers, or text), without the 0 of TIN-only contracts."""
+    numbers = obj.get("npi")
+    if type(numbers) is not list:
+        numbers = chk.get(obj, "npi", list, where, True)
     if all(type(n) is int for n in numbers):
-        return [str(n) for n in numbers if n]
+        return [n for n in numbers if n] if 0 in numbers else numbers
     for i, n in enumerate(numbers):
         if isinstance(n, bool) or not isinstance(n, int | str):
             raise chk.fail(f"{where}.npi[{i}]", "an NPI number", _found(n))
@@ -478,7 +502,7 @@ class InNetwork:
         inline = chk.objects(rate, "provider_groups", where, False)
         if inline and self.root.schema != "v2":
             gid = f"inline:{where}"
-            rows, numbers = group_rows(chk, inline, gid, where, None, self.ctx.file_id)
+            rows, numbers = group_rows(chk, inline, gid, where, None)
             groups.extend(rows)
             npis.extend(numbers)
             return [gid]
@@ -534,7 +558,7 @@ class InNetwork:
         if network is None and self.root.schema is None and self.v2_missing is None:
             self.v2_missing = at(chk.offset, f"{where}.network_name")
         groups = chk.objects(obj, "provider_groups", where, True)
-        rows, npis = group_rows(chk, groups, rid, where, network, self.ctx.file_id)
+        rows, npis = group_rows(chk, groups, rid, where, network)
         self.out.add("provider_groups", rows)
         self.out.add("provider_npis", npis)
 
@@ -586,8 +610,7 @@ class InNetwork:
             for g, group in enumerate(reference_groups(self.ctx, url)):
                 chk = Checker(url, 0)
                 where = f"{url}#provider_groups[{g}]"
-                rows, npis = group_rows(chk, [group], rid, where, None, self.ctx.file_id)
-                rows[0]["locator"] = where
+                rows, npis = group_rows(chk, [group], rid, where, None, is_listed=False)
                 self.out.add("provider_groups", rows)
                 self.out.add("provider_npis", npis)
         except InputError as err:
@@ -607,7 +630,7 @@ def location_of(base: str, location: str) -> str:
 
 def reference_groups(ctx: ReadContext, path: str) -> Iterator[dict]:
     """The provider_groups objects of a v1 provider reference file."""
-    scanner = Scanner(path, read_chunks(path), {"provider_groups": False})
+    scanner = Scanner(path, {"provider_groups": False})
     for event in scanner.events():
         if event[0] == "item":
             where = f"provider_groups[{event[2]}]"
@@ -629,27 +652,17 @@ def read_provider_reference(ctx: ReadContext) -> Batches:
 
     The file has no group id of its own: rows carry its location as ``provider_group_id``.
     """
-    groups: list[dict] = []
-    npis: list[dict] = []
+    out = Output(Root(ctx), (), ctx.file_id)
     for g, group in enumerate(reference_groups(ctx, ctx.path)):
         where = f"provider_groups[{g}]"
-        rows, numbers = group_rows(
-            Checker(ctx.path, 0), [group], ctx.path, where, None, ctx.file_id
-        )
-        rows[0]["locator"] = where
-        groups += rows
-        npis += numbers
-        if len(npis) >= BATCH_ROWS or len(groups) >= BATCH_ROWS:
-            yield from _batches({"provider_groups": groups, "provider_npis": npis})
+        chk = Checker(ctx.path, 0)
+        rows, npis = group_rows(chk, [group], ctx.path, where, None, is_listed=False)
+        out.add("provider_groups", rows)
+        out.add("provider_npis", npis)
+        if out.is_full:
+            yield from out.batches()
     ctx.meta.setdefault("schema", "v1")
-    yield from _batches({"provider_groups": groups, "provider_npis": npis})
-
-
-def _batches(tables: dict[str, list[dict]]) -> Batches:
-    for table, rows in tables.items():
-        if rows:
-            yield table, pa.RecordBatch.from_pylist(rows, schema=SCHEMAS[table])
-            rows.clear()
+    yield from out.batches(final=True)
 
 
 # ---------------------------------------------------------------------------- allowed amounts
@@ -736,7 +749,8 @@ class AllowedAmounts:
             return dict(paid, locator=where.rsplit(".", 1)[0], npi=None, n_npi=0)
         npis = npi_list(chk, provider, where)
         billed = chk.amount(provider, "billed_charge", where, [])
-        return dict(paid, locator=where, billed_charge=billed, npi=npis, n_npi=len(npis))
+        numbers = [str(n) for n in npis]
+        return dict(paid, locator=where, billed_charge=billed, npi=numbers, n_npi=len(npis))
 
 
 def read_allowed_amounts(ctx: ReadContext) -> Batches:

@@ -6,24 +6,27 @@ so memory is bounded by the largest element, never the file.
 
 Speed comes from never looking at bytes one at a time in Python:
 
-* gzip is inflated with ISA-L in a background thread (it releases the GIL);
-* each chunk is analysed with numpy on bit-packed masks: quotes (escapes removed) give an
-  "inside a string" mask by a prefix XOR over 64-bit words; brackets outside strings are
-  counted per word, so the nesting depth is known at every word start. Only the few words
-  where the depth comes back to the root arrays' level are expanded to exact positions;
-* with a set of wanted billing codes, elements are tested by searching the needles only in
-  the words that hold depth <= 3 text (an element's own fields), so an element whose own
+* gzip is inflated with ISA-L in one background thread, and chunks are analysed with numpy
+  in a second one (both release the GIL), so the reading thread only walks events;
+* the analysis works on bit-packed masks: quotes (escapes removed) give an "inside a
+  string" mask by a prefix XOR over 64-bit words; brackets outside strings are counted per
+  word, so the nesting depth is known at every word start. Only the few 8-byte groups where
+  the depth comes back to the root arrays' level are expanded to exact bracket positions;
+* with wanted billing codes, elements are tested by searching the needles only in the
+  8-byte groups holding depth <= 3 text (an element's own fields), so an element whose own
   ``billing_code`` cannot be wanted is skipped unparsed. The caller decides on the parsed
-  element, which keeps the result exact.
+  element, which keeps the result exact. Skipped elements are checked for structure
+  (balanced brackets, closed strings, comma-separated objects), not parsed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import re
 import threading
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 import orjson
@@ -52,17 +55,36 @@ def at(offset: int, where: str | None = None) -> str:
 # ---------------------------------------------------------------------------- inflating
 
 
-def read_chunks(path: str, size: int = CHUNK) -> Chunks:
-    """The file's content in chunks of ``size`` bytes (inflated in a background thread).
+def read_chunks(
+    path: str, size: int = CHUNK, analyse: Callable[[bytes], Any] | None = None
+) -> Iterator[tuple[bytes, int, int, Any]]:
+    """The file's content in chunks of ``size`` bytes, inflated in a background thread.
 
-    Yields (data, compressed bytes consumed, padding): only the last chunk is shorter, and
-    it is padded with spaces to a multiple of 64 bytes.
+    Yields (data, compressed bytes consumed, padding, analysis): only the last chunk is
+    shorter, padded with spaces to a multiple of 64 bytes. ``analyse(data)`` runs in a
+    second background thread, in chunk order (ISA-L and numpy release the GIL).
     """
-    out: queue.Queue[tuple[bytes, int, int] | BaseException | None] = queue.Queue(maxsize=8)
-    stop = threading.Event()
     raw = open_raw(path)
+    try:
+        blocks = in_thread(lambda: _blocks(path, raw, size), "ratelens-inflate")
+        if analyse is None:
+            yield from ((d, n, pad, None) for d, n, pad in blocks)
+        else:
+            done = ((d, n, pad, analyse(d)) for d, n, pad in blocks)
+            yield from in_thread(lambda: done, "ratelens-analyse")
+    finally:
+        raw.close()
 
-    def put(item: tuple[bytes, int, int] | BaseException | None) -> bool:
+
+_END = object()
+
+
+def in_thread(make: Callable[[], Iterator[Any]], name: str) -> Iterator[Any]:
+    """The items of ``make()``, produced ahead in a thread (exceptions come through)."""
+    out: queue.Queue[Any] = queue.Queue(maxsize=8)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
         while not stop.is_set():
             try:
                 out.put(item, timeout=0.1)
@@ -73,52 +95,56 @@ def read_chunks(path: str, size: int = CHUNK) -> Chunks:
 
     def work() -> None:
         try:
-            for piece in _fixed(_blocks(path, raw), size):
-                if not put(piece):
-                    return
-            put(None)
+            with contextlib.closing(make()) as items:
+                for item in items:
+                    if not put(item):
+                        return
+            put(_END)
         except BaseException as exc:  # handed over to the reading thread
             put(exc)
 
-    thread = threading.Thread(target=work, name="ratelens-inflate", daemon=True)
+    thread = threading.Thread(target=work, name=name, daemon=True)
     thread.start()
     try:
-        while (item := out.get()) is not None:
+        while (item := out.get()) is not _END:
             if isinstance(item, BaseException):
                 raise item
             yield item
     finally:
         stop.set()
         thread.join()
-        raw.close()
 
 
-def _blocks(path: str, raw: BinaryIO) -> Iterator[tuple[bytes, int]]:
+def _blocks(path: str, raw: BinaryIO, size: int) -> Chunks:
     magic = raw.read(2)
     if magic != GZIP_MAGIC:
-        yield magic, len(magic)
-        while block := raw.read(PLAIN_BLOCK):
-            yield block, len(block)
-        return
-    yield from _inflate(path, raw, magic)
+        return _fixed(_plain(raw, magic), size)
+    return _fixed(_inflate(path, raw, magic, size), size)
 
 
-def _inflate(path: str, raw: BinaryIO, head: bytes) -> Iterator[tuple[bytes, int]]:
-    """Inflate one or more concatenated gzip members."""
+def _plain(raw: BinaryIO, head: bytes) -> Iterator[tuple[bytes, int]]:
+    yield head, len(head)
+    while block := raw.read(PLAIN_BLOCK):
+        yield block, len(block)
+
+
+def _inflate(path: str, raw: BinaryIO, head: bytes, size: int) -> Iterator[tuple[bytes, int]]:
+    """Inflate one or more concatenated gzip members, in pieces of at most ``size`` bytes."""
     dec = isal_zlib.decompressobj(wbits=31)
     n_out = 0
-    pending = head
-    while block := pending or raw.read(RAW_BLOCK):
-        pending = b""
+    block = head
+    while block or (block := raw.read(RAW_BLOCK)):
         try:
-            data = dec.decompress(block)
+            data = dec.decompress(block, size)
         except isal_zlib.error as exc:
             raise FormatError(path, at(n_out), "a valid gzip stream", str(exc)) from exc
         n_out += len(data)
-        yield data, len(block)
+        rest = dec.unconsumed_tail
+        yield data, len(block) - len(rest) - len(dec.unused_data)
+        block = rest
         if dec.eof:
-            pending = _next_member(path, dec.unused_data, raw, n_out)
-            if not pending:
+            block = _next_member(path, dec.unused_data, raw, n_out)
+            if not block:
                 return
             dec = isal_zlib.decompressobj(wbits=31)
     raise FormatError(path, at(n_out), "a complete gzip stream", "end of file (truncated)")
@@ -136,19 +162,21 @@ def _next_member(path: str, unused: bytes, raw: BinaryIO, n_out: int) -> bytes:
 
 def _fixed(blocks: Iterator[tuple[bytes, int]], size: int) -> Chunks:
     """Re-cut blocks to ``size`` bytes; the last one padded to a multiple of 64."""
-    buf = bytearray()
-    n_comp = 0
+    pieces: list[bytes] = []
+    n_have = n_comp = 0
     for data, n in blocks:
-        buf += data
         n_comp += n
-        while len(buf) >= size:
-            with memoryview(buf) as view:
-                chunk = bytes(view[:size])
-            del buf[:size]
-            yield chunk, n_comp, 0
-            n_comp = 0
-    pad = (-len(buf)) % 64 or (0 if buf else 64)
-    yield bytes(buf) + b" " * pad, n_comp, pad
+        while data:
+            take = min(len(data), size - n_have)
+            pieces.append(data if take == len(data) else data[:take])
+            data = data[take:] if take < len(data) else b""
+            n_have += take
+            if n_have == size:
+                yield pieces[0] if len(pieces) == 1 else b"".join(pieces), n_comp, 0
+                pieces, n_have, n_comp = [], 0, 0
+    last = b"".join(pieces)
+    pad = (-len(last)) % 64 or (0 if last else 64)
+    yield last + b" " * pad, n_comp, pad
 
 
 # ---------------------------------------------------------------------------- structure
@@ -202,25 +230,63 @@ class Structure:
 
     def events(self, level: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Positions, is-opener and depth-after of brackets entering/leaving depth <= level."""
-        words = np.flatnonzero(self.low <= level)
-        opens = np.unpackbits(self.opens[words].view(np.uint8), bitorder="little")
-        closes = np.unpackbits(self.closes[words].view(np.uint8), bitorder="little")
+        groups, depth_start = self._groups(level)
+        opens = np.unpackbits(self.opens.view(np.uint8)[groups], bitorder="little")
+        closes = np.unpackbits(self.closes.view(np.uint8)[groups], bitorder="little")
         idx = np.flatnonzero(opens | closes)
-        word = idx >> 6
+        group = idx >> 3
         delta = opens[idx].astype(np.int64) * 2 - 1
         cum = np.cumsum(delta)
-        first = np.flatnonzero(np.diff(word, prepend=-1) != 0)
+        first = np.flatnonzero(np.diff(group, prepend=-1) != 0)
         base = np.repeat(cum[first] - delta[first], np.diff(np.append(first, len(idx))))
-        depth = self.depth_start[words[word]] + cum - base
+        depth = depth_start[group] + cum - base
         is_open = delta > 0
         keep = np.where(is_open, depth <= level + 1, depth <= level)
-        pos = words[word] * 64 + (idx & 63)
+        pos = groups[group] * 8 + (idx & 7)
         return pos[keep], is_open[keep], depth[keep]
 
     def shallow_text(self, level: int = ITEM_DEPTH) -> tuple[bytes, np.ndarray]:
-        """The 64-byte words holding text at depth <= level, concatenated, and their indices."""
+        """The 8-byte groups holding text at depth <= level, concatenated, and their indices."""
+        groups, _ = self._groups(level)
+        return self.a.view(np.uint64)[groups].tobytes(), groups
+
+    def _groups(self, level: int) -> tuple[np.ndarray, np.ndarray]:
+        """8-byte groups whose depth may reach ``level``, and the depth at their start.
+
+        Words that may reach it are refined with the bracket counts of each of their bytes.
+        """
         words = np.flatnonzero(self.low <= level)
-        return self.a.reshape(-1, 64)[words].tobytes(), words
+        closes = np.bitwise_count(self.closes[words].view(np.uint8)).astype(np.int64)
+        net = np.bitwise_count(self.opens[words].view(np.uint8)).astype(np.int64) - closes
+        before = (np.cumsum(net) - net).reshape(-1, 8)  # opened minus closed before a byte
+        start = (before - before[:, :1] + self.depth_start[words, None]).ravel()
+        idx = np.flatnonzero(start - closes <= level)
+        return words[idx >> 3] * 8 + (idx & 7), start[idx]
+
+
+class Analysis(NamedTuple):
+    """What the background thread learns of a chunk (see :class:`Structure`)."""
+
+    pos: np.ndarray  # brackets entering or leaving depth <= 2
+    is_open: np.ndarray
+    depth: np.ndarray  # depth after each of them
+    text: bytes | None  # depth <= 3 text, for needles
+    groups: np.ndarray | None  # its 8-byte groups
+    state: tuple[int, bool, bool]  # after the chunk
+
+
+def analyser(with_text: bool) -> Callable[[bytes], Analysis]:
+    """A function analysing successive chunks of one document."""
+    state, work = (0, False, False), Work()
+
+    def analyse(data: bytes) -> Analysis:
+        nonlocal state
+        st = Structure(data, state, work)
+        state = st.state
+        text, groups = st.shallow_text() if with_text else (None, None)
+        return Analysis(*st.events(), text, groups, state)
+
+    return analyse
 
 
 def _string_bits(packed: np.ndarray, is_in_string: bool) -> tuple[np.ndarray, bool]:
@@ -260,7 +326,7 @@ def _drop_escaped(
     return False
 
 
-def _backslashes(data: bytes, a: np.ndarray, work: Work, few: int = 256) -> np.ndarray:
+def _backslashes(data: bytes, a: np.ndarray, work: Work, few: int = 2048) -> np.ndarray:
     """Positions of backslashes: found one by one while few, else with numpy."""
     found: list[int] = []
     i = data.find(b"\\")
@@ -281,22 +347,31 @@ def _backslashes(data: bytes, a: np.ndarray, work: Work, few: int = 256) -> np.n
 
 
 class Needles:
-    """Byte strings whose absence from an element's own text proves it is not wanted."""
+    """Strings whose absence from an element's own text proves it is not wanted.
+
+    Each needle is looked for bare (fast) and kept only where it is a whole JSON string,
+    ``"77407"``; every ``\\u`` escape counts as a hit too (it could spell anything).
+    """
 
     def __init__(self, needles: list[bytes]) -> None:
         self.needles = sorted(set(needles))
-        self.tail = max((len(n) for n in self.needles), default=1) - 1
+        self.tail = max((len(n) for n in self.needles), default=1) + 1
 
     def find(self, text: bytes) -> list[int]:
-        """Start positions of every needle, and of every ``\\u`` escape."""
+        """Start positions of the needles (as whole strings) and of ``\\u`` escapes."""
         hits: list[int] = []
         for needle in self.needles:
+            n = len(needle)
             i = text.find(needle)
             while i >= 0:
-                hits.append(i)
+                if text[i - 1 : i] in (b'"', b"") and text[i + n : i + n + 1] in (b'"', b""):
+                    hits.append(i)
                 i = text.find(needle, i + 1)
-        if text.find(b"\\") >= 0:
-            hits.extend(m.start() for m in re.finditer(rb"\\u", text))
+        i = text.find(b"\\")
+        while i >= 0:
+            if text[i + 1 : i + 2] == b"u":
+                hits.append(i)
+            i = text.find(b"\\", i + 2)
         return hits
 
 
@@ -335,14 +410,14 @@ class Scanner:
     def __init__(
         self,
         path: str,
-        chunks: Chunks,
         streamed: dict[str, bool],
         needles: Needles | None = None,
         on_bytes: Callable[[int], None] | None = None,
+        chunk_size: int = CHUNK,
     ) -> None:
-        self.path, self.chunks, self.on_bytes = path, chunks, on_bytes
+        self.path, self.on_bytes, self.chunk_size = path, on_bytes, chunk_size
         self.streamed, self.needles = streamed, needles
-        self.state, self.work = (0, False, False), Work()
+        self.state = (0, False, False)
         self.mode = "pre"  # pre | root | value | array | done
         self.text, self.text_at = b"", 0  # root-level text not yet parsed
         self.n_members, self.key = 0, ""
@@ -355,8 +430,9 @@ class Scanner:
     def events(self) -> Iterator[Event]:
         """Every event of the document, in file order."""
         base = 0
-        for data, n_comp, pad in self.chunks:
-            yield from self._chunk(data, base)
+        chunks = read_chunks(self.path, self.chunk_size, analyser(self.needles is not None))
+        for data, n_comp, pad, analysis in chunks:
+            yield from self._chunk(data, base, analysis)
             base += len(data)
             self.size = base - pad
             if self.on_bytes is not None and n_comp:
@@ -371,13 +447,12 @@ class Scanner:
             return f"{self.key}[{self.n_items}]"
         return self.key if self.mode == "value" else None
 
-    def _chunk(self, data: bytes, base: int) -> Iterator[Event]:
-        st = Structure(data, self.state, self.work)
-        pos, is_open, depth = st.events()
+    def _chunk(self, data: bytes, base: int, analysis: Analysis) -> Iterator[Event]:
+        pos, is_open, depth = analysis.pos, analysis.is_open, analysis.depth
         if len(depth) and depth.min() < 0:
             bad = int(pos[np.argmax(depth < 0)]) + base
             raise FormatError(self.path, at(bad, self._where()), "JSON", "an unmatched bracket")
-        hits = self._hits(st, data, base) if self.needles is not None else None
+        hits = self._hits(analysis, data, base) if self.needles is not None else None
         pos = pos + base
         i, cursor, n = 0, base, len(pos)
         while True:
@@ -400,7 +475,7 @@ class Scanner:
             else:
                 self._root_text(data[cursor - base :], cursor)
                 break
-        self.state = st.state
+        self.state = analysis.state
 
     # -- root level
 
@@ -485,10 +560,10 @@ class Scanner:
 
     # -- streamed arrays
 
-    def _hits(self, st: Structure, data: bytes, base: int) -> np.ndarray:
+    def _hits(self, analysis: Analysis, data: bytes, base: int) -> np.ndarray:
         """Absolute positions of needles in depth <= 3 text (and across the chunk start)."""
-        assert self.needles is not None
-        text, words = st.shallow_text()
+        assert self.needles is not None and analysis.text is not None
+        text, groups = analysis.text, analysis.groups
         tail, self.tail = self.tail, data[len(data) - self.needles.tail :]
         found = self.needles.find(tail + text)
         if not found:
@@ -497,7 +572,7 @@ class Scanner:
         in_text = rel >= 0
         where = base + rel
         r = rel[in_text]
-        where[in_text] = base + words[r >> 6] * 64 + (r & 63)
+        where[in_text] = base + groups[r >> 3] * 8 + (r & 7)
         return np.unique(where)
 
     def _items(self, data, base, cursor, limit, pos, hits) -> Iterator[Event]:
