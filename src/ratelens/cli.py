@@ -367,6 +367,17 @@ def check_radiation_delivery(
     _emit(choice_json(choice) if fmt == "json" else choice_text(choice), None)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web pages and the /api/v1 JSON API (OpenAPI at /openapi.json)."""
+    from ratelens.web.app import serve as run
+
+    run(host, port)
+
+
 def main() -> None:
     """Entry point: map errors to exit codes (1 input/data, 2 usage); tracebacks on --debug."""
     try:

@@ -82,7 +82,7 @@ def test_text_output(tmp_path: Path) -> None:
         (("--energy-mev", "6", "--technique", "sbrt", "--year", "2025"), "Stereotactic"),
         (("--energy-mev", "6", "--billing", "professional", "--year", "2025"), "cannot be billed"),
         (("--energy-mev", "six"), "valid number"),  # the CLI does not name the option
-        (("--areas", "2"), "energy_mev"),
+        (("--areas", "2"), "--energy-mev"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(tmp_path: Path, args, message: str) -> None:

@@ -92,6 +92,8 @@ def test_unknown_rvu_layout_fails_clearly(tmp_path: Path) -> None:
     path = _broken_copy(tmp_path, "PCTC,GLOB", "PCXX,GLOB")
     with pytest.raises(FormatError, match=r"known PPRRVU column header.*PCXX IND"):
         read("pfs_rvu", path)
+    with pytest.raises(FormatError, match=r"known PPRRVU column header.*PCXX IND"):
+        read("pfs_rvu", path, is_lenient=True)  # a file-level error is never a warning
 
 
 def test_truncated_rvu_row_is_an_input_error(tmp_path: Path) -> None:
@@ -127,3 +129,49 @@ def test_payment_file_rows_and_bad_amount(tmp_path: Path) -> None:
     path.write_text(text.replace('"0000103.76"', '"0000103.7x"', 1))
     with pytest.raises(ValidationError, match="line 1, column nonfac_amount"):
         read("pfs_payment", path)
+
+
+def _break_line(tmp_path: Path, src: Path, line_no: int, old: str, new: str) -> Path:
+    """A copy of ``src`` (same name) with ``old`` replaced by ``new`` on one line."""
+    lines = src.read_bytes().split(b"\n")
+    line = lines[line_no - 1].decode("latin-1")
+    assert old in line
+    lines[line_no - 1] = line.replace(old, new, 1).encode("latin-1")
+    path = tmp_path / src.name
+    path.write_bytes(b"\n".join(lines))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "n_rows", "line_no", "old", "new", "locator"),
+    [
+        ("pfs_rvu", "PPRRVU2025_Oct.subset.csv", 283, 150,
+         "77306,26,,A,,1.40,", "77306,26,,A,,1.4x,", "line 150, column WORK RVU"),
+        ("pfs_payment", "PFAL25A.subset.TXT", 42, 20,
+         '"0000218.02"', '"0000218.0x"', "line 20, column nonfac_amount"),
+    ],
+    ids=["rvu", "payment"],
+)  # fmt: skip
+def test_lenient_skips_a_bad_middle_row_and_keeps_the_rest(
+    tmp_path: Path,
+    kind: str,
+    name: str,
+    n_rows: int,
+    line_no: int,
+    old: str,
+    new: str,
+    locator: str,
+) -> None:
+    rows, good_ctx = read(kind, BUNDLED / name)
+    assert len(rows) == n_rows
+    bad = _break_line(tmp_path, BUNDLED / name, line_no, old, new)
+    with pytest.raises(ValidationError) as err:
+        read(kind, bad)
+    assert err.value.locator == locator
+    kept, ctx = read(kind, bad, is_lenient=True)
+    assert ctx.warnings == [*good_ctx.warnings, str(err.value)]
+    assert locator in ctx.warnings[-1]
+    skipped = [i for i, r in enumerate(rows) if r["locator"] == f"line {line_no}"]
+    assert len(skipped) == 1 and 0 < skipped[0] < n_rows - 1  # a row in the middle
+    assert len(kept) == n_rows - 1
+    assert kept == rows[: skipped[0]] + rows[skipped[0] + 1 :]  # every row before and after

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import ratelens
+from ratelens.errors import ValidationError
 from ratelens.sources import ReadContext
 from ratelens.sources.hcpcs import read_hcpcs, sniff_hcpcs
 
@@ -14,8 +15,8 @@ BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
 XLSX = Path("/work/shared/data/cms/hcpcs2019/HCPC2019_CONTR_ANWEB.xlsx")
 
 
-def read(path: Path) -> tuple[list[dict], ReadContext]:
-    ctx = ReadContext(str(path), file_id="f")
+def read(path: Path, **ctx_args) -> tuple[list[dict], ReadContext]:
+    ctx = ReadContext(str(path), file_id="f", **ctx_args)
     return [r for _, b in read_hcpcs(ctx) for r in b.to_pylist()], ctx
 
 
@@ -38,3 +39,26 @@ def test_whole_xlsx_joins_continuation_records() -> None:
     rows, _ = read(XLSX)
     assert len(rows) == 6800  # 6,440 procedure + 360 modifier records; 1 continuation joined
     assert next(r for r in rows if r["hcpcs"] == "G6003")["locator"] == "row 2291"
+
+
+def test_lenient_skips_a_bad_middle_record_and_its_continuation(tmp_path: Path) -> None:
+    src = BUNDLED / "HCPC2019_subset_G6001-G6017_and_modifiers.csv"
+    rows, good_ctx = read(src)
+    assert len(rows) == 34
+    skipped = next(i for i, r in enumerate(rows) if r["hcpcs"] == "G6007")
+    assert rows[skipped]["locator"] == "line 25" and 0 < skipped < len(rows) - 1
+    lines = src.read_bytes().split(b"\n")
+    assert lines[24].startswith(b"G6007,0010,3,")
+    lines[24] = lines[24].replace(b",20150101,", b",2015010x,", 1)  # ADD DT
+    lines.insert(25, b"G6007,0020,4,continued text of the bad record\r")
+    bad = tmp_path / src.name
+    bad.write_bytes(b"\n".join(lines))
+    with pytest.raises(ValidationError) as err:
+        read(bad)
+    assert err.value.locator == "line 25, column ADD DT"
+    kept, ctx = read(bad, is_lenient=True)
+    assert ctx.warnings == [*good_ctx.warnings, str(err.value)]
+    assert "line 25, column ADD DT" in ctx.warnings[-1]
+    assert len(kept) == 33
+    after = [{**r, "locator": f"line {int(r['locator'][5:]) + 1}"} for r in rows[skipped + 1 :]]
+    assert kept == rows[:skipped] + after  # the continuation is not joined onto G6006

@@ -22,7 +22,7 @@ PTP_PRA = DATA / "ccipra-v311r0-f1.txt"
 PTP_OPH = DATA / "ccioph-v311r0-f1.txt"
 MUE_PRA = DATA / "MCR_MUE_PractitionerServices_Eff_04-01-2025.csv"
 MUE_OPH = DATA / "MCR_MUE_OutpatientHospitalServices_Eff_04-01-2025.csv"
-ALL = (*registry.SOURCES, *ncci.SOURCES)
+ALL = registry.SOURCES  # ncci is registered
 
 
 def _source(path: Path) -> Source:

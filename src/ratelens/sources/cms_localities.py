@@ -17,7 +17,13 @@ import pyarrow as pa
 
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import Batches, ReadContext, Source
-from ratelens.sources.cms_rows import batches, guarded, read_text, to_decimal, zfill_digits
+from ratelens.sources.cms_rows import (
+    batches,
+    read_text,
+    skip_bad_row,
+    to_decimal,
+    zfill_digits,
+)
 
 _s = pa.string()
 _where = [("file_id", _s), ("locator", _s)]
@@ -114,33 +120,50 @@ def _gpci_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
         expected = "an Addendum E title with 'CY <year>' and a header with PW/PE/MP GPCI"
         raise FormatError(ctx.path, "line 1", expected, " ".join(lines[0]) if lines else "")
     cols = _gpci_columns(ctx.path, lines[header_at], header_at + 1)
+    headers = {key: lines[header_at][j].strip() for key, j in cols.items()}
+    year = int(year_m.group(1))
     for i in range(header_at + 1, len(lines)):
         cells = lines[i]
         mac = cells[cols["mac"]].strip() if len(cells) > cols["mp_gpci"] else ""
         if not mac.isdigit():
             continue  # blank lines and footnotes
-        loc = f"line {i + 1}"
-        row: dict[str, object] = {
-            "file_id": ctx.file_id,
-            "locator": loc,
-            "year": int(year_m.group(1)),
-            "mac": mac.zfill(5),
-            "state": cells[cols["state"]].strip(),
-            "locality": zfill_digits(cells[cols["locality"]], 2),
-            "locality_name": cells[cols["locality_name"]].strip(),
-        }
-        for key in ("pw_gpci", "pe_gpci", "mp_gpci"):
-            header = lines[header_at][cols[key]].strip()
-            where = f"{loc}, column {header}"
-            row[key] = to_decimal(cells[cols[key]], 3, ctx.path, where, header)
-            if row[key] is None:
-                raise ValidationError(ctx.path, where, f"a GPCI for {header}", "a blank")
+        try:
+            row = _gpci_row(ctx, cells, cols, headers, year, i + 1)
+        except ValidationError as exc:
+            skip_bad_row(ctx, exc)
+            continue
         yield row
+
+
+def _gpci_row(
+    ctx: ReadContext,
+    cells: list[str],
+    cols: dict[str, int],
+    headers: dict[str, str],
+    year: int,
+    line_no: int,
+) -> dict[str, object]:
+    loc = f"line {line_no}"
+    row: dict[str, object] = {
+        "file_id": ctx.file_id,
+        "locator": loc,
+        "year": year,
+        "mac": cells[cols["mac"]].strip().zfill(5),
+        "state": cells[cols["state"]].strip(),
+        "locality": zfill_digits(cells[cols["locality"]], 2),
+        "locality_name": cells[cols["locality_name"]].strip(),
+    }
+    for key in ("pw_gpci", "pe_gpci", "mp_gpci"):
+        where = f"{loc}, column {headers[key]}"
+        row[key] = to_decimal(cells[cols[key]], 3, ctx.path, where, headers[key])
+        if row[key] is None:
+            raise ValidationError(ctx.path, where, f"a GPCI for {headers[key]}", "a blank")
+    return row
 
 
 def read_gpci(ctx: ReadContext) -> Batches:
     """GPCI CSV (Addendum E) -> ``pfs_gpci`` rows."""
-    yield from batches("pfs_gpci", PFS_GPCI_SCHEMA, guarded(ctx, _gpci_rows(ctx)))
+    yield from batches("pfs_gpci", PFS_GPCI_SCHEMA, _gpci_rows(ctx))
 
 
 # ---- Locality/county crosswalk (yyLOCCO) CSV ------------------------------------------------
@@ -186,32 +209,43 @@ def _locality_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
             "a title 'COUNTIES INCLUDED IN <year> LOCALITIES'",
             " ".join(lines[0]) if lines else "",
         )
-    state_name = ""
+    year, state_name = int(year_m.group(1)), ""
     for i in range(header_at + 1, len(lines)):
         cells = [c.strip() for c in lines[i]] + [""] * 5
         if not cells[0].isdigit():
             continue  # separators and footnotes
-        if not cells[1].isdigit():
-            raise ValidationError(
-                ctx.path, f"line {i + 1}, column Locality Number", "a locality number", cells[1]
-            )
-        state_name = cells[2] or state_name
-        yield {
-            "file_id": ctx.file_id,
-            "locator": f"line {i + 1}",
-            "year": int(year_m.group(1)),
-            "mac": cells[0].zfill(5),
-            "locality": cells[1].zfill(2),
-            "state": state_code(state_name),
-            "state_name": state_name,
-            "fee_schedule_area": cells[3],
-            "counties": cells[4],
-        }
+        state_name = cells[2] or state_name  # carried down, even past a bad row
+        try:
+            row = _locality_row(ctx, cells, year, state_name, i + 1)
+        except ValidationError as exc:
+            skip_bad_row(ctx, exc)
+            continue
+        yield row
+
+
+def _locality_row(
+    ctx: ReadContext, cells: list[str], year: int, state_name: str, line_no: int
+) -> dict[str, object]:
+    if not cells[1].isdigit():
+        raise ValidationError(
+            ctx.path, f"line {line_no}, column Locality Number", "a locality number", cells[1]
+        )
+    return {
+        "file_id": ctx.file_id,
+        "locator": f"line {line_no}",
+        "year": year,
+        "mac": cells[0].zfill(5),
+        "locality": cells[1].zfill(2),
+        "state": state_code(state_name),
+        "state_name": state_name,
+        "fee_schedule_area": cells[3],
+        "counties": cells[4],
+    }
 
 
 def read_locality(ctx: ReadContext) -> Batches:
     """Locality/county crosswalk CSV -> ``pfs_locality`` rows (state carried down)."""
-    yield from batches("pfs_locality", PFS_LOCALITY_SCHEMA, guarded(ctx, _locality_rows(ctx)))
+    yield from batches("pfs_locality", PFS_LOCALITY_SCHEMA, _locality_rows(ctx))
 
 
 # ---- ZIP5 -> carrier/locality (fixed width, ZIP5lyout.txt) ----------------------------------
@@ -228,28 +262,37 @@ def _zip_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
     for i, line in enumerate(read_text(ctx).splitlines(), start=1):
         if not line.strip():
             continue
-        if len(line) < 80 or not _ZIP_LINE.match(line.encode("latin-1")):
-            raise ValidationError(ctx.path, f"line {i}", "an 80-character ZIP5 record", line)
-        yq = line[75:80]
-        if not yq.isdigit():
-            raise ValidationError(ctx.path, f"line {i}, column Year/Quarter", "YYYYQ", yq)
-        yield {
-            "file_id": ctx.file_id,
-            "locator": f"line {i}",
-            "state": line[0:2],
-            "zip5": line[2:7],
-            "carrier": line[7:12],
-            "locality": line[12:14],
-            "rural_indicator": line[14].strip(),
-            "plus_four_flag": line[20],
-            "year_quarter": yq,
-            "year": int(yq[:4]),
-        }
+        try:
+            row = _zip_row(ctx, line, i)
+        except ValidationError as exc:
+            skip_bad_row(ctx, exc)
+            continue
+        yield row
+
+
+def _zip_row(ctx: ReadContext, line: str, line_no: int) -> dict[str, object]:
+    if len(line) < 80 or not _ZIP_LINE.match(line.encode("latin-1", errors="replace")):
+        raise ValidationError(ctx.path, f"line {line_no}", "an 80-character ZIP5 record", line)
+    yq = line[75:80]
+    if not yq.isdigit():
+        raise ValidationError(ctx.path, f"line {line_no}, column Year/Quarter", "YYYYQ", yq)
+    return {
+        "file_id": ctx.file_id,
+        "locator": f"line {line_no}",
+        "state": line[0:2],
+        "zip5": line[2:7],
+        "carrier": line[7:12],
+        "locality": line[12:14],
+        "rural_indicator": line[14].strip(),
+        "plus_four_flag": line[20],
+        "year_quarter": yq,
+        "year": int(yq[:4]),
+    }
 
 
 def read_zip(ctx: ReadContext) -> Batches:
     """ZIP5 file -> ``pfs_zip`` rows."""
-    yield from batches("pfs_zip", PFS_ZIP_SCHEMA, guarded(ctx, _zip_rows(ctx)))
+    yield from batches("pfs_zip", PFS_ZIP_SCHEMA, _zip_rows(ctx))
 
 
 SOURCES: list[Source] = [

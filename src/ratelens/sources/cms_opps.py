@@ -21,10 +21,10 @@ from ratelens.sources import Batches, ReadContext, Source
 from ratelens.sources.cms_rows import (
     batches,
     check_code,
-    guarded,
     is_cpt,
     keep_code,
     read_text,
+    skip_bad_row,
     table_rows,
     to_decimal,
 )
@@ -144,24 +144,28 @@ def _addendum_b_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
     quarter = _quarter_from_name(ctx.path)
     period = f"{year}-{(quarter - 1) * 3 + 1:02d}" if quarter else str(year)
     ctx.meta.update(publisher="CMS", version=f"Addendum B {period}")
+    base = {"file_id": ctx.file_id, "year": year, "quarter": quarter, "period": period}
     for i in range(at + 1, len(rows)):
         if not rows[i] or not rows[i][cols["hcpcs"]].strip():
             continue
-        where = located[i]
-        row = _values(ctx, rows[i], cols, where)
-        code = check_code(str(row["hcpcs"]), ctx.path, f"{where}, column HCPCS Code", ctx)
-        row.update(
-            file_id=ctx.file_id,
-            locator=where,
-            year=year,
-            quarter=quarter,
-            period=period,
-            publisher="CMS",
-            hcpcs=code,
-        )
-        if is_cpt(code):
-            row["description"] = None
-        yield row
+        try:
+            row = _addendum_b_row(ctx, rows[i], cols, located[i], base)
+        except ValidationError as exc:
+            skip_bad_row(ctx, exc)
+            continue
+        if keep_code(ctx, str(row["hcpcs"])):
+            yield row
+
+
+def _addendum_b_row(
+    ctx: ReadContext, cells: list[str], cols: dict[str, int], where: str, base: dict
+) -> dict[str, object]:
+    row = _values(ctx, cells, cols, where)
+    code = check_code(str(row["hcpcs"]), ctx.path, f"{where}, column HCPCS Code", ctx)
+    row.update(base, locator=where, publisher="CMS", hcpcs=code)
+    if is_cpt(code):
+        row["description"] = None
+    return row
 
 
 def _extract_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
@@ -170,26 +174,36 @@ def _extract_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
     for i, cells in enumerate(reader, start=2):
         if not cells:
             continue
-        if len(cells) != 6 or not re.match(r"^\d{4}-\d{2}$", cells[5].strip()):
-            raise ValidationError(
-                ctx.path, f"line {i}", "6 fields ending in a YYYY-MM Source", ",".join(cells)
-            )
-        where = f"line {i}"
-        code = check_code(cells[0], ctx.path, f"{where}, column HCPCSCode", ctx)
-        period = cells[5].strip()
-        rate = to_decimal(cells[3], 4, ctx.path, f"{where}, column PaymentRate", "PaymentRate")
-        yield {
-            "file_id": ctx.file_id,
-            "locator": where,
-            "year": int(period[:4]),
-            "quarter": (int(period[5:]) - 1) // 3 + 1,
-            "period": period,
-            "publisher": "softek/CMS.HCPCS extract",
-            "hcpcs": code,
-            "description": None if is_cpt(code) else cells[1].strip() or None,
-            "status_indicator": cells[2].strip() or None,
-            "payment_rate": rate,
-        }
+        try:
+            row = _extract_row(ctx, cells, i)
+        except ValidationError as exc:
+            skip_bad_row(ctx, exc)
+            continue
+        if keep_code(ctx, str(row["hcpcs"])):
+            yield row
+
+
+def _extract_row(ctx: ReadContext, cells: list[str], line_no: int) -> dict[str, object]:
+    where = f"line {line_no}"
+    if len(cells) != 6 or not re.match(r"^\d{4}-\d{2}$", cells[5].strip()):
+        raise ValidationError(
+            ctx.path, where, "6 fields ending in a YYYY-MM Source", ",".join(cells)
+        )
+    code = check_code(cells[0], ctx.path, f"{where}, column HCPCSCode", ctx)
+    period = cells[5].strip()
+    rate = to_decimal(cells[3], 4, ctx.path, f"{where}, column PaymentRate", "PaymentRate")
+    return {
+        "file_id": ctx.file_id,
+        "locator": where,
+        "year": int(period[:4]),
+        "quarter": (int(period[5:]) - 1) // 3 + 1,
+        "period": period,
+        "publisher": "softek/CMS.HCPCS extract",
+        "hcpcs": code,
+        "description": None if is_cpt(code) else cells[1].strip() or None,
+        "status_indicator": cells[2].strip() or None,
+        "payment_rate": rate,
+    }
 
 
 def sniff_addendum_b(head: bytes, name: str) -> bool:
@@ -205,15 +219,13 @@ def sniff_extract(head: bytes, name: str) -> bool:
 
 def read_addendum_b(ctx: ReadContext) -> Batches:
     """CMS Addendum B (xlsx or CSV) -> ``opps_addendum_b`` rows."""
-    rows = (r for r in guarded(ctx, _addendum_b_rows(ctx)) if keep_code(ctx, str(r["hcpcs"])))
-    yield from batches("opps_addendum_b", OPPS_ADDENDUM_B_SCHEMA, rows)
+    yield from batches("opps_addendum_b", OPPS_ADDENDUM_B_SCHEMA, _addendum_b_rows(ctx))
 
 
 def read_extract(ctx: ReadContext) -> Batches:
     """softek/CMS.HCPCS Addendum B extract -> ``opps_addendum_b`` rows (no APC)."""
     ctx.meta.update(publisher="softek/CMS.HCPCS (extract of CMS Addendum B)")
-    rows = (r for r in guarded(ctx, _extract_rows(ctx)) if keep_code(ctx, str(r["hcpcs"])))
-    yield from batches("opps_addendum_b", OPPS_ADDENDUM_B_SCHEMA, rows)
+    yield from batches("opps_addendum_b", OPPS_ADDENDUM_B_SCHEMA, _extract_rows(ctx))
 
 
 def _addendum_a_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
@@ -224,7 +236,11 @@ def _addendum_a_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
         if not rows[i] or not rows[i][cols["apc"]].strip():
             continue
         where = located[i]
-        row = _values(ctx, rows[i], cols, where)
+        try:
+            row = _values(ctx, rows[i], cols, where)
+        except ValidationError as exc:
+            skip_bad_row(ctx, exc)
+            continue
         row.update(file_id=ctx.file_id, locator=where, year=year)
         yield row
 
@@ -236,9 +252,7 @@ def sniff_addendum_a(head: bytes, name: str) -> bool:
 
 def read_addendum_a(ctx: ReadContext) -> Batches:
     """CMS Addendum A (APC payment rates) -> ``opps_addendum_a`` rows."""
-    yield from batches(
-        "opps_addendum_a", OPPS_ADDENDUM_A_SCHEMA, guarded(ctx, _addendum_a_rows(ctx))
-    )
+    yield from batches("opps_addendum_a", OPPS_ADDENDUM_A_SCHEMA, _addendum_a_rows(ctx))
 
 
 def sniff_status_indicators(head: bytes, name: str) -> bool:

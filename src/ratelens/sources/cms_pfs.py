@@ -25,10 +25,10 @@ from ratelens.sources import Batches, ReadContext, Source, cms_localities
 from ratelens.sources.cms_rows import (
     batches,
     check_code,
-    guarded,
     is_cpt,
     keep_code,
     read_text,
+    skip_bad_row,
     to_decimal,
     zfill_digits,
 )
@@ -248,7 +248,13 @@ def _rvu_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
         cells = lines[i]
         if not any(c.strip() for c in cells):
             continue
-        yield _rvu_row(ctx, base, names, headers, cells, i + 1)
+        try:
+            row = _rvu_row(ctx, base, names, headers, cells, i + 1)
+        except ValidationError as exc:
+            skip_bad_row(ctx, exc)
+            continue
+        if keep_code(ctx, str(row["hcpcs"])):
+            yield row
 
 
 RVU_HEADER_TEXT = {v: k for k, v in RVU_COLUMNS.items()}
@@ -279,8 +285,7 @@ def _rvu_row(
 
 def read_rvu(ctx: ReadContext) -> Batches:
     """PPRRVU CSV -> ``pfs_rvu`` rows."""
-    rows = (r for r in guarded(ctx, _rvu_rows(ctx)) if keep_code(ctx, str(r["hcpcs"])))
-    yield from batches("pfs_rvu", PFS_RVU_SCHEMA, rows)
+    yield from batches("pfs_rvu", PFS_RVU_SCHEMA, _rvu_rows(ctx))
 
 
 # ---- Locality payment files (PFALLyyX, PFREVyyX, PFxxyyA), layout PFyyPC --------------------
@@ -334,7 +339,11 @@ def _payment_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
     for i, cells in enumerate(csv.reader(read_text(ctx).splitlines()), start=1):
         if not cells or cells[0].startswith("TRL"):
             continue
-        row = _payment_row(ctx, cells, i)
+        try:
+            row = _payment_row(ctx, cells, i)
+        except ValidationError as exc:
+            skip_bad_row(ctx, exc)
+            continue
         if keep_code(ctx, str(row["hcpcs"])):
             yield row
 
@@ -342,7 +351,7 @@ def _payment_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
 def read_payment(ctx: ReadContext) -> Batches:
     """Locality payment file -> ``pfs_payment`` rows (trailer lines skipped)."""
     ctx.meta.setdefault("publisher", "CMS")
-    yield from batches("pfs_payment", PFS_PAYMENT_SCHEMA, guarded(ctx, _payment_rows(ctx)))
+    yield from batches("pfs_payment", PFS_PAYMENT_SCHEMA, _payment_rows(ctx))
 
 
 SOURCES: list[Source] = [

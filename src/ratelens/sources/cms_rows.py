@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -64,19 +64,16 @@ def batches(table: str, schema: pa.Schema, rows: Iterable[dict[str, object]]) ->
         yield table, pa.RecordBatch.from_pylist(chunk, schema=schema)
 
 
-def guarded(ctx: ReadContext, rows: Iterator[dict[str, object]]) -> Iterator[dict[str, object]]:
-    """Rows of a reader; in lenient mode a bad row becomes a warning instead of an error."""
-    while True:
-        try:
-            row = next(rows)
-        except StopIteration:
-            return
-        except ValidationError as exc:
-            if not ctx.is_lenient:
-                raise
-            ctx.warnings.append(str(exc))
-            continue
-        yield row
+def skip_bad_row(ctx: ReadContext, exc: ValidationError) -> None:
+    """One bad row: re-raised in strict mode; in lenient mode a warning, and reading goes on.
+
+    Called from the ``except`` around each row's parse inside a reader's loop, so the rows
+    after a bad one are still read (a generator that raised is finished). File-level errors
+    (unknown layout, missing title or header) are ``FormatError`` and never come here.
+    """
+    if not ctx.is_lenient:
+        raise exc
+    ctx.warnings.append(str(exc))
 
 
 def is_cpt(code: str) -> bool:

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import Batches, ReadContext, Source
-from ratelens.sources.cms_rows import batches, guarded, keep_code, table_rows
+from ratelens.sources.cms_rows import batches, keep_code, skip_bad_row, table_rows
 
 _s = pa.string()
 HCPCS_LEVEL2_SCHEMA = pa.schema(
@@ -120,17 +120,20 @@ def _hcpcs_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
             continue
         if recid not in ("3", "7"):
             continue  # disclaimers and blank rows
-        if current is not None:
+        if current is not None and keep_code(ctx, str(current["hcpcs"])):
             yield current
-        current = _record(ctx, cells, year, located[i])
-    if current is not None:
+        try:
+            current = _record(ctx, cells, year, located[i])
+        except ValidationError as exc:
+            skip_bad_row(ctx, exc)  # its continuation records go with it
+            current = None
+    if current is not None and keep_code(ctx, str(current["hcpcs"])):
         yield current
 
 
 def read_hcpcs(ctx: ReadContext) -> Batches:
     """HCPCS Level II file -> ``hcpcs_level2`` rows."""
-    rows = (r for r in guarded(ctx, _hcpcs_rows(ctx)) if keep_code(ctx, str(r["hcpcs"])))
-    yield from batches("hcpcs_level2", HCPCS_LEVEL2_SCHEMA, rows)
+    yield from batches("hcpcs_level2", HCPCS_LEVEL2_SCHEMA, _hcpcs_rows(ctx))
 
 
 SOURCES: list[Source] = [

@@ -1,0 +1,159 @@
+"""The HTML pages: search, code reference, benchmark (with filters and downloads), sources.
+
+Pages draw the renderers' own layout (``benchmark_document``, ``code_reference_document``)
+with the renderers' block macros, inside the app's frame; everything is autoescaped, so
+payer names or paths holding HTML print as text. Assets come from /static, never a CDN.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from ratelens.coding.reference import code_reference
+from ratelens.errors import UsageError
+from ratelens.reports import render_benchmark
+from ratelens.reports.benchmark import benchmark_document
+from ratelens.reports.html import block_kind, cell_class
+from ratelens.web import models as m
+from ratelens.web.api import billing_code, warehouse
+from ratelens.web.search import search_codes
+
+router = APIRouter(include_in_schema=False)
+
+DOWNLOADS: dict[str, tuple[str, str]] = {  # format: (media type, file suffix)
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "pdf": ("application/pdf", "pdf"),
+    "json": ("application/json", "json"),
+}
+FILTER_NAMES = ("year", "payer", "state", "setting", "modifier", "billing_class")
+Code = Annotated[str, Path(max_length=40)]
+PageYear = Annotated[str | None, Query(pattern=r"^(\d{4})?$", description="Year or empty.")]
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The app's templates, then the report templates (blocks, style.css); autoescaped."""
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.PackageLoader("ratelens.web", "templates"),
+                jinja2.PackageLoader("ratelens.reports", "templates"),
+            ]
+        ),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(block_kind=block_kind, cell_class=cell_class)
+    return env
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    wh = warehouse(request)
+    html = (
+        environment()
+        .get_template(template)
+        .render(request_path=request.url.path, is_sample=wh.is_sample, **context)
+    )
+    return HTMLResponse(html, status)
+
+
+def error_page(request: Request, status: int, body: dict[str, Any]) -> HTMLResponse:
+    detail = body.get("detail") or []
+    return page(request, "error.html.j2", status, title=body["error"], error=body, detail=detail)
+
+
+@router.get("/", response_class=HTMLResponse)
+def search_page(request: Request, q: Annotated[str, Query(max_length=100)] = "") -> HTMLResponse:
+    results = search_codes(q, m.MAX_SEARCH) if q.strip() else []
+    return page(request, "search.html.j2", title="Search codes", q=q, results=results)
+
+
+@router.get("/codes/{code}", response_class=HTMLResponse)
+def code_page(request: Request, code: Code, year: PageYear = None) -> HTMLResponse:
+    from ratelens.reports.code_reference import code_reference_document
+
+    ref = code_reference(warehouse(request), billing_code(code), year=_year(year))
+    doc = code_reference_document(ref)
+    return page(request, "code.html.j2", title=doc.title, doc=doc, code=ref.code, year=ref.year)
+
+
+def _year(text: str | None) -> int | None:
+    if not text:
+        return None
+    year = int(text)
+    if not 1990 <= year <= 2100:
+        raise UsageError(f"year {year}: expected a year between 1990 and 2100")
+    return year
+
+
+@router.get("/benchmark/{code}", response_class=HTMLResponse)
+def benchmark_page(
+    request: Request,
+    code: Code,
+    year: PageYear = None,
+    payer: m.Payer = None,
+    state: m.State = None,
+    setting: m.SettingParam = None,
+    modifier: m.Modifier = None,
+    billing_class: m.BillingClass = None,
+) -> HTMLResponse:
+    filters = m.filters_of(payer, state, setting, modifier, billing_class)
+    report = warehouse(request).report(billing_code(code), _year(year), filters)
+    doc = benchmark_document(report)
+    asked = {k: v for k in FILTER_NAMES if (v := request.query_params.get(k))}
+    query = urlencode(asked)
+    return page(
+        request,
+        "benchmark.html.j2",
+        title=doc.title,
+        doc=doc,
+        code=report.code,
+        asked=asked,
+        payers=sorted({p.payer for p in report.payers}),
+        downloads=[(fmt, f"/benchmark/{report.code}/download/{fmt}?{query}") for fmt in DOWNLOADS],
+    )
+
+
+@router.get("/benchmark/{code}/download/{fmt}")
+def benchmark_download(
+    request: Request,
+    code: Code,
+    fmt: str,
+    year: PageYear = None,
+    payer: m.Payer = None,
+    state: m.State = None,
+    setting: m.SettingParam = None,
+    modifier: m.Modifier = None,
+    billing_class: m.BillingClass = None,
+) -> Response:
+    """The report with the page's filters, in CSV (payer table), XLSX, PDF or JSON."""
+    if fmt not in DOWNLOADS:
+        raise UsageError(f"download format {fmt!r}: expected one of {', '.join(DOWNLOADS)}")
+    filters = m.filters_of(payer, state, setting, modifier, billing_class)
+    report = warehouse(request).report(billing_code(code), _year(year), filters)
+    media, suffix = DOWNLOADS[fmt]
+    name = f"ratelens-{report.code}-{report.year or 'latest'}-benchmark.{suffix}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(render_benchmark(report, fmt), media_type=media, headers=headers)
+
+
+@router.get("/sources", response_class=HTMLResponse)
+def sources_page(request: Request) -> HTMLResponse:
+    entries = warehouse(request).entries()
+    return page(request, "sources.html.j2", title="Sources: the ingest ledger", entries=entries)
+
+
+@router.get("/docs/api", response_class=HTMLResponse)
+def api_docs_page(request: Request) -> HTMLResponse:
+    """The API reference, drawn from the OpenAPI description (no CDN-hosted viewer)."""
+    spec = request.app.openapi()
+    return page(request, "api_docs.html.j2", title="API", spec=spec)
