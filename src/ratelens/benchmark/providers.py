@@ -28,6 +28,7 @@ def provider_findings(
         return ProviderFindings(is_nppes_loaded=False, notes=(NOT_LOADED,))
     taxonomies = performing_taxonomies([code, *codes])
     bound = pq.provider_params(codes, list(taxonomies), year=year)
+    pq.select_providers(con, bound)
     by_state = tuple(StateBenchmark(**r) for r in pq.fetch(con, pq.STATE_OF_RATES, bound))
     counts = _status_counts(pq.fetch(con, pq.RATE_STATUS, bound))
     notes = [

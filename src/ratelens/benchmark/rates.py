@@ -15,7 +15,7 @@ def rate_rows(wh: Warehouse, code: str, filters: Filters = Filters()) -> pa.Tabl
     con = wh.connect(registry.TABLES)
     try:
         bound = q.params([normalize_code(code)], **filters.as_dict())
-        used = {k: v for k, v in bound.items() if "$" + k in q.RATE_ROWS}
-        return con.sql(q.RATE_ROWS, params=used).to_arrow_table()
+        q.select_rates(con, bound)
+        return con.sql(q.RATE_ROWS).to_arrow_table()
     finally:
         con.close()

@@ -52,6 +52,7 @@ def benchmark_code(
         codes = [code, *medicare.equivalent_codes]
         bound = q.params(codes, **filters.as_dict(), year=medicare.year)
         bound["outlier_ratio"] = float(config.setting("outlier_ratio"))
+        q.select_rates(con, bound)
         payers = tuple(_payer_rows(q.fetch(con, q.GROUP_STATS, bound), code, medicare))
         providers = provider_findings(con, code, codes, year=medicare.year)
         # hospital rows carry their state; insurer rows get theirs from NPPES (disjoint)

@@ -19,7 +19,12 @@ from typing import Any
 
 import duckdb
 
-from ratelens.warehouse.rate_queries import _SELECTED, fetch, params
+from ratelens.warehouse.rate_queries import fetch, params, select_rates
+
+# The rate rows this module reads: ``provider_selection`` (see ``select_providers``).
+_SELECTED = """
+WITH selected AS (SELECT * FROM provider_selection)
+"""
 
 DOLLAR_TYPES = ("negotiated", "derived", "fee schedule")
 # Taxonomy prefixes accepted as performing for institutional rows: 28xx are hospitals
@@ -175,3 +180,8 @@ __all__ = [
     "is_nppes_loaded",
     "provider_params",
 ]
+
+
+def select_providers(con: duckdb.DuckDBPyConnection, bound: dict[str, Any]) -> None:
+    """Materialize the rate rows of ``bound`` for the queries of this module."""
+    select_rates(con, bound, table="provider_selection")

@@ -11,10 +11,11 @@ from typing import Any
 
 import duckdb
 
-# One CTE shared by every query: the rows of the asked codes, with filters applied.
-# $codes: list of codes; other parameters are NULL for "no filter".
-_SELECTED = """
-WITH selected AS (
+# The rows of the asked codes, with filters applied, are materialized once per report
+# (``select_rates``) into the temporary table ``selection``; every query below reads it
+# through the CTE ``selected``. $codes: list of codes; other parameters NULL = no filter.
+SELECT_ROWS = """
+CREATE OR REPLACE TEMP TABLE {table} AS
     SELECT r.*,
            coalesce(nullif(array_to_string(list_sort(r.billing_code_modifier), ','), ''), '')
                AS modifier_key,
@@ -30,8 +31,28 @@ WITH selected AS (
            OR r.billing_class = 'both')
       AND ($modifier IS NULL OR list_contains(r.billing_code_modifier, $modifier)
            OR ($modifier = '' AND len(coalesce(r.billing_code_modifier, [])) = 0))
-)
 """
+
+_SELECTED = """
+WITH selected AS (SELECT * FROM selection)
+"""
+
+
+SELECTIONS = ("selection", "provider_selection")
+
+
+def select_rates(
+    con: duckdb.DuckDBPyConnection, bound: dict[str, Any], table: str = "selection"
+) -> None:
+    """Materialize the filtered rate rows of ``bound`` as ``table`` for the queries.
+
+    ``table`` is one of :data:`SELECTIONS` (an identifier of ours, never user input).
+    """
+    if table not in SELECTIONS:
+        raise ValueError(f"unknown selection table {table!r}")
+    sql = SELECT_ROWS.format(table=table)
+    con.execute(sql, {k: v for k, v in bound.items() if "$" + k in sql})
+
 
 GROUP_STATS = (
     _SELECTED
