@@ -16,12 +16,15 @@ import duckdb
 # through the CTE ``selected``. $codes: list of codes; other parameters NULL = no filter.
 SELECT_ROWS = """
 CREATE OR REPLACE TEMP TABLE {table} AS
-    SELECT r.*,
+    SELECT r.billing_code, r.billing_code_type, r.billing_code_type_version,
+           r.billing_code_modifier, r.negotiated_type, r.negotiated_rate, r.billing_class,
+           r.setting, r.service_code, r.payer, r.payer_raw, r.plan_name, r.source_kind,
+           r.file_id, r.locator, r.negotiation_arrangement, r.expiration_date, r.state,
+           r.hospital_name, r.provider_references, r.description, r.last_updated_on,
            coalesce(nullif(array_to_string(list_sort(r.billing_code_modifier), ','), ''), '')
                AS modifier_key,
-           l.path AS source_path,
            left(r.last_updated_on, 4) AS rate_year
-    FROM rates r JOIN ledger l ON l.file_id = r.file_id
+    FROM rates r  -- parts of loaded files only (the warehouse registers nothing else)
     WHERE r.billing_code IN (SELECT unnest($codes))
       AND ($year IS NULL OR r.last_updated_on IS NULL OR left(r.last_updated_on, 4) = $year)
       AND ($payer IS NULL OR lower(r.payer) LIKE '%' || lower($payer) || '%')
