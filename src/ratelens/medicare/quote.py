@@ -200,8 +200,9 @@ def resolve_localities(
     years = [r["year"] for r in q.fetch_if(con, "pfs_gpci", q.GPCI_YEARS)]
     if year not in years:
         raise DataNotAvailable(
-            f"no GPCIs for {year} are loaded (loaded: {_join(years)}); "
-            "omit the locality for the national amount"
+            f"no GPCIs for {year} are loaded (loaded: {_join(years) or 'none'}); ingest the "
+            f"{year} GPCI file, ask for a loaded year (--year {max(years) if years else year}), "
+            "or omit the locality for the national amount"
         )
     params: dict[str, Any] = {"year": year, "mac": None, "state": state, "locality": None}
     extra: list[Source] = []
