@@ -50,8 +50,11 @@ class MedicareContext:
             amount = self.opps.get(code)
         else:
             amount = self.pfs.get((code, modifier))
-        if amount is None or amount.amount is None:
+        if amount is None:
             return None
+        if amount.amount is None:  # e.g. status I: say why there is no comparison
+            why = f"{amount.program} {amount.year} pays no amount for {amount.code}"
+            return Basis(f"{why} (status {amount.status})", None)
         return Basis(f"{amount.program} {amount.year} {amount.label}", amount.amount)
 
 

@@ -235,7 +235,7 @@ def _code_cell(report: BenchmarkReport, p: PayerBenchmark) -> str:
 
 def _vs_medicare(p: PayerBenchmark) -> str:
     if p.pct_of_medicare is None:
-        return NOT_AVAILABLE
+        return f"{NOT_AVAILABLE}: {p.medicare_basis}" if p.medicare_basis else NOT_AVAILABLE
     basis = p.medicare_basis or f"basis: {NOT_AVAILABLE}"
     return f"{figures.percent(p.pct_of_medicare)} of {basis} ({figures.money(p.medicare_amount)})"
 
