@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +21,8 @@ from ratelens.sources import Batches, ReadContext, Source
 from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
 from ratelens.sources.payers import canonical_payer
 from ratelens.sources.rates import RATE_SCHEMA
+from ratelens.sources.tic_check import Checker, shown
+from ratelens.sources.tic_groups import GroupSpill, group_batch, group_rows, npi_batch, npi_list
 from ratelens.sources.tic_scan import CHUNK, Needles, Scanner, at, loads
 
 BATCH_ROWS = 50_000
@@ -64,73 +65,8 @@ SCHEMAS = {
     "provider_npis": NPI_SCHEMA,
     "allowed_amounts": ALLOWED_AMOUNT_SCHEMA,
 }
-GROUP_FIELDS = list(PROVIDER_GROUP_SCHEMA)[1:]  # after file_id: rows come as tuples of these
 PLAN_FIELDS = ("plan_name", "plan_id", "plan_id_type", "plan_market_type", "issuer_name")
 HEADER = ("reporting_entity_name", "last_updated_on", "version")
-
-
-# ---------------------------------------------------------------------------- checking
-
-
-class Checker:
-    """Typed access to parsed JSON with errors that say where (byte offset + JSON path)."""
-
-    def __init__(self, path: str, offset: int) -> None:
-        self.path, self.offset = path, offset
-
-    def fail(self, where: str, expected: str, found: str | None) -> ValidationError:
-        return ValidationError(self.path, at(self.offset, where), expected, found)
-
-    def get(self, obj: dict, key: str, kind: type | tuple, where: str, required: bool) -> Any:
-        value = obj.get(key)
-        if value is None:
-            if required:
-                raise self.fail(where, f"required field {key}", "nothing")
-            return None
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-            raise self.fail(f"{where}.{key}", f"{_kind(kind)} for {key}", _found(value))
-        return value
-
-    def text(self, obj: dict, key: str, where: str, required: bool = False) -> str | None:
-        return self.get(obj, key, str, where, required)
-
-    def texts(self, obj: dict, key: str, where: str, required: bool = False) -> list[str] | None:
-        values = self.get(obj, key, list, where, required)
-        if values is not None and not all(isinstance(v, str) for v in values):
-            raise self.fail(f"{where}.{key}", f"a list of strings for {key}", _found(values))
-        return values
-
-    def objects(self, obj: dict, key: str, where: str, required: bool = True) -> list[dict]:
-        values = self.get(obj, key, list, where, required) or []
-        for i, v in enumerate(values):
-            if not isinstance(v, dict):
-                raise self.fail(f"{where}.{key}[{i}]", f"an object in {key}", _found(v))
-        return values
-
-    def amount(self, obj: dict, key: str, where: str, warn: list[str] | None = None) -> float:
-        value = obj.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str) and warn is not None:
-            try:
-                number = float(value.strip().replace(",", ""))
-            except ValueError:
-                number = float("nan")
-            if number == number and abs(number) != float("inf"):
-                warn.append(f"{where}.{key}")
-                return number
-        found = "nothing" if value is None else _found(value)
-        raise self.fail(f"{where}.{key}", f"a number for {key}", found)
-
-
-def _kind(kind: type | tuple) -> str:
-    names = {str: "a string", list: "a list", dict: "an object", int: "a number"}
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
-
-
-def _found(value: Any) -> str:
-    return '"' + value + '"' if isinstance(value, str) else repr(value)
 
 
 def _schema(path: str, version: Any, offset: int) -> str:
@@ -138,7 +74,7 @@ def _schema(path: str, version: Any, offset: int) -> str:
     m = re.fullmatch(r"\s*[vV]?(\d+)(?:\.\d+)*\s*", version) if isinstance(version, str) else None
     if m is None or m[1] not in ("1", "2"):
         where = at(offset, "version")
-        raise FormatError(path, where, "a TiC schema version 1.x or 2.x", _found(version))
+        raise FormatError(path, where, "a TiC schema version 1.x or 2.x", shown(version))
     return "v" + m[1]
 
 
@@ -211,43 +147,32 @@ class Output:
                 yield from self._flush(table, rows, is_rooted)
 
     def _flush(self, table: str, rows: list, is_rooted: bool) -> Batches:
+        shared: dict[str, Any] = {}
         if is_rooted:
             self.root.is_frozen = True
             shared = self.root.fields()
-            for row in rows:
-                row.update(shared)
         for i in range(0, len(rows), BATCH_ROWS):
             part = rows[i : i + BATCH_ROWS]
             if table == "provider_npis":
-                yield table, self._npis(part)
+                yield table, npi_batch(self.file_id, part)
             elif table == "provider_groups":
-                yield table, self._groups(part)
+                yield table, group_batch(self.file_id, part)
             else:
-                yield table, pa.RecordBatch.from_pylist(part, schema=SCHEMAS[table])
+                yield table, row_batch(part, SCHEMAS[table], shared)
         rows.clear()
 
-    def _groups(self, part: list[tuple]) -> pa.RecordBatch:
-        columns = [pa.array([self.file_id] * len(part), pa.string())]
-        for values, field in zip(zip(*part, strict=True), GROUP_FIELDS, strict=True):
-            columns.append(pa.array(values, field.type))
-        return pa.RecordBatch.from_arrays(columns, schema=PROVIDER_GROUP_SCHEMA)
 
-    def _npis(self, part: list[tuple[str, str, list]]) -> pa.RecordBatch:
-        """NPI rows from (group, TIN, NPIs) of many groups (numbers made text by Arrow)."""
-        groups: list[str] = []
-        tins: list[str] = []
-        numbers: list = []
-        for group_id, tin, npis in part:
-            groups += [group_id] * len(npis)
-            tins += [tin] * len(npis)
-            numbers += npis
-        try:
-            npi = pa.array(numbers, pa.int64()).cast(pa.string())
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            npi = pa.array([str(n) for n in numbers], pa.string())
-        files = pa.array([self.file_id] * len(numbers), pa.string())
-        columns = [files, pa.array(groups, pa.string()), pa.array(tins, pa.string()), npi]
-        return pa.RecordBatch.from_arrays(columns, schema=NPI_SCHEMA)
+def row_batch(rows: list[dict], schema: pa.Schema, shared: dict[str, Any]) -> pa.RecordBatch:
+    """Row dicts as a batch, built column by column; ``shared`` values fill every row."""
+    columns = []
+    for field in schema:
+        if field.name in shared:
+            scalar = pa.scalar(shared[field.name], field.type)
+            columns.append(pa.repeat(scalar, len(rows)))
+        else:
+            name = field.name
+            columns.append(pa.array([row.get(name) for row in rows], field.type))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 # ---------------------------------------------------------------------------- sniffing
@@ -333,49 +258,9 @@ def scan(ctx: ReadContext, streamed: dict[str, bool], chunk_size: int = CHUNK) -
     return Scanner(ctx.path, streamed, found, ctx.progress, chunk_size)
 
 
-# ---------------------------------------------------------------------------- provider groups
-
-
-def group_rows(
-    chk: Checker, groups: list[dict], group_id: str, where: str, network: list[str] | None,
-    is_listed: bool = True,
-) -> tuple[list[tuple], list[tuple[str, str, list]]]:  # fmt: skip
-    """Rows of provider_groups (one per TIN, as tuples of :data:`GROUP_FIELDS`) and
-    (group, TIN, NPIs) for provider_npis (the 0 of TIN-only contracts skipped)."""
-    rows, npis = [], []
-    for g, group in enumerate(groups):
-        gw = f"{where}.provider_groups[{g}]" if is_listed else where
-        tin = group.get("tin")
-        value = tin.get("value") if type(tin) is dict else None
-        if type(value) is not str or type(tin.get("type")) is not str:  # type: ignore[union-attr]
-            tin = chk.get(group, "tin", dict, gw, True)
-            value = str(chk.get(tin, "value", (str, int), f"{gw}.tin", True))
-            chk.text(tin, "type", f"{gw}.tin", True)
-        business = tin.get("business_name")  # type: ignore[union-attr]
-        if business is not None and type(business) is not str:
-            chk.text(tin, "business_name", f"{gw}.tin")  # type: ignore[arg-type]
-        ids = npi_list(chk, group, gw)
-        rows.append((gw, group_id, network, tin["type"], value, business, len(ids)))  # type: ignore[index]
-        npis.append((group_id, value, ids))
-    return rows, npis
-
-
-def npi_list(chk: Checker, obj: dict, where: str) -> list:
-    """The NPIs of a group (numbers, or text), without the 0 of TIN-only contracts."""
-    numbers = obj.get("npi")
-    if type(numbers) is not list:
-        numbers = chk.get(obj, "npi", list, where, True)
-    if all(type(n) is int for n in numbers):
-        return [n for n in numbers if n] if 0 in numbers else numbers
-    for i, n in enumerate(numbers):
-        if isinstance(n, bool) or not isinstance(n, int | str):
-            raise chk.fail(f"{where}.npi[{i}]", "an NPI number", _found(n))
-    return [t for t in (str(n).strip() for n in numbers) if t.strip("0")]
-
-
 def _ref_id(chk: Checker, value: Any, where: str) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise chk.fail(where, "a provider_group_id (a number)", _found(value))
+        raise chk.fail(where, "a provider_group_id (a number)", shown(value))
     return str(value)
 
 
@@ -392,12 +277,12 @@ class InNetwork:
         self.out = Output(self.root, ("rates",), ctx.file_id)
         self.defined: set[str] = set()  # provider_group_id values of the root array
         self.locations: dict[str, str] = {}  # v1 remote references: id -> location
-        self.pending: dict[str, str] = {}  # referenced before being defined: id -> locator
+        self.pending: dict[str, tuple[int, str]] = {}  # used before defined: id -> place
         self.used: set[str] = set()  # ids referenced by kept rates (when filtering)
         self.used_locations: set[str] = set()
         self.is_refs_read = self.is_items_read = False
-        self.spill: Any = None  # provider references waiting to learn if they are used
-        self.spilled: list[tuple[int, int, int]] = []  # (index, offset, length)
+        self.kept = GroupSpill(ctx.file_id)  # groups read before we know if they are used
+        self.kept_errors: dict[str, tuple[ValidationError, bool]] = {}  # id -> (error, v2 only)
         self.string_rates: list[str] = []
         self.v2_missing: str | None = None  # first v2-required field missing, version unknown
 
@@ -410,10 +295,10 @@ class InNetwork:
                 if self.out.is_full:
                     yield from self.out.batches()
             self.finish()
+            yield from self.out.batches(final=True)
+            yield from self.kept.used(self.used)
         finally:
-            if self.spill is not None:
-                self.spill.close()
-        yield from self.out.batches(final=True)
+            self.kept.close()
 
     def on_event(self, event: tuple) -> None:
         kind, key = event[0], event[1]
@@ -510,25 +395,31 @@ class InNetwork:
         values = chk.get(rate, "provider_references", list, where, is_required) or []
         if not values and self.root.schema is None and self.v2_missing is None:
             self.v2_missing = at(chk.offset, f"{where}.provider_references")
-        ids = [_ref_id(chk, v, f"{where}.provider_references[{i}]") for i, v in enumerate(values)]
-        for rid in ids:
-            self.use(rid, at(chk.offset, f"{where}.provider_references"))
+        if set(map(type, values)) <= {int}:
+            ids = list(map(str, values))
+        else:
+            ids = [
+                _ref_id(chk, v, f"{where}.provider_references[{i}]") for i, v in enumerate(values)
+            ]
+        self.use(ids, (chk.offset, f"{where}.provider_references"))
         return ids
 
-    def use(self, rid: str, locator: str) -> None:
+    def use(self, ids: list[str], place: tuple[int, str]) -> None:
+        """Note provider_group_id values used at ``place`` (offset, JSON path)."""
         if self.codes is not None:
-            self.used.add(rid)
-        if rid in self.defined:
-            if rid in self.locations:
-                self.used_locations.add(rid)
-        elif self.is_refs_read:
-            self.dangling(rid, locator)
-        else:
-            self.pending.setdefault(rid, locator)
+            self.used.update(ids)
+        if self.locations:
+            self.used_locations.update(self.locations.keys() & ids)
+        defined = self.defined
+        for rid in [r for r in ids if r not in defined]:
+            if self.is_refs_read:
+                self.dangling(rid, place)
+            else:
+                self.pending.setdefault(rid, place)
 
-    def dangling(self, rid: str, locator: str) -> None:
+    def dangling(self, rid: str, place: tuple[int, str]) -> None:
         expected = "a provider_group_id defined in the root provider_references"
-        err = ValidationError(self.path, locator, expected, rid)
+        err = ValidationError(self.path, at(*place), expected, rid)
         if not self.ctx.is_lenient:
             raise err
         self.ctx.warnings.append(str(err))
@@ -540,7 +431,7 @@ class InNetwork:
         obj = loads(self.path, data, offset, where)
         chk = Checker(self.path, offset)
         if not isinstance(obj, dict):
-            raise chk.fail(where, "an object", _found(obj))
+            raise chk.fail(where, "an object", shown(obj))
         rid = _ref_id(chk, obj.get("provider_group_id"), f"{where}.provider_group_id")
         self.defined.add(rid)
         location = chk.text(obj, "location", where, False)
@@ -551,7 +442,7 @@ class InNetwork:
             if self.codes is None or rid in self.used:
                 self.emit_reference(chk, obj, rid, where)
         else:
-            self.keep_for_later(data, index, offset)
+            self.keep_for_later(chk, obj, rid, where)
 
     def emit_reference(self, chk: Checker, obj: dict, rid: str, where: str) -> None:
         network = chk.texts(obj, "network_name", where, self.root.schema == "v2")
@@ -562,23 +453,27 @@ class InNetwork:
         self.out.add("provider_groups", rows)
         self.out.add("provider_npis", npis)
 
-    def keep_for_later(self, data: bytes, index: int, offset: int) -> None:
-        if self.spill is None:
-            self.spill = tempfile.TemporaryFile(prefix="ratelens-refs-")  # noqa: SIM115 (closed by read)
-        self.spilled.append((index, offset, len(data)))
-        self.spill.write(data)
-
-    def emit_spilled(self) -> None:
-        if self.spill is None:
+    def keep_for_later(self, chk: Checker, obj: dict, rid: str, where: str) -> None:
+        """Rows of a reference read before the rates: kept, errors raised only if used."""
+        try:
+            network = chk.texts(obj, "network_name", where, self.root.schema == "v2")
+            groups = chk.objects(obj, "provider_groups", where, True)
+            rows, npis = group_rows(chk, groups, rid, where, network)
+        except ValidationError as err:
+            self.kept_errors[rid] = (err, False)
             return
-        self.spill.seek(0)
-        for index, offset, length in self.spilled:
-            where = f"provider_references[{index}]"
-            obj = loads(self.path, self.spill.read(length), offset, where)
-            rid = str(obj.get("provider_group_id"))
-            if rid in self.used:
-                self.emit_reference(Checker(self.path, offset), obj, rid, where)
-        self.spilled.clear()
+        if network is None and self.root.schema != "v1":
+            missing = chk.fail(where, "required field network_name", "nothing")
+            self.kept_errors[rid] = (missing, True)
+        self.kept.add(rows, npis)
+
+    def kept_error(self, rid: str) -> None:
+        err, is_v2_only = self.kept_errors[rid]
+        if is_v2_only and self.root.schema != "v2":
+            return
+        if not self.ctx.is_lenient:
+            raise err
+        self.ctx.warnings.append(str(err))
 
     # -- the end
 
@@ -588,12 +483,13 @@ class InNetwork:
         if self.root.schema == "v2" and self.v2_missing is not None:
             field = self.v2_missing.rsplit(".", 1)[-1].rstrip(")")
             raise ValidationError(self.path, self.v2_missing, f"required field {field}", "nothing")
-        for rid, locator in self.pending.items():
+        for rid, place in self.pending.items():
             if rid not in self.defined:
-                self.dangling(rid, locator)
+                self.dangling(rid, place)
             elif rid in self.locations:
                 self.used_locations.add(rid)
-        self.emit_spilled()
+        for rid in sorted(self.used.intersection(self.kept_errors)):
+            self.kept_error(rid)
         for rid in sorted(self.used_locations):
             self.resolve(rid, self.locations[rid])
         if self.string_rates:
@@ -636,7 +532,7 @@ def reference_groups(ctx: ReadContext, path: str) -> Iterator[dict]:
             where = f"provider_groups[{event[2]}]"
             group = loads(path, event[3], event[4], where)
             if not isinstance(group, dict):
-                raise Checker(path, event[4]).fail(where, "an object", _found(group))
+                raise Checker(path, event[4]).fail(where, "an object", shown(group))
             yield group
         elif event[0] == "value" and event[1] == "version":
             _schema(path, loads(path, event[2], event[3]), event[3])
@@ -776,7 +672,7 @@ def _structure(path: str, data: bytes, index: int, offset: int) -> tuple[list[di
     obj = loads(path, data, offset, where)
     chk = Checker(path, offset)
     if not isinstance(obj, dict):
-        raise chk.fail(where, "an object", _found(obj))
+        raise chk.fail(where, "an object", shown(obj))
     plans = chk.objects(obj, "reporting_plans", where)
     files = chk.objects(obj, "in_network_files", where, False)
     allowed = chk.get(obj, "allowed_amount_file", dict, where, False)

@@ -1,0 +1,172 @@
+"""Provider groups of TiC files: rows per TIN, NPIs, and groups kept until known to be used.
+
+Rows are built column-wise: ``provider_groups`` rows are tuples of :data:`GROUP_FIELDS`,
+NPIs come as (group, TIN, numbers) per group and become Arrow columns in one go.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ratelens.sources import Batches
+from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
+from ratelens.sources.tic_check import Checker, shown
+
+GROUP_FIELDS = list(PROVIDER_GROUP_SCHEMA)[1:]  # after file_id: rows come as tuples of these
+BATCH_ROWS = 50_000
+
+
+def group_rows(
+    chk: Checker, groups: list[dict], group_id: str, where: str, network: list[str] | None,
+    is_listed: bool = True,
+) -> tuple[list[tuple], list[tuple[str, str, list]]]:  # fmt: skip
+    """Rows of provider_groups (one per TIN, as tuples of :data:`GROUP_FIELDS`) and
+    (group, TIN, NPIs) for provider_npis (the 0 of TIN-only contracts skipped)."""
+    rows, npis = [], []
+    for g, group in enumerate(groups):
+        gw = f"{where}.provider_groups[{g}]" if is_listed else where
+        tin = group.get("tin")
+        value = tin.get("value") if type(tin) is dict else None
+        if type(value) is not str or type(tin.get("type")) is not str:  # type: ignore[union-attr]
+            tin = chk.get(group, "tin", dict, gw, True)
+            value = str(chk.get(tin, "value", (str, int), f"{gw}.tin", True))
+            chk.text(tin, "type", f"{gw}.tin", True)
+        business = tin.get("business_name")  # type: ignore[union-attr]
+        if business is not None and type(business) is not str:
+            chk.text(tin, "business_name", f"{gw}.tin")  # type: ignore[arg-type]
+        ids = npi_list(chk, group, gw)
+        rows.append((gw, group_id, network, tin["type"], value, business, len(ids)))  # type: ignore[index]
+        npis.append((group_id, value, ids))
+    return rows, npis
+
+
+def npi_list(chk: Checker, obj: dict, where: str) -> list:
+    """The NPIs of a group (numbers, or text), without the 0 of TIN-only contracts."""
+    numbers = obj.get("npi")
+    if type(numbers) is not list:
+        numbers = chk.get(obj, "npi", list, where, True)
+    if set(map(type, numbers)) <= {int}:
+        return [n for n in numbers if n] if 0 in numbers else numbers
+    for i, n in enumerate(numbers):
+        if isinstance(n, bool) or not isinstance(n, int | str):
+            raise chk.fail(f"{where}.npi[{i}]", "an NPI number", shown(n))
+    return [t for t in (str(n).strip() for n in numbers) if t.strip("0")]
+
+
+def group_batch(file_id: str, part: list[tuple]) -> pa.RecordBatch:
+    """provider_groups rows (tuples of :data:`GROUP_FIELDS`) as a record batch."""
+    columns = [_repeated(file_id, len(part))]
+    for values, field in zip(zip(*part, strict=True), GROUP_FIELDS, strict=True):
+        if field.name == "network_name":
+            columns.append(_shared_lists(values, field.type))
+        else:
+            columns.append(pa.array(values, field.type))
+    return pa.RecordBatch.from_arrays(columns, schema=PROVIDER_GROUP_SCHEMA)
+
+
+def npi_batch(file_id: str, part: list[tuple[str, str, list]]) -> pa.RecordBatch:
+    """NPI rows from (group, TIN, NPIs) of many groups (numbers made text by Arrow)."""
+    group_ids, tins, lists = zip(*part, strict=True) if part else ((), (), ())
+    counts = np.fromiter(map(len, lists), np.int64, len(lists))
+    numbers = list(itertools.chain.from_iterable(lists))
+    npi = npi_text(numbers)
+    owner = pa.array(np.repeat(np.arange(len(lists)), counts))
+    columns = [
+        _repeated(file_id, len(numbers)),
+        pa.array(group_ids, pa.string()).take(owner),
+        pa.array(tins, pa.string()).take(owner),
+        npi,
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=NPI_SCHEMA)
+
+
+_TENS = 10 ** np.arange(9, -1, -1, dtype=np.int64)
+
+
+def npi_text(numbers: list) -> pa.Array:
+    """NPIs as text: 10-digit numbers digit by digit in numpy (Arrow's cast is 10x slower)."""
+    if not numbers or set(map(type, numbers)) != {int}:
+        return pa.array([str(n) for n in numbers], pa.string())
+    try:
+        values = np.array(numbers, np.int64)
+    except OverflowError:
+        values = np.zeros(1, np.int64)
+    if values.min() < 10**9 or values.max() >= 10**10:
+        return pa.array([str(n) for n in numbers], pa.string())
+    digits = (values[:, None] // _TENS % 10 + 48).astype(np.uint8)
+    offsets = np.arange(0, 10 * len(values) + 1, 10, dtype=np.int32)
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(digits)]
+    return pa.Array.from_buffers(pa.string(), len(values), buffers)
+
+
+def _repeated(value: str, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(value, pa.string()), n)
+
+
+def _shared_lists(values: tuple, kind: pa.DataType) -> pa.Array:
+    """A list column whose rows mostly share a few list objects (one per reference)."""
+    index: dict[int, int] = {}
+    distinct: list[Any] = []
+    picks = []
+    for v in values:
+        k = index.get(id(v))
+        if k is None:
+            k = index[id(v)] = len(distinct)
+            distinct.append(v)
+        picks.append(k)
+    return pa.array(distinct, kind).take(pa.array(picks, pa.int64()))
+
+
+class GroupSpill:
+    """Provider groups read before the rates that use them: Arrow batches in temp files.
+
+    Memory stays bounded by one batch; at the end only groups of used ids come out.
+    """
+
+    def __init__(self, file_id: str) -> None:
+        self.file_id = file_id
+        self.groups: list[tuple] = []
+        self.npis: list[tuple[str, str, list]] = []
+        self.files: dict[str, Any] = {}  # table -> (temporary file, IPC writer)
+
+    def add(self, rows: list[tuple], npis: list[tuple[str, str, list]]) -> None:
+        self.groups += rows
+        self.npis += npis
+        if len(self.groups) >= BATCH_ROWS:
+            self._write()
+
+    def _write(self) -> None:
+        if self.groups:
+            self._put("provider_groups", group_batch(self.file_id, self.groups))
+            self._put("provider_npis", npi_batch(self.file_id, self.npis))
+        self.groups, self.npis = [], []
+
+    def _put(self, table: str, batch: pa.RecordBatch) -> None:
+        if table not in self.files:
+            spill = tempfile.TemporaryFile(prefix="ratelens-groups-")  # noqa: SIM115 (closed by close)
+            self.files[table] = (spill, pa.ipc.new_stream(spill, batch.schema))
+        self.files[table][1].write_batch(batch)
+
+    def used(self, ids: set[str]) -> Batches:
+        """The kept rows whose provider_group_id is in ``ids``."""
+        import pyarrow.compute as pc  # slow to import; only needed here
+
+        self._write()
+        wanted = pa.array(sorted(ids), pa.string())
+        for table, (spill, writer) in self.files.items():
+            writer.close()
+            spill.seek(0)
+            for batch in pa.ipc.open_stream(spill):
+                kept = batch.filter(pc.is_in(batch.column("provider_group_id"), value_set=wanted))
+                if kept.num_rows:
+                    yield table, kept
+
+    def close(self) -> None:
+        for spill, _ in self.files.values():
+            spill.close()
+        self.files.clear()
