@@ -40,8 +40,12 @@ def _break_line(tmp_path: Path, src: Path, line_no: int, old: str, new: str) -> 
          "12302,1,MARYLAND", "12302,X,MARYLAND", "line 81, column Locality Number"),
         ("pfs_zip", "ZIP5_OCT2025.subset.txt", 10077, 5000,
          "20254", "2025X", "line 5000, column Year/Quarter"),
+        # a row with a field too few or too many: no longer skipped as a footnote
+        ("pfs_gpci", "GPCI2025.csv", 109, 60, "1.02,1.078,", "1.02,", "line 60"),
+        ("pfs_locality", "25LOCCO.csv", 110, 84,
+         "MASSACHUSETTS ,", "MASSACHUSETTS ,,", "line 84"),
     ],
-    ids=["gpci", "locality", "zip"],
+    ids=["gpci", "locality", "zip", "gpci_width", "locality_width"],
 )  # fmt: skip
 def test_lenient_skips_a_bad_middle_row_and_keeps_the_rest(
     tmp_path: Path,

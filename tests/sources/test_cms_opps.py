@@ -99,8 +99,20 @@ def _break_line(tmp_path: Path, src: Path, line_no: int, old: str, new: str) -> 
          "137.32", "137.3x", "line 60, column PaymentRate"),
         ("opps_addendum_a", "2025_January_Web_Addendum_A.12.31.24.subset.csv", 14, 8,
          "$132.770", "$132.7x", "line 8, column payment_rate"),
+        # a row with a field too few or too many than its header
+        ("opps_addendum_b", "2023_January_Web_Addendum_B.subset.csv", 123, 60,
+         "5611,1.5584,133.38", "5611,1.5584133.38", "line 60"),
+        ("opps_addendum_a", "2025_January_Web_Addendum_A.12.31.24.subset.csv", 14, 8,
+         "$132.770,", "$132.770,,", "line 8"),
+        ("opps_status_indicators", "softek_status-indicators.csv", 31, 10,
+         "Always,", "Always,x,", "line 10"),
+        ("opps_status_indicators", "softek_status-indicators.csv", 31, 10,
+         "H,", "H!,", "line 10, column StatusIndicator"),
+        ("opps_status_indicators", "softek_status-indicators.csv", 31, 10,
+         "Always", "Allways", "line 10, column Paid"),
     ],
-    ids=["addendum_b_rate", "addendum_b_code", "extract", "addendum_a"],
+    ids=["addendum_b_rate", "addendum_b_code", "extract", "addendum_a", "addendum_b_width",
+         "addendum_a_width", "si_width", "si_code", "si_paid"],
 )  # fmt: skip
 def test_lenient_skips_a_bad_middle_row_and_keeps_the_rest(
     tmp_path: Path,

@@ -99,7 +99,11 @@ def test_unknown_rvu_layout_fails_clearly(tmp_path: Path) -> None:
 def test_truncated_rvu_row_is_an_input_error(tmp_path: Path) -> None:
     text = (BUNDLED / "PPRRVU2025_Oct.subset.csv").read_bytes()
     path = tmp_path / "PPRRVU2025_Oct.csv"
-    path.write_bytes(text[: text.index(b"77280,26") + 20])
+    cut = text[: text.index(b"77280,26") + 20]
+    path.write_bytes(cut)  # the file stops inside its last line: cut short
+    with pytest.raises(FormatError, match="line 126: expected a line end after the last line"):
+        read("pfs_rvu", path)
+    path.write_bytes(cut + b"\r\n")  # a short row that does end: too few fields
     with pytest.raises(InputError, match="line 126: expected 31 fields"):
         read("pfs_rvu", path)
 

@@ -50,7 +50,8 @@ def test_lenient_skips_a_bad_middle_record_and_its_continuation(tmp_path: Path) 
     lines = src.read_bytes().split(b"\n")
     assert lines[24].startswith(b"G6007,0010,3,")
     lines[24] = lines[24].replace(b",20150101,", b",2015010x,", 1)  # ADD DT
-    lines.insert(25, b"G6007,0020,4,continued text of the bad record\r")
+    # a continuation record has every column, as all rows of the CMS file (48)
+    lines.insert(25, b"G6007,0020,4,continued text of the bad record" + b"," * 44 + b"\r")
     bad = tmp_path / src.name
     bad.write_bytes(b"\n".join(lines))
     with pytest.raises(ValidationError) as err:
@@ -62,3 +63,30 @@ def test_lenient_skips_a_bad_middle_record_and_its_continuation(tmp_path: Path) 
     assert len(kept) == 33
     after = [{**r, "locator": f"line {int(r['locator'][5:]) + 1}"} for r in rows[skipped + 1 :]]
     assert kept == rows[:skipped] + after  # the continuation is not joined onto G6006
+
+
+@pytest.mark.parametrize(
+    ("line_no", "old", "new", "locator", "expected"),
+    [
+        (25, b"G6007,0010,3,", b"G600!,0010,3,", "line 25, column HCPC", "5-character"),
+        (14, b"   TC,0010,7,", b"   TCX,0010,7,", "line 14, column HCPC", "2-character modifier"),
+        (25, b",,N\r", b",N\r", "line 25", "48 fields"),  # a field too few
+    ],
+    ids=["procedure_code", "modifier_code", "width"],
+)
+def test_bad_code_or_width_is_a_validation_error_and_one_warning(
+    tmp_path: Path, line_no: int, old: bytes, new: bytes, locator: str, expected: str
+) -> None:
+    src = BUNDLED / "HCPC2019_subset_G6001-G6017_and_modifiers.csv"
+    rows, good_ctx = read(src)
+    lines = src.read_bytes().split(b"\n")
+    assert old in lines[line_no - 1]
+    lines[line_no - 1] = lines[line_no - 1].replace(old, new, 1)
+    bad = tmp_path / src.name
+    bad.write_bytes(b"\n".join(lines))
+    with pytest.raises(ValidationError) as err:
+        read(bad)
+    assert err.value.locator == locator and expected in err.value.expected
+    kept, ctx = read(bad, is_lenient=True)
+    assert ctx.warnings == [*good_ctx.warnings, str(err.value)]
+    assert kept == [r for r in rows if r["locator"] != f"line {line_no}"]

@@ -475,3 +475,20 @@ def test_large_wide_file_streams_in_batches(tmp_path: Path) -> None:
     sizes = [b.num_rows for _, b in read(ctx)]
     assert sum(sizes) == n_rows * n_groups // 4 and max(sizes) <= 50_000 + n_groups
     assert len(sizes) >= 2 and ctx.meta["form"] == "csv_wide"
+
+
+@pytest.mark.parametrize("how", ["plain", "bom", "gzip"])
+def test_json_syntax_error_names_its_byte_line_and_item(tmp_path: Path, how: str) -> None:
+    head = b'{"hospital_name": "X",\n "standard_charge_information": [\n  {"description": "a"},\n'
+    data = head + b'  {"description": @"b"}\n ]}\n'
+    at = len(head) + len(b'  {"description": ')
+    if how == "bom":
+        data, at = b"\xef\xbb\xbf" + data, at + 3  # the mark counts: offsets are the file's
+    path = tmp_path / ("h.json.gz" if how == "gzip" else "h.json")
+    path.write_bytes(gzip.compress(data) if how == "gzip" else data)
+    (problem,) = [p for p in validate_file(str(path)).errors if p.rule == "json-syntax"]
+    assert problem.locator == f"byte {at:,} (standard_charge_information[1])"
+    assert "invalid JSON at line 4," in problem.message
+    path.write_bytes(data[: at - 10] if how != "gzip" else gzip.compress(data[: at - 10]))
+    (problem,) = [p for p in validate_file(str(path)).errors if p.rule == "json-syntax"]
+    assert problem.locator == f"byte {at - 10:,} (standard_charge_information[1])"  # the end

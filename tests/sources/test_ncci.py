@@ -163,6 +163,8 @@ def test_ptp_xlsx_with_stacked_header_and_numbers(tmp_path: Path) -> None:
         ("77280\t77014\t\t20150101\t2020\t0\tx", "line 7, Deletion Date", "YYYYMMDD"),
         ("77280\t77014\t\t20150101\t*\t2\tx", "line 7, Modifier", "0, 1 or 9"),
         ("7728!\t77014\t\t20150101\t*\t0\tx", "line 7, Column 1", "HCPCS/CPT code"),
+        ("77280\t77014\t\t20150101\t*\t0\tx\ty", "line 7", "7 fields"),  # one too many
+        ("77280\t77014\t\t20150101\t*\t0", "line 7", "7 fields"),  # one too few
     ],
 )
 def test_ptp_bad_values_name_the_cell(
@@ -181,7 +183,7 @@ def test_ptp_lenient_mode_keeps_good_rows(tmp_path: Path) -> None:
     lines = PTP_PRA.read_text(encoding="cp1252").splitlines()
     lines.insert(7, "77280\t77014\t\tnot-a-date\t*\t0\tx")
     path = tmp_path / "ccipra-v311r0-f1.txt"
-    path.write_text("\n".join(lines), encoding="cp1252")
+    path.write_text("\n".join(lines) + "\n", encoding="cp1252")
     got, ctx = read(path, is_lenient=True)
     assert got.num_rows == 8
     assert any("line 8, Effective Date" in w for w in ctx.warnings)
@@ -189,11 +191,17 @@ def test_ptp_lenient_mode_keeps_good_rows(tmp_path: Path) -> None:
 
 def test_ptp_truncated_header_is_a_format_error(tmp_path: Path) -> None:
     path = tmp_path / "ccipra-v311r0-f1.txt"
-    path.write_bytes(PTP_PRA.read_bytes()[:100])  # copyright and title lines only
+    data = PTP_PRA.read_bytes()
+    title_end = data.index(b"\r\n", data.index(b"Edits")) + 2
+    path.write_bytes(data[:title_end])  # copyright and title lines only
     with pytest.raises(FormatError) as info:
         list(ncci.read_ptp(ReadContext(str(path), "x")))
     assert "Column 1" in info.value.expected
-    path.write_bytes(PTP_PRA.read_bytes()[:130])  # cut inside the header line
+    path.write_bytes(data[:130])  # cut inside the header line
+    with pytest.raises(FormatError) as info:
+        list(ncci.read_ptp(ReadContext(str(path), "x")))
+    assert info.value.locator == "line 3" and "line end" in info.value.expected
+    path.write_bytes(data[:130] + b"\r\n")  # a header line missing columns
     with pytest.raises(FormatError) as info:
         list(ncci.read_ptp(ReadContext(str(path), "x")))
     assert info.value.locator == "line 3" and "Effective Date" in info.value.expected
@@ -281,6 +289,8 @@ def test_mue_xlsx(tmp_path: Path) -> None:
             "1, 2 or 3",
         ),
         ("77014,2", "line 6", "4 fields"),
+        ('77014,2,"3 Date of Service Edit: Clinical"', "line 6", "4 fields"),
+        ('77014,2,"3 Date of Service Edit: Clinical","Clinical: Data",x', "line 6", "4 fields"),
     ],
 )
 def test_mue_bad_values_name_the_cell(

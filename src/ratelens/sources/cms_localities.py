@@ -9,7 +9,6 @@ digits where a spreadsheet dropped the zeros. The year comes from each file's ti
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterator
 
@@ -19,6 +18,8 @@ from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import Batches, ReadContext, Source
 from ratelens.sources.cms_rows import (
     batches,
+    check_width,
+    csv_lines,
     read_text,
     skip_bad_row,
     to_decimal,
@@ -113,7 +114,7 @@ def _gpci_columns(path: str, cells: list[str], line_no: int) -> dict[str, int]:
 
 
 def _gpci_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
-    lines = list(csv.reader(read_text(ctx).splitlines()))
+    lines = csv_lines(ctx)
     year_m = next((m for line in lines[:5] if (m := _CY.search(" ".join(line)))), None)
     header_at = next((i for i, c in enumerate(lines[:10]) if "PW GPCI" in " ".join(c)), None)
     if year_m is None or header_at is None:
@@ -124,10 +125,11 @@ def _gpci_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
     year = int(year_m.group(1))
     for i in range(header_at + 1, len(lines)):
         cells = lines[i]
-        mac = cells[cols["mac"]].strip() if len(cells) > cols["mp_gpci"] else ""
+        mac = cells[cols["mac"]].strip() if len(cells) > cols["mac"] else ""
         if not mac.isdigit():
             continue  # blank lines and footnotes
         try:
+            check_width(cells, len(lines[header_at]), ctx.path, f"line {i + 1}")
             row = _gpci_row(ctx, cells, cols, headers, year, i + 1)
         except ValidationError as exc:
             skip_bad_row(ctx, exc)
@@ -197,7 +199,7 @@ def sniff_locality(head: bytes, name: str) -> bool:
 
 
 def _locality_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
-    lines = list(csv.reader(read_text(ctx).splitlines()))
+    lines = csv_lines(ctx)
     year_m = _LOCCO_TITLE.search(" ".join(lines[0])) if lines else None
     header_at = next(
         (i for i, c in enumerate(lines[:10]) if "Fee Schedule Area" in ",".join(c)), -1
@@ -210,12 +212,15 @@ def _locality_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
             " ".join(lines[0]) if lines else "",
         )
     year, state_name = int(year_m.group(1)), ""
+    width = len(lines[header_at])
     for i in range(header_at + 1, len(lines)):
-        cells = [c.strip() for c in lines[i]] + [""] * 5
-        if not cells[0].isdigit():
+        cells = [c.strip() for c in lines[i]]
+        if not (cells and cells[0].isdigit()):
             continue  # separators and footnotes
-        state_name = cells[2] or state_name  # carried down, even past a bad row
+        if len(cells) > 2:
+            state_name = cells[2] or state_name  # carried down, even past a bad row
         try:
+            check_width(cells, width, ctx.path, f"line {i + 1}")
             row = _locality_row(ctx, cells, year, state_name, i + 1)
         except ValidationError as exc:
             skip_bad_row(ctx, exc)

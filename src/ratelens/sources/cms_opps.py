@@ -10,7 +10,6 @@ CPT descriptors are dropped (AMA copyright); HCPCS Level II descriptors are kept
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterator
 
@@ -21,9 +20,10 @@ from ratelens.sources import Batches, ReadContext, Source
 from ratelens.sources.cms_rows import (
     batches,
     check_code,
+    check_width,
+    csv_lines,
     is_cpt,
     keep_code,
-    read_text,
     skip_bad_row,
     table_rows,
     to_decimal,
@@ -127,10 +127,11 @@ def _quarter_from_name(path: str) -> int | None:
     return next((q for month, q in _MONTHS.items() if month in name), None)
 
 
-def _values(ctx: ReadContext, row: list[str], cols: dict[str, int], where: str) -> dict:
+def _values(ctx: ReadContext, row: list[str], width: int, cols: dict[str, int], where: str) -> dict:
+    check_width(row, width, ctx.path, where)
     out: dict[str, object] = {}
     for name, j in cols.items():
-        raw = row[j].strip() if j < len(row) else ""
+        raw = row[j].strip()
         if name in _SCALE:
             out[name] = to_decimal(raw, _SCALE[name], ctx.path, f"{where}, column {name}", name)
         else:
@@ -146,10 +147,10 @@ def _addendum_b_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
     ctx.meta.update(publisher="CMS", version=f"Addendum B {period}")
     base = {"file_id": ctx.file_id, "year": year, "quarter": quarter, "period": period}
     for i in range(at + 1, len(rows)):
-        if not rows[i] or not rows[i][cols["hcpcs"]].strip():
-            continue
+        if not _cell(rows[i], cols["hcpcs"]):
+            continue  # blank lines and footnotes
         try:
-            row = _addendum_b_row(ctx, rows[i], cols, located[i], base)
+            row = _addendum_b_row(ctx, rows[i], len(rows[at]), cols, located[i], base)
         except ValidationError as exc:
             skip_bad_row(ctx, exc)
             continue
@@ -157,10 +158,14 @@ def _addendum_b_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
             yield row
 
 
+def _cell(row: list[str], j: int) -> str:
+    return row[j].strip() if j < len(row) else ""
+
+
 def _addendum_b_row(
-    ctx: ReadContext, cells: list[str], cols: dict[str, int], where: str, base: dict
+    ctx: ReadContext, cells: list[str], width: int, cols: dict[str, int], where: str, base: dict
 ) -> dict[str, object]:
-    row = _values(ctx, cells, cols, where)
+    row = _values(ctx, cells, width, cols, where)
     code = check_code(str(row["hcpcs"]), ctx.path, f"{where}, column HCPCS Code", ctx)
     row.update(base, locator=where, publisher="CMS", hcpcs=code)
     if is_cpt(code):
@@ -169,9 +174,7 @@ def _addendum_b_row(
 
 
 def _extract_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
-    reader = csv.reader(read_text(ctx).splitlines())
-    next(reader, None)
-    for i, cells in enumerate(reader, start=2):
+    for i, cells in enumerate(csv_lines(ctx)[1:], start=2):
         if not cells:
             continue
         try:
@@ -233,11 +236,11 @@ def _addendum_a_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
     at, cols, year = _header(ctx.path, rows, _A_COLUMNS, "APC")
     ctx.meta.update(publisher="CMS", version=f"Addendum A {year}")
     for i in range(at + 1, len(rows)):
-        if not rows[i] or not rows[i][cols["apc"]].strip():
-            continue
+        if not _cell(rows[i], cols["apc"]):
+            continue  # blank lines and footnotes
         where = located[i]
         try:
-            row = _values(ctx, rows[i], cols, where)
+            row = _values(ctx, rows[i], len(rows[at]), cols, where)
         except ValidationError as exc:
             skip_bad_row(ctx, exc)
             continue
@@ -259,21 +262,41 @@ def sniff_status_indicators(head: bytes, name: str) -> bool:
     return head.lstrip(b"\xef\xbb\xbf").startswith(b"StatusIndicator,Paid,Description")
 
 
+_SI = re.compile(r"[A-Z][0-9]?")
+_PAID = ("Always", "Sometimes", "Never", "Unknown")
+
+
+def _status_indicator_row(ctx: ReadContext, cells: list[str], line_no: int) -> dict:
+    where = f"line {line_no}"
+    si, paid, description = (c.strip() for c in check_width(cells, 3, ctx.path, where))
+    if not _SI.fullmatch(si):
+        raise ValidationError(
+            ctx.path, f"{where}, column StatusIndicator", "a status indicator (S, J1, ...)", si
+        )
+    if paid not in _PAID:
+        raise ValidationError(ctx.path, f"{where}, column Paid", " or ".join(_PAID), paid)
+    return {
+        "file_id": ctx.file_id,
+        "locator": where,
+        "status_indicator": si,
+        "paid": paid,
+        "description": description,
+    }
+
+
+def _status_indicator_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
+    for i, cells in enumerate(csv_lines(ctx)[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        try:
+            yield _status_indicator_row(ctx, cells, i)
+        except ValidationError as exc:
+            skip_bad_row(ctx, exc)
+
+
 def read_status_indicators(ctx: ReadContext) -> Batches:
     """A list of OPPS status indicators (softek's paraphrase of CMS Addendum D1)."""
-    reader = csv.reader(read_text(ctx).splitlines())
-    next(reader, None)
-    rows = [
-        {
-            "file_id": ctx.file_id,
-            "locator": f"line {i}",
-            "status_indicator": c[0].strip(),
-            "paid": c[1].strip(),
-            "description": c[2].strip(),
-        }
-        for i, c in enumerate(reader, start=2)
-        if len(c) >= 3 and c[0].strip()
-    ]
+    rows = _status_indicator_rows(ctx)
     yield from batches("opps_status_indicators", OPPS_STATUS_INDICATOR_SCHEMA, rows)
 
 

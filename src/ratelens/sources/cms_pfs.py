@@ -13,7 +13,6 @@ and locality numbers are restored (a warning says so).
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -25,9 +24,9 @@ from ratelens.sources import Batches, ReadContext, Source, cms_localities
 from ratelens.sources.cms_rows import (
     batches,
     check_code,
+    csv_lines,
     is_cpt,
     keep_code,
-    read_text,
     skip_bad_row,
     to_decimal,
     zfill_digits,
@@ -228,7 +227,7 @@ def _rvu_value(ctx: ReadContext, name: str, raw: str, locator: str, header: str)
 
 
 def _rvu_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
-    lines = list(csv.reader(read_text(ctx).splitlines()))
+    lines = csv_lines(ctx)
     facts, header_at = _rvu_header(ctx.path, lines[:40])
     released_at = next((i for i in range(header_at) if "RELEASED" in " ".join(lines[i])), -1)
     start = released_at + 1 if released_at >= 0 else max(0, header_at - 4)
@@ -336,7 +335,7 @@ def _payment_row(ctx: ReadContext, cells: list[str], line_no: int) -> dict[str, 
 
 
 def _payment_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
-    for i, cells in enumerate(csv.reader(read_text(ctx).splitlines()), start=1):
+    for i, cells in enumerate(csv_lines(ctx), start=1):
         if not cells or cells[0].startswith("TRL"):
             continue
         try:

@@ -30,11 +30,65 @@ def read_text(ctx: ReadContext) -> str:
         except (EOFError, OSError) as exc:
             raise FormatError(ctx.path, "byte 0", "a readable file", str(exc)) from exc
     ctx.progress(len(data))
+    check_text_bytes(ctx.path, data)
     data = data.replace(b"\x1a", b"")  # a DOS end-of-file mark some exports keep
+    try:
+        check_line_end(ctx.path, data)
+    except FormatError as exc:  # --lenient: a complete file that lacks its last line break
+        if not ctx.is_lenient:
+            raise
+        ctx.warnings.append(f"{exc} (--lenient: read as complete)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace")
+
+
+def check_text_bytes(path: str, data: bytes) -> None:
+    """FormatError at the first NUL byte: never valid in a CMS text file (damage, or UTF-16)."""
+    at = data.find(b"\x00")
+    if at >= 0:
+        line = data.count(b"\n", 0, at) + 1
+        raise FormatError(
+            path,
+            f"line {line:,}, byte {at:,}",
+            "text (CSV or fixed-width lines)",
+            "a NUL byte",
+            hint="the file is damaged or not plain text (UTF-16?): download it again",
+        )
+
+
+def check_line_end(path: str, data: bytes) -> None:
+    """FormatError if the last line has no line end: CMS files end every line, so a file that
+    stops inside a line was cut short (an interrupted download or copy)."""
+    if data and not data.endswith((b"\n", b"\r")):
+        line = data.count(b"\n") + 1
+        raise FormatError(
+            path,
+            f"line {line:,}",
+            "a line end after the last line",
+            "the file stopping inside the line",
+            hint="the file looks cut short: download it again "
+            "(if it is complete, end its last line with a line break)",
+        )
+
+
+def csv_lines(ctx: ReadContext) -> list[list[str]]:
+    """The cells of each line of a CSV file (a quoted field does not span lines here)."""
+    reader = csv.reader(read_text(ctx).splitlines())
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise FormatError(ctx.path, f"line {reader.line_num + 1:,}", "CSV", str(exc)) from exc
+
+
+def check_width(cells: list[str], width: int, path: str, locator: str) -> list[str]:
+    """The cells of one row of a ``width``-column table; ValidationError if it has more or
+    fewer fields than its header (a line cut short, a stray or missing delimiter)."""
+    if len(cells) != width:
+        found = f"{len(cells)} field{'s' if len(cells) != 1 else ''}: " + ",".join(cells)
+        raise ValidationError(path, locator, f"{width} fields, as in the header", found)
+    return cells
 
 
 def to_decimal(raw: str, scale: int, path: str, locator: str, what: str) -> Decimal | None:
@@ -129,7 +183,9 @@ def _xlsx_rows(ctx: ReadContext) -> list[list[str]]:
     except Exception as exc:  # openpyxl raises many kinds for a broken zip/xml
         raise FormatError(ctx.path, "byte 0", "an xlsx workbook", type(exc).__name__) from exc
     sheet = book.worksheets[0]
-    return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    width = max((len(r) for r in rows), default=0)
+    return [r + [""] * (width - len(r)) for r in rows]  # a sheet is rectangular: every row
 
 
 def table_rows(ctx: ReadContext) -> tuple[list[list[str]], list[str]]:
@@ -139,8 +195,11 @@ def table_rows(ctx: ReadContext) -> tuple[list[list[str]], list[str]]:
         return rows, [f"row {i}" for i in range(1, len(rows) + 1)]
     reader = csv.reader(io.StringIO(read_text(ctx), newline=""))
     rows, where, start = [], [], 1
-    for cells in reader:  # a quoted field may span lines: a row is located by its first
-        rows.append(cells)
-        where.append(f"line {start}")
-        start = reader.line_num + 1
+    try:
+        for cells in reader:  # a quoted field may span lines: a row is located by its first
+            rows.append(cells)
+            where.append(f"line {start}")
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise FormatError(ctx.path, f"line {start:,}", "CSV", str(exc)) from exc
     return rows, where

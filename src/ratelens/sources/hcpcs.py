@@ -15,7 +15,14 @@ import pyarrow as pa
 
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import Batches, ReadContext, Source
-from ratelens.sources.cms_rows import batches, keep_code, skip_bad_row, table_rows
+from ratelens.sources.cms_rows import (
+    batches,
+    check_code,
+    check_width,
+    keep_code,
+    skip_bad_row,
+    table_rows,
+)
 
 _s = pa.string()
 HCPCS_LEVEL2_SCHEMA = pa.schema(
@@ -71,15 +78,28 @@ def _iso(raw: str, path: str, where: str) -> str | None:
     return f"{raw[:4]}-{raw[4:6]}-{raw[6:]}"
 
 
+_MODIFIER = re.compile(r"[0-9A-Z]{2}")
+
+
+def _code(ctx: ReadContext, raw: str, is_modifier: bool, where: str) -> str:
+    """A procedure's 5-character code or a modifier's 2 characters; ValidationError if not."""
+    if not is_modifier:
+        return check_code(raw, ctx.path, f"{where}, column HCPC", ctx)
+    code = raw.strip().upper()
+    if not _MODIFIER.fullmatch(code):
+        raise ValidationError(ctx.path, f"{where}, column HCPC", "a 2-character modifier", raw)
+    return code
+
+
 def _record(ctx: ReadContext, cells: dict[str, str], year: int, where: str) -> dict[str, object]:
-    recid = cells["RECID"].strip()
+    is_modifier = cells["RECID"].strip() in ("7", "8")
     row: dict[str, object] = {
         "file_id": ctx.file_id,
         "locator": where,
         "year": year,
-        "hcpcs": cells["HCPC"].strip().upper(),
+        "hcpcs": _code(ctx, cells["HCPC"], is_modifier, where),
         "long_description": cells["LONG DESCRIPTION"],
-        "record_type": "modifier" if recid in ("7", "8") else "procedure",
+        "record_type": "modifier" if is_modifier else "procedure",
     }
     for key, col in _SINGLE.items():
         row[key] = cells.get(col, "").strip() or None
@@ -102,6 +122,17 @@ def _header(ctx: ReadContext, rows: list[list[str]]) -> int:
     raise FormatError(ctx.path, None, "a header row starting HCPC,SEQNUM,RECID", "none")
 
 
+def _cells(ctx: ReadContext, names: list[str], row: list[str], where: str) -> dict | None:
+    """A row's cells by column ({} for a blank row); None for a bad row (lenient mode)."""
+    if not any(c.strip() for c in row):
+        return {}
+    try:
+        return dict(zip(names, check_width(row, len(names), ctx.path, where), strict=True))
+    except ValidationError as exc:
+        skip_bad_row(ctx, exc)
+        return None
+
+
 def _hcpcs_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
     m = _NAME_YEAR.search(ctx.path.rsplit("/", 1)[-1])
     year = int(m.group(1)) if m else int(ctx.meta.get("year", "0") or 0)
@@ -112,21 +143,22 @@ def _hcpcs_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
     names = [c.strip() for c in rows[at]]
     current: dict[str, object] | None = None
     for i in range(at + 1, len(rows)):
-        cells = dict(zip(names, rows[i], strict=False))
-        recid = cells.get("RECID", "").strip()
+        cells = _cells(ctx, names, rows[i], located[i])
+        recid = cells.get("RECID", "").strip() if cells is not None else None
         if recid in ("4", "8") and current is not None:
             text = f"{current['long_description']} {cells.get('LONG DESCRIPTION', '')}"
             current["long_description"] = re.sub(r"\s+", " ", text).strip()
             continue
-        if recid not in ("3", "7"):
+        if cells is not None and recid not in ("3", "7"):
             continue  # disclaimers and blank rows
         if current is not None and keep_code(ctx, str(current["hcpcs"])):
             yield current
-        try:
-            current = _record(ctx, cells, year, located[i])
-        except ValidationError as exc:
-            skip_bad_row(ctx, exc)  # its continuation records go with it
-            current = None
+        current = None  # after a bad row: which record its neighbours continue is unknown
+        if cells is not None:
+            try:
+                current = _record(ctx, cells, year, located[i])
+            except ValidationError as exc:
+                skip_bad_row(ctx, exc)  # its continuation records go with it
     if current is not None and keep_code(ctx, str(current["hcpcs"])):
         yield current
 

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 import ijson
 from jsonschema import Draft7Validator
 
+from ratelens.errors import InputError
 from ratelens.sources.files import open_binary
 from ratelens.sources.hospital_rows import Charge, Item, join_notes, state_of
 from ratelens.sources.hospital_rules import (
@@ -54,21 +55,56 @@ def validators(version: str) -> dict[str, Draft7Validator]:
     }
 
 
-class _NoBom:
-    """A binary file without its UTF-8 byte-order mark (ijson does not skip it)."""
+class _Content:
+    """The file's content for ijson: without its UTF-8 byte-order mark (ijson does not skip
+    it), counting the bytes handed out (``offset``: of the next byte, in the file). From byte
+    ``slow_from`` on it hands out one byte a read, so that a parse error stops at its byte."""
 
-    def __init__(self, fh: BinaryIO) -> None:
+    def __init__(self, fh: BinaryIO, slow_from: int | None = None) -> None:
         self._fh = fh
         head = fh.read(3)
         self._head = b"" if head == b"\xef\xbb\xbf" else head
+        self.offset = 3 - len(self._head)  # the mark's bytes count in the file's offsets
+        self.chunk_start = self.offset  # offset of the last chunk handed out
+        self.n_newlines = 0
+        self.is_at_end = False
+        self._slow_from = slow_from
 
     def read(self, n: int = -1) -> bytes:
         if n == 0:  # ijson probes the type with read(0)
             return b""
+        if self._slow_from is not None:
+            ahead = self._slow_from - self.offset
+            n = 1 if ahead <= 0 else ahead if n < 0 else min(n, ahead)
+        data = self._take(n)
+        self.chunk_start = self.offset
+        self.offset += len(data)
+        self.n_newlines += data.count(b"\n") if self._slow_from is not None else 0
+        self.is_at_end = not data
+        return data
+
+    def _take(self, n: int) -> bytes:
         head, self._head = self._head, b""
         if not head:
             return self._fh.read(n)
         return head + self._fh.read(n - len(head) if n > len(head) else (-1 if n < 0 else 0))
+
+
+def _error_position(path: str, near: int) -> tuple[int, int] | None:
+    """(byte offset, line) where the file stops being JSON: parsed again up to ``near`` (the
+    chunk the first pass failed in), then byte by byte. None if the file cannot be reread."""
+    try:
+        with open_binary(path) as fh:
+            content = _Content(fh, slow_from=near)
+            try:
+                for _ in ijson.basic_parse(content):
+                    pass
+            except ijson.JSONError:
+                at = content.offset if content.is_at_end else content.offset - 1
+                return at, content.n_newlines + 1
+    except (OSError, EOFError, InputError):
+        return None
+    return None
 
 
 def path_text(base: str, parts: Any) -> str:
@@ -89,10 +125,11 @@ class HospitalJson:
         self.version = "3.0"
         self._is_meta_known = False
         self._counts = dict.fromkeys(ARRAYS, 0)
+        self.locates_errors = True  # a syntax error's exact byte: the file is read again
 
     def records(self, fh: BinaryIO) -> Iterator[tuple[Item, list[Charge]]]:
         """Checked items of the file (rows spoilt by an error left out)."""
-        for key, index, obj in self._elements(_NoBom(fh), fh):
+        for key, index, obj in self._elements(_Content(fh)):
             if not self._is_meta_known:
                 self._learn_meta(prescan=True)
             yield from self._checked(key, index, obj)
@@ -100,10 +137,11 @@ class HospitalJson:
             self._learn_meta(prescan=False)
         self._check_meta()
 
-    def _elements(self, fh: Any, raw: BinaryIO) -> Iterator[tuple[str, int, Any]]:
+    def _elements(self, fh: _Content) -> Iterator[tuple[str, int, Any]]:
         """(array name, index, element) of the big arrays; the rest goes to ``meta``."""
         builder: ijson.ObjectBuilder | None = None
         root = ijson.ObjectBuilder()
+        prefix = ""
         try:
             for prefix, event, value in ijson.parse(fh, use_float=True):
                 top = prefix.split(".", 1)[0]
@@ -124,7 +162,7 @@ class HospitalJson:
                     yield top, self._next(top), builder.value
                     builder = None
         except ijson.JSONError as exc:
-            self._syntax_error(exc, raw)
+            self._syntax_error(exc, fh, self._json_path(prefix, building=builder is not None))
         if isinstance(getattr(root, "value", None), dict):
             self.meta = {**root.value, **self.meta}
 
@@ -132,20 +170,31 @@ class HospitalJson:
         self._counts[top] += 1
         return self._counts[top] - 1
 
-    def _syntax_error(self, exc: Exception, raw: BinaryIO) -> None:
-        try:
-            where = f"near byte {raw.tell():,}: "
-        except (OSError, AttributeError):
-            where = ""
+    def _json_path(self, prefix: str, *, building: bool) -> str:
+        """Where the parser was, as a path: ``standard_charge_information[3]``."""
+        top = prefix.split(".", 1)[0]
+        index = self._counts.get(top, 0) - (0 if building else 1)
+        if top in ARRAYS and index >= 0:
+            return f"{top}[{index}]"
+        return re.sub(r"\.item\b", "[]", prefix) or "(root)"
+
+    def _syntax_error(self, exc: Exception, fh: _Content, json_path: str) -> None:
+        """A Problem locating the first byte that is not JSON (the file is read again)."""
+        detail = str(exc).split("\n", 1)[0]
+        at = _error_position(self.path, fh.chunk_start) if self.locates_errors else None
+        offset, line = at if at is not None else (fh.chunk_start, None)
+        near = "" if at is not None else "near "
+        column = f"{near}byte {offset:,} ({json_path})"
+        on_line = f"line {line:,}, " if line is not None else ""
         self.log.add(
             Problem(
                 "error",
                 None,
-                None,
+                column,
                 "json-syntax",
-                f"invalid JSON {where}{exc}",
+                f"invalid JSON at {on_line}{column}: {detail}",
                 "valid JSON",
-                str(exc)[:80],
+                detail[:80],
             )
         )
 
@@ -155,7 +204,8 @@ class HospitalJson:
         if prescan and not all(k in self.meta for k in needed):
             with open_binary(self.path) as fh:
                 quiet = HospitalJson(self.path, ProblemLog())
-                for _ in quiet._elements(_NoBom(fh), fh):
+                quiet.locates_errors = False  # its problems are thrown away
+                for _ in quiet._elements(_Content(fh)):
                     pass
                 self.meta = {**quiet.meta, **self.meta}
         signs = {k for k in self.meta if isinstance(k, str)}

@@ -29,7 +29,14 @@ import pyarrow as pa
 
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import Batches, ReadContext, Source
-from ratelens.sources.cms_rows import batches, check_code, keep_code, read_text, table_rows
+from ratelens.sources.cms_rows import (
+    batches,
+    check_code,
+    check_width,
+    keep_code,
+    read_text,
+    table_rows,
+)
 
 _s = pa.string()
 _where = [("file_id", _s), ("locator", _s)]
@@ -179,7 +186,7 @@ def parse_yyyymmdd(raw: str, path: str, locator: str, what: str) -> date:
 def _ptp_row(
     ctx: ReadContext, base: dict[str, object], names: list[str | None], cells: list[str], at: str
 ) -> dict[str, object]:
-    cells = cells + [""] * (len(names) - len(cells))
+    check_width(cells, len(names), ctx.path, at)
     values = {n: cells[i] for i, n in enumerate(names) if n is not None}
     row: dict[str, object] = {**base, "locator": at}
     for name in ("column1", "column2"):
@@ -278,12 +285,9 @@ def _mue_header(path: str, rows: list[list[str]], where: list[str]) -> tuple[int
 
 
 def _mue_row(
-    ctx: ReadContext, base: dict[str, object], cells: list[str], at: str
+    ctx: ReadContext, base: dict[str, object], width: int, cells: list[str], at: str
 ) -> dict[str, object]:
-    if len(cells) < 3:
-        raise ValidationError(
-            ctx.path, at, "4 fields (code, MUE value, MAI, rationale)", str(len(cells))
-        )
+    check_width(cells, width, ctx.path, at)
     row: dict[str, object] = {**base, "locator": at}
     row["hcpcs"] = check_code(cells[0], ctx.path, f"{at}, HCPCS/CPT Code", ctx)
     value = cells[1].strip()
@@ -295,7 +299,7 @@ def _mue_row(
         where = f"{at}, MUE Adjudication Indicator"
         raise ValidationError(ctx.path, where, "an indicator 1, 2 or 3", cells[2])
     row["mai"], row["mai_text"] = m.group(1), m.group(2).strip() or None
-    row["rationale"] = (cells[3].strip() if len(cells) > 3 else "") or None
+    row["rationale"] = cells[3].strip() or None
     return row
 
 
@@ -317,7 +321,7 @@ def _mue_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
         cells = rows[i]
         if not any(c.strip() for c in cells):
             continue
-        row = _lenient(ctx, _mue_row, base, cells, where[i])
+        row = _lenient(ctx, _mue_row, base, len(rows[header_at]), cells, where[i])
         if row is not None and keep_code(ctx, str(row["hcpcs"])):
             yield row
 
