@@ -14,10 +14,12 @@ import re
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import ijson
-from jsonschema import Draft7Validator
+
+if TYPE_CHECKING:
+    from jsonschema import Draft7Validator
 
 from ratelens.errors import InputError
 from ratelens.sources.files import open_binary
@@ -41,6 +43,8 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 @cache
 def validators(version: str) -> dict[str, Draft7Validator]:
     """Schema validators for the general data, one item and one modifier of a version."""
+    from jsonschema import Draft7Validator  # imported on first JSON file only (~50 ms)
+
     text = resources.files("ratelens.sources").joinpath("hospital_schemas", SCHEMAS[version])
     schema = json.loads(text.read_text("utf-8"))
     defs = schema["definitions"]
