@@ -15,8 +15,10 @@ import pytest
 
 from ratelens.benchmark.document import StateBenchmark
 from ratelens.benchmark.providers import GhostRates, performing_taxonomies, provider_findings
+from ratelens.benchmark.rates import rate_rows
+from ratelens.benchmark.report import Filters
 from ratelens.ingest import IngestOptions, ingest
-from ratelens.sources import nppes, registry
+from ratelens.sources import registry
 from ratelens.warehouse.store import Warehouse
 
 NPPES_FILE = Path(__file__).resolve().parents[1] / "data" / "nppes"
@@ -123,10 +125,9 @@ CIGNA = in_network(
 
 
 @pytest.fixture
-def with_nppes(monkeypatch: pytest.MonkeyPatch) -> dict:
-    """registry with the nppes reader, as the lead will register it."""
-    monkeypatch.setattr(registry, "SOURCES", (*registry.SOURCES, *nppes.SOURCES))
-    monkeypatch.setattr(registry, "TABLES", registry.TABLES | nppes.TABLES)
+def with_nppes() -> dict:
+    """The registry's tables (nppes is registered)."""
+    assert any(s.kind == "nppes" for s in registry.SOURCES)
     return registry.TABLES
 
 
@@ -227,3 +228,11 @@ def test_without_nppes_nothing_is_claimed(tmp_path: Path, with_nppes: dict) -> N
     assert found.notes == ("NPPES not loaded: provider states and ghost rates not available",)
     unregistered = findings(wh, {k: v for k, v in with_nppes.items() if k != "nppes"})
     assert not unregistered.is_nppes_loaded
+
+
+def test_state_filter_reaches_insurer_rows_through_nppes(tmp_path: Path, with_nppes: dict) -> None:
+    wh = load(tmp_path)
+    rows = rate_rows(wh, "77407", Filters(state="OK")).to_pylist()
+    aetna = sorted(r["negotiated_rate"] for r in rows if r["payer"] == "Aetna")
+    assert aetna == [100.0, 120.0, 200.0, 300.0]  # the OK oncologist's group and the OK centre
+    assert not [r for r in rows if r["payer"] == "Cigna"]  # Cigna pays no OK provider

@@ -62,6 +62,9 @@ def benchmark_code(
         gaps = _gaps(con, bound, payers, medicare, filters)
         if not providers.is_nppes_loaded:
             gaps += (DataGap("provider state and ghost rates", NOT_LOADED),)
+            if filters.state:
+                gaps += (DataGap("state filter", "insurer rates carry no provider state "
+                                 "without NPPES: only hospital rows of the state are shown"),)
     finally:
         con.close()
     is_synthetic = any(s.is_synthetic and s.rows_used for s in sources)

@@ -28,7 +28,17 @@ CREATE OR REPLACE TEMP TABLE {table} AS
     WHERE r.billing_code IN (SELECT unnest($codes))
       AND ($year IS NULL OR r.last_updated_on IS NULL OR left(r.last_updated_on, 4) = $year)
       AND ($payer IS NULL OR lower(r.payer) LIKE '%' || lower($payer) || '%')
-      AND ($state IS NULL OR upper(r.state) = upper($state))
+      AND ($state IS NULL OR upper(r.state) = upper($state)
+           OR (r.source_kind = 'tic' AND EXISTS (  -- insurer rows: NPPES practice state
+               SELECT 1 FROM provider_npis p JOIN nppes n ON n.npi = p.npi
+               WHERE p.file_id = r.file_id
+                 AND list_contains(r.provider_references, p.provider_group_id)
+                 AND upper(n.state) = upper($state)))
+           OR (r.source_kind = 'tic' AND EXISTS (  -- a group whose TIN is an NPI
+               SELECT 1 FROM provider_groups g JOIN nppes n ON n.npi = g.tin_value
+               WHERE g.tin_type = 'npi' AND g.file_id = r.file_id
+                 AND list_contains(r.provider_references, g.provider_group_id)
+                 AND upper(n.state) = upper($state))))
       AND ($setting IS NULL OR r.setting = $setting OR r.setting = 'both')
       AND ($billing_class IS NULL OR r.billing_class = $billing_class
            OR r.billing_class = 'both')
