@@ -314,6 +314,7 @@ def build_code_ref_77407() -> CodeReference:
         dates=(Item("Effective / revision dates", "not available: no loaded source gives "
                     "them for this code"),),
         data_gaps=(DataGap("BETOS", "the loaded files carry no BETOS category"),),
+        sources=_sources()[3:],  # the OPPS and PFS files behind the Medicare amounts
         **_code_editorial(),  # type: ignore[arg-type]
     )  # fmt: skip
 

@@ -132,30 +132,27 @@ def _payer_rows(rows: list[dict[str, Any]], code: str, medicare: MedicareContext
         )
 
 
-def _sources(
-    con: duckdb.DuckDBPyConnection, bound: dict[str, Any], medicare: MedicareContext
-) -> tuple[SourceFile, ...]:
+def _sources(con: duckdb.DuckDBPyConnection, bound: dict[str, Any],
+             medicare: MedicareContext) -> tuple[SourceFile, ...]:
     used = {r["file_id"]: r["n_rows"] for r in q.fetch(con, q.FILES_USED, bound)}
     for file_id, n in medicare.rows_used.items():
         used[file_id] = used.get(file_id, 0) + n
+    return source_files(con, used)
+
+
+def source_files(con: duckdb.DuckDBPyConnection, used: dict[str, int]) -> tuple[SourceFile, ...]:
+    """The ledger's facts on each file used (file_id -> rows used), ordered by path."""
     ledger = {r["file_id"]: r for r in q.fetch(con, "SELECT * FROM ledger", {})}
     out = []
-    for file_id, n in sorted(used.items(), key=lambda kv: ledger.get(kv[0], {}).get("path", "")):
+    for file_id, n in used.items():
         row = ledger.get(file_id, {})
-        path = row.get("path", "")
-        out.append(
-            SourceFile(
-                file_id=file_id,
-                path=path,
-                kind=row.get("kind"),
-                publisher=row.get("publisher"),
-                file_date=row.get("file_date"),
-                rows_used=n,
-                is_synthetic="/synthetic/" in path.replace("\\", "/"),
-                is_bundled="/ratelens/data/" in path.replace("\\", "/"),
-            )
-        )
-    return tuple(out)
+        path = str(row.get("path", "")).replace("\\", "/")
+        out.append(SourceFile(
+            file_id=file_id, path=row.get("path", ""), kind=row.get("kind"),
+            publisher=row.get("publisher"), file_date=row.get("file_date"), rows_used=n,
+            is_synthetic="/synthetic/" in path, is_bundled="/ratelens/data/" in path,
+        ))
+    return tuple(sorted(out, key=lambda s: s.path))
 
 
 def _gaps(

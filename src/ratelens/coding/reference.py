@@ -19,10 +19,11 @@ from ratelens.benchmark.document import (
     DataGap,
     MedicareAmount,
     ModifierRow,
+    SourceFile,
     _plain,
 )
 from ratelens.benchmark.medicare_basis import medicare_context
-from ratelens.benchmark.report import normalize_code
+from ratelens.benchmark.report import normalize_code, source_files
 from ratelens.coding import packs
 from ratelens.sources import registry
 from ratelens.warehouse.store import Warehouse
@@ -86,6 +87,7 @@ class CodeReference:
     medicare: tuple[MedicareAmount, ...]
     data_gaps: tuple[DataGap, ...]
     citations: tuple[Citation, ...]
+    sources: tuple[SourceFile, ...] = ()  # the loaded files behind the data-driven sections
 
     def to_json(self) -> dict[str, Any]:
         return _plain(self)
@@ -97,6 +99,7 @@ def code_reference(wh: Warehouse, code: str, *, year: int | None = None) -> Code
     con = wh.connect(registry.TABLES)
     try:
         medicare = medicare_context(con, code, year)
+        files = source_files(con, dict(medicare.rows_used))
     finally:
         con.close()
     year = medicare.year or year
@@ -107,7 +110,7 @@ def code_reference(wh: Warehouse, code: str, *, year: int | None = None) -> Code
     base = dict(
         code=code, year=year, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         is_sample=wh.is_sample, facts=medicare.facts, modifiers=medicare.modifiers,
-        medicare=medicare.amounts, data_gaps=tuple(gaps),
+        medicare=medicare.amounts, data_gaps=tuple(gaps), sources=files,
         dates=(Item("Effective / revision dates", "not available: no loaded source gives "
                     "them for this code"),),
     )
@@ -120,7 +123,7 @@ def _empty_editorial() -> dict[str, Any]:
     names = [f.name for f in dataclasses.fields(CodeReference)]
     start = names.index("title")
     out: dict[str, Any] = {n: () for n in names[start:] if n not in
-                           ("modifiers", "medicare", "data_gaps", "dates")}
+                           ("modifiers", "medicare", "data_gaps", "dates", "sources")}
     out["title"] = out["plain_summary"] = None
     return out
 

@@ -356,6 +356,11 @@ def _sources(ref: CodeReference, is_compact: bool) -> tuple[Block, ...]:
         rows = tuple((c.id, c.title, c.publisher, c.kind, c.url or "no URL") for c in ref.citations)
         headers = ("Id", "Title", "Publisher", "Primary or secondary", "URL")
         cited = Table(headers, rows, caption="Citations", literal=frozenset({0, 4}), empty=empty)
-    files = _file_ids(ref)
-    heading = "Files behind the Medicare amounts (sha256)"
+    files = tuple(
+        f"{f.path} — {figures.text(f.kind)}, {figures.text(f.publisher)}, "
+        f"{figures.text(f.file_date)}; sha256 {figures.sha(f.file_id, is_short=is_compact)}; "
+        f"{figures.count(f.rows_used)} row(s) used"
+        for f in ref.sources
+    ) or _file_ids(ref)
+    heading = "Files behind the data (path, kind, publisher, date, sha256, rows used)"
     return cited, Text(files or (NOT_AVAILABLE,), heading=heading, is_list=bool(files))
