@@ -182,3 +182,41 @@ def test_readme_and_ci_run_the_same_test_command() -> None:
     command = "pip install '.[test]' && ruff check src tests benchmarks scripts && pytest"
     assert command in ci and "bash .ci/run" in readme
     assert "pip install . && ratelens report 77407" in readme
+
+
+def test_report_combines_insurer_and_hospital_rows(tmp_path: Path) -> None:
+    """77407 from a (synthetic) insurer file and a (synthetic, CMS-template) hospital file.
+
+    Hand-worked from ../shared/data/hospital/fixtures/valid/fict_v22_tall.csv (dated
+    2025-01-15): Aetna 468.20, BCBS of Illinois 441.35, UnitedHealthcare 486.90, Humana 298.10
+    in dollars; Cigna 55 percent (kept apart); OPPS 2025 for 77407 is $262.98.
+    """
+    hospital = REPO.parent / "shared" / "data" / "hospital" / "fixtures" / "valid" / "fict_v22_tall.csv"
+    if not hospital.exists():
+        pytest.skip("../shared/data is not beside the repository")
+    home = tmp_path / "home"
+    files = [DATA / "cms" / n for n in ("PPRRVU2025_Oct.subset.csv",
+                                        "softek_addendumB_extract_2025-10.subset.csv",
+                                        "2025_January_Web_Addendum_A.12.31.24.subset.csv",
+                                        "HCPC2019_subset_G6001-G6017_and_modifiers.csv")]
+    files += [DATA / "synthetic" / "synthetic-payer-a-2025_in-network-rates.json", hospital]
+    run(home, "ingest", *map(str, files))
+    report = json.loads(run(home, "report", "77407", "--year", "2025",
+                            "--format", "json").stdout)
+    own = [p for p in report["payers"] if p["billing_code"] == "77407"]
+    kinds = {(p["payer"], p["source_kind"]) for p in own}
+    assert ("Synthetic Sample Payer A", "tic") in kinds
+    hospital_rows = {p["payer"]: p for p in own
+                     if p["source_kind"] == "hospital" and p["is_dollar"]}
+    assert {k: v["median"] for k, v in hospital_rows.items()} == {
+        "Aetna": 468.20, "Blue Cross Blue Shield of Illinois": 441.35,
+        "UnitedHealthcare": 486.90, "Humana": 298.10}
+    aetna = hospital_rows["Aetna"]
+    assert aetna["medicare_amount"] == 262.98
+    assert aetna["pct_of_medicare"] == pytest.approx(468.20 / 262.98 * 100)
+    cigna = [p for p in own if p["payer"] == "Cigna"]
+    assert [(p["negotiated_type"], p["median"], p["is_dollar"]) for p in cigna] == [
+        ("percentage", 55.0, False)]
+    states = {(s["payer"], s["state"]) for s in report["by_state"]}
+    assert ("Aetna", "IL") in states
+    assert not report["is_sample"] and report["is_synthetic"]
