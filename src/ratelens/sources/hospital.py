@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
+import pyarrow as pa
 from isal import igzip
 
 from ratelens.errors import FormatError, ValidationError
@@ -152,17 +153,14 @@ def read(ctx: ReadContext) -> Batches:
     with _opened(ctx.path) as (content, raw):
         if form == "json":
             parser = HospitalJson(ctx.path, log)
-            records = parser.records(content)
-            constants = None
+            yield from _batches(ctx, parser, parser.records(content), raw)
         else:
             parser = HospitalCsv(content, log)
             parser.read_header()
             if log.n_errors and not ctx.is_lenient:
                 _raise(ctx.path, log, in_header=True)
-            constants = _csv_constants(parser.meta)
-        yield from _batches(
-            ctx, parser, records if form == "json" else parser.records(), constants, raw
-        )
+            batches = parser.batches(ctx.file_id, _csv_constants(parser.meta), ctx.codes)
+            yield from _with_progress(ctx, batches, raw)
         _fill_meta(ctx, parser, form)
     if log.n_errors and not ctx.is_lenient:
         _raise(ctx.path, log, in_header=False)
@@ -170,17 +168,13 @@ def read(ctx: ReadContext) -> Batches:
 
 
 def _batches(
-    ctx: ReadContext,
-    parser,
-    records: Iterator[tuple[Item, list[Charge]]],
-    constants: dict[str, str | None] | None,
-    raw: BinaryIO,
+    ctx: ReadContext, parser, records: Iterator[tuple[Item, list[Charge]]], raw: BinaryIO
 ) -> Batches:
     buffer: RowBuffer | None = None
     done = 0
     for item, charges in records:
         if buffer is None:
-            buffer = RowBuffer(ctx.file_id, constants or parser.constants(), ctx.codes)
+            buffer = RowBuffer(ctx.file_id, parser.constants(), ctx.codes)
         buffer.add(item, charges)
         for batch in buffer.batches():
             done = _progress(ctx, raw, done)
@@ -188,6 +182,14 @@ def _batches(
     if buffer is not None:
         for batch in buffer.batches(final=True):
             yield "rates", batch
+    _progress(ctx, raw, done)
+
+
+def _with_progress(ctx: ReadContext, batches: Iterator[pa.RecordBatch], raw: BinaryIO) -> Batches:
+    done = 0
+    for batch in batches:
+        done = _progress(ctx, raw, done)
+        yield "rates", batch
     _progress(ctx, raw, done)
 
 
@@ -272,8 +274,7 @@ def validate_file(path: str) -> ValidationReport:
         else:
             parser = HospitalCsv(content, log)
             parser.read_header()
-            for _ in parser.records():
-                pass
+            parser.check()
             stated, detected = parser.meta.get("version"), parser.meta.get("detected_version")
             form = f"csv_{parser.layout.form}"
     return ValidationReport(

@@ -87,8 +87,19 @@ class CheckedItem:
     is_modifier_row: bool
 
 
-def check_row(item: Values, codes: list[tuple[str, str]], charges: list[Values], rules: Rules):
-    """Every rule of the data dictionary that one row can break."""
+def check_row(
+    item: Values,
+    codes: list[tuple[str, str]],
+    charges: list[Values],
+    rules: Rules,
+    others: tuple[bool, bool] = (False, False),
+):
+    """Every rule of the data dictionary that one row can break.
+
+    ``others``: (any charge, any dollar amount) among the row's charges not passed in
+    ``charges``, which must break no rule themselves (see :mod:`hospital_chunk`); scopes
+    then count the charges passed. Not for a modifier row, whose rule reads every charge.
+    """
     out: list[Finding] = []
     numbers = _numbers(item, NUMERIC_ITEM_FIELDS, None, out)
     charge_numbers = [_numbers(c, NUMERIC_CHARGE_FIELDS, k, out) for k, c in enumerate(charges)]
@@ -99,7 +110,7 @@ def check_row(item: Values, codes: list[tuple[str, str]], charges: list[Values],
     if is_modifier_row:
         _check_modifier_row(item, charges, out)
     else:
-        _check_item_conditions(item, codes, charges, rules, out)
+        _check_item_conditions(item, codes, charges, rules, out, others)
         for k, charge in enumerate(charges):
             _check_charge_conditions(item, charge, k, rules, out)
     _check_nine_nines(charges, charge_numbers, out)
@@ -202,8 +213,8 @@ def _check_modifier_row(item: Values, charges: list[Values], out: list[Finding])
         )
 
 
-def _check_item_conditions(item: Values, codes, charges, rules: Rules, out) -> None:
-    has_charge = any(_has_charge(c) for c in charges)
+def _check_item_conditions(item: Values, codes, charges, rules: Rules, out, others) -> None:
+    has_charge = others[0] or any(_has_charge(c) for c in charges)
     if not (item.get("gross") or item.get("cash") or has_charge):
         out.append(
             _missing(
@@ -222,7 +233,7 @@ def _check_item_conditions(item: Values, codes, charges, rules: Rules, out) -> N
                 "(a code and code type pair) when a standard charge is encoded (conditional #2)",
             )
         )
-    if any(c.get("dollar") for c in charges):
+    if others[1] or any(c.get("dollar") for c in charges):
         for name in ("min", "max"):
             if not item.get(name):
                 out.append(

@@ -17,7 +17,7 @@ or ``algorithm`` (no ``negotiated_rate``); null when the payer gives no charge.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -47,7 +47,7 @@ BILLING_CODE_TYPES = frozenset(
     ]
 )
 BATCH_ROWS = 50_000
-_BILLING_CLASS = {"professional": "professional", "facility": "institutional", "both": "both"}
+RATE_BILLING_CLASS = {"professional": "professional", "facility": "institutional", "both": "both"}
 
 
 @dataclass(slots=True)
@@ -162,17 +162,15 @@ class RowBuffer:
         """The rows of one item: every billing code x every charge (or one payer-null row)."""
         item_values = (
             item.description, item.modifiers or None,
-            _BILLING_CLASS.get((item.billing_class or "").lower()), item.setting, item.gross,
+            RATE_BILLING_CLASS.get((item.billing_class or "").lower()), item.setting, item.gross,
             item.cash, item.min, item.max,
         )  # fmt: skip
-        charge_values = [_charge_values(c) for c in charges or [Charge(item.locator)]]
+        per_charge = [charge_values(c) for c in charges or [Charge(item.locator)]]
         drug = [f"drug_unit_of_measurement={item.drug}"] if item.drug else []
         for code, ctype, bundled in keyed_codes(item.codes):
             if self.codes is not None and code not in self.codes:
                 continue
-            for charge, values in zip(
-                charges or [Charge(item.locator)], charge_values, strict=True
-            ):
+            for charge, values in zip(charges or [Charge(item.locator)], per_charge, strict=True):
                 for column, value in zip(self._item_lists, item_values, strict=True):
                     column.append(value)
                 for column, value in zip(self._charge_lists, values, strict=True):
@@ -195,19 +193,57 @@ class RowBuffer:
         """A batch when enough rows are waiting (or the rest, when ``final``)."""
         n = len(self)
         if n >= self.batch_rows or (final and n):
-            arrays = []
-            for f in RATE_SCHEMA:
-                if f.name in self._cols:
-                    arrays.append(pa.array(self._cols[f.name], type=f.type))
-                elif self.constants.get(f.name) is not None:
-                    arrays.append(pa.array([self.constants[f.name]] * n, type=f.type))
-                else:
-                    arrays.append(pa.nulls(n, type=f.type))
+            arrays = {c: pa.array(v, type=RATE_SCHEMA.field(c).type) for c, v in self._cols.items()}
             self._new_columns()
-            yield pa.RecordBatch.from_arrays(arrays, schema=RATE_SCHEMA)
+            yield rate_batch(arrays, self.constants, n)
 
 
-def _charge_values(charge: Charge) -> tuple[object, ...]:
+def rate_batch(columns: dict[str, pa.Array], constants: dict[str, str | None], n: int):
+    """A :data:`RATE_SCHEMA` batch of ``n`` rows: the columns given, the constants repeated,
+    the rest null."""
+    arrays = []
+    for f in RATE_SCHEMA:
+        if f.name in columns:
+            arrays.append(columns[f.name])
+        elif constants.get(f.name) is not None:
+            arrays.append(pa.repeat(pa.scalar(constants[f.name], type=f.type), n))
+        else:
+            arrays.append(pa.nulls(n, type=f.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=RATE_SCHEMA)
+
+
+def rebatch(batches: Iterable[pa.RecordBatch], size: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """The rows of ``batches``, in order, in batches of at most ``size`` rows: batches of
+    ``size / 2`` rows or more pass as they are (in equal slices when over ``size``), smaller
+    ones are joined until they reach ``size / 2``."""
+    pending: list[pa.RecordBatch] = []
+    n = 0
+    for batch in batches:
+        is_large = batch.num_rows >= size // 2
+        if n and (is_large or n + batch.num_rows > size):
+            yield _joined(pending)
+            pending, n = [], 0
+        if is_large:  # in equal slices of at most ``size``
+            step = -(-batch.num_rows // -(-batch.num_rows // size))
+            for start in range(0, batch.num_rows, step):
+                yield batch.slice(start, step)
+            continue
+        pending.append(batch)
+        n += batch.num_rows
+        if n >= size // 2:
+            yield _joined(pending)
+            pending, n = [], 0
+    if n:
+        yield _joined(pending)
+
+
+def _joined(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(batches) == 1:
+        return batches[0]
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+
+
+def charge_values(charge: Charge) -> tuple[object, ...]:
     payer = canonical_payer(charge.payer).payer if charge.payer else None
     kind, rate = _negotiated(charge)
     return (
