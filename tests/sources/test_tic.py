@@ -357,6 +357,102 @@ def test_string_rate_is_read_with_a_warning(tmp_path: Path) -> None:
     assert any("written as text" in w for w in ctx.warnings)
 
 
+# ---------------------------------------------------------------------------- references as columns
+
+
+REFERENCE_VARIANTS = {
+    "plain": lambda i: reference(i),
+    "business and pretty": lambda i: {
+        "provider_group_id": i,
+        "network_name": ["Net", "Ñet ✓"],
+        "provider_groups": [
+            {"npi": [], "tin": {"type": "npi", "value": "1234567890", "business_name": 'A "B"'}},
+            {"npi": [0], "tin": {"type": "ein", "value": "", "business_name": None}},
+            {"npi": [1234567890, 0, 1999999999, 7], "tin": {"value": "9", "type": "ein"}},
+        ],
+        "extra": {"deep": [1, [2, {"x": None}]]},
+    },
+    "string id": lambda i: dict(reference(i), provider_group_id=str(i)),
+    "string npi": lambda i: {
+        **reference(i),
+        "provider_groups": [{"npi": ["0012", "000"], "tin": {"type": "ein", "value": 5}}],
+    },
+    "no network": lambda i: {k: v for k, v in reference(i).items() if k != "network_name"},
+    "null npi": lambda i: {
+        **reference(i),
+        "provider_groups": [{"npi": [None], "tin": {"type": "ein", "value": "1"}}],
+    },
+    "no tin": lambda i: {**reference(i), "provider_groups": [{"npi": [1]}]},
+    "huge npi": lambda i: {
+        **reference(i),
+        "provider_groups": [{"npi": [10**20], "tin": {"type": "ein", "value": "1"}}],
+    },
+}
+
+
+def references_file(variant: str, refs_last: bool) -> str:
+    """A planted file whose references are of one variant (every third one, or all)."""
+    text, _ = planted_file(4, n_items=20, refs_last=refs_last)
+    doc = json.loads(text)
+    make = REFERENCE_VARIANTS[variant]
+    refs = [
+        make(r["provider_group_id"]) if i % 3 else r
+        for i, r in enumerate(doc["provider_references"])
+    ]
+    doc["provider_references"] = refs
+    pretty = variant != "plain"
+    return json.dumps(doc, indent=1 if pretty else None, ensure_ascii=not pretty)
+
+
+def outcome(path: Path, **kw: Any) -> object:
+    try:
+        tables, ctx = read(path, **kw)
+    except InputError as err:
+        return type(err).__name__, str(err)
+    return tables, ctx.warnings
+
+
+@pytest.mark.parametrize("variant", sorted(REFERENCE_VARIANTS))
+@pytest.mark.parametrize("refs_last", [False, True])
+@pytest.mark.parametrize("codes", [None, WANTED])
+def test_references_as_columns_match_object_by_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str, refs_last: bool, codes
+) -> None:
+    path = write(tmp_path, "refs", references_file(variant, refs_last))
+    if variant in ("plain", "no tin"):  # many small batches, several read at once
+        monkeypatch.setattr(tic, "REFERENCE_BATCH", 300)
+    fast = outcome(path, codes=codes)
+    monkeypatch.setattr(tic, "read_references", lambda *a: None)
+    assert fast == outcome(path, codes=codes)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b'"x": NaN',
+        b'"x": -Infinity',
+        b'"x": "\xff"',
+        b'"x": "\xed\xa0\x80"',
+        b'"x": ' + b"[" * 1100 + b"]" * 1100,
+        b'"provider_group_id": 3',
+        b'"x": [1,]',
+    ],
+)
+def test_references_odd_json_same_as_object_by_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: bytes
+) -> None:
+    text, _ = planted_file(2, n_items=6)
+    data = text.encode().replace(
+        b'"provider_group_id": 2,', b'"provider_group_id": 2, ' + bad + b",", 1
+    )
+    path = write(tmp_path, "odd", data)
+    for codes in (None, WANTED):
+        fast = outcome(path, codes=codes)
+        with monkeypatch.context() as m:
+            m.setattr(tic, "read_references", lambda *a: None)
+            assert fast == outcome(path, codes=codes)
+
+
 # ---------------------------------------------------------------------------- bad inputs
 
 

@@ -3,7 +3,9 @@
 Four kinds: in-network rates, allowed amounts, the v1 standalone provider reference file and
 the table of contents. Files are streamed by :mod:`ratelens.sources.tic_scan`; with wanted
 codes, in-network items whose own text cannot hold a wanted ``billing_code`` are skipped
-unparsed, and every other item is parsed and decided on its real ``billing_code``.
+unparsed, and every other item is parsed and decided on its real ``billing_code``. Root
+``provider_references`` are read in batches as Arrow columns by
+:mod:`ratelens.sources.tic_refs`, in a worker thread while the scan goes on.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import itertools
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
@@ -23,9 +26,12 @@ from ratelens.sources.payers import canonical_payer
 from ratelens.sources.rates import RATE_SCHEMA
 from ratelens.sources.tic_check import Checker, shown
 from ratelens.sources.tic_groups import GroupSpill, group_batch, group_rows, npi_batch, npi_list
+from ratelens.sources.tic_refs import References, read_references
 from ratelens.sources.tic_scan import CHUNK, Needles, Scanner, at, loads
 
 BATCH_ROWS = 50_000
+REFERENCE_BATCH = 1 << 21  # bytes of root provider references read at a time
+MAX_JOBS = 2  # batches of references being read at once
 ALL_CODES = "CSTM-00"  # billing_code meaning every code of its type
 
 _str, _strs = pa.string(), pa.list_(pa.string())
@@ -129,6 +135,7 @@ class Output:
     def __init__(self, root: Root, rooted: tuple[str, ...], file_id: str) -> None:
         self.root, self.rooted, self.file_id = root, rooted, file_id
         self.rows: dict[str, list] = {t: [] for t in SCHEMAS}  # NPIs: (group, tin, npis)
+        self.ready: list[tuple[str, pa.RecordBatch]] = []  # batches built elsewhere
         self.is_full = False
 
     def add(self, table: str, rows: list) -> None:
@@ -137,8 +144,19 @@ class Output:
         if len(kept) >= BATCH_ROWS:
             self.is_full = True
 
+    def add_batch(self, table: str, batch: pa.RecordBatch) -> None:
+        """Rows already in a batch (of a table without root fields), after those added."""
+        if self.rows[table]:
+            self.ready.extend(self._flush(table, self.rows[table], False))
+        if batch.num_rows:
+            self.ready.append((table, batch))
+        if sum(b.num_rows for _, b in self.ready) >= BATCH_ROWS:
+            self.is_full = True
+
     def batches(self, final: bool = False) -> Batches:
         self.is_full = False
+        ready, self.ready = self.ready, []
+        yield from ready
         for table, rows in self.rows.items():
             is_rooted = table in self.rooted
             if is_rooted and not final and not self.root.is_known():
@@ -285,31 +303,48 @@ class InNetwork:
         self.kept_errors: dict[str, tuple[ValidationError, bool]] = {}  # id -> (error, v2 only)
         self.string_rates: list[str] = []
         self.v2_missing: str | None = None  # first v2-required field missing, version unknown
+        self.refs: list[tuple[bytes, int, int]] = []  # references not yet sent to be read
+        self.refs_size = 0
+        self.jobs: list[tuple[Future, list[tuple[bytes, int, int]]]] = []  # being read
+        self.pool: ThreadPoolExecutor | None = None
+        self.is_refs_end = False  # the scanner is past them (is_refs_read once all are read)
 
     def read(self) -> Batches:
         streamed = {"in_network": True, "provider_references": False}
         scanner = scan(self.ctx, streamed, self.chunk_size)
         try:
-            for event in scanner.events():
-                self.on_event(event)
-                if self.out.is_full:
-                    yield from self.out.batches()
+            try:
+                for event in scanner.events():
+                    self.on_event(event)
+                    if self.out.is_full:
+                        yield from self.out.batches()
+            except InputError:
+                self.settle()  # an error in the references before comes first
+                raise
+            self.settle()
             self.finish()
             yield from self.out.batches(final=True)
             yield from self.kept.used(self.used)
         finally:
             self.kept.close()
+            if self.pool is not None:
+                self.pool.shutdown(cancel_futures=True)
 
     def on_event(self, event: tuple) -> None:
         kind, key = event[0], event[1]
+        if key == "provider_references" and kind == "item":
+            self.reference(event[3], event[2], event[4])
+            return
+        if key == "provider_references" and kind == "end":
+            self.submit()
+            self.is_refs_end = True
+            return
+        if self.jobs or self.refs:
+            self.settle()
         if kind == "value":
             self.root.add(key, loads(self.path, event[2], event[3], key), event[3])
         elif kind == "item" and key == "in_network":
             self.item(event[3], event[2], event[4])
-        elif kind == "item" and key == "provider_references":
-            self.reference(event[3], event[2], event[4])
-        elif kind == "end" and key == "provider_references":
-            self.is_refs_read = True
         elif kind == "end":
             self.is_items_read = True
 
@@ -427,6 +462,59 @@ class InNetwork:
     # -- root provider_references
 
     def reference(self, data: bytes, index: int, offset: int) -> None:
+        """A reference, read later with others (see :mod:`ratelens.sources.tic_refs`)."""
+        self.refs.append((data, index, offset))
+        self.refs_size += len(data)
+        if self.refs_size >= REFERENCE_BATCH:
+            self.submit()
+
+    def submit(self) -> None:
+        """Send the references waiting to be read as columns in a worker thread (Arrow
+        parses without the GIL while this thread scans on)."""
+        refs, self.refs, self.refs_size = self.refs, [], 0
+        if not refs:
+            return
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="ratelens-refs")
+        items, indices = [r[0] for r in refs], [r[1] for r in refs]
+        self.jobs.append(
+            (self.pool.submit(read_references, items, indices, self.ctx.file_id), refs)
+        )
+        while len(self.jobs) > MAX_JOBS:  # memory stays bounded: wait for the oldest
+            job, refs = self.jobs.pop(0)
+            self.take_references(job.result(), refs)
+
+    def settle(self) -> None:
+        """Take in every reference sent (in file order) before any other event counts: the
+        state they are read in is the state they were met in, as if read at once."""
+        self.submit()
+        jobs, self.jobs = self.jobs, []
+        for job, refs in jobs:
+            self.take_references(job.result(), refs)
+        if self.is_refs_end:
+            self.is_refs_read = True
+
+    def take_references(self, done: References | None, refs: list[tuple[bytes, int, int]]) -> None:
+        """References read as columns, or (when not plain) read one by one now."""
+        if done is None:
+            for data, index, offset in refs:
+                self.reference_object(data, index, offset)
+            return
+        self.defined.update(done.ids)
+        groups, npis = done.groups, done.npis
+        if self.codes is not None and not self.is_items_read:
+            self.kept.add_batches(groups, npis)
+            return
+        if self.codes is not None:
+            import pyarrow.compute as pc  # slow to import
+
+            used = pa.array(sorted(self.used.intersection(done.ids)), pa.string())
+            groups = groups.filter(pc.is_in(groups.column("provider_group_id"), value_set=used))
+            npis = npis.filter(pc.is_in(npis.column("provider_group_id"), value_set=used))
+        self.out.add_batch("provider_groups", groups)
+        self.out.add_batch("provider_npis", npis)
+
+    def reference_object(self, data: bytes, index: int, offset: int) -> None:
         where = f"provider_references[{index}]"
         obj = loads(self.path, data, offset, where)
         chk = Checker(self.path, offset)

@@ -140,6 +140,14 @@ class GroupSpill:
         if len(self.groups) >= BATCH_ROWS:
             self._write()
 
+    def add_batches(self, groups: pa.RecordBatch, npis: pa.RecordBatch) -> None:
+        """Rows already in batches (after the rows added before)."""
+        self._write()
+        if groups.num_rows:
+            self._put("provider_groups", groups)
+        if npis.num_rows:
+            self._put("provider_npis", npis)
+
     def _write(self) -> None:
         if self.groups:
             self._put("provider_groups", group_batch(self.file_id, self.groups))

@@ -6,8 +6,8 @@ so memory is bounded by the largest element, never the file.
 
 Speed comes from never looking at bytes one at a time in Python:
 
-* gzip is inflated with ISA-L in one background thread, and chunks are analysed with numpy
-  in a second one (both release the GIL), so the reading thread only walks events;
+* gzip is inflated with ISA-L in a background thread (it releases the GIL for whole
+  megabytes), while the reading thread analyses chunks with numpy and walks the events;
 * the analysis works on bit-packed masks: quotes (escapes removed) give an "inside a
   string" mask by a prefix XOR over 64-bit words; brackets outside strings are counted per
   word, so the nesting depth is known at every word start. Only the few 8-byte groups where
@@ -37,9 +37,8 @@ from isal import isal_zlib
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources.files import GZIP_MAGIC, open_raw
 
-RAW_BLOCK = 1 << 18  # compressed bytes per inflate call
-PLAIN_BLOCK = 1 << 22  # bytes per read of an uncompressed file
-CHUNK = 1 << 22  # bytes analysed at a time (a multiple of 64)
+RAW_BLOCK = 1 << 20  # compressed bytes per inflate call (~7 MB out: most chunks in one piece)
+CHUNK = 1 << 21  # bytes analysed at a time (a multiple of 64; 2 MB measured best)
 MAX_ROOT_TEXT = 1 << 24  # a root-level scalar longer than this is not a TiC file
 ITEM_DEPTH = 3  # depth of an element's own fields: root {=1, array [=2, element {=3
 
@@ -63,18 +62,15 @@ def read_chunks(
     """The file's content in chunks of ``size`` bytes, inflated in a background thread.
 
     Yields (data, compressed bytes consumed, padding, analysis): only the last chunk is
-    shorter, padded with spaces to a multiple of 64 bytes. ``analyse(data)`` runs in a
-    second background thread, in chunk order (ISA-L and numpy release the GIL).
+    shorter, padded with spaces to a multiple of 64 bytes. ``analyse(data)`` runs in the
+    reading thread: measured on 2 cores, analysing in a third thread (or in the inflating
+    one) is slower, as each of its many numpy calls waits for the GIL the reader holds.
     """
     keep_big_buffers()
     raw = open_raw(path)
     try:
-        blocks = in_thread(lambda: _blocks(path, raw, size), "ratelens-inflate")
-        if analyse is None:
-            yield from ((d, n, pad, None) for d, n, pad in blocks)
-        else:
-            done = ((d, n, pad, analyse(d)) for d, n, pad in blocks)
-            yield from in_thread(lambda: done, "ratelens-analyse")
+        for data, n, pad in in_thread(lambda: _blocks(path, raw, size), "ratelens-inflate"):
+            yield data, n, pad, None if analyse is None else analyse(data)
     finally:
         raw.close()
 
@@ -135,24 +131,26 @@ def in_thread(make: Callable[[], Iterator[Any]], name: str) -> Iterator[Any]:
 def _blocks(path: str, raw: BinaryIO, size: int) -> Chunks:
     magic = raw.read(2)
     if magic != GZIP_MAGIC:
-        return _fixed(_plain(raw, magic), size)
+        return _fixed(_plain(raw, magic, size), size)
     return _fixed(_inflate(path, raw, magic, size), size)
 
 
-def _plain(raw: BinaryIO, head: bytes) -> Iterator[tuple[bytes, int]]:
+def _plain(raw: BinaryIO, head: bytes, size: int) -> Iterator[tuple[bytes, int]]:
     yield head, len(head)
-    while block := raw.read(PLAIN_BLOCK):
+    while block := raw.read(size - (len(head) % size)):
         yield block, len(block)
+        head = b""
 
 
 def _inflate(path: str, raw: BinaryIO, head: bytes, size: int) -> Iterator[tuple[bytes, int]]:
-    """Inflate one or more concatenated gzip members, in pieces of at most ``size`` bytes."""
+    """Inflate one or more concatenated gzip members, in pieces that end at multiples of
+    ``size`` (so chunks are cut without copies)."""
     dec = isal_zlib.decompressobj(wbits=31)
     n_out = 0
     block = head
     while block or (block := raw.read(RAW_BLOCK)):
         try:
-            data = dec.decompress(block, size)
+            data = dec.decompress(block, size - n_out % size)
         except isal_zlib.error as exc:
             raise FormatError(path, at(n_out), "a valid gzip stream", str(exc)) from exc
         n_out += len(data)
@@ -245,9 +243,28 @@ class Structure:
     def state(self) -> tuple[int, bool, bool]:
         return self.depth, self.is_in_string, self.is_escaped
 
-    def events(self, level: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Positions, is-opener and depth-after of brackets entering/leaving depth <= level."""
-        groups, depth_start = self._groups(level)
+    def shallow(self, level: int = ITEM_DEPTH) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """8-byte groups whose depth may reach ``level``: indices, depth at their start and
+        lowest depth in them.
+
+        Words that may reach it are refined with the bracket counts of each of their bytes
+        (small integers: counts within a word stay below 64).
+        """
+        words = np.flatnonzero(self.low <= level)
+        n_close = np.bitwise_count(self.closes[words].view(np.uint8)).view(np.int8)
+        net = np.bitwise_count(self.opens[words].view(np.uint8)).view(np.int8) - n_close
+        before = np.cumsum(net, dtype=np.int16) - net  # may wrap: only differences are used
+        before -= before[::8].repeat(8)  # opened minus closed before a byte, within its word
+        low = before - n_close
+        reach = (level - self.depth_start[words]).clip(-65, 64).astype(np.int16)
+        idx = np.flatnonzero(low <= reach.repeat(8))
+        group_words = words[idx >> 3]
+        start = self.depth_start[group_words] + before[idx]
+        return group_words * 8 + (idx & 7), start, start - n_close[idx]
+
+    def events(self, groups: np.ndarray, depth_start: np.ndarray, level: int = 2) -> tuple:
+        """Positions, is-opener and depth-after of brackets entering/leaving depth <= level,
+        from the groups (and depth at their start) that may reach it."""
         opens = np.unpackbits(self.opens.view(np.uint8)[groups], bitorder="little")
         closes = np.unpackbits(self.closes.view(np.uint8)[groups], bitorder="little")
         idx = np.flatnonzero(opens | closes)
@@ -262,27 +279,9 @@ class Structure:
         pos = groups[group] * 8 + (idx & 7)
         return pos[keep], is_open[keep], depth[keep]
 
-    def shallow_text(self, level: int = ITEM_DEPTH) -> tuple[bytes, np.ndarray]:
-        """The 8-byte groups holding text at depth <= level, concatenated, and their indices."""
-        groups, _ = self._groups(level)
-        return self.a.view(np.uint64)[groups].tobytes(), groups
-
-    def _groups(self, level: int) -> tuple[np.ndarray, np.ndarray]:
-        """8-byte groups whose depth may reach ``level``, and the depth at their start.
-
-        Words that may reach it are refined with the bracket counts of each of their bytes.
-        """
-        words = np.flatnonzero(self.low <= level)
-        closes = np.bitwise_count(self.closes[words].view(np.uint8)).astype(np.int64)
-        net = np.bitwise_count(self.opens[words].view(np.uint8)).astype(np.int64) - closes
-        before = (np.cumsum(net) - net).reshape(-1, 8)  # opened minus closed before a byte
-        start = (before - before[:, :1] + self.depth_start[words, None]).ravel()
-        idx = np.flatnonzero(start - closes <= level)
-        return words[idx >> 3] * 8 + (idx & 7), start[idx]
-
 
 class Analysis(NamedTuple):
-    """What the background thread learns of a chunk (see :class:`Structure`)."""
+    """What the analysis learns of a chunk (see :class:`Structure`)."""
 
     pos: np.ndarray  # brackets entering or leaving depth <= 2
     is_open: np.ndarray
@@ -300,8 +299,12 @@ def analyser(with_text: bool) -> Callable[[bytes], Analysis]:
         nonlocal state
         st = Structure(data, state, work)
         state = st.state
-        text, groups = st.shallow_text() if with_text else (None, None)
-        return Analysis(*st.events(), text, groups, state)
+        groups, start, low = st.shallow(ITEM_DEPTH if with_text else 2)
+        two = low <= 2
+        events = st.events(groups[two], start[two])
+        if not with_text:
+            return Analysis(*events, None, None, state)
+        return Analysis(*events, st.a.view(np.uint64)[groups].tobytes(), groups, state)
 
     return analyse
 
