@@ -100,6 +100,10 @@ def ingest(
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://HOST:8786.")] = None,
 ) -> None:
     """Load public files into the warehouse (kind detected from the content)."""
+    if not (workers or scheduler):  # Dask workers hash their own files
+        from ratelens.sources.files import prefetch_sha256
+
+        prefetch_sha256(paths)  # hashing overlaps the imports below
     from ratelens.ingest import IngestOptions
     from ratelens.ingest import ingest as run
     from ratelens.reports.progress import progress_factory

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
 import fsspec
@@ -43,8 +44,25 @@ def read_head(path: str, n_bytes: int = HEAD_BYTES) -> bytes:
             raise FormatError(path, "byte 0", "a readable gzip stream", str(exc)) from exc
 
 
-def sha256_file(path: str, chunk: int = 1 << 20) -> tuple[str, int]:
+_PREFETCHED: dict[str, Future[tuple[str, int]]] = {}
+
+
+def prefetch_sha256(paths: list[str]) -> None:
+    """Start hashing files on a background thread (hashlib and file reads release the GIL),
+    so the hash is ready when ingest asks for it; errors surface in ``sha256_file``."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+    for path in paths:
+        _PREFETCHED[path] = pool.submit(_sha256, path)
+    pool.shutdown(wait=False)
+
+
+def sha256_file(path: str) -> tuple[str, int]:
     """(sha256 hex, size in bytes) of the file as stored."""
+    future = _PREFETCHED.pop(path, None)
+    return future.result() if future is not None else _sha256(path)
+
+
+def _sha256(path: str, chunk: int = 1 << 20) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
     with open_raw(path) as fh:

@@ -9,7 +9,9 @@ folder and leaves the warehouse as it was (a failure is recorded in the ledger).
 from __future__ import annotations
 
 import os
+import queue
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -230,20 +232,49 @@ def stage_file(
 
 
 def _write_parts(batches: Iterator[tuple[str, pa.RecordBatch]], folder: Path) -> dict[str, int]:
-    """Stream batches into one Parquet file per table; rows written, by table."""
+    """Stream batches into one Parquet file per table; rows written, by table.
+
+    Encoding and writing run on a writer thread (Arrow releases the GIL there), so the
+    reader's thread — the bottleneck of a large ingest — never waits on compression. The
+    queue is bounded: memory stays a few batches, and a writer error stops the read.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    writers: dict[str, pq.ParquetWriter] = {}
     counts: dict[str, int] = {}
+    jobs: queue.Queue[tuple[str, pa.RecordBatch] | None] = queue.Queue(maxsize=8)
+    failed: list[BaseException] = []
+    writer = threading.Thread(target=_writer, args=(jobs, folder, failed), daemon=True)
+    writer.start()
     try:
         for table, batch in batches:
+            if failed:
+                break
+            jobs.put((table, batch))
+            counts[table] = counts.get(table, 0) + batch.num_rows
+    finally:
+        jobs.put(None)
+        writer.join()
+    if failed:
+        raise failed[0]
+    return counts
+
+
+def _writer(jobs: queue.Queue[tuple[str, pa.RecordBatch] | None], folder: Path,
+            failed: list[BaseException]) -> None:
+    writers: dict[str, pq.ParquetWriter] = {}
+    try:
+        while (job := jobs.get()) is not None:
+            if failed:
+                continue  # drain: the reader stops at its next batch
+            table, batch = job
             if table not in writers:
                 writers[table] = pq.ParquetWriter(
                     folder / f"{table}.parquet", batch.schema, compression="zstd"
                 )
-                counts[table] = 0
             writers[table].write_batch(batch)
-            counts[table] += batch.num_rows
+    except BaseException as exc:  # handed to the reading thread, raised there
+        failed.append(exc)
+        while jobs.get() is not None:
+            pass
     finally:
         for w in writers.values():
             w.close()
-    return counts
