@@ -330,6 +330,31 @@ def _charts(report: BenchmarkReport) -> tuple[Block, ...]:
 
 
 def _states(report: BenchmarkReport) -> tuple[Block, ...]:
+    return (*_state_table(report), *_ghosts(report))
+
+
+def _ghosts(report: BenchmarkReport) -> tuple[Block, ...]:
+    """Ghost rates (NPPES loaded only): counted and shown apart, never hidden."""
+    found = report.providers
+    if found is None or not found.is_nppes_loaded:
+        return ()
+    rows = tuple(
+        (g.payer, figures.count(g.n_rates), figures.count(g.n_groups),
+         "; ".join(f"{figures.sha(f, is_short=True)} {loc}" for f, loc in g.example_locators))
+        for g in found.ghost
+    )
+    caption = (f"Ghost rates: paid to provider groups none of whose NPIs holds a performing "
+               f"specialty (NUCC {', '.join(found.taxonomies) or 'none listed'}); "
+               f"{figures.count(found.n_checked)} rate(s) checked against NPPES, "
+               f"{figures.count(found.n_tin_only)} TIN-only, "
+               f"{figures.count(found.n_not_in_nppes)} with NPIs not in NPPES")
+    headers = ("Payer", "Ghost rates", "Provider groups", "Examples (file, locator)")
+    table = Table(headers, rows, caption=caption, numeric=frozenset({1, 2}), literal=frozenset({3}),
+                  empty="No ghost rate among the rates checked.")
+    return table, Text(found.notes, heading="Provider notes", is_list=True)
+
+
+def _state_table(report: BenchmarkReport) -> tuple[Block, ...]:
     if not report.by_state:
         return (Text((NO_STATES,)),)
     rows = tuple(
