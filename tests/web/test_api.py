@@ -74,12 +74,14 @@ def test_benchmark_is_the_library_document(client: TestClient, sample_home: Path
     assert body["filters"]["payer"] == "payer a"
 
 
-def test_unknown_payer_says_data_not_available(client: TestClient) -> None:
-    resp = client.get("/api/v1/benchmark/77407", params={"payer": "No Such Payer"})
-    assert resp.status_code == 200
-    body = resp.json()
-    assert body["payers"] == []
-    assert any("data not available" in g["detail"] for g in body["data_gaps"])
+def test_unknown_payer_is_a_404_naming_the_loaded_payers(client: TestClient) -> None:
+    for url in ("/api/v1/benchmark/77407", "/api/v1/benchmark/77407/rates"):
+        resp = client.get(url, params={"payer": "No Such Payer"})
+        assert resp.status_code == 404
+        body = resp.json()
+        assert body["error"] == "DataNotAvailable"
+        message = body["message"]
+        assert "'No Such Payer'" in message and "Synthetic Sample Payer A" in message
 
 
 def test_code_with_no_data_is_200_with_gaps(client: TestClient) -> None:

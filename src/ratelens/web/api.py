@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ratelens.benchmark.document import BenchmarkReport
-from ratelens.benchmark.rates import rate_rows
+from ratelens.benchmark.rates import check_payer, rate_rows
 from ratelens.benchmark.report import normalize_code
 from ratelens.coding.reference import CodeReference, code_reference
 from ratelens.errors import DataNotAvailable
@@ -107,9 +107,10 @@ def benchmark(
 ) -> Response:
     """What the code is paid: BenchmarkReport.to_json() (schema: benchmark-report.schema.json).
 
-    An unknown payer or a code with no rates is a 200 whose ``data_gaps`` say
-    "data not available".
+    A code with no rates is a 200 whose ``data_gaps`` say "data not available"; a payer
+    filter that matches no loaded payer is a 404 naming the payers loaded.
     """
+    check_payer(wh, payer)
     filters = m.filters_of(payer, state, setting, modifier, billing_class)
     body = wh.report_json(billing_code(code), year, filters)
     return Response(body, media_type="application/json")
@@ -129,6 +130,7 @@ def rates(
 ) -> Response:
     """The rate rows behind a benchmark, each with its file id and locator, a page at a time."""
     offset = m.decode_cursor(cursor)
+    check_payer(wh, payer)
     filters = m.filters_of(payer, state, setting, modifier, billing_class)
     normal = billing_code(code)
     table = rate_rows(wh, normal, filters)
