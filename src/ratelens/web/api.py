@@ -41,13 +41,13 @@ Wh = Annotated[CachedWarehouse, Depends(warehouse)]
 
 def billing_code(code: str) -> str:
     """The code as the files write it; DataNotAvailable (404) for what is not a code."""
-    normal = normalize_code(code)
+    normal = code.strip().upper()
     if not _CODE.match(normal):
         raise DataNotAvailable(
             f"{code[:40]!r} is not a billing code (expected 3 to 7 letters or digits, "
             "e.g. 77407 or G6015): data not available"
         )
-    return normal
+    return normalize_code(normal)
 
 
 def json_response(data: Any) -> Response:
