@@ -77,68 +77,6 @@ def test_bad_rows_and_layouts(tmp_path: Path) -> None:
         read("opps_addendum_b", bad)
 
 
-def _break_line(tmp_path: Path, src: Path, line_no: int, old: str, new: str) -> Path:
-    """A copy of ``src`` (same name) with ``old`` replaced by ``new`` on one line."""
-    lines = src.read_bytes().split(b"\n")
-    line = lines[line_no - 1].decode("latin-1")
-    assert old in line
-    lines[line_no - 1] = line.replace(old, new, 1).encode("latin-1")
-    path = tmp_path / src.name
-    path.write_bytes(b"\n".join(lines))
-    return path
-
-
-@pytest.mark.parametrize(
-    ("kind", "name", "n_rows", "line_no", "old", "new", "locator"),
-    [
-        ("opps_addendum_b", "2023_January_Web_Addendum_B.subset.csv", 123, 60,
-         "5611,1.5584,133.38", "5611,1.5584,N/A", "line 60, column payment_rate"),
-        ("opps_addendum_b", "2023_January_Web_Addendum_B.subset.csv", 123, 60,
-         "77331,", "7733!,", "line 60, column HCPCS Code"),
-        ("opps_addendum_b_extract", "softek_addendumB_extract_2026-01.subset.csv", 114, 60,
-         "137.32", "137.3x", "line 60, column PaymentRate"),
-        ("opps_addendum_a", "2025_January_Web_Addendum_A.12.31.24.subset.csv", 14, 8,
-         "$132.770", "$132.7x", "line 8, column payment_rate"),
-        # a row with a field too few or too many than its header
-        ("opps_addendum_b", "2023_January_Web_Addendum_B.subset.csv", 123, 60,
-         "5611,1.5584,133.38", "5611,1.5584133.38", "line 60"),
-        ("opps_addendum_a", "2025_January_Web_Addendum_A.12.31.24.subset.csv", 14, 8,
-         "$132.770,", "$132.770,,", "line 8"),
-        ("opps_status_indicators", "softek_status-indicators.csv", 31, 10,
-         "Always,", "Always,x,", "line 10"),
-        ("opps_status_indicators", "softek_status-indicators.csv", 31, 10,
-         "H,", "H!,", "line 10, column StatusIndicator"),
-        ("opps_status_indicators", "softek_status-indicators.csv", 31, 10,
-         "Always", "Allways", "line 10, column Paid"),
-    ],
-    ids=["addendum_b_rate", "addendum_b_code", "extract", "addendum_a", "addendum_b_width",
-         "addendum_a_width", "si_width", "si_code", "si_paid"],
-)  # fmt: skip
-def test_lenient_skips_a_bad_middle_row_and_keeps_the_rest(
-    tmp_path: Path,
-    kind: str,
-    name: str,
-    n_rows: int,
-    line_no: int,
-    old: str,
-    new: str,
-    locator: str,
-) -> None:
-    rows, good_ctx = read_with_context(kind, BUNDLED / name)
-    assert len(rows) == n_rows
-    bad = _break_line(tmp_path, BUNDLED / name, line_no, old, new)
-    with pytest.raises(ValidationError) as err:
-        read(kind, bad)
-    assert err.value.locator == locator
-    kept, ctx = read_with_context(kind, bad, is_lenient=True)
-    assert ctx.warnings == [*good_ctx.warnings, str(err.value)]
-    assert locator in ctx.warnings[-1]
-    skipped = [i for i, r in enumerate(rows) if r["locator"] == f"line {line_no}"]
-    assert len(skipped) == 1 and 0 < skipped[0] < n_rows - 1  # a row in the middle
-    assert len(kept) == n_rows - 1
-    assert kept == rows[: skipped[0]] + rows[skipped[0] + 1 :]  # every row before and after
-
-
 def test_lenient_still_raises_for_an_unknown_layout(tmp_path: Path) -> None:
     src = BUNDLED / "2023_January_Web_Addendum_B.subset.csv"
     bad = tmp_path / src.name
