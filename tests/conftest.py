@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
+import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("RATELENS_SHARED", REPO.parent / "shared"))
-SHARED_DATA = SHARED / "data"
+sys.path.insert(0, str(Path(__file__).parent))  # tests import shared_data (one data path)
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from ratelens.sample import bundled_files, sample_warehouse
+from shared_data import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "src" / "ratelens" / "data"
@@ -191,7 +192,7 @@ def test_report_combines_insurer_and_hospital_rows(tmp_path: Path) -> None:
     2025-01-15): Aetna 468.20, BCBS of Illinois 441.35, UnitedHealthcare 486.90, Humana 298.10
     in dollars; Cigna 55 percent (kept apart); OPPS 2025 for 77407 is $262.98.
     """
-    fixtures = REPO.parent / "shared" / "data" / "hospital" / "fixtures"
+    fixtures = SHARED_DATA / "hospital" / "fixtures"
     hospital = fixtures / "valid" / "fict_v22_tall.csv"
     if not hospital.exists():
         pytest.skip("../shared/data is not beside the repository")

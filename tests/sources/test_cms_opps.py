@@ -10,9 +10,10 @@ import pytest
 import ratelens
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import ReadContext, cms_opps
+from shared_data import SHARED_DATA
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
-SHARED = Path("/work/shared/data/cms/opps")
+SHARED = SHARED_DATA / "cms" / "opps"
 
 
 def read(kind: str, path: Path) -> list[dict]:

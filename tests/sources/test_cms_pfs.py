@@ -10,9 +10,10 @@ import pytest
 import ratelens
 from ratelens.errors import FormatError, InputError, ValidationError
 from ratelens.sources import ReadContext, cms_opps, cms_pfs, hcpcs
+from shared_data import SHARED_DATA
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
-SHARED = Path("/work/shared/data/cms")
+SHARED = SHARED_DATA / "cms"
 ALL = (*cms_pfs.SOURCES, *cms_opps.SOURCES, *hcpcs.SOURCES)
 
 

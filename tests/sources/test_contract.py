@@ -12,11 +12,12 @@ import pytest
 from ratelens.errors import InputError
 from ratelens.sources import ReadContext, registry
 from ratelens.sources.files import sha256_file
+from shared_data import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "src" / "ratelens" / "data"
 TESTS = REPO / "tests" / "data"
-SHARED = REPO.parent / "shared" / "data"
+SHARED = SHARED_DATA
 
 # kind -> a real sample of that kind (bundled, shipped CMS examples, or tests/data fixtures)
 SAMPLES = {

@@ -10,9 +10,10 @@ import ratelens
 from ratelens.errors import ValidationError
 from ratelens.sources import ReadContext
 from ratelens.sources.hcpcs import read_hcpcs, sniff_hcpcs
+from shared_data import SHARED_DATA
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
-XLSX = Path("/work/shared/data/cms/hcpcs2019/HCPC2019_CONTR_ANWEB.xlsx")
+XLSX = SHARED_DATA / "cms" / "hcpcs2019" / "HCPC2019_CONTR_ANWEB.xlsx"
 
 
 def read(path: Path, **ctx_args) -> tuple[list[dict], ReadContext]:

@@ -20,8 +20,9 @@ from ratelens.sources import ReadContext
 from ratelens.sources.files import read_head
 from ratelens.sources.hospital import SOURCES, read, sniff_form, validate_file
 from ratelens.sources.rates import RATE_SCHEMA
+from shared_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "hospital"
+DATA = SHARED_DATA / "hospital"
 pytestmark = pytest.mark.skipif(not DATA.exists(), reason="shared hospital data not present")
 CMS_EXAMPLES = sorted((DATA / "cms" / "v2.x" / "examples").glob("*.[cj]s*")) + sorted(
     (DATA / "cms" / "v3.0" / "examples").glob("*.[cj]s*")

@@ -20,8 +20,9 @@ from ratelens.sources import ReadContext
 from ratelens.sources.hospital import read, validate_file
 from ratelens.sources.hospital_rows import rebatch
 from ratelens.sources.rates import RATE_SCHEMA
+from shared_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "hospital"
+DATA = SHARED_DATA / "hospital"
 HEAD_V2 = (
     "hospital_name,last_updated_on,version,hospital_location,hospital_address,license_number|TX,"
     '"To the best of its knowledge and belief, the hospital has included all applicable standard '

@@ -25,8 +25,9 @@ from ratelens.sources.hospital_rules import (
     parse_number,
     version_problem,
 )
+from shared_data import SHARED_DATA
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/data/hospital/cms-validator-fixtures"
+FIXTURES = SHARED_DATA / "hospital" / "cms-validator-fixtures"
 needs_data = pytest.mark.skipif(not FIXTURES.exists(), reason="shared hospital data not present")
 
 

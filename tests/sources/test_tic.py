@@ -21,10 +21,9 @@ from ratelens.errors import FormatError, InputError, ValidationError
 from ratelens.sources import ReadContext, tic
 from ratelens.sources.files import read_head
 from ratelens.sources.tic_scan import Scanner
+from shared_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tic" / "examples"
-if not DATA.exists():
-    DATA = Path("/work/shared/data/tic/examples")
+DATA = SHARED_DATA / "tic" / "examples"
 EXAMPLES = sorted(DATA.glob("*/*/*.json"))
 WANTED = frozenset({"77407", "77412"})
 KIND = {s.kind: s for s in tic.SOURCES}
