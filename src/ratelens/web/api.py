@@ -98,20 +98,15 @@ def medicare(
 def benchmark(
     code: Code,
     wh: Wh,
+    filters: m.ReportFilters,
     year: m.Year = None,
-    payer: m.Payer = None,
-    state: m.State = None,
-    setting: m.SettingParam = None,
-    modifier: m.Modifier = None,
-    billing_class: m.BillingClass = None,
 ) -> Response:
     """What the code is paid: BenchmarkReport.to_json() (schema: benchmark-report.schema.json).
 
     A code with no rates is a 200 whose ``data_gaps`` say "data not available"; a payer
     filter that matches no loaded payer is a 404 naming the payers loaded.
     """
-    check_payer(wh, payer)
-    filters = m.filters_of(payer, state, setting, modifier, billing_class)
+    check_payer(wh, filters.payer)
     body = wh.report_json(billing_code(code), year, filters)
     return Response(body, media_type="application/json")
 
@@ -120,18 +115,13 @@ def benchmark(
 def rates(
     code: Code,
     wh: Wh,
-    payer: m.Payer = None,
-    state: m.State = None,
-    setting: m.SettingParam = None,
-    modifier: m.Modifier = None,
-    billing_class: m.BillingClass = None,
+    filters: m.ReportFilters,
     limit: m.Limit = 100,
     cursor: m.Cursor = None,
 ) -> Response:
     """The rate rows behind a benchmark, each with its file id and locator, a page at a time."""
     offset = m.decode_cursor(cursor)
-    check_payer(wh, payer)
-    filters = m.filters_of(payer, state, setting, modifier, billing_class)
+    check_payer(wh, filters.payer)
     normal = billing_code(code)
     table = rate_rows(wh, normal, filters)
     page = table.slice(offset, limit).to_pylist()

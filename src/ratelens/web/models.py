@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from ratelens.benchmark.report import Filters
@@ -152,14 +152,14 @@ Cursor = Annotated[
 
 
 def filters_of(
-    payer: str | None,
-    state: str | None,
-    setting: str | None,
-    modifier: str | None,
-    billing_class: str | None,
+    payer: Payer = None,
+    state: State = None,
+    setting: SettingParam = None,
+    modifier: Modifier = None,
+    billing_class: BillingClass = None,
 ) -> Filters:
     """The library's Filters from query parameters: '' is no filter, modifier 'global' is
-    "no modifier" (the library's '')."""
+    "no modifier" (the library's ''). A FastAPI dependency: see :data:`ReportFilters`."""
     mod = (modifier or "").upper() or None
     return Filters(
         payer=(payer or "").strip() or None,
@@ -168,6 +168,10 @@ def filters_of(
         modifier="" if mod == "GLOBAL" else mod,
         billing_class=billing_class or None,
     )
+
+
+# The report filters of every benchmark route (API and pages), declared once.
+ReportFilters = Annotated[Filters, Depends(filters_of)]
 
 
 # ---- cursors ----------------------------------------------------------------------------

@@ -99,14 +99,9 @@ def _year(text: str | None) -> int | None:
 def benchmark_page(
     request: Request,
     code: Code,
+    filters: m.ReportFilters,
     year: PageYear = None,
-    payer: m.Payer = None,
-    state: m.State = None,
-    setting: m.SettingParam = None,
-    modifier: m.Modifier = None,
-    billing_class: m.BillingClass = None,
 ) -> HTMLResponse:
-    filters = m.filters_of(payer, state, setting, modifier, billing_class)
     report = warehouse(request).report(billing_code(code), _year(year), filters)
     doc = benchmark_document(report)
     asked = {k: v for k in FILTER_NAMES if (v := request.query_params.get(k))}
@@ -128,17 +123,12 @@ def benchmark_download(
     request: Request,
     code: Code,
     fmt: str,
+    filters: m.ReportFilters,
     year: PageYear = None,
-    payer: m.Payer = None,
-    state: m.State = None,
-    setting: m.SettingParam = None,
-    modifier: m.Modifier = None,
-    billing_class: m.BillingClass = None,
 ) -> Response:
     """The report with the page's filters, in CSV (payer table), XLSX, PDF or JSON."""
     if fmt not in DOWNLOADS:
         raise UsageError(f"download format {fmt!r}: expected one of {', '.join(DOWNLOADS)}")
-    filters = m.filters_of(payer, state, setting, modifier, billing_class)
     report = warehouse(request).report(billing_code(code), _year(year), filters)
     media, suffix = DOWNLOADS[fmt]
     name = f"ratelens-{report.code}-{report.year or 'latest'}-benchmark.{suffix}"
