@@ -285,6 +285,16 @@ def _ref_id(chk: Checker, value: Any, where: str) -> str:
 # ---------------------------------------------------------------------------- in-network
 
 
+def wanted_item(
+    path: str, data: bytes, offset: int, where: str, codes: frozenset[str] | None
+) -> tuple[Any, Checker, str] | None:
+    """Parse one array item; (object, checker, billing code) when its own code is wanted."""
+    obj = loads(path, data, offset, where)
+    chk = Checker(path, offset)
+    code = str(chk.get(obj, "billing_code", (str, int), where, True))
+    return (obj, chk, code) if is_wanted(code, codes) else None
+
+
 class InNetwork:
     """One in-network file: rates of wanted items, their provider groups, checks at the end."""
 
@@ -352,11 +362,10 @@ class InNetwork:
 
     def item(self, data: bytes, index: int, offset: int) -> None:
         where = f"in_network[{index}]"
-        obj = loads(self.path, data, offset, where)
-        chk = Checker(self.path, offset)
-        code = str(chk.get(obj, "billing_code", (str, int), where, True))
-        if not is_wanted(code, self.codes):
+        found = wanted_item(self.path, data, offset, where, self.codes)
+        if found is None:
             return
+        obj, chk, code = found
         try:
             rates, groups, npis = self.item_rows(chk, obj, where, code)
         except ValidationError as err:
@@ -673,11 +682,10 @@ class AllowedAmounts:
 
     def item(self, data: bytes, index: int, offset: int) -> None:
         where = f"out_of_network[{index}]"
-        obj = loads(self.path, data, offset, where)
-        chk = Checker(self.path, offset)
-        code = str(chk.get(obj, "billing_code", (str, int), where, True))
-        if not is_wanted(code, self.codes):
+        found = wanted_item(self.path, data, offset, where, self.codes)
+        if found is None:
             return
+        obj, chk, code = found
         try:
             rows = self.rows(chk, obj, where, code)
         except ValidationError as err:
