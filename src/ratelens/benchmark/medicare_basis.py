@@ -71,9 +71,8 @@ def medicare_context(con: duckdb.DuckDBPyConnection, code: str,
         return ctx
     ctx = MedicareContext(code, facts.year, _facts(facts))
     _count(ctx, facts.sources)
-    for modifier in facts.modifiers:
-        _add_pfs(ctx, con, code, modifier)
-    _add_opps(ctx, con, code, facts.year)
+    quotes = {modifier: _add_pfs(ctx, con, code, modifier) for modifier in facts.modifiers}
+    _add_opps(ctx, con, code, facts.year, quotes.get(""))  # the global quote carries OPPS
     for eq in facts.equivalents:
         ctx.labels[eq.code] = f"{eq.label} ({eq.basis})"
         ctx.equivalent_codes += (eq.code,)
@@ -111,14 +110,14 @@ def _system(code: str) -> str:
 
 
 def _add_pfs(ctx: MedicareContext, con: duckdb.DuckDBPyConnection, code: str,
-             modifier: str) -> None:
+             modifier: str) -> mq.MedicareQuote | None:
     try:
         quote = mq.medicare_quote(con, code, year=ctx.year, modifier=modifier or None,
                                   setting="non-facility")
     except (DataNotAvailable, UsageError) as exc:
         ctx.gaps.append(DataGap(f"Medicare PFS {code}{'-' + modifier if modifier else ''}",
                                 str(exc)))
-        return
+        return None
     _count(ctx, quote.sources)
     label = f"national non-facility, {_mod_words(modifier)}"
     amount = MedicareAmount(
@@ -130,14 +129,16 @@ def _add_pfs(ctx: MedicareContext, con: duckdb.DuckDBPyConnection, code: str,
     )
     ctx.pfs[(code, modifier)] = amount
     ctx.amounts += (amount,)
+    return quote
 
 
 def _add_opps(ctx: MedicareContext, con: duckdb.DuckDBPyConnection, code: str,
-              year: int | None) -> None:
-    try:
-        quote = mq.medicare_quote(con, code, year=year)
-    except (DataNotAvailable, UsageError):
-        quote = None
+              year: int | None, quote: mq.MedicareQuote | None = None) -> None:
+    if quote is None:
+        try:
+            quote = mq.medicare_quote(con, code, year=year)
+        except (DataNotAvailable, UsageError):
+            quote = None
     if quote is None or quote.opps_status_indicator is None:
         ctx.gaps.append(DataGap(f"Medicare OPPS {code}", "no OPPS Addendum B row for this code "
                                 "in the loaded files: data not available"))
