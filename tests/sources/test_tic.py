@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ratelens.errors import FormatError, InputError, ValidationError
-from ratelens.sources import ReadContext, tic
+from ratelens.sources import ReadContext, tic, tic_scan
 from ratelens.sources.files import read_head
 from ratelens.sources.tic_scan import Scanner
 from shared_data import SHARED_DATA
@@ -27,6 +27,16 @@ DATA = SHARED_DATA / "tic" / "examples"
 EXAMPLES = sorted(DATA.glob("*/*/*.json"))
 WANTED = frozenset({"77407", "77412"})
 KIND = {s.kind: s for s in tic.SOURCES}
+
+
+@pytest.fixture(autouse=True, params=["compiled", "numpy"])
+def analysis(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs with the compiled structure analysis and with the numpy one."""
+    if request.param == "numpy":
+        monkeypatch.setattr(tic_scan, "_ticscan", None)
+    elif not tic_scan.has_native():
+        pytest.skip("ratelens.sources._ticscan is not built")
+    return request.param
 
 
 def read(path: Path, kind: str = "tic_in_network", **kw: Any) -> tuple[dict, ReadContext]:

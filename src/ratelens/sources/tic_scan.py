@@ -8,7 +8,10 @@ Speed comes from never looking at bytes one at a time in Python:
 
 * gzip is inflated with ISA-L in a background thread (it releases the GIL for whole
   megabytes), while the reading thread analyses chunks with numpy and walks the events;
-* the analysis works on bit-packed masks: quotes (escapes removed) give an "inside a
+* the analysis is compiled (``_ticscan.c``: SSE2 masks, brackets walked bit by bit, depth 3
+  tokens compared with the needles, the GIL released so it runs beside the inflating
+  thread); without the compiled module the same analysis runs in numpy, as follows;
+* the numpy analysis works on bit-packed masks: quotes (escapes removed) give an "inside a
   string" mask by a prefix XOR over 64-bit words; brackets outside strings are counted per
   word, so the nesting depth is known at every word start. Only the few 8-byte groups where
   the depth comes back to the root arrays' level are expanded to exact bracket positions;
@@ -36,6 +39,11 @@ from isal import isal_zlib
 
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources.files import GZIP_MAGIC, open_raw
+
+try:
+    from ratelens.sources import _ticscan
+except ImportError:  # built without a C compiler: the numpy analysis below does the same
+    _ticscan = None  # type: ignore[assignment]
 
 RAW_BLOCK = 1 << 20  # compressed bytes per inflate call (~7 MB out: most chunks in one piece)
 CHUNK = 1 << 21  # bytes analysed at a time (a multiple of 64; 2 MB measured best)
@@ -286,14 +294,26 @@ class Analysis(NamedTuple):
     pos: np.ndarray  # brackets entering or leaving depth <= 2
     is_open: np.ndarray
     depth: np.ndarray  # depth after each of them
-    text: bytes | None  # depth <= 3 text, for needles
-    groups: np.ndarray | None  # its 8-byte groups
+    text: bytes | None  # depth <= 3 text, for needles (numpy analysis)
+    groups: np.ndarray | None  # its 8-byte groups (numpy analysis)
     state: tuple[int, bool, bool]  # after the chunk
+    hits: np.ndarray | None = None  # file offsets of needles at depth 3 (compiled analysis)
 
 
-def analyser(with_text: bool) -> Callable[[bytes], Analysis]:
-    """A function analysing successive chunks of one document."""
+def has_native() -> bool:
+    """Is the compiled analysis (``_ticscan``) built?"""
+    return _ticscan is not None
+
+
+def analyser(needles: Needles | None, native: bool | None = None) -> Callable[[bytes], Analysis]:
+    """A function analysing successive chunks of one document (each a multiple of 64 bytes
+    but the last), compiled unless ``native`` is False or the module is not built."""
+    if (native is None or native) and _ticscan is not None:
+        return _native_analyser(needles)
+    if native:
+        raise RuntimeError("ratelens.sources._ticscan is not built (no C compiler at install?)")
     state, work = (0, False, False), Work()
+    with_text = needles is not None
 
     def analyse(data: bytes) -> Analysis:
         nonlocal state
@@ -305,6 +325,27 @@ def analyser(with_text: bool) -> Callable[[bytes], Analysis]:
         if not with_text:
             return Analysis(*events, None, None, state)
         return Analysis(*events, st.a.view(np.uint64)[groups].tobytes(), groups, state)
+
+    return analyse
+
+
+def _native_analyser(needles: Needles | None) -> Callable[[bytes], Analysis]:
+    core = _ticscan.Analyzer(None if needles is None else needles.needles)
+    base = 0
+
+    def analyse(data: bytes) -> Analysis:
+        nonlocal base
+        pos, is_open, depth, hits = core.analyse(data, base)
+        base += len(data)
+        return Analysis(
+            np.frombuffer(pos, np.int64),
+            np.frombuffer(is_open, np.int64).astype(np.bool_),
+            np.frombuffer(depth, np.int64),
+            None,
+            None,
+            core.state,
+            None if needles is None else np.frombuffer(hits, np.int64),
+        )
 
     return analyse
 
@@ -434,8 +475,10 @@ class Scanner:
         needles: Needles | None = None,
         on_bytes: Callable[[int], None] | None = None,
         chunk_size: int = CHUNK,
+        native: bool | None = None,
     ) -> None:
         self.path, self.on_bytes, self.chunk_size = path, on_bytes, chunk_size
+        self.native = native  # compiled analysis: None = when built, True = required
         self.streamed, self.needles = streamed, needles
         self.state = (0, False, False)
         self.mode = "pre"  # pre | root | value | array | done
@@ -450,7 +493,7 @@ class Scanner:
     def events(self) -> Iterator[Event]:
         """Every event of the document, in file order."""
         base = 0
-        chunks = read_chunks(self.path, self.chunk_size, analyser(self.needles is not None))
+        chunks = read_chunks(self.path, self.chunk_size, analyser(self.needles, self.native))
         for data, n_comp, pad, analysis in chunks:
             yield from self._chunk(data, base, analysis)
             base += len(data)
@@ -472,7 +515,9 @@ class Scanner:
         if len(depth) and depth.min() < 0:
             bad = int(pos[np.argmax(depth < 0)]) + base
             raise FormatError(self.path, at(bad, self._where()), "JSON", "an unmatched bracket")
-        hits = self._hits(analysis, data, base) if self.needles is not None else None
+        hits = analysis.hits
+        if hits is None and self.needles is not None:
+            hits = self._hits(analysis, data, base)
         pos = pos + base
         i, cursor, n = 0, base, len(pos)
         while True:

@@ -1,0 +1,371 @@
+/* Structure analysis of huge JSON documents, chunk by chunk (compiled part of tic_scan.py).
+ *
+ * The Python scanner needs, for each chunk: the brackets that enter or leave nesting depth
+ * <= 2 (root object, root arrays, their elements) and, when filtering by billing code, the
+ * places where an element's own fields (depth 3 text) hold a wanted code as a whole JSON
+ * token. This file computes both in one pass, with the GIL released:
+ *
+ *   - 64 bytes at a time, SSE2 compares give bit masks of quotes, backslashes and brackets;
+ *     escaped quotes are removed (the odd-backslash-run method of simdjson) and a prefix
+ *     XOR over the quote bits gives the "inside a string" mask, so brackets in strings are
+ *     ignored; blocks without brackets outside strings are skipped at once;
+ *   - brackets are walked bit by bit to keep the depth; only depth 3 text is tokenized, a
+ *     byte at a time, and each string or bare token (a number written without quotes) is
+ *     compared with the needles. A depth 3 string holding a \u escape is reported too (it
+ *     could spell anything): the caller parses every reported element and decides
+ *     on its real billing_code, so a report is a candidate, never a decision.
+ *
+ * All state (depth, string/escape carries, a token cut by the chunk end) lives in the
+ * Analyzer object, so chunks may be cut anywhere.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#define MAX_NEEDLES 256
+#define MAX_NEEDLE 63
+#define ITEM_DEPTH 3
+
+enum { TOK_OUT, TOK_STR, TOK_ESC, TOK_BARE };
+
+typedef struct {
+    int64_t *data;
+    Py_ssize_t len, cap;
+} Vec;
+
+typedef struct {
+    PyObject_HEAD
+    int64_t depth;
+    uint64_t in_string; /* all ones when the next chunk starts inside a string */
+    uint64_t escaped;   /* 1 when the next chunk's first byte is escaped */
+    int n_needles;
+    unsigned char needle_len[MAX_NEEDLES];
+    unsigned char needle[MAX_NEEDLES][MAX_NEEDLE + 1];
+    int max_len;
+    /* depth 3 token being read */
+    int tok;
+    int64_t tok_start;
+    int tok_len; /* bytes kept in tok_buf; max_len + 1 means "longer than any needle" */
+    int tok_bs;
+    unsigned char tok_buf[MAX_NEEDLE + 1];
+} Analyzer;
+
+static int vec_push(Vec *v, int64_t x) {
+    if (v->len == v->cap) {
+        Py_ssize_t cap = v->cap ? v->cap * 2 : 1024;
+        int64_t *d = PyMem_RawRealloc(v->data, (size_t)cap * sizeof(int64_t));
+        if (d == NULL) return -1;
+        v->data = d;
+        v->cap = cap;
+    }
+    v->data[v->len++] = x;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ bit masks of a block */
+
+typedef struct {
+    uint64_t quote, backslash, open, close;
+} Masks;
+
+static inline Masks block_masks(const unsigned char *p) {
+    Masks m;
+#if defined(__SSE2__)
+    const __m128i q = _mm_set1_epi8(0x22), bs = _mm_set1_epi8(0x5C);
+    const __m128i low = _mm_set1_epi8(0x20), op = _mm_set1_epi8(0x7B), cl = _mm_set1_epi8(0x7D);
+    uint64_t mq = 0, mb = 0, mo = 0, mc = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+        __m128i f = _mm_or_si128(v, low); /* [ -> {, ] -> } */
+        mq |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, q)) << (16 * k);
+        mb |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, bs)) << (16 * k);
+        mo |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(f, op)) << (16 * k);
+        mc |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(f, cl)) << (16 * k);
+    }
+    m.quote = mq, m.backslash = mb, m.open = mo, m.close = mc;
+#else
+    uint64_t mq = 0, mb = 0, mo = 0, mc = 0;
+    for (int i = 0; i < 64; i++) {
+        unsigned char c = p[i], f = c | 0x20;
+        mq |= (uint64_t)(c == 0x22) << i;
+        mb |= (uint64_t)(c == 0x5C) << i;
+        mo |= (uint64_t)(f == 0x7B) << i;
+        mc |= (uint64_t)(f == 0x7D) << i;
+    }
+    m.quote = mq, m.backslash = mb, m.open = mo, m.close = mc;
+#endif
+    return m;
+}
+
+/* Characters escaped by a backslash (simdjson's find_escaped_branchless). */
+static inline uint64_t find_escaped(Analyzer *a, uint64_t backslash) {
+    if (!backslash) {
+        uint64_t escaped = a->escaped;
+        a->escaped = 0;
+        return escaped;
+    }
+    const uint64_t even = 0x5555555555555555ULL;
+    backslash &= ~a->escaped;
+    uint64_t follows = (backslash << 1) | a->escaped;
+    uint64_t odd_starts = backslash & ~even & ~follows;
+    uint64_t sum;
+    a->escaped = __builtin_add_overflow(odd_starts, backslash, &sum);
+    uint64_t invert = sum << 1;
+    return (even ^ invert) & follows;
+}
+
+static inline uint64_t prefix_xor(uint64_t x) {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    return x;
+}
+
+/* ------------------------------------------------------------------ depth 3 tokens */
+
+static inline int is_needle(Analyzer *a) {
+    if (a->tok_len > a->max_len) return 0;
+    for (int k = 0; k < a->n_needles; k++)
+        if (a->needle_len[k] == a->tok_len && memcmp(a->needle[k], a->tok_buf, a->tok_len) == 0)
+            return 1;
+    return 0;
+}
+
+static inline void tok_add(Analyzer *a, unsigned char c) {
+    if (a->tok_len <= a->max_len) a->tok_buf[a->tok_len++] = c;
+}
+
+/* Ends a bare token (at a bracket, a separator or a quote); 0, or -1 without memory. */
+static inline int tok_end_bare(Analyzer *a, Vec *hits) {
+    int rc = 0;
+    if (a->tok == TOK_BARE && is_needle(a)) rc = vec_push(hits, a->tok_start);
+    a->tok = TOK_OUT;
+    return rc;
+}
+
+static int tokenize(Analyzer *a, const unsigned char *p, Py_ssize_t n, int64_t at, Vec *hits) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        switch (a->tok) {
+        case TOK_STR:
+            if (c == '"') {
+                if ((a->tok_bs || is_needle(a)) && vec_push(hits, a->tok_start) < 0) return -1;
+                a->tok = TOK_OUT;
+            } else if (c == '\\') {
+                a->tok = TOK_ESC;
+            } else {
+                tok_add(a, c);
+            }
+            break;
+        case TOK_ESC:
+            /* \u could spell any code: a candidate. Any other escape decodes to a quote,
+               backslash, slash or control character, which no needle holds: no match. */
+            if (c == 'u')
+                a->tok_bs = 1;
+            else
+                a->tok_len = a->max_len + 1;
+            a->tok = TOK_STR;
+            break;
+        case TOK_BARE:
+            if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' || c == ':' ||
+                c == '"') {
+                if (tok_end_bare(a, hits) < 0) return -1;
+                if (c == '"') {
+                    a->tok = TOK_STR, a->tok_start = at + i, a->tok_len = 0, a->tok_bs = 0;
+                }
+            } else {
+                tok_add(a, c);
+            }
+            break;
+        default: /* TOK_OUT */
+            if (c == '"') {
+                a->tok = TOK_STR, a->tok_start = at + i, a->tok_len = 0, a->tok_bs = 0;
+            } else if (!(c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' ||
+                         c == ':')) {
+                a->tok = TOK_BARE, a->tok_start = at + i, a->tok_len = 0, a->tok_bs = 0;
+                tok_add(a, c);
+            }
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ one chunk */
+
+typedef struct {
+    Vec pos, is_open, depth, hits;
+} Out;
+
+static int analyse_block(Analyzer *a, const unsigned char *p, int64_t off, int64_t base,
+                         int tokens, Out *o) {
+    Masks m = block_masks(p);
+    uint64_t quote = m.quote & ~find_escaped(a, m.backslash);
+    uint64_t inside = prefix_xor(quote) ^ a->in_string;
+    a->in_string = (uint64_t)((int64_t)inside >> 63);
+    uint64_t opens = m.open & ~inside, closes = m.close & ~inside;
+    uint64_t brackets = opens | closes;
+    if (!brackets) {
+        return tokens && a->depth == ITEM_DEPTH ? tokenize(a, p, 64, base + off, &o->hits) : 0;
+    }
+    int n_close = __builtin_popcountll(closes);
+    if (a->depth - n_close > ITEM_DEPTH) { /* the whole block is deeper than an item's own
+                                             fields: no event, no token, only the depth */
+        a->depth += __builtin_popcountll(opens) - n_close;
+        return 0;
+    }
+    int cur = 0;
+    while (brackets) {
+        int i = __builtin_ctzll(brackets);
+        if (tokens && a->depth == ITEM_DEPTH) {
+            if (tokenize(a, p + cur, i - cur, base + off + cur, &o->hits) < 0) return -1;
+            if (tok_end_bare(a, &o->hits) < 0) return -1;
+        }
+        if ((opens >> i) & 1) {
+            a->depth++;
+            if (a->depth <= ITEM_DEPTH) {
+                if (vec_push(&o->pos, off + i) < 0 || vec_push(&o->is_open, 1) < 0 ||
+                    vec_push(&o->depth, a->depth) < 0)
+                    return -1;
+                a->tok = TOK_OUT;
+            }
+        } else {
+            a->depth--;
+            if (a->depth <= ITEM_DEPTH - 1) {
+                if (vec_push(&o->pos, off + i) < 0 || vec_push(&o->is_open, 0) < 0 ||
+                    vec_push(&o->depth, a->depth) < 0)
+                    return -1;
+            }
+            if (a->depth == ITEM_DEPTH) a->tok = TOK_OUT;
+        }
+        cur = i + 1;
+        brackets &= brackets - 1;
+    }
+    if (tokens && a->depth == ITEM_DEPTH && cur < 64)
+        return tokenize(a, p + cur, 64 - cur, base + off + cur, &o->hits);
+    return 0;
+}
+
+static PyObject *vec_bytes(Vec *v) {
+    return PyBytes_FromStringAndSize((const char *)v->data, v->len * (Py_ssize_t)sizeof(int64_t));
+}
+
+static PyObject *Analyzer_analyse(Analyzer *a, PyObject *args) {
+    Py_buffer buf;
+    long long base;
+    if (!PyArg_ParseTuple(args, "y*L", &buf, &base)) return NULL;
+    const unsigned char *p = buf.buf;
+    Py_ssize_t n = buf.len;
+    int tokens = a->n_needles > 0;
+    Out o = {{0}};
+    int rc = 0;
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t off = 0;
+    for (; off + 64 <= n && rc == 0; off += 64) rc = analyse_block(a, p + off, off, base, tokens, &o);
+    if (off < n && rc == 0) { /* the document's last bytes, padded with spaces */
+        unsigned char last[64];
+        memset(last, ' ', 64);
+        memcpy(last, p + off, (size_t)(n - off));
+        rc = analyse_block(a, last, off, base, tokens, &o);
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&buf);
+    PyObject *result = NULL;
+    if (rc == 0) {
+        result = Py_BuildValue("(NNNN)", vec_bytes(&o.pos), vec_bytes(&o.is_open),
+                               vec_bytes(&o.depth), vec_bytes(&o.hits));
+    } else {
+        PyErr_NoMemory();
+    }
+    PyMem_RawFree(o.pos.data), PyMem_RawFree(o.is_open.data);
+    PyMem_RawFree(o.depth.data), PyMem_RawFree(o.hits.data);
+    return result;
+}
+
+static PyObject *Analyzer_state(Analyzer *a, void *closure) {
+    (void)closure;
+    return Py_BuildValue("(LOO)", (long long)a->depth, a->in_string ? Py_True : Py_False,
+                         a->escaped ? Py_True : Py_False);
+}
+
+static int Analyzer_init(Analyzer *a, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"needles", NULL};
+    PyObject *needles = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O", kwlist, &needles)) return -1;
+    a->depth = 0, a->in_string = 0, a->escaped = 0;
+    a->n_needles = 0, a->max_len = 0, a->tok = TOK_OUT, a->tok_len = 0;
+    if (needles == Py_None) return 0;
+    PyObject *seq = PySequence_Fast(needles, "needles must be a sequence of bytes");
+    if (seq == NULL) return -1;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    if (count > MAX_NEEDLES) {
+        Py_DECREF(seq);
+        PyErr_Format(PyExc_ValueError, "at most %d needles", MAX_NEEDLES);
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, k);
+        if (!PyBytes_Check(item) || PyBytes_GET_SIZE(item) == 0 ||
+            PyBytes_GET_SIZE(item) > MAX_NEEDLE) {
+            Py_DECREF(seq);
+            PyErr_Format(PyExc_ValueError, "needles must be bytes of 1 to %d bytes", MAX_NEEDLE);
+            return -1;
+        }
+        Py_ssize_t len = PyBytes_GET_SIZE(item);
+        memcpy(a->needle[k], PyBytes_AS_STRING(item), (size_t)len);
+        a->needle_len[k] = (unsigned char)len;
+        if (len > a->max_len) a->max_len = (int)len;
+    }
+    a->n_needles = (int)count;
+    Py_DECREF(seq);
+    return 0;
+}
+
+static PyMethodDef Analyzer_methods[] = {
+    {"analyse", (PyCFunction)Analyzer_analyse, METH_VARARGS,
+     "analyse(data, base) -> (pos, is_open, depth, hits): int64 arrays as bytes.\n\n"
+     "pos: chunk offsets of brackets opening to depth <= 3 or closing to depth <= 2;\n"
+     "is_open: 1 for an opener; depth: the depth after each; hits: absolute offsets\n"
+     "(base + offset) of depth 3 tokens equal to a needle, or strings with a \\u escape."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Analyzer_getset[] = {
+    {"state", (getter)Analyzer_state, NULL, "(depth, inside a string, escape pending)", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject AnalyzerType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ratelens.sources._ticscan.Analyzer",
+    .tp_basicsize = sizeof(Analyzer),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Analyzer(needles=None): structure of successive chunks of one JSON document.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Analyzer_init,
+    .tp_methods = Analyzer_methods,
+    .tp_getset = Analyzer_getset,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_ticscan", "Compiled structure analysis for tic_scan.", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__ticscan(void) {
+    if (PyType_Ready(&AnalyzerType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    Py_INCREF(&AnalyzerType);
+    if (PyModule_AddObject(m, "Analyzer", (PyObject *)&AnalyzerType) < 0) {
+        Py_DECREF(&AnalyzerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,181 @@
+"""The compiled structure analysis (``_ticscan.c``) against the numpy one and the JSON itself.
+
+Both analyses must give the same bracket events at every chunk size; the compiled one's
+needle hits must pick every element whose own ``billing_code`` is wanted (as a string, a
+number or spelled with ``\\u`` escapes) and nothing a parser would not call a candidate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ratelens.sources import tic_scan
+from ratelens.sources.tic_scan import Needles, analyser, has_native
+
+pytestmark = pytest.mark.skipif(
+    not has_native() and not os.environ.get("CI"), reason="_ticscan not built"
+)
+
+NEEDLES = Needles([b"77407", b"77412", b"CSTM-00"])
+
+
+def test_compiled_analysis_is_built() -> None:
+    """CI builds the extension; a silent fall back to numpy would hide a broken build."""
+    assert has_native(), "ratelens.sources._ticscan did not build (pip install needs a C compiler)"
+
+
+def chunks(text: bytes, size: int) -> list[bytes]:
+    """The scanner's chunks: ``size`` bytes (a multiple of 64), the last padded."""
+    parts = [text[i : i + size] for i in range(0, len(text), size)] or [b""]
+    parts[-1] += b" " * ((-len(parts[-1])) % 64 or (0 if parts[-1] else 64))
+    return parts
+
+
+def run(text: bytes, size: int, native: bool, needles: Needles | None = NEEDLES):
+    """Events (position, is-open, depth) and hits of both analyses over the whole text."""
+    analyse = analyser(needles, native=native)
+    events, hits, base = [], [], 0
+    for data in chunks(text, size):
+        a = analyse(data)
+        events += zip((a.pos + base).tolist(), a.is_open.tolist(), a.depth.tolist(), strict=True)
+        if a.hits is not None:
+            hits += a.hits.tolist()
+        base += len(data)
+    return events, hits, a.state
+
+
+def elements(text: bytes, events: list) -> list[tuple[int, int]]:
+    """(start, end) of depth-3 objects from the events (elements of root arrays)."""
+    opens = [p for p, is_open, depth in events if is_open and depth == 3]
+    closes = [p for p, is_open, depth in events if not is_open and depth == 2]
+    return [(s, e) for s, e in zip(opens, closes, strict=False) if text[s] == ord("{")]
+
+
+def chosen(spans: list[tuple[int, int]], hits: list[int]) -> set[int]:
+    return {j for j, (s, e) in enumerate(spans) if any(s <= h <= e for h in hits)}
+
+
+def doc(items: list[dict], extra: str = "") -> bytes:
+    body = ",".join(json.dumps(i, indent=2 if k % 5 == 4 else None) for k, i in enumerate(items))
+    return ('{"reporting_entity_name": "x [1]",' + extra + '"in_network": [' + body + "]}").encode()
+
+
+def test_hits_by_hand() -> None:
+    items = [
+        rb'{"billing_code": "77407", "negotiated_rates": []}',
+        rb'{"billing_code": "99213", "description": "77407", "bundled_codes": [{"c": "77412"}]}',
+        rb'{"billing_code": 77412}',  # a number: a candidate too (the parser decides)
+        rb'{"billing_code": "7740\u0037"}',  # escaped: could spell anything
+        rb'{"billing_code": "774070", "d": "x 77407 y", "e": 774070, "f": [["77407"]]}',
+        rb'{"billing_code"  :  "CSTM-00"  }',
+        rb'{"billing_code": "77407\n", "g": "\"77407\""}',  # other escapes: never a code
+        rb'{"77407": {"billing_code": "77412"}}',  # a key is own text too
+    ]
+    text = b'{"reporting_entity_name": "x", "in_network": [' + b",\n".join(items) + b"]}"
+    assert [i.get("billing_code") for i in json.loads(text)["in_network"]][3] == "77407"
+    for size in (64, 128, 1 << 20):
+        events, hits, state = run(text, size, native=True)
+        assert state == (0, False, False)
+        assert chosen(elements(text, events), hits) == {0, 1, 2, 3, 5, 7}, size
+
+
+def test_without_needles_no_hits_and_same_events() -> None:
+    text = doc([{"billing_code": "77407", "x": [1, {"y": "]"}]}] * 3)
+    events, hits, _ = run(text, 64, native=True, needles=None)
+    assert hits == []
+    assert events == run(text, 64, native=False, needles=None)[0]
+
+
+# ---------------------------------------------------------------------------- generated
+
+
+_TEXT = st.text(alphabet='ab7\\"[]{}:, \n\t\u00e9\u2028', max_size=12)
+_SCALAR = st.one_of(
+    st.sampled_from(["77407", "77412", "7740", "CSTM-00", "cstm-00", "99213"]),
+    _TEXT,
+    st.integers(-(10**20), 10**20),
+    st.sampled_from([77407, 77412, 1.5, True, None]),
+)
+_VALUE = st.recursive(
+    _SCALAR,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=12,
+)
+_ITEM = st.dictionaries(
+    st.sampled_from(["billing_code", "description", "name", "negotiated_rates", "x\\"]),
+    _VALUE,
+    max_size=4,
+)
+
+
+def own_candidates(item: dict) -> bool:
+    """Could a parser find a wanted code among this element's own keys and scalar values?"""
+    wanted = {"77407", "77412", "CSTM-00"}  # the needles (CSTM-00 is matched exactly)
+    own = [*item, *(v for v in item.values() if not isinstance(v, list | dict))]
+    return any(
+        (isinstance(v, str) and v in wanted) or (type(v) is int and str(v) in wanted)
+        for v in own
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    items=st.lists(_ITEM, max_size=8),
+    ascii_only=st.booleans(),
+    size=st.sampled_from([64, 128, 192, 4096]),
+)
+def test_same_events_as_numpy_and_exact_candidates(items, ascii_only, size) -> None:
+    body = ",".join(json.dumps(i, ensure_ascii=ascii_only) for i in items)
+    text = ('{"a": "\\\\", "in_network": [' + body + '], "b": [[{"c": 1}]]}').encode()
+    native_events, hits, state = run(text, size, native=True)
+    numpy_events, _, numpy_state = run(text, size, native=False)
+    assert native_events == numpy_events
+    assert state == numpy_state == (0, False, False)
+    picked = chosen(elements(text, native_events), hits)
+    escaped = {j for j, i in enumerate(items) if "\\u" in json.dumps(i, ensure_ascii=ascii_only)}
+    must = {j for j, i in enumerate(items) if own_candidates(i)}
+    assert must <= picked <= must | escaped, (items, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=300), size=st.sampled_from([64, 128]))
+def test_any_bytes_same_events_as_numpy(data: bytes, size: int) -> None:
+    """Garbage too: both analyses agree on every bracket (the scanner then rejects it)."""
+    assert run(data, size, native=True)[0] == run(data, size, native=False)[0]
+    assert run(data, size, native=True)[2] == run(data, size, native=False)[2]
+
+
+def test_backslash_runs_at_every_block_edge() -> None:
+    rng = random.Random(7)
+    for n in range(200):
+        pad = "a" * (n % 67)
+        value = pad + "\\" * rng.randint(0, 9) + '"' * rng.randint(0, 1)
+        text = doc([{"d": json.loads(json.dumps(value)), "billing_code": "77407"}] * 3)
+        native = run(text, 64, native=True)
+        assert native[0] == run(text, 64, native=False)[0], n
+        assert chosen(elements(text, native[0]), native[1]) == {0, 1, 2}, n
+
+
+def test_needle_cut_by_every_chunk_edge() -> None:
+    for shift in range(0, 70):
+        text = doc([{"z": "y" * shift, "billing_code": 77412}, {"billing_code": "77412"}])
+        for size in (64, 128):
+            events, hits, _ = run(text, size, native=True)
+            assert chosen(elements(text, events), hits) == {0, 1}, (shift, size)
+
+
+def test_numpy_fallback_when_not_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tic_scan, "_ticscan", None)
+    assert not has_native()
+    a = analyser(NEEDLES)(b'{"in_network": [{"billing_code": "77407"}]}'.ljust(64))
+    assert a.hits is None and a.text is not None
+    with pytest.raises(RuntimeError, match="not built"):
+        analyser(NEEDLES, native=True)
+    assert np.array_equal(a.depth, [1, 2, 3, 2, 1, 0])
