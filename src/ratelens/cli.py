@@ -123,7 +123,7 @@ def ingest(
 
         results = ingest_distributed(wh, paths, options, scheduler=scheduler, n_workers=workers)
     else:
-        with progress_factory(err) as factory:
+        with progress_factory(err) as factory, wh.session():
             results = run(wh, paths, options, factory)
     failed = 0
     for r in results:

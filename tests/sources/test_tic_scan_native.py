@@ -13,7 +13,7 @@ import random
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ratelens.sources import tic_scan
@@ -24,6 +24,32 @@ pytestmark = pytest.mark.skipif(
 )
 
 NEEDLES = Needles([b"77407", b"77412", b"CSTM-00"])
+
+
+def _paths() -> list[str]:
+    """The compiled code's paths this CPU can run: SSE2 always, AVX2 when it has it."""
+    if not has_native():
+        return ["sse2"]
+    before = tic_scan._ticscan.use_avx2(False)
+    try:
+        tic_scan._ticscan.use_avx2(True)
+        return ["sse2", "avx2"]
+    except RuntimeError:
+        return ["sse2"]
+    finally:
+        tic_scan._ticscan.use_avx2(before)
+
+
+@pytest.fixture(autouse=True, params=_paths())
+def simd(request: pytest.FixtureRequest):
+    """Every test here runs on each SIMD path of the compiled analysis."""
+    if not has_native():
+        yield request.param
+        return
+    compiled = tic_scan._ticscan  # a test may hide it
+    before = compiled.use_avx2(request.param == "avx2")
+    yield request.param
+    compiled.use_avx2(before)
 
 
 def test_compiled_analysis_is_built() -> None:
@@ -120,12 +146,13 @@ def own_candidates(item: dict) -> bool:
     wanted = {"77407", "77412", "CSTM-00"}  # the needles (CSTM-00 is matched exactly)
     own = [*item, *(v for v in item.values() if not isinstance(v, list | dict))]
     return any(
-        (isinstance(v, str) and v in wanted) or (type(v) is int and str(v) in wanted)
-        for v in own
+        (isinstance(v, str) and v in wanted) or (type(v) is int and str(v) in wanted) for v in own
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     items=st.lists(_ITEM, max_size=8),
     ascii_only=st.booleans(),
@@ -144,7 +171,9 @@ def test_same_events_as_numpy_and_exact_candidates(items, ascii_only, size) -> N
     assert must <= picked <= must | escaped, (items, text)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.binary(max_size=300), size=st.sampled_from([64, 128]))
 def test_any_bytes_same_events_as_numpy(data: bytes, size: int) -> None:
     """Garbage too: both analyses agree on every bracket (the scanner then rejects it)."""

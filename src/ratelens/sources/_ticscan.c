@@ -21,6 +21,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__SSE2__)
@@ -101,6 +102,31 @@ static inline Masks block_masks(const unsigned char *p) {
 #endif
     return m;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_AVX2_PATH 1
+#include <immintrin.h>
+/* The same masks 32 bytes at a time (used when the CPU has AVX2, checked at import). */
+__attribute__((target("avx2"), always_inline)) static inline Masks block_masks_avx2(
+    const unsigned char *p) {
+    const __m256i q = _mm256_set1_epi8(0x22), bs = _mm256_set1_epi8(0x5C);
+    const __m256i low = _mm256_set1_epi8(0x20), op = _mm256_set1_epi8(0x7B);
+    const __m256i cl = _mm256_set1_epi8(0x7D);
+    __m256i v0 = _mm256_loadu_si256((const __m256i *)p);
+    __m256i v1 = _mm256_loadu_si256((const __m256i *)(p + 32));
+    __m256i f0 = _mm256_or_si256(v0, low), f1 = _mm256_or_si256(v1, low);
+#define MASK64(a, b, c)                                                                     \
+    ((uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, c)) |                   \
+     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, c)) << 32)
+    Masks m;
+    m.quote = MASK64(v0, v1, q);
+    m.backslash = MASK64(v0, v1, bs);
+    m.open = MASK64(f0, f1, op);
+    m.close = MASK64(f0, f1, cl);
+#undef MASK64
+    return m;
+}
+#endif
 
 /* Characters escaped by a backslash (simdjson's find_escaped_branchless). */
 static inline uint64_t find_escaped(Analyzer *a, uint64_t backslash) {
@@ -204,9 +230,8 @@ typedef struct {
     Vec pos, is_open, depth, hits;
 } Out;
 
-static int analyse_block(Analyzer *a, const unsigned char *p, int64_t off, int64_t base,
-                         int tokens, Out *o) {
-    Masks m = block_masks(p);
+__attribute__((always_inline)) static inline int analyse_block(
+    Analyzer *a, const unsigned char *p, Masks m, int64_t off, int64_t base, int tokens, Out *o) {
     uint64_t quote = m.quote & ~find_escaped(a, m.backslash);
     uint64_t inside = prefix_xor(quote) ^ a->in_string;
     a->in_string = (uint64_t)((int64_t)inside >> 63);
@@ -253,6 +278,27 @@ static int analyse_block(Analyzer *a, const unsigned char *p, int64_t off, int64
     return 0;
 }
 
+/* Whole blocks of a chunk; returns the offset reached (a block failing stops early). */
+static Py_ssize_t analyse_blocks(Analyzer *a, const unsigned char *p, Py_ssize_t n, int64_t base,
+                                 int tokens, Out *o, int *rc) {
+    Py_ssize_t off = 0;
+    for (; off + 64 <= n && *rc == 0; off += 64)
+        *rc = analyse_block(a, p + off, block_masks(p + off), off, base, tokens, o);
+    return off;
+}
+
+#ifdef HAVE_AVX2_PATH
+__attribute__((target("avx2,popcnt,bmi"))) static Py_ssize_t analyse_blocks_avx2(
+    Analyzer *a, const unsigned char *p, Py_ssize_t n, int64_t base, int tokens, Out *o,
+    int *rc) {
+    Py_ssize_t off = 0;
+    for (; off + 64 <= n && *rc == 0; off += 64)
+        *rc = analyse_block(a, p + off, block_masks_avx2(p + off), off, base, tokens, o);
+    return off;
+}
+static int has_avx2 = 0;
+#endif
+
 static PyObject *vec_bytes(Vec *v) {
     return PyBytes_FromStringAndSize((const char *)v->data, v->len * (Py_ssize_t)sizeof(int64_t));
 }
@@ -267,13 +313,17 @@ static PyObject *Analyzer_analyse(Analyzer *a, PyObject *args) {
     Out o = {{0}};
     int rc = 0;
     Py_BEGIN_ALLOW_THREADS
-    Py_ssize_t off = 0;
-    for (; off + 64 <= n && rc == 0; off += 64) rc = analyse_block(a, p + off, off, base, tokens, &o);
+#ifdef HAVE_AVX2_PATH
+    Py_ssize_t off = has_avx2 ? analyse_blocks_avx2(a, p, n, base, tokens, &o, &rc)
+                              : analyse_blocks(a, p, n, base, tokens, &o, &rc);
+#else
+    Py_ssize_t off = analyse_blocks(a, p, n, base, tokens, &o, &rc);
+#endif
     if (off < n && rc == 0) { /* the document's last bytes, padded with spaces */
         unsigned char last[64];
         memset(last, ' ', 64);
         memcpy(last, p + off, (size_t)(n - off));
-        rc = analyse_block(a, last, off, base, tokens, &o);
+        rc = analyse_block(a, last, block_masks(last), off, base, tokens, &o);
     }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&buf);
@@ -353,11 +403,42 @@ static PyTypeObject AnalyzerType = {
     .tp_getset = Analyzer_getset,
 };
 
+static PyObject *use_avx2(PyObject *self, PyObject *arg) {
+    (void)self;
+    int wanted = PyObject_IsTrue(arg);
+    if (wanted < 0) return NULL;
+#ifdef HAVE_AVX2_PATH
+    int before = has_avx2;
+    if (wanted && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") &&
+                    __builtin_cpu_supports("bmi")))
+        return PyErr_Format(PyExc_RuntimeError, "this CPU has no AVX2");
+    has_avx2 = wanted;
+    return PyBool_FromLong(before);
+#else
+    if (wanted) return PyErr_Format(PyExc_RuntimeError, "built without the AVX2 path");
+    Py_RETURN_FALSE;
+#endif
+}
+
+static PyMethodDef module_methods[] = {
+    {"use_avx2", use_avx2, METH_O,
+     "use_avx2(flag) -> bool: choose the AVX2 or the SSE2 path (for tests); returns the "
+     "previous choice. RuntimeError when the CPU has no AVX2."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_ticscan", "Compiled structure analysis for tic_scan.", -1, NULL,
+    PyModuleDef_HEAD_INIT, "_ticscan", "Compiled structure analysis for tic_scan.", -1,
+    module_methods,
 };
 
 PyMODINIT_FUNC PyInit__ticscan(void) {
+#ifdef HAVE_AVX2_PATH
+    __builtin_cpu_init();
+    const char *env = getenv("RATELENS_NO_AVX2");
+    has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") &&
+               __builtin_cpu_supports("bmi") && !(env && *env);
+#endif
     if (PyType_Ready(&AnalyzerType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;

@@ -6,7 +6,6 @@ import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
-import fsspec
 from isal import igzip
 
 from ratelens.errors import FormatError, InputError
@@ -18,6 +17,10 @@ HEAD_BYTES = 65536
 def open_raw(path: str) -> BinaryIO:
     """The file's bytes as stored (compressed or not)."""
     try:
+        if "://" not in path:  # a local path: no need to import fsspec (slow)
+            return open(path, "rb")  # the caller closes it
+        import fsspec
+
         return fsspec.open(path, "rb").open()  # type: ignore[no-any-return]
     except FileNotFoundError as exc:
         raise InputError(path, None, "an existing file", "no such file") from exc

@@ -39,8 +39,6 @@ from isal import igzip
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import Batches, ReadContext, Source
 from ratelens.sources.files import GZIP_MAGIC, open_raw, read_head
-from ratelens.sources.hospital_csv import HospitalCsv
-from ratelens.sources.hospital_json import HospitalJson
 from ratelens.sources.hospital_rows import Charge, Item, RowBuffer
 from ratelens.sources.hospital_rules import (
     Problem,
@@ -152,9 +150,13 @@ def read(ctx: ReadContext) -> Batches:
     form = sniff_form(read_head(ctx.path)) or "csv_tall"
     with _opened(ctx.path) as (content, raw):
         if form == "json":
+            from ratelens.sources.hospital_json import HospitalJson  # only when needed
+
             parser = HospitalJson(ctx.path, log)
             yield from _batches(ctx, parser, parser.records(content), raw)
         else:
+            from ratelens.sources.hospital_csv import HospitalCsv  # (slow to import)
+
             parser = HospitalCsv(content, log)
             parser.read_header()
             if log.n_errors and not ctx.is_lenient:
@@ -267,11 +269,15 @@ def validate_file(path: str) -> ValidationReport:
         )
     with _opened(path) as (content, _raw):
         if form == "json":
+            from ratelens.sources.hospital_json import HospitalJson  # only when needed
+
             parser = HospitalJson(path, log)
             for _ in parser.records(content):
                 pass
             stated, detected = parser.meta.get("version"), parser.version
         else:
+            from ratelens.sources.hospital_csv import HospitalCsv  # (slow to import)
+
             parser = HospitalCsv(content, log)
             parser.read_header()
             parser.check()

@@ -19,7 +19,6 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from ratelens.errors import FormatError, ValidationError
@@ -206,6 +205,7 @@ class Reader:
     # -- one block
 
     def table(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        import pyarrow.compute as pc  # slow to import: only when reading
         n = batch.num_rows
         lines = self.line_of(np.arange(self.n_rows, self.n_rows + n, dtype=np.int64))
         self.n_rows += n
@@ -237,6 +237,7 @@ class Reader:
         Blank lines are dropped silently. Returns the mask of rows to keep, or None when
         every row is good.
         """
+        import pyarrow.compute as pc  # slow to import: only when reading
         npi, entity = batch.column(NPI), batch.column(ENTITY)
         is_blank = pc.and_(_is_empty(npi), _is_empty(entity))
         bad_npi = pc.invert(pc.match_substring_regex(npi, r"^\d{10}$"))
@@ -260,15 +261,18 @@ class Reader:
 
 
 def _is_empty(values: pa.Array) -> pa.Array:
+    import pyarrow.compute as pc  # slow to import: only when reading
     return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
 
 
 def _blank_null(values: pa.Array) -> pa.Array:
+    import pyarrow.compute as pc  # slow to import: only when reading
     trimmed = pc.utf8_trim_whitespace(values)
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, _s), trimmed)
 
 
 def _entity_types(values: pa.Array) -> pa.Array:
+    import pyarrow.compute as pc  # slow to import: only when reading
     return pc.if_else(
         pc.equal(values, "1"),
         ENTITY_TYPES["1"],
@@ -287,6 +291,7 @@ def _names(values: pa.Array) -> pa.Array:
 
 def _zip5(values: pa.Array) -> pa.Array:
     """The first five digits of a US ZIP (``77030``, ``770301234``); None otherwise."""
+    import pyarrow.compute as pc  # slow to import: only when reading
     trimmed = pc.utf8_trim_whitespace(values)
     is_zip = pc.match_substring_regex(trimmed, r"^\d{5}(\d{4})?$")
     return pc.if_else(is_zip, pc.utf8_slice_codeunits(trimmed, 0, 5), pa.scalar(None, _s))
@@ -303,6 +308,7 @@ def _taxonomy_columns(batch: pa.RecordBatch) -> list[tuple[pa.Array, pa.Array]]:
 
 def _primary(batch: pa.RecordBatch) -> pa.Array:
     """The code whose switch is Y (the first such); the first code listed when none is."""
+    import pyarrow.compute as pc  # slow to import: only when reading
     pairs = _taxonomy_columns(batch)
     codes = [_blank_null(code) for code, _ in pairs]
     primary = pa.nulls(batch.num_rows, _s)
