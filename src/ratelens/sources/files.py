@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
 import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
@@ -73,3 +76,17 @@ def _sha256(path: str, chunk: int = 1 << 20) -> tuple[str, int]:
             digest.update(block)
             size += len(block)
     return digest.hexdigest(), size
+
+
+@functools.cache
+def keep_big_buffers() -> None:
+    """Let glibc reuse freed megabyte buffers instead of unmapping them.
+
+    By default each inflated or analysed chunk is a fresh ``mmap`` whose pages fault in one
+    by one: that doubles the cost of inflating (measured 1.3 s against 0.6 s per GB).
+    Process-wide; chunks stay far below the thresholds, so memory stays bounded.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: blocks below it come from the heap
+        libc.mallopt(-1, 32 << 20)  # M_TRIM_THRESHOLD: free heap kept before trimming

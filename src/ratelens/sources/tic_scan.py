@@ -25,8 +25,6 @@ Speed comes from never looking at bytes one at a time in Python:
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import queue
 import re
 import threading
@@ -38,7 +36,7 @@ import orjson
 from isal import isal_zlib
 
 from ratelens.errors import FormatError, ValidationError
-from ratelens.sources.files import GZIP_MAGIC, open_raw
+from ratelens.sources.files import GZIP_MAGIC, keep_big_buffers, open_raw
 
 try:
     from ratelens.sources import _ticscan
@@ -84,20 +82,6 @@ def read_chunks(
 
 
 _END = object()
-
-
-@functools.cache
-def keep_big_buffers() -> None:
-    """Let glibc reuse freed megabyte buffers instead of unmapping them.
-
-    By default each inflated or analysed chunk is a fresh ``mmap`` whose pages fault in one
-    by one: that doubles the cost of inflating (measured 1.3 s against 0.6 s per GB).
-    Process-wide; chunks stay far below the thresholds, so memory stays bounded.
-    """
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: blocks below it come from the heap
-        libc.mallopt(-1, 32 << 20)  # M_TRIM_THRESHOLD: free heap kept before trimming
 
 
 def in_thread(make: Callable[[], Iterator[Any]], name: str) -> Iterator[Any]:

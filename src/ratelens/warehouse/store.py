@@ -8,6 +8,8 @@ folder and leaves the warehouse as it was (a failure is recorded in the ledger).
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
 import queue
 import shutil
@@ -24,6 +26,7 @@ import pyarrow.parquet as pq
 
 from ratelens.errors import RatelensError
 from ratelens.sources import ReadContext, Source
+from ratelens.sources.files import keep_big_buffers
 from ratelens.warehouse import ledger
 from ratelens.warehouse.ledger import LedgerEntry
 
@@ -236,11 +239,17 @@ def stage_file(
     started = ledger.now()
     staging = Path(home) / "staging" / file_id
     shutil.rmtree(staging, ignore_errors=True)
+    reading_setup()
+    is_collecting = gc.isenabled()
+    gc.disable()  # readers make millions of short-lived objects and no cycles worth a pass
     try:
         counts = _write_parts(reader.read(ctx), staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        if is_collecting:
+            gc.enable()
     return Staged(
         path,
         file_id,
@@ -252,6 +261,18 @@ def stage_file(
         tuple(ctx.warnings),
         started,
     )
+
+
+@functools.cache
+def reading_setup() -> None:
+    """Process settings for reading big files, measured with ``perf`` on a 1 GB TiC ingest.
+
+    Arrow's default pool (mimalloc) hands freed megabytes back to the system and faults
+    them in again, zeroing each page (7 % of the CPU went to ``clear_page``); glibc's
+    malloc, told to keep freed buffers (``keep_big_buffers``), reuses them (0.8 %).
+    """
+    keep_big_buffers()
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def _write_parts(batches: Iterator[tuple[str, pa.RecordBatch]], folder: Path) -> dict[str, int]:
