@@ -6,12 +6,16 @@ Generates (or reuses) a seeded v2.0 in-network gzip file (``gen_in_network.py``)
 in the same run, each in its own process (so peak RSS is that measurement's own):
 
 a) ``gzip -dc FILE > /dev/null``;
-b) the whole extraction of codes 77407,77412 through ``ratelens.sources.tic`` (and
-   ``ratelens ingest FILE --codes ...`` with a temporary RATELENS_HOME when the CLI has it);
-c) an ijson (yajl2_c) item loop doing the same extraction.
+b) the whole extraction of codes 77407,77412 through ``ratelens.sources.tic``, then
+   b') the whole ``ratelens ingest FILE --codes ...`` command (fresh RATELENS_HOME: hashing,
+   reading, Parquet, catalog commit, interpreter start and imports) and b'') the same under
+   ``taskset -c 0`` (one core, as gzip -dc);
+c) an ijson (yajl2_c) item loop doing the same extraction;
+d) with ``--peers``: cms-mrf-extractor and mrfkit (``tic_peers.py``, their own venv).
 
-Prints MB/s of uncompressed JSON, peak RSS, the ratios b/a and b/c, and checks that b and c
-found the same rows (and the rows the generator planted).
+a, b, b', b'' run ``--repeat`` times, interleaved (this machine's speed drifts); medians are
+shown with the best run. Prints MB/s of uncompressed JSON, CPU seconds, peak RSS, the ratios,
+and checks that every reader found the rows the generator planted.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,21 +66,31 @@ def measure_reader(path: str) -> dict:
     return {"seconds": seconds, "rss_kb": rss, "cpu": used, "rows": rows.get("rates", 0)}
 
 
-def measure_cli(path: str) -> dict:
+def measure_cli(path: str, one_core: bool = False) -> dict:
+    """The whole ``ratelens ingest FILE --codes ...`` command, in a fresh RATELENS_HOME.
+
+    With ``one_core`` it runs under ``taskset -c 0``: inflating, analysing and writing
+    threads then share one core, as gzip -dc has.
+    """
     home = tempfile.mkdtemp(prefix="ratelens-bench-home-")
     try:
         env = dict(os.environ, RATELENS_HOME=home)
         exe = shutil.which("ratelens") or str(Path(sys.executable).with_name("ratelens"))
+        command = [exe, "ingest", path, "--codes", ",".join(CODES)]
+        if one_core:
+            command = ["taskset", "-c", "0", *command]
         start = time.perf_counter()
-        done = subprocess.run(
-            [exe, "ingest", path, "--codes", ",".join(CODES)], env=env, capture_output=True
-        )
+        done = subprocess.run(command, env=env, capture_output=True)
         seconds = time.perf_counter() - start
     finally:
         shutil.rmtree(home, ignore_errors=True)
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     used = cpu(resource.RUSAGE_CHILDREN)
     return {"seconds": seconds, "rss_kb": rss, "cpu": used, "ok": done.returncode == 0}
+
+
+def measure_cli_one_core(path: str) -> dict:
+    return measure_cli(path, one_core=True)
 
 
 def measure_ijson(path: str) -> dict:
@@ -99,6 +114,7 @@ MEASURES = {
     "gzip": measure_gzip,
     "reader": measure_reader,
     "cli": measure_cli,
+    "cli1": measure_cli_one_core,
     "ijson": measure_ijson,
 }
 
@@ -123,6 +139,16 @@ def has_cli_ingest() -> bool:
     return done.returncode == 0
 
 
+def compile_package() -> None:
+    """Write the package's bytecode, as ``pip install`` does: an editable checkout run with
+    PYTHONDONTWRITEBYTECODE would otherwise compile every module at each CLI start."""
+    import compileall
+
+    import ratelens
+
+    compileall.compile_dir(str(Path(ratelens.__file__).parent), quiet=1)
+
+
 def the_file(size_mb: float, directory: Path, seed: int) -> tuple[Path, dict]:
     sys.path.insert(0, str(HERE))
     from gen_in_network import generate
@@ -137,26 +163,44 @@ def the_file(size_mb: float, directory: Path, seed: int) -> tuple[Path, dict]:
     return path, truth
 
 
-def report(path: Path, truth: dict, results: dict[str, dict]) -> bool:
+def median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def report(path: Path, truth: dict, results: dict[str, list[dict]]) -> bool:
+    """Print each measurement (median of its runs, and the best) and the ratios."""
     mb = truth["uncompressed_bytes"] / 1e6
     print(f"file: {path} ({path.stat().st_size / 1e6:,.1f} MB gzip, {mb:,.1f} MB JSON)")
-    for name, r in results.items():
-        speed = mb / r["seconds"]
+    for name, runs in results.items():
+        r = runs[0]
+        seconds, best = median(runs, "seconds"), min(x["seconds"] for x in runs)
         extra = f"  rows={r['rows']:,}" if "rows" in r else ""
-        extra += "" if r.get("ok", True) else "  (FAILED)"
+        extra += "" if all(x.get("ok", True) for x in runs) else "  (FAILED)"
+        extra += f"  {r['note']}" if r.get("note") else ""
         print(
-            f"  {name:26s} {r['seconds']:7.2f} s {speed:7.1f} MB/s  CPU {r['cpu']:6.2f} s  "
-            f"peak RSS {r['rss_kb'] / 1024:6.1f} MiB{extra}"
+            f"  {name:28s} {seconds:7.2f} s {mb / seconds:7.1f} MB/s (best {best:6.2f} s)  "
+            f"CPU {median(runs, 'cpu'):6.2f} s  peak RSS "
+            f"{max(x['rss_kb'] for x in runs) / 1024:6.1f} MiB  n={len(runs)}{extra}"
         )
-    a, b, c = (results[k]["seconds"] for k in ("a gzip -dc", "b reader", "c ijson"))
-    ca, cb, cc = (results[k]["cpu"] for k in ("a gzip -dc", "b reader", "c ijson"))
-    print(f"  ratio b/a (speed vs gzip -dc): {a / b:.2f}x wall, {ca / cb:.2f}x CPU")
-    print(f"  ratio b/c (speed vs ijson):    {c / b:.2f}x wall, {cc / cb:.2f}x CPU")
+    a = median(results["a gzip -dc"], "seconds")
+    ca = median(results["a gzip -dc"], "cpu")
+    c = median(results["c ijson"], "seconds")
+    for name in ("b reader", "b' ratelens ingest (CLI)", "b'' CLI on one core (taskset)"):
+        if name in results:
+            b = median(results[name], "seconds")
+            cb = median(results[name], "cpu")
+            print(
+                f"  {name:30s} vs gzip -dc: {a / b:.2f}x wall ({ca / cb:.2f}x CPU); "
+                f"vs ijson: {c / b:.2f}x wall"
+            )
+    a_b = a / median(results["b reader"], "seconds")
+    print(f"  ratio b/a (reader vs gzip -dc, wall, medians): {a_b:.2f}x")
     print(f"  load average now: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     planted = sum(v["rows"] for k, v in truth["codes"].items() if k in CODES)
-    rows_b, rows_c = results["b reader"]["rows"], results["c ijson"]["rows"]
-    ok = rows_b == rows_c == planted
-    print(f"  rows: reader {rows_b:,}, ijson {rows_c:,}, planted {planted:,}: ", end="")
+    found = {name: runs[0]["rows"] for name, runs in results.items() if "rows" in runs[0]}
+    ok = all(n == planted for n in found.values() if n is not None)
+    listed = ", ".join(f"{name.split()[-1]} {n:,}" for name, n in found.items() if n is not None)
+    print(f"  rows: {listed}, planted {planted:,}: ", end="")
     print("same" if ok else "DIFFERENT")
     return ok
 
@@ -166,18 +210,45 @@ def main() -> None:
     parser.add_argument("--size-mb", type=float, default=200)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "ratelens-bench")
     parser.add_argument("--seed", type=int, default=20240501)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of a, b, b' (interleaved)")
+    parser.add_argument("--peers", action="store_true", help="also cms-mrf-extractor, mrfkit")
     parser.add_argument("--measure", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(MEASURES[args.measure[0]](args.measure[1])))
         return
     path, truth = the_file(args.size_mb, args.dir, args.seed)
-    results = {"a gzip -dc": run("gzip", path), "b reader": run("reader", path)}
+    kinds = {"a gzip -dc": "gzip", "b reader": "reader"}
     if has_cli_ingest():
-        results["b' ratelens ingest (CLI)"] = run("cli", path)
-    results["c ijson"] = run("ijson", path)
+        compile_package()
+        kinds["b' ratelens ingest (CLI)"] = "cli"
+        if shutil.which("taskset"):
+            kinds["b'' CLI on one core (taskset)"] = "cli1"
+    results: dict[str, list[dict]] = {name: [] for name in kinds}
+    for _ in range(max(1, args.repeat)):  # interleaved: a slow spell hits every kind
+        for name, kind in kinds.items():
+            results[name].append(run(kind, path))
+    results["c ijson"] = [run("ijson", path)]
+    if args.peers:
+        results.update(peer_results(path))
     if not report(path, truth, results):
         sys.exit(1)
+
+
+def peer_results(path: Path) -> dict[str, list[dict]]:
+    """cms-mrf-extractor and mrfkit from their own venv (see tic_peers.py), once each."""
+    sys.path.insert(0, str(HERE))
+    from tic_peers import PEERS, find_peer_python, measure_peer
+
+    python = find_peer_python()
+    if python is None:
+        print("  peers: no peers venv (see benchmarks/tic_peers.py)", file=sys.stderr)
+        return {}
+    out = {}
+    for name in PEERS:
+        r = measure_peer(name, str(path), CODES, python)
+        out[f"d {name}"] = [{**r, "rows": r.get("rows") if r.get("ok") else None}]
+    return out
 
 
 if __name__ == "__main__":

@@ -55,8 +55,7 @@ class Warehouse:
         self.home.mkdir(parents=True, exist_ok=True)
         self.catalog = self.home / CATALOG
         self._session: duckdb.DuckDBPyConnection | None = None
-        with self._write() as con:
-            ledger.create(con)
+        self._is_created = False  # ledger tables made on the first connection
 
     @contextmanager
     def session(self) -> Iterator[Warehouse]:
@@ -65,7 +64,7 @@ class Warehouse:
         if self._session is not None:
             yield self
             return
-        self._session = duckdb.connect(str(self.catalog))
+        self._session = self._connect()
         try:
             yield self
         finally:
@@ -77,11 +76,22 @@ class Warehouse:
         if self._session is not None:
             yield self._session
             return
-        con = duckdb.connect(str(self.catalog))
+        con = self._connect()
         try:
             yield con
         finally:
             con.close()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(self.catalog))
+        if not self._is_created:
+            try:
+                ledger.create(con)
+            except BaseException:
+                con.close()
+                raise
+            self._is_created = True
+        return con
 
     def entries(self) -> list[LedgerEntry]:
         """The ledger, oldest first."""

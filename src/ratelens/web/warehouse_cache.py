@@ -34,10 +34,11 @@ class CachedWarehouse(Warehouse):
     """A read-only view of a :class:`Warehouse` whose ``connect`` is cached (see module doc)."""
 
     def __init__(self, wh: Warehouse, *, n_reports: int = 64) -> None:
-        # no super().__init__: the catalog exists and this class never writes to it
+        # no super().__init__: this class never writes to the catalog (but makes it once)
         self.home = wh.home
         self.is_sample = wh.is_sample
         self.catalog = wh.catalog
+        self._session, self._is_created = None, False
         self._lock = threading.Lock()
         self._views: dict[int, tuple[tuple[int, ...], duckdb.DuckDBPyConnection]] = {}
         self._reports: OrderedDict[ReportKey, BenchmarkReport] = OrderedDict()
