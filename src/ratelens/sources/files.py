@@ -56,6 +56,9 @@ _PREFETCHED: dict[str, Future[tuple[str, int]]] = {}
 def prefetch_sha256(paths: list[str]) -> None:
     """Start hashing files on a background thread (hashlib and file reads release the GIL),
     so the hash is ready when ingest asks for it; errors surface in ``sha256_file``."""
+    paths = [p for p in paths if p not in _PREFETCHED]
+    if not paths:
+        return
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
     for path in paths:
         _PREFETCHED[path] = pool.submit(_sha256, path)
@@ -68,13 +71,16 @@ def sha256_file(path: str) -> tuple[str, int]:
     return future.result() if future is not None else _sha256(path)
 
 
-def _sha256(path: str, chunk: int = 1 << 20) -> tuple[str, int]:
+def _sha256(path: str, chunk: int = 16 << 20) -> tuple[str, int]:
+    """Reads and hashes run without the GIL; big blocks keep this thread from waiting for
+    it often while the main thread imports (each wait can last a switch interval, 5 ms)."""
     digest = hashlib.sha256()
     size = 0
+    buffer = memoryview(bytearray(chunk))
     with open_raw(path) as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-            size += len(block)
+        while n := fh.readinto(buffer):  # type: ignore[attr-defined]
+            digest.update(buffer[:n])
+            size += n
     return digest.hexdigest(), size
 
 
