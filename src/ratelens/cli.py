@@ -3,12 +3,8 @@ renders the result. Data goes to stdout, progress and messages to stderr."""
 
 from __future__ import annotations
 
-import os
+import gc
 import sys
-
-# numpy's OpenBLAS starts a spinning thread per core at import; ratelens does no linear
-# algebra (measured: 3 % of a 1 GB ingest's CPU in blas_thread_server). Before any import.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -47,8 +43,12 @@ class RowFormat(StrEnum):
 
 
 @app.callback()
-def _main(debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False) -> None:
+def _main(
+    ctx: typer.Context, debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False
+) -> None:
     _state["debug"] = debug
+    if ctx.invoked_subcommand != "ingest":
+        gc.enable()  # off since start (ratelens._start): ingest keeps it off
 
 
 def _home() -> Path:

@@ -1,0 +1,22 @@
+"""The ``ratelens`` command's entry point: process settings made before any import.
+
+* numpy's OpenBLAS starts a spinning thread per core at import; ratelens does no linear
+  algebra (measured: 3 % of a 1 GB ingest's CPU in ``blas_thread_server``);
+* imports make hundreds of thousands of objects and no garbage: the cyclic collector's
+  passes over them cost ~0.1 s of each start. It is switched back on as soon as a command
+  other than ``ingest`` is chosen (``cli._main``); ``ingest`` keeps it off (readers make
+  millions of short-lived objects and no cycles worth a pass).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+
+
+def main() -> None:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    gc.disable()
+    from ratelens.cli import main as cli_main
+
+    cli_main()

@@ -1,0 +1,43 @@
+"""The ``ratelens`` entry point's process settings (ratelens._start, cli._main)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from ratelens.cli import app
+from shared_data import SHARED_DATA
+
+PLAN = SHARED_DATA / "tic" / "examples" / "v2.2.0" / "in-network-rates"
+
+
+def test_collector_back_on_for_commands_but_ingest() -> None:
+    runner = CliRunner()
+    try:
+        gc.disable()  # as ratelens._start leaves it
+        assert runner.invoke(app, ["sources", "--format", "json"]).exit_code == 0
+        assert gc.isenabled()
+        gc.disable()
+        example = next(PLAN.glob("*.json"))
+        result = runner.invoke(app, ["ingest", str(example)])
+        assert result.exit_code == 0, result.output
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_entry_point_runs_the_cli_with_blas_single_threaded() -> None:
+    code = (
+        "import os, sys; sys.argv = ['ratelens', '--help']\n"
+        "from ratelens._start import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('OPENBLAS', os.environ['OPENBLAS_NUM_THREADS'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "ingest" in done.stdout and "OPENBLAS 1" in done.stdout
