@@ -33,7 +33,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 import orjson
-from isal import isal_zlib
+from isal import igzip_lib
 
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources.files import GZIP_MAGIC, keep_big_buffers, open_raw
@@ -43,7 +43,7 @@ try:
 except ImportError:  # built without a C compiler: the numpy analysis below does the same
     _ticscan = None  # type: ignore[assignment]
 
-RAW_BLOCK = 1 << 20  # compressed bytes per inflate call (~7 MB out: most chunks in one piece)
+RAW_BLOCK = 1 << 20  # compressed bytes read at a time (~7 MB of JSON)
 CHUNK = 1 << 21  # bytes analysed at a time (a multiple of 64; 2 MB measured best)
 MAX_ROOT_TEXT = 1 << 24  # a root-level scalar longer than this is not a TiC file
 ITEM_DEPTH = 3  # depth of an element's own fields: root {=1, array [=2, element {=3
@@ -136,25 +136,38 @@ def _plain(raw: BinaryIO, head: bytes, size: int) -> Iterator[tuple[bytes, int]]
 
 def _inflate(path: str, raw: BinaryIO, head: bytes, size: int) -> Iterator[tuple[bytes, int]]:
     """Inflate one or more concatenated gzip members, in pieces that end at multiples of
-    ``size`` (so chunks are cut without copies)."""
-    dec = isal_zlib.decompressobj(wbits=31)
+    ``size`` (so chunks are cut without copies).
+
+    ISA-L's ``IgzipDecompressor`` keeps unconsumed input itself (``isal_zlib``'s
+    ``unconsumed_tail`` is a copy per call) and, measured, is 1.6x faster and holds the GIL
+    far less: with a Python thread busy beside it, 20 MB took 0.05 s against 0.39 s.
+    """
+    dec = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
     n_out = 0
-    block = head
-    while block or (block := raw.read(RAW_BLOCK)):
+    pending = head  # input read but not yet given to the decompressor
+    while True:
+        block = b""
+        if dec.needs_input:
+            block = pending or raw.read(RAW_BLOCK)
+            pending = b""
+            if not block:
+                raise FormatError(
+                    path, at(n_out), "a complete gzip stream", "end of file (truncated)"
+                )
         try:
             data = dec.decompress(block, size - n_out % size)
-        except isal_zlib.error as exc:
+        except igzip_lib.error as exc:
             raise FormatError(path, at(n_out), "a valid gzip stream", str(exc)) from exc
         n_out += len(data)
-        rest = dec.unconsumed_tail
-        yield data, len(block) - len(rest) - len(dec.unused_data)
-        block = rest
-        if dec.eof:
-            block = _next_member(path, dec.unused_data, raw, n_out)
-            if not block:
-                return
-            dec = isal_zlib.decompressobj(wbits=31)
-    raise FormatError(path, at(n_out), "a complete gzip stream", "end of file (truncated)")
+        if not dec.eof:
+            yield data, len(block)
+            continue
+        unused = dec.unused_data
+        yield data, len(block) - len(unused)
+        pending = _next_member(path, unused, raw, n_out)
+        if not pending:
+            return
+        dec = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
 
 
 def _next_member(path: str, unused: bytes, raw: BinaryIO, n_out: int) -> bytes:
