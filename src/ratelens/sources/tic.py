@@ -455,6 +455,8 @@ class InNetwork:
         if self.locations:
             self.used_locations.update(self.locations.keys() & ids)
         defined = self.defined
+        if defined.issuperset(ids):  # the usual case, checked in C
+            return
         for rid in [r for r in ids if r not in defined]:
             if self.is_refs_read:
                 self.dangling(rid, place)
