@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ratelens.errors import FormatError, InputError, ValidationError
-from ratelens.sources import ReadContext, tic, tic_scan
+from ratelens.sources import ReadContext, tic, tic_refs, tic_scan
 from ratelens.sources.files import read_head
 from ratelens.sources.tic_scan import Scanner
 from shared_data import SHARED_DATA
@@ -312,6 +312,46 @@ def test_scanner_elements_match_json_at_every_chunk_size(tmp_path: Path) -> None
         scanner = Scanner(str(path), {"in_network": False}, chunk_size=size)
         items = [json.loads(e[3]) for e in scanner.events() if e[0] == "item"]
         assert items == doc["in_network"]
+
+
+def test_bulk_elements_match_json_at_every_chunk_size(tmp_path: Path) -> None:
+    """Elements given per chunk (``items`` events: one a line) are the file's elements."""
+    text, _ = planted_file(5, n_items=25)  # ",\n" between items: gaps of two bytes
+    path = write(tmp_path, "bulk", text)
+    doc = json.loads(text)
+    for size in (64, 128, 320, 1 << 22):
+        scanner = Scanner(str(path), {"in_network": False}, chunk_size=size, bulk={"in_network"})
+        items: list[tuple[int, Any]] = []
+        for event in scanner.events():
+            if event[0] == "item":
+                items.append((event[2], json.loads(event[3])))
+            elif event[0] == "items":
+                _, _, first, block, starts, ends = event
+                s0, raw = int(starts[0]), path.read_bytes()
+                for j, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+                    assert block[s - s0 : e - s0 + 1] == raw[s : e + 1]  # the file's bytes
+                    items.append((first + j, json.loads(raw[s : e + 1])))
+                    if j:  # between two elements: a newline, then blanks
+                        gap = block[int(ends[j - 1]) - s0 + 1 : s - s0]
+                        assert gap[:1] == b"\n" and not gap[1:].strip(b" ")
+        assert [i for i, _ in items] == list(range(len(doc["in_network"])))
+        assert [obj for _, obj in items] == doc["in_network"], size
+
+
+@pytest.mark.parametrize("refs_last", [False, True])
+def test_many_references_kept_compact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refs_last: bool
+) -> None:
+    """Past SMALL_IDS the defined ids move to int64 arrays: same rows, same dangling error."""
+    monkeypatch.setattr(tic_refs, "SMALL_IDS", 3)
+    text, expected = planted_file(2, refs_last=refs_last)
+    tables, _ = read(write(tmp_path, "compact", text), codes=WANTED, chunk_size=256)
+    assert sorted((r["locator"], r["negotiated_rate"]) for r in tables["rates"]) == sorted(expected)
+    doc = json.loads(text)
+    wanted = next(i for i, it in enumerate(doc["in_network"]) if it["billing_code"] in WANTED)
+    doc["in_network"][wanted]["negotiated_rates"][0]["provider_references"] = [1, 99]
+    err = error_of(tmp_path, json.dumps(doc), codes=WANTED)
+    assert isinstance(err, ValidationError) and err.found == "99"
 
 
 def test_escaped_backslashes_across_chunk_edges(tmp_path: Path) -> None:
@@ -619,3 +659,22 @@ def test_mutated_files_give_rows_or_input_error(tmp_path: Path, edits, codes) ->
     for at, insert, n_delete in edits:
         data[at : at + n_delete] = insert
     read_any(tmp_path, bytes(data), codes)
+
+
+def test_id_set_small_and_compact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids answer the same whether held as text in a set or, past SMALL_IDS, as int64."""
+    import numpy as np
+
+    monkeypatch.setattr(tic_refs, "SMALL_IDS", 4)
+    ids = tic_refs.IdSet()
+    ids.add("007")  # not how an integer is written: stays text
+    ids.add_ints(np.array([1, 2, 3]))
+    assert not ids.is_compact and "2" in ids and "007" in ids and "7" not in ids
+    ids.add_ints(np.array([10, -5, 2]))
+    ids.add("abc")
+    assert ids.is_compact and len(ids) == 7  # 1 2 3 10 -5 007 abc (2 once)
+    for present in ("1", "2", "3", "10", "-5", "007", "abc"):
+        assert present in ids, present
+    for absent in ("7", "02", "4", "-1", " 1", "1.0", "", "99999999999999999999"):
+        assert absent not in ids, absent
+    assert ids.issuperset(["1", "10", "abc"]) and not ids.issuperset(["1", "11"])

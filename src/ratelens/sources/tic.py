@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from ratelens.errors import FormatError, InputError, ValidationError
@@ -26,7 +27,7 @@ from ratelens.sources.payers import canonical_payer
 from ratelens.sources.rates import RATE_SCHEMA
 from ratelens.sources.tic_check import Checker, shown
 from ratelens.sources.tic_groups import GroupSpill, group_batch, group_rows, npi_batch, npi_list
-from ratelens.sources.tic_refs import References, read_references
+from ratelens.sources.tic_refs import Block, IdSet, References, block_items, read_references
 from ratelens.sources.tic_scan import CHUNK, Needles, Scanner, at, loads
 
 BATCH_ROWS = 50_000
@@ -267,13 +268,18 @@ def _upper(codes: frozenset[str] | None) -> frozenset[str] | None:
     return None if codes is None else frozenset(c.strip().upper() for c in codes)
 
 
-def scan(ctx: ReadContext, streamed: dict[str, bool], chunk_size: int = CHUNK) -> Scanner:
+def scan(
+    ctx: ReadContext,
+    streamed: dict[str, bool],
+    chunk_size: int = CHUNK,
+    bulk: frozenset[str] = frozenset(),
+) -> Scanner:
     """A scanner over the file with the needles of ``ctx.codes``."""
     codes = _upper(ctx.codes)
     found = needles(codes) if codes is not None else None
     if codes is not None and found is None:
         streamed = dict.fromkeys(streamed, False)
-    return Scanner(ctx.path, streamed, found, ctx.progress, chunk_size)
+    return Scanner(ctx.path, streamed, found, ctx.progress, chunk_size, bulk=bulk)
 
 
 def _ref_id(chk: Checker, value: Any, where: str) -> str:
@@ -303,7 +309,7 @@ class InNetwork:
         self.chunk_size = chunk_size  # bytes analysed at a time (a multiple of 64)
         self.root = Root(ctx)
         self.out = Output(self.root, ("rates",), ctx.file_id)
-        self.defined: set[str] = set()  # provider_group_id values of the root array
+        self.defined = IdSet()  # provider_group_id values of the root array
         self.locations: dict[str, str] = {}  # v1 remote references: id -> location
         self.pending: dict[str, tuple[int, str]] = {}  # used before defined: id -> place
         self.used: set[str] = set()  # ids referenced by kept rates (when filtering)
@@ -313,15 +319,15 @@ class InNetwork:
         self.kept_errors: dict[str, tuple[ValidationError, bool]] = {}  # id -> (error, v2 only)
         self.string_rates: list[str] = []
         self.v2_missing: str | None = None  # first v2-required field missing, version unknown
-        self.refs: list[tuple[bytes, int, int]] = []  # references not yet sent to be read
+        self.refs: list[Block] = []  # references not yet sent to be read
         self.refs_size = 0
-        self.jobs: list[tuple[Future, list[tuple[bytes, int, int]]]] = []  # being read
+        self.jobs: list[tuple[Future, list[Block]]] = []  # being read
         self.pool: ThreadPoolExecutor | None = None
         self.is_refs_end = False  # the scanner is past them (is_refs_read once all are read)
 
     def read(self) -> Batches:
         streamed = {"in_network": True, "provider_references": False}
-        scanner = scan(self.ctx, streamed, self.chunk_size)
+        scanner = scan(self.ctx, streamed, self.chunk_size, bulk=frozenset({"provider_references"}))
         try:
             try:
                 for event in scanner.events():
@@ -342,8 +348,12 @@ class InNetwork:
 
     def on_event(self, event: tuple) -> None:
         kind, key = event[0], event[1]
+        if key == "provider_references" and kind == "items":
+            self.reference_block(event[3], event[2], event[4], event[5])
+            return
         if key == "provider_references" and kind == "item":
-            self.reference(event[3], event[2], event[4])
+            offset, n = event[4], len(event[3])
+            self.reference_block(event[3], event[2], np.array([offset]), np.array([offset + n - 1]))
             return
         if key == "provider_references" and kind == "end":
             self.submit()
@@ -472,10 +482,13 @@ class InNetwork:
 
     # -- root provider_references
 
-    def reference(self, data: bytes, index: int, offset: int) -> None:
-        """A reference, read later with others (see :mod:`ratelens.sources.tic_refs`)."""
-        self.refs.append((data, index, offset))
-        self.refs_size += len(data)
+    def reference_block(
+        self, text: bytes, first: int, starts: np.ndarray, ends: np.ndarray
+    ) -> None:
+        """References (one a line in ``text``), read later with others (see
+        :mod:`ratelens.sources.tic_refs`)."""
+        self.refs.append((text, first, starts, ends))
+        self.refs_size += len(text)
         if self.refs_size >= REFERENCE_BATCH:
             self.submit()
 
@@ -487,10 +500,7 @@ class InNetwork:
             return
         if self.pool is None:
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="ratelens-refs")
-        items, indices = [r[0] for r in refs], [r[1] for r in refs]
-        self.jobs.append(
-            (self.pool.submit(read_references, items, indices, self.ctx.file_id), refs)
-        )
+        self.jobs.append((self.pool.submit(read_references, refs, self.ctx.file_id), refs))
         while len(self.jobs) > MAX_JOBS:  # memory stays bounded: wait for the oldest
             job, refs = self.jobs.pop(0)
             self.take_references(job.result(), refs)
@@ -505,13 +515,14 @@ class InNetwork:
         if self.is_refs_end:
             self.is_refs_read = True
 
-    def take_references(self, done: References | None, refs: list[tuple[bytes, int, int]]) -> None:
+    def take_references(self, done: References | None, refs: list[Block]) -> None:
         """References read as columns, or (when not plain) read one by one now."""
         if done is None:
-            for data, index, offset in refs:
-                self.reference_object(data, index, offset)
+            for block in refs:
+                for data, index, offset in block_items(block):
+                    self.reference_object(data, index, offset)
             return
-        self.defined.update(done.ids)
+        self.defined.add_ints(done.ids)
         groups, npis = done.groups, done.npis
         if self.codes is not None and not self.is_items_read:
             self.kept.add_batches(groups, npis)
@@ -519,7 +530,7 @@ class InNetwork:
         if self.codes is not None:
             import pyarrow.compute as pc  # slow to import
 
-            used = pa.array(sorted(self.used.intersection(done.ids)), pa.string())
+            used = pa.array(sorted(self.used), pa.string())
             groups = groups.filter(pc.is_in(groups.column("provider_group_id"), value_set=used))
             npis = npis.filter(pc.is_in(npis.column("provider_group_id"), value_set=used))
         self.out.add_batch("provider_groups", groups)

@@ -49,8 +49,13 @@ MAX_ROOT_TEXT = 1 << 24  # a root-level scalar longer than this is not a TiC fil
 ITEM_DEPTH = 3  # depth of an element's own fields: root {=1, array [=2, element {=3
 
 # Events: ("value", key, bytes, offset) | ("item", key, index, bytes, offset)
+#         | ("items", key, first index, text, starts, ends) (``bulk`` arrays: see _block)
 #         | ("end", key, n_items, offset)
-Event = tuple[str, str, object, object] | tuple[str, str, int, bytes, int]
+Event = (
+    tuple[str, str, object, object]
+    | tuple[str, str, int, bytes, int]
+    | tuple[str, str, int, bytes, np.ndarray, np.ndarray]
+)
 Chunks = Iterator[tuple[bytes, int, int]]
 
 
@@ -473,9 +478,11 @@ class Scanner:
         on_bytes: Callable[[int], None] | None = None,
         chunk_size: int = CHUNK,
         native: bool | None = None,
+        bulk: frozenset[str] = frozenset(),
     ) -> None:
         self.path, self.on_bytes, self.chunk_size = path, on_bytes, chunk_size
         self.native = native  # compiled analysis: None = when built, True = required
+        self.bulk = bulk  # unfiltered arrays whose complete elements come out per chunk
         self.streamed, self.needles = streamed, needles
         self.state = (0, False, False)
         self.mode = "pre"  # pre | root | value | array | done
@@ -655,6 +662,9 @@ class Scanner:
         self._check_elements(data, base, cursor, starts, ends)
         if self.streamed[self.key] and hits is not None:
             chosen = _chosen(starts, ends, hits)
+        elif self.key in self.bulk and len(ends):
+            yield self._block(data, base, starts[: len(ends)], ends)
+            chosen = []
         else:
             chosen = range(len(ends))
         for j in chosen:
@@ -667,6 +677,20 @@ class Scanner:
             self.is_hit = _has_hit(hits, s, limit)
         else:
             self._add_gap(data[int(ends[-1]) - base + 1 : limit - base], int(ends[-1]) + 1)
+
+    def _block(self, data: bytes, base: int, starts: np.ndarray, ends: np.ndarray) -> Event:
+        """Complete elements of a chunk as one ``items`` event: their text, one element a
+        line (each separating comma becomes a newline, blanks around it spaces: newline-
+        delimited JSON as Arrow reads it), and each element's first and last byte in the
+        file. Element ``j`` is ``text[starts[j] - starts[0] : ends[j] - starts[0] + 1]``."""
+        s0 = int(starts[0])
+        text = bytearray(data[s0 - base : int(ends[-1]) - base + 1])
+        after, before = ends[:-1] - s0 + 1, starts[1:] - s0  # each gap: [after, before)
+        simple = before - after == 1
+        np.frombuffer(text, np.uint8)[after[simple]] = 0x0A
+        for a, b in zip(after[~simple].tolist(), before[~simple].tolist(), strict=True):
+            text[a:b] = b"\n" + b" " * (b - a - 1)
+        return ("items", self.key, self.n_items, bytes(text), starts.copy(), ends.copy())
 
     def _element_end(self) -> Iterator[Event]:
         item = b"".join(self.pieces)
