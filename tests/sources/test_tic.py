@@ -502,6 +502,91 @@ def test_references_odd_json_same_as_object_by_object(
             assert fast == outcome(path, codes=codes)
 
 
+def _set_in_price(doc: dict, **values: Any) -> None:
+    price = doc["in_network"][1]["negotiated_rates"][0]["negotiated_prices"][0]
+    for key, value in values.items():
+        if value is _DROP:
+            price.pop(key, None)
+        else:
+            price[key] = value
+
+
+_DROP = object()
+ITEM_VARIANTS: dict[str, Any] = {
+    "plain": lambda doc: None,
+    "string rate": lambda doc: _set_in_price(doc, negotiated_rate="123.45"),
+    "no setting": lambda doc: _set_in_price(doc, setting=_DROP),
+    "null lists": lambda doc: _set_in_price(doc, service_code=None, billing_code_modifier=_DROP),
+    "null in list": lambda doc: _set_in_price(doc, service_code=["11", None]),
+    "int rate": lambda doc: _set_in_price(doc, negotiated_rate=100),
+    "bool rate": lambda doc: _set_in_price(doc, negotiated_rate=True),
+    "int version": lambda doc: doc["in_network"][2].update(billing_code_type_version=2024),
+    "int code": lambda doc: doc["in_network"][2].update(billing_code=77407),
+    "lower code": lambda doc: doc["in_network"][2].update(billing_code="cstm-00"),
+    "no description": lambda doc: doc["in_network"][3].pop("description"),
+    "covered services": lambda doc: doc["in_network"][3].update(
+        bundled_codes=[], covered_services=[{"billing_code": "77412"}, {"x": 1}]
+    ),
+    "empty rates": lambda doc: doc["in_network"][4].update(negotiated_rates=[]),
+    "no prices": lambda doc: doc["in_network"][4]["negotiated_rates"][0].pop("negotiated_prices"),
+    "dangling": lambda doc: doc["in_network"][5]["negotiated_rates"][0].update(
+        provider_references=[1, 99]
+    ),
+    "string refs": lambda doc: doc["in_network"][5]["negotiated_rates"][0].update(
+        provider_references=["1", "2"]
+    ),
+    "extra deep": lambda doc: doc["in_network"][6].update(x={"y": [[{"z": None}], "é ✓"]}),
+    "too deep": lambda doc: doc["in_network"][6].update(x="__DEEP__"),  # see items_file
+}
+
+
+def items_file(variant: str, refs_last: bool) -> str:
+    text, _ = planted_file(21, n_items=40, refs_last=refs_last)
+    doc = json.loads(text)
+    for it in doc["in_network"][:8]:
+        it["billing_code"] = "77407"
+    ITEM_VARIANTS[variant](doc)
+    text = json.dumps(doc, indent=1 if variant == "extra deep" else None, ensure_ascii=False)
+    return text.replace('"__DEEP__"', "[" * 1100 + "]" * 1100)  # too deep for json.dumps
+
+
+@pytest.mark.parametrize("variant", sorted(ITEM_VARIANTS))
+@pytest.mark.parametrize("refs_last", [False, True])
+@pytest.mark.parametrize("codes", [None, WANTED])
+def test_items_as_columns_match_item_by_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str, refs_last: bool, codes
+) -> None:
+    """The column-wise path (tic_items) gives what item_rows gives, errors included."""
+    path = write(tmp_path, "items", items_file(variant, refs_last))
+    monkeypatch.setattr(tic, "ITEM_BATCH", 2000)  # several batches
+    used: list[bool] = []
+    real = tic.read_items
+    monkeypatch.setattr(tic, "read_items", lambda *a: used.append(r := real(*a)) or r)
+    for lenient in (False, True):
+        fast = outcome(path, codes=codes, chunk_size=256, is_lenient=lenient)
+        with monkeypatch.context() as m:
+            m.setattr(tic, "read_items", lambda *a: None)
+            assert fast == outcome(path, codes=codes, chunk_size=256, is_lenient=lenient)
+    if variant == "plain" and not refs_last:
+        assert any(r is not None for r in used)  # the fast path was taken
+
+
+IN_NETWORK_EXAMPLES = [p for p in EXAMPLES if tic.sniff_in_network(read_head(str(p)), p.name)]
+
+
+@pytest.mark.parametrize(
+    "path", IN_NETWORK_EXAMPLES, ids=lambda p: f"{p.parent.parent.name}/{p.name}"
+)
+def test_cms_examples_columns_match_item_by_item(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for codes in (None, frozenset({"43283", "27447", "0202U"})):
+        fast = outcome(path, codes=codes)
+        with monkeypatch.context() as m:
+            m.setattr(tic, "read_items", lambda *a: None)
+            assert fast == outcome(path, codes=codes)
+
+
 # ---------------------------------------------------------------------------- bad inputs
 
 

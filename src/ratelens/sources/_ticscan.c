@@ -42,6 +42,7 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     int64_t depth;
+    int64_t max_depth; /* an upper bound of the deepest nesting met so far */
     uint64_t in_string; /* all ones when the next chunk starts inside a string */
     uint64_t escaped;   /* 1 when the next chunk's first byte is escaped */
     int n_needles;
@@ -241,9 +242,11 @@ __attribute__((always_inline)) static inline int analyse_block(
         return tokens && a->depth == ITEM_DEPTH ? tokenize(a, p, 64, base + off, &o->hits) : 0;
     }
     int n_close = __builtin_popcountll(closes);
+    int n_open = __builtin_popcountll(opens);
+    if (a->depth + n_open > a->max_depth) a->max_depth = a->depth + n_open;
     if (a->depth - n_close > ITEM_DEPTH) { /* the whole block is deeper than an item's own
                                              fields: no event, no token, only the depth */
-        a->depth += __builtin_popcountll(opens) - n_close;
+        a->depth += n_open - n_close;
         return 0;
     }
     int cur = 0;
@@ -349,7 +352,7 @@ static int Analyzer_init(Analyzer *a, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"needles", NULL};
     PyObject *needles = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O", kwlist, &needles)) return -1;
-    a->depth = 0, a->in_string = 0, a->escaped = 0;
+    a->depth = 0, a->max_depth = 0, a->in_string = 0, a->escaped = 0;
     a->n_needles = 0, a->max_len = 0, a->tok = TOK_OUT, a->tok_len = 0;
     if (needles == Py_None) return 0;
     PyObject *seq = PySequence_Fast(needles, "needles must be a sequence of bytes");
@@ -387,7 +390,14 @@ static PyMethodDef Analyzer_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *Analyzer_max_depth(Analyzer *a, void *closure) {
+    (void)closure;
+    return PyLong_FromLongLong((long long)a->max_depth);
+}
+
 static PyGetSetDef Analyzer_getset[] = {
+    {"max_depth", (getter)Analyzer_max_depth, NULL,
+     "at least the deepest nesting met so far (an upper bound)", NULL},
     {"state", (getter)Analyzer_state, NULL, "(depth, inside a string, escape pending)", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

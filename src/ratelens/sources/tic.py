@@ -27,11 +27,13 @@ from ratelens.sources.payers import canonical_payer
 from ratelens.sources.rates import RATE_SCHEMA
 from ratelens.sources.tic_check import Checker, shown
 from ratelens.sources.tic_groups import GroupSpill, group_batch, group_rows, npi_batch, npi_list
+from ratelens.sources.tic_items import read_items
 from ratelens.sources.tic_refs import Block, IdSet, References, block_items, read_references
 from ratelens.sources.tic_scan import CHUNK, Needles, Scanner, at, loads
 
 BATCH_ROWS = 50_000
 REFERENCE_BATCH = 1 << 21  # bytes of root provider references read at a time
+ITEM_BATCH = 1 << 22  # bytes of in_network items read at a time (fast path: tic_items)
 MAX_JOBS = 2  # batches of references being read at once
 ALL_CODES = "CSTM-00"  # billing_code meaning every code of its type
 
@@ -137,6 +139,7 @@ class Output:
         self.root, self.rooted, self.file_id = root, rooted, file_id
         self.rows: dict[str, list] = {t: [] for t in SCHEMAS}  # NPIs: (group, tin, npis)
         self.ready: list[tuple[str, pa.RecordBatch]] = []  # batches built elsewhere
+        self.partial: list[tuple[str, pa.RecordBatch]] = []  # rooted, root columns to fill
         self.is_full = False
 
     def add(self, table: str, rows: list) -> None:
@@ -154,10 +157,27 @@ class Output:
         if sum(b.num_rows for _, b in self.ready) >= BATCH_ROWS:
             self.is_full = True
 
+    def add_rooted_batch(self, table: str, batch: pa.RecordBatch) -> None:
+        """Rows already in a batch whose root columns (payer, plan...) are filled when the
+        root is known; after the rows added before (file order is kept)."""
+        if self.rows[table]:
+            self.partial.append((table, row_batch(self.rows[table], SCHEMAS[table], {})))
+            self.rows[table].clear()
+        if batch.num_rows:
+            self.partial.append((table, batch))
+        if sum(b.num_rows for _, b in self.partial) >= BATCH_ROWS:
+            self.is_full = True
+
     def batches(self, final: bool = False) -> Batches:
         self.is_full = False
         ready, self.ready = self.ready, []
         yield from ready
+        if self.partial and (final or self.root.is_known()):
+            self.root.is_frozen = True
+            shared = self.root.fields()
+            for table, batch in self.partial:
+                yield table, with_shared(batch, shared)
+            self.partial.clear()
         for table, rows in self.rows.items():
             is_rooted = table in self.rooted
             if is_rooted and not final and not self.root.is_known():
@@ -179,6 +199,17 @@ class Output:
             else:
                 yield table, row_batch(part, SCHEMAS[table], shared)
         rows.clear()
+
+
+def with_shared(batch: pa.RecordBatch, shared: dict[str, Any]) -> pa.RecordBatch:
+    """The batch with ``shared`` values in every row of their columns."""
+    columns = [
+        pa.repeat(pa.scalar(shared[f.name], f.type), batch.num_rows)
+        if f.name in shared
+        else batch.column(i)
+        for i, f in enumerate(batch.schema)
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
 
 
 def row_batch(rows: list[dict], schema: pa.Schema, shared: dict[str, Any]) -> pa.RecordBatch:
@@ -319,6 +350,9 @@ class InNetwork:
         self.kept_errors: dict[str, tuple[ValidationError, bool]] = {}  # id -> (error, v2 only)
         self.string_rates: list[str] = []
         self.v2_missing: str | None = None  # first v2-required field missing, version unknown
+        self.scanner: Scanner | None = None
+        self.items: list[Block] = []  # in_network items not yet read (see flush_items)
+        self.items_size = 0
         self.refs: list[Block] = []  # references not yet sent to be read
         self.refs_size = 0
         self.jobs: list[tuple[Future, list[Block]]] = []  # being read
@@ -327,7 +361,8 @@ class InNetwork:
 
     def read(self) -> Batches:
         streamed = {"in_network": True, "provider_references": False}
-        scanner = scan(self.ctx, streamed, self.chunk_size, bulk=frozenset({"provider_references"}))
+        bulk = {"provider_references"} | ({"in_network"} if self.codes is None else set())
+        scanner = self.scanner = scan(self.ctx, streamed, self.chunk_size, bulk=frozenset(bulk))
         try:
             try:
                 for event in scanner.events():
@@ -335,8 +370,10 @@ class InNetwork:
                     if self.out.is_full:
                         yield from self.out.batches()
             except InputError:
-                self.settle()  # an error in the references before comes first
+                self.flush_items()  # an error in the items or references before comes first
+                self.settle()
                 raise
+            self.flush_items()
             self.settle()
             self.finish()
             yield from self.out.batches(final=True)
@@ -348,6 +385,21 @@ class InNetwork:
 
     def on_event(self, event: tuple) -> None:
         kind, key = event[0], event[1]
+        if key == "in_network" and kind in ("item", "items"):
+            if self.jobs or self.refs:
+                self.settle()
+            if kind == "item":
+                data, index, offset = event[3], event[2], event[4]
+                ends = np.array([offset + len(data) - 1])
+                self.items.append((data, index, np.array([offset]), ends))
+            else:
+                self.items.append((event[3], event[2], event[4], event[5]))
+            self.items_size += len(self.items[-1][0])
+            if self.items_size >= ITEM_BATCH:
+                self.flush_items()
+            return
+        if self.items:
+            self.flush_items()
         if key == "provider_references" and kind == "items":
             self.reference_block(event[3], event[2], event[4], event[5])
             return
@@ -363,12 +415,38 @@ class InNetwork:
             self.settle()
         if kind == "value":
             self.root.add(key, loads(self.path, event[2], event[3], key), event[3])
-        elif kind == "item" and key == "in_network":
-            self.item(event[3], event[2], event[4])
         elif kind == "end":
             self.is_items_read = True
 
+    def is_shallow(self) -> bool:
+        """Does everything scanned so far nest less than 1,000 deep (orjson's limit is
+        1,024)? Known from the compiled analysis only."""
+        depth = self.scanner.max_depth if self.scanner is not None else None
+        return depth is not None and depth < 1000
+
     # -- in_network items
+
+    def flush_items(self) -> None:
+        """Rows of the items met so far: as Arrow columns when the batch is plain and every
+        reference it uses is known (:mod:`ratelens.sources.tic_items`), else item by item."""
+        blocks, self.items, self.items_size = self.items, [], 0
+        if not blocks:
+            return
+        done = None
+        if self.is_refs_read and not self.locations and self.root.schema is not None:
+            done = read_items(
+                blocks, self.codes, self.root.schema, self.ctx.file_id, self.is_shallow()
+            )
+            if done is not None and not self.defined.has_all(done.references):
+                done = None  # a dangling reference: the item-by-item path says where
+        if done is None:
+            for block in blocks:
+                for data, index, offset in block_items(block):
+                    self.item(data, index, offset)
+            return
+        if self.codes is not None:
+            self.used.update(map(str, np.unique(done.references).tolist()))
+        self.out.add_rooted_batch("rates", done.rates)
 
     def item(self, data: bytes, index: int, offset: int) -> None:
         where = f"in_network[{index}]"
@@ -500,7 +578,8 @@ class InNetwork:
             return
         if self.pool is None:
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="ratelens-refs")
-        self.jobs.append((self.pool.submit(read_references, refs, self.ctx.file_id), refs))
+        job = self.pool.submit(read_references, refs, self.ctx.file_id, self.is_shallow())
+        self.jobs.append((job, refs))
         while len(self.jobs) > MAX_JOBS:  # memory stays bounded: wait for the oldest
             job, refs = self.jobs.pop(0)
             self.take_references(job.result(), refs)

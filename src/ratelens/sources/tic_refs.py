@@ -60,10 +60,12 @@ def block_items(block: Block) -> Iterator[tuple[bytes, int, int]]:
         yield text[s - s0 : e - s0 + 1], first + j, s
 
 
-def read_references(blocks: list[Block], file_id: str) -> References | None:
+def read_references(
+    blocks: list[Block], file_id: str, is_shallow: bool = False
+) -> References | None:
     """Rows of raw references, or None if not plain (then read them one by one)."""
     text = b"\n".join(b[0] for b in blocks)
-    if not _is_plain_json(text, blocks):
+    if not is_plain_json(text, blocks, is_shallow):
         return None
     import pyarrow.json as pj  # only files with references need it
 
@@ -88,8 +90,11 @@ def read_references(blocks: list[Block], file_id: str) -> References | None:
         return None
 
 
-def _is_plain_json(text: bytes, blocks: list[Block]) -> bool:
-    """Does orjson accept what Arrow accepts here (Arrow is laxer on these three points)?"""
+def is_plain_json(text: bytes, blocks: list[Block], is_shallow: bool = False) -> bool:
+    """Does orjson accept what Arrow accepts here (Arrow is laxer on these three points)?
+
+    ``is_shallow``: the file is known to nest less than 1,000 deep so far (the compiled
+    analysis bounds it), so no element needs its brackets counted."""
     if b"NaN" in text or b"Infinity" in text:
         return False
     if not text.isascii():
@@ -97,7 +102,7 @@ def _is_plain_json(text: bytes, blocks: list[Block]) -> bool:
             text.decode()
         except UnicodeDecodeError:
             return False
-    for block in blocks:
+    for block in [] if is_shallow else blocks:
         long = (block[3] - block[2] + 1) >= DEPTH_SAFE
         if long.any():
             for item, _, _ in block_items(block):
@@ -234,6 +239,23 @@ class IdSet:
         self._merge()
         i = int(np.searchsorted(self.ints, int(rid)))
         return i < len(self.ints) and int(self.ints[i]) == int(rid)
+
+    def has_all(self, ids: np.ndarray) -> bool:
+        """Are all these integer ids defined?"""
+        ids = np.unique(ids)  # small: the ids of one batch of items
+        if not self.is_compact:
+            return self.small.issuperset(map(str, ids.tolist()))
+        self._merge()
+        negative = ids < 0
+        if negative.any() and not self.small.issuperset(map(str, ids[negative].tolist())):
+            return False
+        ids = ids[~negative]
+        if not len(ids):
+            return True
+        if not len(self.ints):
+            return False
+        at = np.searchsorted(self.ints, ids).clip(max=len(self.ints) - 1)
+        return bool((self.ints[at] == ids).all())
 
     def issuperset(self, ids: list[str]) -> bool:
         if not self.is_compact:

@@ -300,6 +300,7 @@ class Analysis(NamedTuple):
     groups: np.ndarray | None  # its 8-byte groups (numpy analysis)
     state: tuple[int, bool, bool]  # after the chunk
     hits: np.ndarray | None = None  # file offsets of needles at depth 3 (compiled analysis)
+    max_depth: int | None = None  # bound of the deepest nesting so far (compiled analysis)
 
 
 def has_native() -> bool:
@@ -347,6 +348,7 @@ def _native_analyser(needles: Needles | None) -> Callable[[bytes], Analysis]:
             None,
             core.state,
             None if needles is None else np.frombuffer(hits, np.int64),
+            core.max_depth,
         )
 
     return analyse
@@ -483,6 +485,7 @@ class Scanner:
         self.path, self.on_bytes, self.chunk_size = path, on_bytes, chunk_size
         self.native = native  # compiled analysis: None = when built, True = required
         self.bulk = bulk  # unfiltered arrays whose complete elements come out per chunk
+        self.max_depth: int | None = None  # bound of the nesting met (None: not known)
         self.streamed, self.needles = streamed, needles
         self.state = (0, False, False)
         self.mode = "pre"  # pre | root | value | array | done
@@ -515,6 +518,7 @@ class Scanner:
         return self.key if self.mode == "value" else None
 
     def _chunk(self, data: bytes, base: int, analysis: Analysis) -> Iterator[Event]:
+        self.max_depth = analysis.max_depth  # before any element of the chunk comes out
         pos, is_open, depth = analysis.pos, analysis.is_open, analysis.depth
         if len(depth) and depth.min() < 0:
             bad = int(pos[np.argmax(depth < 0)]) + base
