@@ -17,14 +17,13 @@ item, with its exact errors, warnings and byte offsets.
 
 from __future__ import annotations
 
-import io
 from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
 from ratelens.sources.rates import RATE_SCHEMA
-from ratelens.sources.tic_refs import Block, is_plain_json
+from ratelens.sources.tic_refs import Block, read_blocks
 
 _S = pa.string()
 _SS = pa.list_(_S)
@@ -90,24 +89,11 @@ def read_items(
 ) -> ItemRows | None:
     """Rows of the wanted items among raw ``in_network`` items, or None if not plain
     (``is_shallow``: see ``tic_refs.is_plain_json``)."""
-    text = b"\n".join(b[0] for b in blocks)
-    if not is_plain_json(text, blocks, is_shallow):
+    read = read_blocks(blocks, ITEM_SCHEMA, is_shallow)
+    if read is None:
         return None
-    import pyarrow.json as pj  # only in-network files need it
-
-    n_items = sum(len(b[2]) for b in blocks)
-    options = pj.ParseOptions(
-        explicit_schema=ITEM_SCHEMA,
-        unexpected_field_behavior="ignore",
-        newlines_in_values=text.count(b"\n") != n_items - 1,
-    )
-    read = pj.ReadOptions(use_threads=True, block_size=1 << 20)
-    indices = np.concatenate([np.arange(b[1], b[1] + len(b[2]), dtype=np.int64) for b in blocks])
     try:
-        table = pj.read_json(io.BytesIO(text), read_options=read, parse_options=options)
-        if table.num_rows != n_items:
-            return None
-        return _rows(table.combine_chunks(), indices, codes, schema, file_id)
+        return _rows(*read, codes, schema, file_id)
     except (pa.ArrowException, _NotPlain):
         return None
 
@@ -119,83 +105,100 @@ class _NotPlain(Exception):
 def _rows(
     items: pa.Table, indices: np.ndarray, codes: frozenset[str] | None, schema: str, file_id: str
 ) -> ItemRows:
-    import pyarrow.compute as pc  # slow to import
-
-    code = items.column("billing_code").combine_chunks()
-    if code.null_count:
-        raise _NotPlain
-    if codes is not None:
-        wanted = pc.or_(
-            pc.is_in(pc.utf8_upper(code), value_set=pa.array(sorted(codes), _S)),
-            pc.equal(code, ALL_CODES),
-        )
-        items = items.filter(wanted)
-        indices = indices[wanted.to_numpy(zero_copy_only=False)]
+    """The rate rows of the wanted items; _NotPlain when one needs the slow path."""
+    items, indices = _wanted(items, indices, codes)
     if not items.num_rows:
-        return ItemRows(_empty(), _no_ids())
+        return ItemRows(_empty(), np.empty(0, np.int64))
     col = {name: items.column(name).combine_chunks() for name in ITEM_SCHEMA.names}
     if any(col[name].null_count for name in _ITEM_REQUIRED):
         raise _NotPlain
-
-    rates = col["negotiated_rates"]
-    rate = pc.list_flatten(rates)
-    rate_item = pc.list_parent_indices(rates).to_numpy()
-    rate_pos = np.arange(len(rate_item)) - _first_of(rate_item, len(rates))[rate_item]
-    groups, refs, prices = (
-        rate.field(n) for n in ("provider_groups", "provider_references", "negotiated_prices")
-    )
-    if rate.null_count or groups.null_count != len(groups) or prices.null_count:
-        raise _NotPlain
-    if refs.null_count or pc.list_flatten(refs).null_count:
+    rate, rate_item, rate_pos = _nested(col["negotiated_rates"])
+    rates = _fields(rate)
+    refs = rates["provider_references"]
+    if rate.null_count or rates["provider_groups"].null_count != len(rate):
+        raise _NotPlain  # a null rate, or v1 inline groups
+    if refs.null_count or _flat(refs).null_count or rates["negotiated_prices"].null_count:
         raise _NotPlain  # missing references: v1 allows it, the slow path knows what to say
-
-    price = pc.list_flatten(prices)
-    price_rate = pc.list_parent_indices(prices).to_numpy()
-    price_pos = np.arange(len(price_rate)) - _first_of(price_rate, len(prices))[price_rate]
+    price, price_rate, price_pos = _nested(rates["negotiated_prices"])
+    prices = _checked_prices(price, schema)
     price_item = rate_item[price_rate]
+    take_item, take_rate = pa.array(price_item), pa.array(price_rate)
+    columns = {
+        "source_kind": pa.repeat(pa.scalar("tic", _S), len(price)),
+        "file_id": pa.repeat(pa.scalar(file_id, _S), len(price)),
+        "locator": _locators(indices[price_item], rate_pos[price_rate], price_pos),
+        "bundled_codes": _contained(col["bundled_codes"], col["covered_services"]).take(take_item),
+        "provider_references": refs.cast(_SS).take(take_rate),
+        **{name: col[name].take(take_item) for name in _HEAD},
+        **prices,
+    }
+    arrays = [columns.get(f.name, pa.nulls(len(price), f.type)) for f in RATE_SCHEMA]
+    return ItemRows(pa.RecordBatch.from_arrays(arrays, schema=RATE_SCHEMA), _flat(refs).to_numpy())
+
+
+_HEAD = (
+    "billing_code",
+    "billing_code_type",
+    "billing_code_type_version",
+    "description",
+    "negotiation_arrangement",
+)
+
+
+def _wanted(
+    items: pa.Table, indices: np.ndarray, codes: frozenset[str] | None
+) -> tuple[pa.Table, np.ndarray]:
+    """The items whose billing_code is wanted (as ``tic.is_wanted`` decides), and indices."""
+    import pyarrow.compute as pc
+
+    code = items.column("billing_code")
+    if code.null_count:
+        raise _NotPlain
+    if codes is None:
+        return items, indices
+    wanted = pc.or_(
+        pc.is_in(pc.utf8_upper(code), value_set=pa.array(sorted(codes), _S)),
+        pc.equal(code, ALL_CODES),
+    )
+    return items.filter(wanted), indices[wanted.to_numpy(zero_copy_only=False)]
+
+
+def _nested(lists: pa.ListArray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """The values of lists, the list of each value, and its position in that list."""
+    import pyarrow.compute as pc
+
+    parent = pc.list_parent_indices(lists).to_numpy()
+    first = np.searchsorted(parent, np.arange(len(lists)), side="left")  # parents are sorted
+    return _flat(lists), parent, np.arange(len(parent)) - first[parent]
+
+
+def _checked_prices(price: pa.StructArray, schema: str) -> dict[str, pa.Array]:
+    """The price fields, every required one present and no null in the text lists."""
     if price.null_count:
         raise _NotPlain
-    fields = {name: price.field(name) for name in _PRICE.names}
+    fields = _fields(price)
     required = _PRICE_REQUIRED + (("setting",) if schema == "v2" else ())
     if any(fields[name].null_count for name in required):
         raise _NotPlain
-    for name in ("service_code", "billing_code_modifier"):
-        if pc.list_flatten(fields[name]).null_count:
-            raise _NotPlain
+    if any(_flat(fields[name]).null_count for name in ("service_code", "billing_code_modifier")):
+        raise _NotPlain
+    return fields
 
-    n = len(price)
-    take_item, take_rate = pa.array(price_item), pa.array(price_rate)
-    locator = pc.binary_join_element_wise(
-        "in_network[",
-        pa.array(indices[price_item]).cast(_S),
-        "].negotiated_rates[",
-        pa.array(rate_pos[price_rate]).cast(_S),
-        "].negotiated_prices[",
-        pa.array(price_pos).cast(_S),
-        "]",
-        "",
+
+def _locators(item: np.ndarray, rate: np.ndarray, price: np.ndarray) -> pa.Array:
+    """``in_network[i].negotiated_rates[j].negotiated_prices[k]`` of each row."""
+    import pyarrow.compute as pc
+
+    i, j, k = (pa.array(v).cast(_S) for v in (item, rate, price))
+    return pc.binary_join_element_wise(
+        "in_network[", i, "].negotiated_rates[", j, "].negotiated_prices[", k, "]", ""
     )
-    columns = {
-        "source_kind": pa.repeat(pa.scalar("tic", _S), n),
-        "file_id": pa.repeat(pa.scalar(file_id, _S), n),
-        "locator": locator,
-        "billing_code": col["billing_code"],
-        "bundled_codes": _contained(col["bundled_codes"], col["covered_services"]),
-        "provider_references": refs.cast(_SS).take(take_rate),
-    }
-    columns["billing_code"] = columns["billing_code"].take(take_item)
-    columns["bundled_codes"] = columns["bundled_codes"].take(take_item)
-    for name in (
-        "billing_code_type",
-        "billing_code_type_version",
-        "description",
-        "negotiation_arrangement",
-    ):
-        columns[name] = col[name].take(take_item)
-    columns.update(fields)
-    arrays = [columns[f.name] if f.name in columns else pa.nulls(n, f.type) for f in RATE_SCHEMA]
-    batch = pa.RecordBatch.from_arrays(arrays, schema=RATE_SCHEMA)
-    return ItemRows(batch, pc.list_flatten(refs).to_numpy())
+
+
+def _flat(lists: pa.ListArray) -> pa.Array:
+    import pyarrow.compute as pc
+
+    return pc.list_flatten(lists)
 
 
 def _contained(bundled: pa.ListArray, covered: pa.ListArray) -> pa.Array:
@@ -205,10 +208,10 @@ def _contained(bundled: pa.ListArray, covered: pa.ListArray) -> pa.Array:
 
     has_bundled = pc.fill_null(pc.greater(pc.list_value_length(bundled), 0), False)
     lists = pc.if_else(has_bundled, bundled, covered)
-    values = pc.list_flatten(lists)
+    values = _fields(pc.list_flatten(lists))
     text = pc.binary_join_element_wise(
-        pc.fill_null(values.field("billing_code_type"), "None"),
-        pc.fill_null(values.field("billing_code"), "None"),
+        pc.fill_null(values["billing_code_type"], "None"),
+        pc.fill_null(values["billing_code"], "None"),
         ":",
     )
     offsets = pc.list_value_length(lists).fill_null(0).to_numpy()
@@ -218,16 +221,12 @@ def _contained(bundled: pa.ListArray, covered: pa.ListArray) -> pa.Array:
     return pc.if_else(pc.greater(pc.list_value_length(out), 0), out, pa.nulls(len(out), _SS))
 
 
-def _first_of(parent: np.ndarray, n_lists: int) -> np.ndarray:
-    """For each list, the flat index of its first value (parents are sorted)."""
-    return np.searchsorted(parent, np.arange(n_lists), side="left")
+def _fields(structs: pa.StructArray) -> dict[str, pa.Array]:
+    """The struct's fields by name, sliced as the struct is (``.field()`` ignores offsets)."""
+    return dict(zip((f.name for f in structs.type), structs.flatten(), strict=True))
 
 
 def _empty() -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(
         [pa.nulls(0, f.type) for f in RATE_SCHEMA], schema=RATE_SCHEMA
     )
-
-
-def _no_ids() -> np.ndarray:
-    return np.empty(0, np.int64)

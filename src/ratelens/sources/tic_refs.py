@@ -64,30 +64,45 @@ def read_references(
     blocks: list[Block], file_id: str, is_shallow: bool = False
 ) -> References | None:
     """Rows of raw references, or None if not plain (then read them one by one)."""
+    read = read_blocks(blocks, REFERENCE_SCHEMA, is_shallow)
+    if read is None:
+        return None
+    table, indices = read
+    refs = table.to_batches()
+    try:
+        return _rows(refs[0], indices, file_id) if refs else None
+    except pa.ArrowException:  # not plain: the caller reads them one by one
+        return None
+
+
+def read_blocks(
+    blocks: list[Block], schema: pa.Schema, is_shallow: bool
+) -> tuple[pa.Table, np.ndarray] | None:
+    """The elements of ``blocks`` parsed by Arrow's JSON reader with ``schema`` (one row
+    each, fields not in it ignored) and each one's index; None when not plain JSON."""
     text = b"\n".join(b[0] for b in blocks)
     if not is_plain_json(text, blocks, is_shallow):
         return None
-    import pyarrow.json as pj  # only files with references need it
+    import pyarrow.json as pj  # only TiC files need it
 
     n_items = sum(len(b[2]) for b in blocks)
     options = pj.ParseOptions(
-        explicit_schema=REFERENCE_SCHEMA,
+        explicit_schema=schema,
         unexpected_field_behavior="ignore",
-        # pretty-printed references span lines; without them Arrow cuts blocks faster
+        # pretty-printed elements span lines; without them Arrow cuts blocks faster
         newlines_in_values=text.count(b"\n") != n_items - 1,
     )
     # Arrow parses 1 MB blocks on its own threads (measured on 2 cores: 250-270 MB/s of
     # references, against 110-140 MB/s in one block on one thread)
     read = pj.ReadOptions(use_threads=True, block_size=1 << 20)
-    indices = np.concatenate([np.arange(b[1], b[1] + len(b[2]), dtype=np.int64) for b in blocks])
     try:
         table = pj.read_json(io.BytesIO(text), read_options=read, parse_options=options)
-        if table.num_rows != n_items:
-            return None
-        refs = table.combine_chunks().to_batches()
-        return _rows(refs[0], indices, file_id) if refs else None
     except pa.ArrowException:  # not plain: the caller reads them one by one
         return None
+    if table.num_rows != n_items:
+        return None
+    indices = np.concatenate([np.arange(b[1], b[1] + len(b[2]), dtype=np.int64) for b in blocks])
+    return table.combine_chunks(), indices
 
 
 def is_plain_json(text: bytes, blocks: list[Block], is_shallow: bool = False) -> bool:
