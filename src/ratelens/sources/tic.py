@@ -1,16 +1,17 @@
 """Transparency-in-Coverage machine-readable files (CMS schemas v1.x and v2.x).
 
-Four kinds: in-network rates, allowed amounts, the v1 standalone provider reference file and
-the table of contents. Files are streamed by :mod:`ratelens.sources.tic_scan`; with wanted
-codes, in-network items whose own text cannot hold a wanted ``billing_code`` are skipped
-unparsed, and every other item is parsed and decided on its real ``billing_code``. Root
-``provider_references`` are read in batches as Arrow columns by
-:mod:`ratelens.sources.tic_refs`, in a worker thread while the scan goes on.
+Four kinds: in-network rates (here), allowed amounts (:mod:`.tic_allowed`), the v1
+standalone provider reference file (here) and the table of contents (:mod:`.tic_toc`).
+Files are streamed by :mod:`.tic_scan`; with wanted codes (:mod:`.tic_codes`), in-network
+items whose own text cannot hold a wanted ``billing_code`` are skipped unparsed, and every
+other item is decided on its real ``billing_code``. Items are read as Arrow columns when
+plain (:mod:`.tic_items`), else one by one here; root ``provider_references`` are read in
+batches as Arrow columns (:mod:`.tic_refs`) in a worker thread while the scan goes on.
+Root fields and batching of rows: :mod:`.tic_output`.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -20,210 +21,27 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ratelens.errors import FormatError, InputError, ValidationError
+from ratelens.errors import InputError, ValidationError
 from ratelens.sources import Batches, ReadContext, Source
-from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
-from ratelens.sources.payers import canonical_payer
-from ratelens.sources.rates import RATE_SCHEMA
+from ratelens.sources.tic_allowed import read_allowed_amounts
 from ratelens.sources.tic_check import Checker, shown
-from ratelens.sources.tic_groups import GroupSpill, group_batch, group_rows, npi_batch, npi_list
+from ratelens.sources.tic_codes import ref_id, scan, upper_codes, wanted_item
+from ratelens.sources.tic_groups import GroupSpill, group_rows
 from ratelens.sources.tic_items import read_items
+from ratelens.sources.tic_output import (  # noqa: F401 (SCHEMAS, TABLES: the module's API)
+    SCHEMAS,
+    TABLES,
+    Output,
+    Root,
+    schema_version,
+)
 from ratelens.sources.tic_refs import Block, IdSet, References, block_items, read_references
-from ratelens.sources.tic_scan import CHUNK, Needles, Scanner, at, loads
+from ratelens.sources.tic_scan import CHUNK, Scanner, at, loads
+from ratelens.sources.tic_toc import expand_toc, read_toc
 
-BATCH_ROWS = 50_000
 REFERENCE_BATCH = 1 << 21  # bytes of root provider references read at a time
 ITEM_BATCH = 1 << 22  # bytes of in_network items read at a time (fast path: tic_items)
 MAX_JOBS = 2  # batches of references being read at once
-ALL_CODES = "CSTM-00"  # billing_code meaning every code of its type
-
-_str, _strs = pa.string(), pa.list_(pa.string())
-ALLOWED_AMOUNT_SCHEMA = pa.schema(
-    [
-        ("file_id", _str),
-        ("locator", _str),  # out_of_network[i].allowed_amounts[j].payments[k].providers[m]
-        ("payer", _str),
-        ("payer_raw", _str),
-        ("reporting_entity_type", _str),
-        ("plan_name", _str),
-        ("plan_id", _str),
-        ("plan_id_type", _str),
-        ("plan_market_type", _str),
-        ("issuer_name", _str),
-        ("last_updated_on", _str),
-        ("billing_code", _str),
-        ("billing_code_type", _str),
-        ("billing_code_type_version", _str),
-        ("description", _str),
-        ("tin_type", _str),
-        ("tin_value", _str),
-        ("service_code", _strs),
-        ("billing_class", _str),
-        ("setting", _str),
-        ("billing_code_modifier", _strs),
-        ("allowed_amount", pa.float64()),  # dollars
-        ("billed_charge", pa.float64()),  # dollars
-        ("npi", _strs),
-        ("n_npi", pa.int64()),
-    ]
-)
-TABLES = {"allowed_amounts": ALLOWED_AMOUNT_SCHEMA}
-SCHEMAS = {
-    "rates": RATE_SCHEMA,
-    "provider_groups": PROVIDER_GROUP_SCHEMA,
-    "provider_npis": NPI_SCHEMA,
-    "allowed_amounts": ALLOWED_AMOUNT_SCHEMA,
-}
-PLAN_FIELDS = ("plan_name", "plan_id", "plan_id_type", "plan_market_type", "issuer_name")
-HEADER = ("reporting_entity_name", "last_updated_on", "version")
-
-
-def _schema(path: str, version: Any, offset: int) -> str:
-    """``v1`` or ``v2`` from the file's ``version`` string (1.0.0 ... 2.x)."""
-    m = re.fullmatch(r"\s*[vV]?(\d+)(?:\.\d+)*\s*", version) if isinstance(version, str) else None
-    if m is None or m[1] not in ("1", "2"):
-        where = at(offset, "version")
-        raise FormatError(path, where, "a TiC schema version 1.x or 2.x", shown(version))
-    return "v" + m[1]
-
-
-# ---------------------------------------------------------------------------- root and output
-
-
-class Root:
-    """Root fields of a file (they may come before or after its big arrays)."""
-
-    def __init__(self, ctx: ReadContext) -> None:
-        self.ctx = ctx
-        self.values: dict[str, Any] = {}
-        self.schema: str | None = None
-        self.is_frozen = False  # rows already went out with these values
-
-    def add(self, key: str, value: Any, offset: int) -> None:
-        if self.is_frozen and key in (*HEADER, *PLAN_FIELDS, "reporting_entity_type"):
-            self.ctx.warnings.append(f"{self.ctx.path}: {key} comes after the rows it describes")
-        self.values[key] = value
-        if key == "version":
-            self.schema = _schema(self.ctx.path, value, offset)
-            self.ctx.meta.update(version=str(value), schema=self.schema)
-        elif key == "reporting_entity_name" and isinstance(value, str):
-            self.ctx.meta["publisher"] = value
-        elif key == "last_updated_on" and isinstance(value, str):
-            self.ctx.meta["file_date"] = value
-
-    def is_known(self) -> bool:
-        return all(k in self.values for k in HEADER)
-
-    def fields(self) -> dict[str, Any]:
-        """Columns every row of the file shares."""
-        v = self.values
-        raw = _text_or_none(v.get("reporting_entity_name"))
-        fields = {k: _text_or_none(v.get(k)) for k in (*PLAN_FIELDS, "reporting_entity_type")}
-        fields.update(payer=canonical_payer(raw).payer, payer_raw=raw)
-        fields["last_updated_on"] = _text_or_none(v.get("last_updated_on"))
-        plans = v.get("reporting_plans")
-        if isinstance(plans, list) and plans and all(isinstance(p, dict) for p in plans):
-            for key in ("plan_name", "plan_id"):
-                fields[key] = "; ".join(str(p.get(key, "")) for p in plans)
-        return fields
-
-
-def _text_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-class Output:
-    """Rows per table, cut into batches; rows needing root fields wait until they are known."""
-
-    def __init__(self, root: Root, rooted: tuple[str, ...], file_id: str) -> None:
-        self.root, self.rooted, self.file_id = root, rooted, file_id
-        self.rows: dict[str, list] = {t: [] for t in SCHEMAS}  # NPIs: (group, tin, npis)
-        self.ready: list[tuple[str, pa.RecordBatch]] = []  # batches built elsewhere
-        self.partial: list[tuple[str, pa.RecordBatch]] = []  # rooted, root columns to fill
-        self.is_full = False
-
-    def add(self, table: str, rows: list) -> None:
-        kept = self.rows[table]
-        kept.extend(rows)
-        if len(kept) >= BATCH_ROWS:
-            self.is_full = True
-
-    def add_batch(self, table: str, batch: pa.RecordBatch) -> None:
-        """Rows already in a batch (of a table without root fields), after those added."""
-        if self.rows[table]:
-            self.ready.extend(self._flush(table, self.rows[table], False))
-        if batch.num_rows:
-            self.ready.append((table, batch))
-        if sum(b.num_rows for _, b in self.ready) >= BATCH_ROWS:
-            self.is_full = True
-
-    def add_rooted_batch(self, table: str, batch: pa.RecordBatch) -> None:
-        """Rows already in a batch whose root columns (payer, plan...) are filled when the
-        root is known; after the rows added before (file order is kept)."""
-        if self.rows[table]:
-            self.partial.append((table, row_batch(self.rows[table], SCHEMAS[table], {})))
-            self.rows[table].clear()
-        if batch.num_rows:
-            self.partial.append((table, batch))
-        if sum(b.num_rows for _, b in self.partial) >= BATCH_ROWS:
-            self.is_full = True
-
-    def batches(self, final: bool = False) -> Batches:
-        self.is_full = False
-        ready, self.ready = self.ready, []
-        yield from ready
-        if self.partial and (final or self.root.is_known()):
-            self.root.is_frozen = True
-            shared = self.root.fields()
-            for table, batch in self.partial:
-                yield table, with_shared(batch, shared)
-            self.partial.clear()
-        for table, rows in self.rows.items():
-            is_rooted = table in self.rooted
-            if is_rooted and not final and not self.root.is_known():
-                continue
-            if rows and (final or len(rows) >= BATCH_ROWS):
-                yield from self._flush(table, rows, is_rooted)
-
-    def _flush(self, table: str, rows: list, is_rooted: bool) -> Batches:
-        shared: dict[str, Any] = {}
-        if is_rooted:
-            self.root.is_frozen = True
-            shared = self.root.fields()
-        for i in range(0, len(rows), BATCH_ROWS):
-            part = rows[i : i + BATCH_ROWS]
-            if table == "provider_npis":
-                yield table, npi_batch(self.file_id, part)
-            elif table == "provider_groups":
-                yield table, group_batch(self.file_id, part)
-            else:
-                yield table, row_batch(part, SCHEMAS[table], shared)
-        rows.clear()
-
-
-def with_shared(batch: pa.RecordBatch, shared: dict[str, Any]) -> pa.RecordBatch:
-    """The batch with ``shared`` values in every row of their columns."""
-    columns = [
-        pa.repeat(pa.scalar(shared[f.name], f.type), batch.num_rows)
-        if f.name in shared
-        else batch.column(i)
-        for i, f in enumerate(batch.schema)
-    ]
-    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
-
-
-def row_batch(rows: list[dict], schema: pa.Schema, shared: dict[str, Any]) -> pa.RecordBatch:
-    """Row dicts as a batch, built column by column; ``shared`` values fill every row."""
-    columns = []
-    for field in schema:
-        if field.name in shared:
-            scalar = pa.scalar(shared[field.name], field.type)
-            columns.append(pa.repeat(scalar, len(rows)))
-        else:
-            name = field.name
-            columns.append(pa.array([row.get(name) for row in rows], field.type))
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
-
 
 # ---------------------------------------------------------------------------- sniffing
 
@@ -266,77 +84,14 @@ def sniff_provider_reference(head: bytes, name: str) -> bool:
     )
 
 
-# ---------------------------------------------------------------------------- codes
-
-
-def case_variants(code: str) -> list[str]:
-    """Every upper/lower spelling of a code (codes hold at most a few letters)."""
-    options = [(c.upper(), c.lower()) if c.isalpha() else (c,) for c in code]
-    return ["".join(p) for p in itertools.product(*options)]
-
-
-def needles(codes: frozenset[str]) -> Needles | None:
-    """Needles for wanted codes: each spelling, found as a whole JSON string ``"77407"``.
-
-    A ``billing_code`` equal to a wanted code is written exactly so, unless it uses a
-    ``\\u`` escape (which :class:`Needles` also finds). None when a code has characters
-    a JSON writer may escape otherwise (then every item is parsed).
-    """
-    found: list[bytes] = [ALL_CODES.encode()]
-    for code in codes:
-        n_letters = sum(c.isalpha() for c in code)
-        if not code or n_letters > 6 or any(c in code for c in '"\\/') or not code.isprintable():
-            return None
-        found.extend(v.encode() for v in case_variants(code))
-    return Needles(found)
-
-
-def is_wanted(code: str, codes: frozenset[str] | None) -> bool:
-    return codes is None or code == ALL_CODES or code.upper() in codes
-
-
-def _upper(codes: frozenset[str] | None) -> frozenset[str] | None:
-    return None if codes is None else frozenset(c.strip().upper() for c in codes)
-
-
-def scan(
-    ctx: ReadContext,
-    streamed: dict[str, bool],
-    chunk_size: int = CHUNK,
-    bulk: frozenset[str] = frozenset(),
-) -> Scanner:
-    """A scanner over the file with the needles of ``ctx.codes``."""
-    codes = _upper(ctx.codes)
-    found = needles(codes) if codes is not None else None
-    if codes is not None and found is None:
-        streamed = dict.fromkeys(streamed, False)
-    return Scanner(ctx.path, streamed, found, ctx.progress, chunk_size, bulk=bulk)
-
-
-def _ref_id(chk: Checker, value: Any, where: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise chk.fail(where, "a provider_group_id (a number)", shown(value))
-    return str(value)
-
-
 # ---------------------------------------------------------------------------- in-network
-
-
-def wanted_item(
-    path: str, data: bytes, offset: int, where: str, codes: frozenset[str] | None
-) -> tuple[Any, Checker, str] | None:
-    """Parse one array item; (object, checker, billing code) when its own code is wanted."""
-    obj = loads(path, data, offset, where)
-    chk = Checker(path, offset)
-    code = str(chk.get(obj, "billing_code", (str, int), where, True))
-    return (obj, chk, code) if is_wanted(code, codes) else None
 
 
 class InNetwork:
     """One in-network file: rates of wanted items, their provider groups, checks at the end."""
 
     def __init__(self, ctx: ReadContext, chunk_size: int = CHUNK) -> None:
-        self.ctx, self.path, self.codes = ctx, ctx.path, _upper(ctx.codes)
+        self.ctx, self.path, self.codes = ctx, ctx.path, upper_codes(ctx.codes)
         self.chunk_size = chunk_size  # bytes analysed at a time (a multiple of 64)
         self.root = Root(ctx)
         self.out = Output(self.root, ("rates",), ctx.file_id)
@@ -531,7 +286,7 @@ class InNetwork:
             ids = list(map(str, values))
         else:
             ids = [
-                _ref_id(chk, v, f"{where}.provider_references[{i}]") for i, v in enumerate(values)
+                ref_id(chk, v, f"{where}.provider_references[{i}]") for i, v in enumerate(values)
             ]
         self.use(ids, (chk.offset, f"{where}.provider_references"))
         return ids
@@ -621,7 +376,7 @@ class InNetwork:
         chk = Checker(self.path, offset)
         if not isinstance(obj, dict):
             raise chk.fail(where, "an object", shown(obj))
-        rid = _ref_id(chk, obj.get("provider_group_id"), f"{where}.provider_group_id")
+        rid = ref_id(chk, obj.get("provider_group_id"), f"{where}.provider_group_id")
         self.defined.add(rid)
         location = chk.text(obj, "location", where, False)
         if location is not None and self.root.schema != "v2":
@@ -724,7 +479,7 @@ def reference_groups(ctx: ReadContext, path: str) -> Iterator[dict]:
                 raise Checker(path, event[4]).fail(where, "an object", shown(group))
             yield group
         elif event[0] == "value" and event[1] == "version":
-            _schema(path, loads(path, event[2], event[3]), event[3])
+            schema_version(path, loads(path, event[2], event[3]), event[3])
 
 
 def read_in_network(ctx: ReadContext) -> Batches:
@@ -748,159 +503,6 @@ def read_provider_reference(ctx: ReadContext) -> Batches:
             yield from out.batches()
     ctx.meta.setdefault("schema", "v1")
     yield from out.batches(final=True)
-
-
-# ---------------------------------------------------------------------------- allowed amounts
-
-
-class AllowedAmounts:
-    """One allowed-amounts file: one row per provider entry of each payment."""
-
-    def __init__(self, ctx: ReadContext, chunk_size: int = CHUNK) -> None:
-        self.ctx, self.path, self.codes = ctx, ctx.path, _upper(ctx.codes)
-        self.chunk_size = chunk_size
-        self.root = Root(ctx)
-        self.out = Output(self.root, ("allowed_amounts",), ctx.file_id)
-
-    def read(self) -> Batches:
-        for event in scan(self.ctx, {"out_of_network": True}, self.chunk_size).events():
-            if event[0] == "value":
-                self.root.add(event[1], loads(self.path, event[2], event[3], event[1]), event[3])
-            elif event[0] == "item":
-                self.item(event[3], event[2], event[4])
-            if self.out.is_full:
-                yield from self.out.batches()
-        yield from self.out.batches(final=True)
-
-    def item(self, data: bytes, index: int, offset: int) -> None:
-        where = f"out_of_network[{index}]"
-        found = wanted_item(self.path, data, offset, where, self.codes)
-        if found is None:
-            return
-        obj, chk, code = found
-        try:
-            rows = self.rows(chk, obj, where, code)
-        except ValidationError as err:
-            if not self.ctx.is_lenient:
-                raise
-            self.ctx.warnings.append(str(err))
-            return
-        self.out.add("allowed_amounts", rows)
-
-    def rows(self, chk: Checker, obj: dict, where: str, code: str) -> list[dict]:
-        chk.text(obj, "name", where, True)
-        head = {
-            "file_id": self.ctx.file_id,
-            "billing_code": code,
-            "billing_code_type": chk.text(obj, "billing_code_type", where, True),
-            "billing_code_type_version": str(
-                chk.get(obj, "billing_code_type_version", (str, int), where, True)
-            ),
-            "description": chk.text(obj, "description", where, True),
-        }
-        rows = []
-        for j, amount in enumerate(chk.objects(obj, "allowed_amounts", where)):
-            aw = f"{where}.allowed_amounts[{j}]"
-            rows += self.amount_rows(chk, amount, aw, head)
-        return rows
-
-    def amount_rows(self, chk: Checker, amount: dict, where: str, head: dict) -> list[dict]:
-        tin = chk.get(amount, "tin", dict, where, True)
-        shared = dict(
-            head,
-            tin_type=chk.text(tin, "type", f"{where}.tin", True),
-            tin_value=str(chk.get(tin, "value", (str, int), f"{where}.tin", True)),
-            service_code=chk.texts(amount, "service_code", where),
-            billing_class=chk.text(amount, "billing_class", where, True),
-            setting=chk.text(amount, "setting", where),
-        )
-        rows = []
-        for k, payment in enumerate(chk.objects(amount, "payments", where)):
-            pw = f"{where}.payments[{k}]"
-            paid = dict(
-                shared,
-                allowed_amount=chk.amount(payment, "allowed_amount", pw, []),
-                billing_code_modifier=chk.texts(payment, "billing_code_modifier", pw),
-            )
-            providers = chk.objects(payment, "providers", pw) or [None]
-            for m, provider in enumerate(providers):
-                rows.append(self.provider_row(chk, provider, f"{pw}.providers[{m}]", paid))
-        return rows
-
-    @staticmethod
-    def provider_row(chk: Checker, provider: dict | None, where: str, paid: dict) -> dict:
-        if provider is None:
-            return dict(paid, locator=where.rsplit(".", 1)[0], npi=None, n_npi=0)
-        npis = npi_list(chk, provider, where)
-        billed = chk.amount(provider, "billed_charge", where, [])
-        numbers = [str(n) for n in npis]
-        return dict(paid, locator=where, billed_charge=billed, npi=numbers, n_npi=len(npis))
-
-
-def read_allowed_amounts(ctx: ReadContext) -> Batches:
-    """Allowed amounts (out-of-network) rows of a file."""
-    return AllowedAmounts(ctx).read()
-
-
-# ---------------------------------------------------------------------------- table of contents
-
-
-def toc_structures(ctx: ReadContext) -> Iterator[tuple[list[dict], list[str]]]:
-    """(reporting plans, file locations) of each reporting structure of a table of contents."""
-    root = Root(ctx)
-    for event in scan(ctx, {"reporting_structure": False}).events():
-        if event[0] == "value":
-            root.add(event[1], loads(ctx.path, event[2], event[3], event[1]), event[3])
-        elif event[0] == "item":
-            yield _structure(ctx.path, event[3], event[2], event[4])
-
-
-def _structure(path: str, data: bytes, index: int, offset: int) -> tuple[list[dict], list[str]]:
-    where = f"reporting_structure[{index}]"
-    obj = loads(path, data, offset, where)
-    chk = Checker(path, offset)
-    if not isinstance(obj, dict):
-        raise chk.fail(where, "an object", shown(obj))
-    plans = chk.objects(obj, "reporting_plans", where)
-    files = chk.objects(obj, "in_network_files", where, False)
-    allowed = chk.get(obj, "allowed_amount_file", dict, where, False)
-    if allowed is not None:
-        files = [*files, allowed]
-    fw = f"{where}.in_network_files"
-    return plans, [chk.text(f, "location", fw, True) or "" for f in files]
-
-
-def _is_plan(plans: list[dict], wanted: str | None) -> bool:
-    if wanted is None:
-        return True
-    wanted = wanted.lower()
-    return any(
-        wanted in str(p.get(key, "")).lower() for p in plans for key in ("plan_name", "plan_id")
-    )
-
-
-def expand_toc(ctx: ReadContext) -> list[str]:
-    """Locations of the in-network and allowed-amount files of the plans ``ctx.plan`` names."""
-    found: dict[str, None] = {}
-    structures = toc_structures(ctx)
-    try:
-        for plans, locations in structures:
-            if not _is_plan(plans, ctx.plan):
-                continue
-            for location in locations:
-                if ctx.limit is not None and len(found) >= ctx.limit:
-                    return list(found)
-                found.setdefault(location, None)
-    finally:
-        structures.close()
-    return list(found)
-
-
-def read_toc(ctx: ReadContext) -> Batches:
-    """A table of contents has no rows of its own (see :func:`expand_toc`); it is checked."""
-    for _ in toc_structures(ctx):
-        pass
-    yield from ()
 
 
 SOURCES: list[Source] = [

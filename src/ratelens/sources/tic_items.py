@@ -148,7 +148,7 @@ _HEAD = (
 def _wanted(
     items: pa.Table, indices: np.ndarray, codes: frozenset[str] | None
 ) -> tuple[pa.Table, np.ndarray]:
-    """The items whose billing_code is wanted (as ``tic.is_wanted`` decides), and indices."""
+    """The items whose billing_code is wanted (as ``tic_codes.is_wanted`` decides), and indices."""
     import pyarrow.compute as pc
 
     code = items.column("billing_code")

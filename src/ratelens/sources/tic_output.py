@@ -1,0 +1,204 @@
+"""Root fields and row output of TiC files: the schemas, ``Root`` (fields that may come
+before or after the big arrays) and ``Output`` (rows cut into batches; rows that need the
+root fields wait until they are known)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pyarrow as pa
+
+from ratelens.errors import FormatError
+from ratelens.sources import Batches, ReadContext
+from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
+from ratelens.sources.payers import canonical_payer
+from ratelens.sources.rates import RATE_SCHEMA
+from ratelens.sources.tic_check import shown
+from ratelens.sources.tic_groups import group_batch, npi_batch
+from ratelens.sources.tic_scan import at
+
+BATCH_ROWS = 50_000
+_str, _strs = pa.string(), pa.list_(pa.string())
+ALLOWED_AMOUNT_SCHEMA = pa.schema(
+    [
+        ("file_id", _str),
+        ("locator", _str),  # out_of_network[i].allowed_amounts[j].payments[k].providers[m]
+        ("payer", _str),
+        ("payer_raw", _str),
+        ("reporting_entity_type", _str),
+        ("plan_name", _str),
+        ("plan_id", _str),
+        ("plan_id_type", _str),
+        ("plan_market_type", _str),
+        ("issuer_name", _str),
+        ("last_updated_on", _str),
+        ("billing_code", _str),
+        ("billing_code_type", _str),
+        ("billing_code_type_version", _str),
+        ("description", _str),
+        ("tin_type", _str),
+        ("tin_value", _str),
+        ("service_code", _strs),
+        ("billing_class", _str),
+        ("setting", _str),
+        ("billing_code_modifier", _strs),
+        ("allowed_amount", pa.float64()),  # dollars
+        ("billed_charge", pa.float64()),  # dollars
+        ("npi", _strs),
+        ("n_npi", pa.int64()),
+    ]
+)
+TABLES = {"allowed_amounts": ALLOWED_AMOUNT_SCHEMA}
+SCHEMAS = {
+    "rates": RATE_SCHEMA,
+    "provider_groups": PROVIDER_GROUP_SCHEMA,
+    "provider_npis": NPI_SCHEMA,
+    "allowed_amounts": ALLOWED_AMOUNT_SCHEMA,
+}
+PLAN_FIELDS = ("plan_name", "plan_id", "plan_id_type", "plan_market_type", "issuer_name")
+HEADER = ("reporting_entity_name", "last_updated_on", "version")
+
+
+def schema_version(path: str, version: Any, offset: int) -> str:
+    """``v1`` or ``v2`` from the file's ``version`` string (1.0.0 ... 2.x)."""
+    m = re.fullmatch(r"\s*[vV]?(\d+)(?:\.\d+)*\s*", version) if isinstance(version, str) else None
+    if m is None or m[1] not in ("1", "2"):
+        where = at(offset, "version")
+        raise FormatError(path, where, "a TiC schema version 1.x or 2.x", shown(version))
+    return "v" + m[1]
+
+
+class Root:
+    """Root fields of a file (they may come before or after its big arrays)."""
+
+    def __init__(self, ctx: ReadContext) -> None:
+        self.ctx = ctx
+        self.values: dict[str, Any] = {}
+        self.schema: str | None = None
+        self.is_frozen = False  # rows already went out with these values
+
+    def add(self, key: str, value: Any, offset: int) -> None:
+        if self.is_frozen and key in (*HEADER, *PLAN_FIELDS, "reporting_entity_type"):
+            self.ctx.warnings.append(f"{self.ctx.path}: {key} comes after the rows it describes")
+        self.values[key] = value
+        if key == "version":
+            self.schema = schema_version(self.ctx.path, value, offset)
+            self.ctx.meta.update(version=str(value), schema=self.schema)
+        elif key == "reporting_entity_name" and isinstance(value, str):
+            self.ctx.meta["publisher"] = value
+        elif key == "last_updated_on" and isinstance(value, str):
+            self.ctx.meta["file_date"] = value
+
+    def is_known(self) -> bool:
+        return all(k in self.values for k in HEADER)
+
+    def fields(self) -> dict[str, Any]:
+        """Columns every row of the file shares."""
+        v = self.values
+        raw = _text_or_none(v.get("reporting_entity_name"))
+        fields = {k: _text_or_none(v.get(k)) for k in (*PLAN_FIELDS, "reporting_entity_type")}
+        fields.update(payer=canonical_payer(raw).payer, payer_raw=raw)
+        fields["last_updated_on"] = _text_or_none(v.get("last_updated_on"))
+        plans = v.get("reporting_plans")
+        if isinstance(plans, list) and plans and all(isinstance(p, dict) for p in plans):
+            for key in ("plan_name", "plan_id"):
+                fields[key] = "; ".join(str(p.get(key, "")) for p in plans)
+        return fields
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+class Output:
+    """Rows per table, cut into batches; rows needing root fields wait until they are known."""
+
+    def __init__(self, root: Root, rooted: tuple[str, ...], file_id: str) -> None:
+        self.root, self.rooted, self.file_id = root, rooted, file_id
+        self.rows: dict[str, list] = {t: [] for t in SCHEMAS}  # NPIs: (group, tin, npis)
+        self.ready: list[tuple[str, pa.RecordBatch]] = []  # batches built elsewhere
+        self.partial: list[tuple[str, pa.RecordBatch]] = []  # rooted, root columns to fill
+        self.is_full = False
+
+    def add(self, table: str, rows: list) -> None:
+        kept = self.rows[table]
+        kept.extend(rows)
+        if len(kept) >= BATCH_ROWS:
+            self.is_full = True
+
+    def add_batch(self, table: str, batch: pa.RecordBatch) -> None:
+        """Rows already in a batch (of a table without root fields), after those added."""
+        if self.rows[table]:
+            self.ready.extend(self._flush(table, self.rows[table], False))
+        if batch.num_rows:
+            self.ready.append((table, batch))
+        if sum(b.num_rows for _, b in self.ready) >= BATCH_ROWS:
+            self.is_full = True
+
+    def add_rooted_batch(self, table: str, batch: pa.RecordBatch) -> None:
+        """Rows already in a batch whose root columns (payer, plan...) are filled when the
+        root is known; after the rows added before (file order is kept)."""
+        if self.rows[table]:
+            self.partial.append((table, row_batch(self.rows[table], SCHEMAS[table], {})))
+            self.rows[table].clear()
+        if batch.num_rows:
+            self.partial.append((table, batch))
+        if sum(b.num_rows for _, b in self.partial) >= BATCH_ROWS:
+            self.is_full = True
+
+    def batches(self, final: bool = False) -> Batches:
+        self.is_full = False
+        ready, self.ready = self.ready, []
+        yield from ready
+        if self.partial and (final or self.root.is_known()):
+            self.root.is_frozen = True
+            shared = self.root.fields()
+            for table, batch in self.partial:
+                yield table, with_shared(batch, shared)
+            self.partial.clear()
+        for table, rows in self.rows.items():
+            is_rooted = table in self.rooted
+            if is_rooted and not final and not self.root.is_known():
+                continue
+            if rows and (final or len(rows) >= BATCH_ROWS):
+                yield from self._flush(table, rows, is_rooted)
+
+    def _flush(self, table: str, rows: list, is_rooted: bool) -> Batches:
+        shared: dict[str, Any] = {}
+        if is_rooted:
+            self.root.is_frozen = True
+            shared = self.root.fields()
+        for i in range(0, len(rows), BATCH_ROWS):
+            part = rows[i : i + BATCH_ROWS]
+            if table == "provider_npis":
+                yield table, npi_batch(self.file_id, part)
+            elif table == "provider_groups":
+                yield table, group_batch(self.file_id, part)
+            else:
+                yield table, row_batch(part, SCHEMAS[table], shared)
+        rows.clear()
+
+
+def with_shared(batch: pa.RecordBatch, shared: dict[str, Any]) -> pa.RecordBatch:
+    """The batch with ``shared`` values in every row of their columns."""
+    columns = [
+        pa.repeat(pa.scalar(shared[f.name], f.type), batch.num_rows)
+        if f.name in shared
+        else batch.column(i)
+        for i, f in enumerate(batch.schema)
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+
+def row_batch(rows: list[dict], schema: pa.Schema, shared: dict[str, Any]) -> pa.RecordBatch:
+    """Row dicts as a batch, built column by column; ``shared`` values fill every row."""
+    columns = []
+    for field in schema:
+        if field.name in shared:
+            scalar = pa.scalar(shared[field.name], field.type)
+            columns.append(pa.repeat(scalar, len(rows)))
+        else:
+            name = field.name
+            columns.append(pa.array([row.get(name) for row in rows], field.type))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
