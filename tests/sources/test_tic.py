@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ratelens.errors import FormatError, InputError, ValidationError
-from ratelens.sources import ReadContext, tic, tic_refs, tic_scan
+from ratelens.sources import ReadContext, tic, tic_refs, tic_structure
 from ratelens.sources.files import read_head
 from ratelens.sources.tic_scan import Scanner
 from shared_data import SHARED_DATA
@@ -33,8 +33,8 @@ KIND = {s.kind: s for s in tic.SOURCES}
 def analysis(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every test runs with the compiled structure analysis and with the numpy one."""
     if request.param == "numpy":
-        monkeypatch.setattr(tic_scan, "_ticscan", None)
-    elif not tic_scan.has_native():
+        monkeypatch.setattr(tic_structure, "_ticscan", None)
+    elif not tic_structure.has_native():
         pytest.skip("ratelens.sources._ticscan is not built")
     return request.param
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ratelens.sources import tic_scan
-from ratelens.sources.tic_scan import Needles, analyser, has_native
+from ratelens.sources import tic_structure
+from ratelens.sources.tic_structure import Needles, analyser, has_native
 
 pytestmark = pytest.mark.skipif(
     not has_native() and not os.environ.get("CI"), reason="_ticscan not built"
@@ -30,14 +30,14 @@ def _paths() -> list[str]:
     """The compiled code's paths this CPU can run: SSE2 always, AVX2 when it has it."""
     if not has_native():
         return ["sse2"]
-    before = tic_scan._ticscan.use_avx2(False)
+    before = tic_structure._ticscan.use_avx2(False)
     try:
-        tic_scan._ticscan.use_avx2(True)
+        tic_structure._ticscan.use_avx2(True)
         return ["sse2", "avx2"]
     except RuntimeError:
         return ["sse2"]
     finally:
-        tic_scan._ticscan.use_avx2(before)
+        tic_structure._ticscan.use_avx2(before)
 
 
 @pytest.fixture(autouse=True, params=_paths())
@@ -46,7 +46,7 @@ def simd(request: pytest.FixtureRequest):
     if not has_native():
         yield request.param
         return
-    compiled = tic_scan._ticscan  # a test may hide it
+    compiled = tic_structure._ticscan  # a test may hide it
     before = compiled.use_avx2(request.param == "avx2")
     yield request.param
     compiled.use_avx2(before)
@@ -201,7 +201,7 @@ def test_needle_cut_by_every_chunk_edge() -> None:
 
 
 def test_numpy_fallback_when_not_built(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tic_scan, "_ticscan", None)
+    monkeypatch.setattr(tic_structure, "_ticscan", None)
     assert not has_native()
     a = analyser(NEEDLES)(b'{"in_network": [{"billing_code": "77407"}]}'.ljust(64))
     assert a.hits is None and a.text is not None

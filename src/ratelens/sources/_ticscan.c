@@ -1,4 +1,4 @@
-/* Structure analysis of huge JSON documents, chunk by chunk (compiled part of tic_scan.py).
+/* Structure analysis of huge JSON documents, chunk by chunk (compiled part of tic_structure.py).
  *
  * The Python scanner needs, for each chunk: the brackets that enter or leave nesting depth
  * <= 2 (root object, root arrays, their elements) and, when filtering by billing code, the
@@ -438,7 +438,7 @@ static PyMethodDef module_methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_ticscan", "Compiled structure analysis for tic_scan.", -1,
+    PyModuleDef_HEAD_INIT, "_ticscan", "Compiled structure analysis for tic_structure.", -1,
     module_methods,
 };
 
