@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ratelens.errors import FormatError, InputError, ValidationError
-from ratelens.sources import ReadContext, tic, tic_refs, tic_structure
+from ratelens.sources import ReadContext, tic, tic_output, tic_refs, tic_structure
 from ratelens.sources.files import read_head
 from ratelens.sources.tic_scan import Scanner
 from shared_data import SHARED_DATA
@@ -352,6 +352,25 @@ def test_many_references_kept_compact(
     doc["in_network"][wanted]["negotiated_rates"][0]["provider_references"] = [1, 99]
     err = error_of(tmp_path, json.dumps(doc), codes=WANTED)
     assert isinstance(err, ValidationError) and err.found == "99"
+
+
+def test_rows_wait_on_disk_for_root_fields_given_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Root fields after in_network: rows wait for them in a temporary file, not memory."""
+    text, _ = planted_file(4, n_items=30, refs_last=True)  # version, plan_name come last
+    path = write(tmp_path, "late_root", text)
+    whole, _ = read(path)
+    spills: list[str] = []
+    real = tic_output.tempfile.TemporaryFile
+    monkeypatch.setattr(tic_output, "BATCH_ROWS", 7)
+    monkeypatch.setattr(
+        tic_output.tempfile, "TemporaryFile", lambda **kw: spills.append(kw["prefix"]) or real(**kw)
+    )
+    spilled, _ = read(path)
+    assert "ratelens-rows-" in spills
+    assert spilled["rates"] == whole["rates"]  # same rows, same order, root fields filled
+    assert {r["plan_name"] for r in spilled["rates"]} == {"P [1]"}
 
 
 def test_escaped_backslashes_across_chunk_edges(tmp_path: Path) -> None:

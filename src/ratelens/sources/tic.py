@@ -135,6 +135,7 @@ class InNetwork:
             yield from self.kept.used(self.used)
         finally:
             self.kept.close()
+            self.out.close()
             if self.pool is not None:
                 self.pool.shutdown(cancel_futures=True)
 

@@ -22,14 +22,18 @@ class AllowedAmounts:
         self.out = Output(self.root, ("allowed_amounts",), ctx.file_id)
 
     def read(self) -> Batches:
-        for event in scan(self.ctx, {"out_of_network": True}, self.chunk_size).events():
-            if event[0] == "value":
-                self.root.add(event[1], loads(self.path, event[2], event[3], event[1]), event[3])
-            elif event[0] == "item":
-                self.item(event[3], event[2], event[4])
-            if self.out.is_full:
-                yield from self.out.batches()
-        yield from self.out.batches(final=True)
+        try:
+            for event in scan(self.ctx, {"out_of_network": True}, self.chunk_size).events():
+                if event[0] == "value":
+                    value = loads(self.path, event[2], event[3], event[1])
+                    self.root.add(event[1], value, event[3])
+                elif event[0] == "item":
+                    self.item(event[3], event[2], event[4])
+                if self.out.is_full:
+                    yield from self.out.batches()
+            yield from self.out.batches(final=True)
+        finally:
+            self.out.close()
 
     def item(self, data: bytes, index: int, offset: int) -> None:
         where = f"out_of_network[{index}]"

@@ -5,7 +5,8 @@ root fields wait until they are known)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+import tempfile
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 
@@ -119,6 +120,7 @@ class Output:
         self.rows: dict[str, list] = {t: [] for t in SCHEMAS}  # NPIs: (group, tin, npis)
         self.ready: list[tuple[str, pa.RecordBatch]] = []  # batches built elsewhere
         self.partial: list[tuple[str, pa.RecordBatch]] = []  # rooted, root columns to fill
+        self.spilled: dict[str, tuple[BinaryIO, pa.ipc.RecordBatchStreamWriter]] = {}
         self.is_full = False
 
     def add(self, table: str, rows: list) -> None:
@@ -151,9 +153,13 @@ class Output:
         self.is_full = False
         ready, self.ready = self.ready, []
         yield from ready
-        if self.partial and (final or self.root.is_known()):
+        if not (final or self.root.is_known()):
+            self._hold()
+        elif self.partial or self.spilled:
             self.root.is_frozen = True
             shared = self.root.fields()
+            for table, batch in self._unspilled():
+                yield table, with_shared(batch, shared)
             for table, batch in self.partial:
                 yield table, with_shared(batch, shared)
             self.partial.clear()
@@ -163,6 +169,39 @@ class Output:
                 continue
             if rows and (final or len(rows) >= BATCH_ROWS):
                 yield from self._flush(table, rows, is_rooted)
+
+    def _hold(self) -> None:
+        """Rows waiting for root fields (a file may give them last) go to a temporary file
+        past BATCH_ROWS: memory stays bounded, whatever the file's size."""
+        for table in self.rooted:
+            if len(self.rows[table]) >= BATCH_ROWS:
+                self.partial.append((table, row_batch(self.rows[table], SCHEMAS[table], {})))
+                self.rows[table].clear()
+        if sum(b.num_rows for _, b in self.partial) < BATCH_ROWS:
+            return
+        for table, batch in self.partial:
+            if table not in self.spilled:
+                spill = tempfile.TemporaryFile(prefix="ratelens-rows-")  # noqa: SIM115 (closed by close)
+                self.spilled[table] = (spill, pa.ipc.new_stream(spill, batch.schema))
+            self.spilled[table][1].write_batch(batch)
+        self.partial.clear()
+
+    def _unspilled(self) -> Batches:
+        """The spilled rows, in the order they were written (then the files are closed)."""
+        spilled, self.spilled = self.spilled, {}
+        for table, (spill, writer) in spilled.items():
+            writer.close()
+            spill.seek(0)
+            try:
+                for batch in pa.ipc.open_stream(spill):
+                    yield table, batch
+            finally:
+                spill.close()
+
+    def close(self) -> None:
+        for spill, _ in self.spilled.values():
+            spill.close()
+        self.spilled.clear()
 
     def _flush(self, table: str, rows: list, is_rooted: bool) -> Batches:
         shared: dict[str, Any] = {}
