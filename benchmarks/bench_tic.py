@@ -149,16 +149,19 @@ def compile_package() -> None:
     compileall.compile_dir(str(Path(ratelens.__file__).parent), quiet=1)
 
 
-def the_file(size_mb: float, directory: Path, seed: int) -> tuple[Path, dict]:
+def the_file(
+    size_mb: float, directory: Path, seed: int, groups_per_mb: float = 20
+) -> tuple[Path, dict]:
     sys.path.insert(0, str(HERE))
     from gen_in_network import generate
 
-    path = directory / f"in-network-{size_mb:g}mb-seed{seed}.json.gz"
+    refs = "" if groups_per_mb == 20 else f"-refs{groups_per_mb:g}"
+    path = directory / f"in-network-{size_mb:g}mb-seed{seed}{refs}.json.gz"
     truth_path = Path(str(path) + ".truth.json")
     if path.exists() and truth_path.exists():
         return path, json.loads(truth_path.read_text())
     start = time.perf_counter()
-    truth = generate(path, size_mb, seed)
+    truth = generate(path, size_mb, seed, groups_per_mb=groups_per_mb)
     print(f"generated {path} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return path, truth
 
@@ -217,12 +220,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20240501)
     parser.add_argument("--repeat", type=int, default=3, help="runs of a, b, b' (interleaved)")
     parser.add_argument("--peers", action="store_true", help="also cms-mrf-extractor, mrfkit")
+    parser.add_argument(
+        "--groups-per-mb", type=float, default=20, help="provider references per MB (20: few)"
+    )
     parser.add_argument("--measure", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(MEASURES[args.measure[0]](args.measure[1])))
         return
-    path, truth = the_file(args.size_mb, args.dir, args.seed)
+    path, truth = the_file(args.size_mb, args.dir, args.seed, args.groups_per_mb)
     kinds = {"a gzip -dc": "gzip", "b reader": "reader"}
     if has_cli_ingest():
         compile_package()

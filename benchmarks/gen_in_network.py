@@ -185,16 +185,23 @@ def generate_text(gen: Generator, size_mb: float, refs_after: bool = False) -> I
 
 
 def generate(
-    path: Path, size_mb: float, seed: int = DEFAULT_SEED, refs_after: bool = False
+    path: Path,
+    size_mb: float,
+    seed: int = DEFAULT_SEED,
+    refs_after: bool = False,
+    groups_per_mb: float = 20,
 ) -> dict:
-    """Write the gzip file and its ``.truth.json``; returns the truth (planted counts)."""
+    """Write the gzip file and its ``.truth.json``; returns the truth (planted counts).
+
+    ``groups_per_mb``: root provider references per MB of JSON (20: ~1 % of the file;
+    real files range up to half their bytes in references, ~1,000 per MB here)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as out:
         proc = subprocess.Popen(["gzip", "-6", "-c"], stdin=subprocess.PIPE, stdout=out)
         assert proc.stdin is not None
         size = 0
         buf: list[bytes] = []
-        gen = Generator(seed, n_groups=max(50, int(size_mb * 20)))
+        gen = Generator(seed, n_groups=max(50, int(size_mb * groups_per_mb)))
         for piece in generate_text(gen, size_mb, refs_after):
             data = piece.encode()
             size += len(data)
@@ -217,8 +224,9 @@ def main() -> None:
     parser.add_argument("--size-mb", type=float, default=100)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--refs-after", action="store_true", help="provider_references last")
+    parser.add_argument("--groups-per-mb", type=float, default=20, help="references per MB")
     args = parser.parse_args()
-    truth = generate(args.out, args.size_mb, args.seed, args.refs_after)
+    truth = generate(args.out, args.size_mb, args.seed, args.refs_after, args.groups_per_mb)
     print(json.dumps(truth))
 
 

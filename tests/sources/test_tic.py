@@ -338,22 +338,6 @@ def test_bulk_elements_match_json_at_every_chunk_size(tmp_path: Path) -> None:
         assert [obj for _, obj in items] == doc["in_network"], size
 
 
-@pytest.mark.parametrize("refs_last", [False, True])
-def test_many_references_kept_compact(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refs_last: bool
-) -> None:
-    """Past SMALL_IDS the defined ids move to int64 arrays: same rows, same dangling error."""
-    monkeypatch.setattr(tic_refs, "SMALL_IDS", 3)
-    text, expected = planted_file(2, refs_last=refs_last)
-    tables, _ = read(write(tmp_path, "compact", text), codes=WANTED, chunk_size=256)
-    assert sorted((r["locator"], r["negotiated_rate"]) for r in tables["rates"]) == sorted(expected)
-    doc = json.loads(text)
-    wanted = next(i for i, it in enumerate(doc["in_network"]) if it["billing_code"] in WANTED)
-    doc["in_network"][wanted]["negotiated_rates"][0]["provider_references"] = [1, 99]
-    err = error_of(tmp_path, json.dumps(doc), codes=WANTED)
-    assert isinstance(err, ValidationError) and err.found == "99"
-
-
 def test_rows_wait_on_disk_for_root_fields_given_last(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -765,20 +749,24 @@ def test_mutated_files_give_rows_or_input_error(tmp_path: Path, edits, codes) ->
     read_any(tmp_path, bytes(data), codes)
 
 
-def test_id_set_small_and_compact(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ids answer the same whether held as text in a set or, past SMALL_IDS, as int64."""
+def test_id_set() -> None:
+    """Integer ids as int64, others as text: each answers only for itself."""
     import numpy as np
 
-    monkeypatch.setattr(tic_refs, "SMALL_IDS", 4)
     ids = tic_refs.IdSet()
     ids.add("007")  # not how an integer is written: stays text
     ids.add_ints(np.array([1, 2, 3]))
-    assert not ids.is_compact and "2" in ids and "007" in ids and "7" not in ids
+    assert "2" in ids and "007" in ids and "7" not in ids
     ids.add_ints(np.array([10, -5, 2]))
     ids.add("abc")
-    assert ids.is_compact and len(ids) == 7  # 1 2 3 10 -5 007 abc (2 once)
-    for present in ("1", "2", "3", "10", "-5", "007", "abc"):
+    ids.add("12")
+    assert len(ids) == 8  # 1 2 3 10 12 -5 007 abc (2 once)
+    for present in ("1", "2", "3", "10", "12", "-5", "007", "abc"):
         assert present in ids, present
     for absent in ("7", "02", "4", "-1", " 1", "1.0", "", "99999999999999999999"):
         assert absent not in ids, absent
-    assert ids.issuperset(["1", "10", "abc"]) and not ids.issuperset(["1", "11"])
+    assert ids.issuperset(["1", "10", "abc", "-5"]) and not ids.issuperset(["1", "11"])
+    assert ids.issuperset([]) and not ids.issuperset(["01"])
+    assert ids.has_all(np.array([1, 12, -5])) and not ids.has_all(np.array([1, -6]))
+    assert tic_refs.IdSet().has_all(np.array([], np.int64))
+    assert not tic_refs.IdSet().has_all(np.array([1]))

@@ -208,83 +208,61 @@ def _npi_text(values: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(_S, len(values), buffers)
 
 
-SMALL_IDS = 1 << 19  # ids kept in a Python set before moving to arrays
-
-
 class IdSet:
-    """The ``provider_group_id`` values a file defines: a Python set while small, compact
-    beyond ``SMALL_IDS``.
+    """The ``provider_group_id`` values a file defines, compactly.
 
-    As Python strings, ids take ~90 bytes each: a file with 10 million references would
-    hold ~1 GB of them. Past the threshold, ids that are plain decimal integers (all of them
-    in v2 files) move to sorted int64 arrays, 8 bytes each; others stay in the set.
+    Ids that are plain decimal integers (all of them in v2 files) are kept in a sorted int64
+    array, 8 bytes each (as Python strings they took ~90 bytes: a file with 10 million
+    references would hold ~1 GB of them, and converting each batch's ids to text cost more
+    than reading the batch); other ids in a set of text.
     """
 
     def __init__(self) -> None:
-        self.small: set[str] = set()
+        self.texts: set[str] = set()
         self.ints = np.empty(0, np.int64)  # sorted, unique
         self.new: list[np.ndarray] = []  # not yet merged into ints
-        self.is_compact = False
 
     def __len__(self) -> int:
         self._merge()
-        return len(self.small) + len(self.ints)
+        return len(self.texts) + len(self.ints)
 
     def add(self, rid: str) -> None:
-        if self.is_compact and _is_int_text(rid):
+        if _is_int_text(rid):
             self.new.append(np.array([int(rid)], np.int64))
         else:
-            self.small.add(rid)
-            self._check_size()
+            self.texts.add(rid)
 
     def add_ints(self, ids: np.ndarray) -> None:
-        if self.is_compact:
-            negative = ids < 0  # "-5" is not _is_int_text: kept as text
-            self.small.update(map(str, ids[negative].tolist()))
-            self.new.append(ids[~negative].astype(np.int64, copy=False))
-        else:
-            self.small.update(map(str, ids.tolist()))
-            self._check_size()
+        negative = ids < 0  # "-5" is not _is_int_text: kept as text
+        if negative.any():
+            self.texts.update(map(str, ids[negative].tolist()))
+        self.new.append(ids[~negative].astype(np.int64, copy=False))
 
     def __contains__(self, rid: object) -> bool:
-        if rid in self.small:
+        if rid in self.texts:
             return True
-        if not self.is_compact or not isinstance(rid, str) or not _is_int_text(rid):
-            return False
-        self._merge()
-        i = int(np.searchsorted(self.ints, int(rid)))
-        return i < len(self.ints) and int(self.ints[i]) == int(rid)
+        return isinstance(rid, str) and _is_int_text(rid) and self._has(np.array([int(rid)]))
+
+    def issuperset(self, ids: list[str]) -> bool:
+        numbers = [int(r) for r in ids if r not in self.texts and _is_int_text(r)]
+        n_texts = sum(r in self.texts for r in ids)
+        return n_texts + len(numbers) == len(ids) and self._has(np.array(numbers, np.int64))
 
     def has_all(self, ids: np.ndarray) -> bool:
         """Are all these integer ids defined?"""
-        ids = np.unique(ids)  # small: the ids of one batch of items
-        if not self.is_compact:
-            return self.small.issuperset(map(str, ids.tolist()))
-        self._merge()
         negative = ids < 0
-        if negative.any() and not self.small.issuperset(map(str, ids[negative].tolist())):
+        if negative.any() and not self.texts.issuperset(map(str, ids[negative].tolist())):
             return False
-        ids = ids[~negative]
+        return self._has(ids[~negative])
+
+    def _has(self, ids: np.ndarray) -> bool:
         if not len(ids):
             return True
+        self._merge()
         if not len(self.ints):
             return False
         at = np.searchsorted(self.ints, ids).clip(max=len(self.ints) - 1)
         return bool((self.ints[at] == ids).all())
-
-    def issuperset(self, ids: list[str]) -> bool:
-        if not self.is_compact:
-            return self.small.issuperset(ids)
-        return all(rid in self for rid in ids)
-
-    def _check_size(self) -> None:
-        if len(self.small) <= SMALL_IDS:
-            return
-        ints = [rid for rid in self.small if _is_int_text(rid)]
-        self.small.difference_update(ints)
-        self.new.append(np.array(ints, np.int64))
-        self.is_compact = True
-        self._merge()
 
     def _merge(self) -> None:
         if self.new:
