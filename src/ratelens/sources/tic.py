@@ -41,7 +41,8 @@ from ratelens.sources.tic_toc import expand_toc, read_toc
 
 REFERENCE_BATCH = 1 << 21  # bytes of root provider references read at a time
 ITEM_BATCH = 1 << 22  # bytes of in_network items read at a time (fast path: tic_items)
-MAX_JOBS = 2  # batches of references being read at once
+MAX_JOBS = 3  # batches of references being read at once
+REFERENCE_THREADS = 2  # threads reading them (taken back in file order)
 
 # ---------------------------------------------------------------------------- sniffing
 
@@ -333,8 +334,9 @@ class InNetwork:
         if not refs:
             return
         if self.pool is None:
-            self.pool = ThreadPoolExecutor(1, thread_name_prefix="ratelens-refs")
-        job = self.pool.submit(read_references, refs, self.ctx.file_id, self.is_shallow())
+            self.pool = ThreadPoolExecutor(REFERENCE_THREADS, thread_name_prefix="ratelens-refs")
+        is_kept = self.codes is not None and not self.is_items_read  # see take_references
+        job = self.pool.submit(_references, refs, self.ctx.file_id, self.is_shallow(), is_kept)
         self.jobs.append((job, refs))
         while len(self.jobs) > MAX_JOBS:  # memory stays bounded: wait for the oldest
             job, refs = self.jobs.pop(0)
@@ -350,8 +352,9 @@ class InNetwork:
         if self.is_refs_end:
             self.is_refs_read = True
 
-    def take_references(self, done: References | None, refs: list[Block]) -> None:
+    def take_references(self, read: ReadReferences, refs: list[Block]) -> None:
         """References read as columns, or (when not plain) read one by one now."""
+        done, serialized = read
         if done is None:
             for block in refs:
                 for data, index, offset in block_items(block):
@@ -359,8 +362,8 @@ class InNetwork:
             return
         self.defined.add_ints(done.ids)
         groups, npis = done.groups, done.npis
-        if self.codes is not None and not self.is_items_read:
-            self.kept.add_batches(groups, npis)
+        if serialized is not None:  # kept until the rates say which are used
+            self.kept.add_serialized(*serialized)
             return
         if self.codes is not None:
             import pyarrow.compute as pc  # slow to import
@@ -458,6 +461,19 @@ class InNetwork:
             if not self.ctx.is_lenient:
                 raise
             self.ctx.warnings.append(str(err))
+
+
+ReadReferences = tuple[References | None, tuple[pa.Buffer | None, pa.Buffer | None] | None]
+
+
+def _references(refs: list[Block], file_id: str, is_shallow: bool, is_kept: bool) -> ReadReferences:
+    """In the worker thread: the references read as columns and, when they are to be kept
+    on disk (``GroupSpill``), their batches serialized there too."""
+    done = read_references(refs, file_id, is_shallow)
+    if done is None or not is_kept:
+        return done, None
+    groups, npis = (b.serialize() if b.num_rows else None for b in (done.groups, done.npis))
+    return done, (groups, npis)
 
 
 def location_of(base: str, location: str) -> str:
