@@ -35,7 +35,15 @@ from ratelens.sources.tic_output import (  # noqa: F401 (SCHEMAS, TABLES: the mo
     Root,
     schema_version,
 )
-from ratelens.sources.tic_refs import Block, IdSet, References, block_items, read_references
+from ratelens.sources.tic_refs import (
+    Block,
+    IdSet,
+    RawReferences,
+    References,
+    block_items,
+    read_reference_ids,
+    read_references,
+)
 from ratelens.sources.tic_scan import CHUNK, Scanner, at, loads
 from ratelens.sources.tic_toc import expand_toc, read_toc
 
@@ -103,6 +111,7 @@ class InNetwork:
         self.used_locations: set[str] = set()
         self.is_refs_read = self.is_items_read = False
         self.kept = GroupSpill(ctx.file_id)  # groups read before we know if they are used
+        self.raw = RawReferences()  # references only checked and their ids read (see submit)
         self.kept_errors: dict[str, tuple[ValidationError, bool]] = {}  # id -> (error, v2 only)
         self.string_rates: list[str] = []
         self.v2_missing: str | None = None  # first v2-required field missing, version unknown
@@ -136,6 +145,7 @@ class InNetwork:
             yield from self.kept.used(self.used)
         finally:
             self.kept.close()
+            self.raw.close()
             self.out.close()
             if self.pool is not None:
                 self.pool.shutdown(cancel_futures=True)
@@ -336,7 +346,10 @@ class InNetwork:
         if self.pool is None:
             self.pool = ThreadPoolExecutor(REFERENCE_THREADS, thread_name_prefix="ratelens-refs")
         is_kept = self.codes is not None and not self.is_items_read  # see take_references
-        job = self.pool.submit(_references, refs, self.ctx.file_id, self.is_shallow(), is_kept)
+        is_raw = is_kept and self.root.schema == "v2"  # (v1: a reference may be remote)
+        job = self.pool.submit(
+            _references, refs, self.ctx.file_id, self.is_shallow(), is_kept, is_raw
+        )
         self.jobs.append((job, refs))
         while len(self.jobs) > MAX_JOBS:  # memory stays bounded: wait for the oldest
             job, refs = self.jobs.pop(0)
@@ -354,7 +367,11 @@ class InNetwork:
 
     def take_references(self, read: ReadReferences, refs: list[Block]) -> None:
         """References read as columns, or (when not plain) read one by one now."""
-        done, serialized = read
+        done, serialized, ids = read
+        if ids is not None:  # kept raw: parsed at the end if used (resolve_raw)
+            self.defined.add_ints(ids)
+            self.raw.add(refs, ids)
+            return
         if done is None:
             for block in refs:
                 for data, index, offset in block_items(block):
@@ -390,6 +407,26 @@ class InNetwork:
             if self.codes is None or rid in self.used:
                 self.emit_reference(chk, obj, rid, where)
         else:
+            self.keep_for_later(chk, obj, rid, where)
+
+    def resolve_raw(self) -> None:
+        """Parse the raw references the kept rates use, as if kept when met."""
+        if not self.raw:
+            return
+        used = np.array([int(r) for r in self.used if r.lstrip("-").isdecimal()], np.int64)
+        items = list(self.raw.select(used))
+        blocks = [(d, i, np.array([o]), np.array([o + len(d) - 1])) for d, i, o in items]
+        done = read_references(blocks, self.ctx.file_id, self.is_shallow()) if items else None
+        if done is not None:
+            self.kept.add_serialized(done.groups.serialize(), done.npis.serialize())
+            return
+        for data, index, offset in items:
+            where = f"provider_references[{index}]"
+            obj = loads(self.path, data, offset, where)
+            chk = Checker(self.path, offset)
+            if not isinstance(obj, dict):
+                raise chk.fail(where, "an object", shown(obj))
+            rid = ref_id(chk, obj.get("provider_group_id"), f"{where}.provider_group_id")
             self.keep_for_later(chk, obj, rid, where)
 
     def emit_reference(self, chk: Checker, obj: dict, rid: str, where: str) -> None:
@@ -436,6 +473,7 @@ class InNetwork:
                 self.dangling(rid, place)
             elif rid in self.locations:
                 self.used_locations.add(rid)
+        self.resolve_raw()
         for rid in sorted(self.used.intersection(self.kept_errors)):
             self.kept_error(rid)
         for rid in sorted(self.used_locations):
@@ -463,17 +501,24 @@ class InNetwork:
             self.ctx.warnings.append(str(err))
 
 
-ReadReferences = tuple[References | None, tuple[pa.Buffer | None, pa.Buffer | None] | None]
+ReadReferences = tuple[
+    References | None, tuple[pa.Buffer | None, pa.Buffer | None] | None, np.ndarray | None
+]
 
 
-def _references(refs: list[Block], file_id: str, is_shallow: bool, is_kept: bool) -> ReadReferences:
-    """In the worker thread: the references read as columns and, when they are to be kept
-    on disk (``GroupSpill``), their batches serialized there too."""
+def _references(
+    refs: list[Block], file_id: str, is_shallow: bool, is_kept: bool, is_raw: bool
+) -> ReadReferences:
+    """In a worker thread: with ``is_raw``, only the references' ids (the references stay
+    raw until the rates say which are used); else the references read as columns and, when
+    they are to be kept on disk (``GroupSpill``), their batches serialized there too."""
+    if is_raw and (ids := read_reference_ids(refs, is_shallow)) is not None:
+        return None, None, ids
     done = read_references(refs, file_id, is_shallow)
     if done is None or not is_kept:
-        return done, None
+        return done, None, None
     groups, npis = (b.serialize() if b.num_rows else None for b in (done.groups, done.npis))
-    return done, (groups, npis)
+    return done, (groups, npis), None
 
 
 def location_of(base: str, location: str) -> str:
