@@ -41,6 +41,7 @@ from ratelens.sources.tic_refs import (
     RawReferences,
     References,
     block_items,
+    is_int_text,
     read_reference_ids,
     read_references,
 )
@@ -391,13 +392,18 @@ class InNetwork:
         self.out.add_batch("provider_groups", groups)
         self.out.add_batch("provider_npis", npis)
 
-    def reference_object(self, data: bytes, index: int, offset: int) -> None:
+    def parsed_reference(self, data: bytes, index: int, offset: int) -> tuple:
+        """(object, checker, provider_group_id, JSON path) of a raw reference."""
         where = f"provider_references[{index}]"
         obj = loads(self.path, data, offset, where)
         chk = Checker(self.path, offset)
         if not isinstance(obj, dict):
             raise chk.fail(where, "an object", shown(obj))
         rid = ref_id(chk, obj.get("provider_group_id"), f"{where}.provider_group_id")
+        return obj, chk, rid, where
+
+    def reference_object(self, data: bytes, index: int, offset: int) -> None:
+        obj, chk, rid, where = self.parsed_reference(data, index, offset)
         self.defined.add(rid)
         location = chk.text(obj, "location", where, False)
         if location is not None and self.root.schema != "v2":
@@ -413,7 +419,7 @@ class InNetwork:
         """Parse the raw references the kept rates use, as if kept when met."""
         if not self.raw:
             return
-        used = np.array([int(r) for r in self.used if r.lstrip("-").isdecimal()], np.int64)
+        used = np.array([int(r) for r in self.used if is_int_text(r)], np.int64)
         items = list(self.raw.select(used))
         blocks = [(d, i, np.array([o]), np.array([o + len(d) - 1])) for d, i, o in items]
         done = read_references(blocks, self.ctx.file_id, self.is_shallow()) if items else None
@@ -421,12 +427,7 @@ class InNetwork:
             self.kept.add_serialized(done.groups.serialize(), done.npis.serialize())
             return
         for data, index, offset in items:
-            where = f"provider_references[{index}]"
-            obj = loads(self.path, data, offset, where)
-            chk = Checker(self.path, offset)
-            if not isinstance(obj, dict):
-                raise chk.fail(where, "an object", shown(obj))
-            rid = ref_id(chk, obj.get("provider_group_id"), f"{where}.provider_group_id")
+            obj, chk, rid, where = self.parsed_reference(data, index, offset)
             self.keep_for_later(chk, obj, rid, where)
 
     def emit_reference(self, chk: Checker, obj: dict, rid: str, where: str) -> None:

@@ -293,13 +293,13 @@ class IdSet:
         return len(self.texts) + len(self.ints)
 
     def add(self, rid: str) -> None:
-        if _is_int_text(rid):
+        if is_int_text(rid):
             self.new.append(np.array([int(rid)], np.int64))
         else:
             self.texts.add(rid)
 
     def add_ints(self, ids: np.ndarray) -> None:
-        negative = ids < 0  # "-5" is not _is_int_text: kept as text
+        negative = ids < 0  # "-5" is not is_int_text: kept as text
         if negative.any():
             self.texts.update(map(str, ids[negative].tolist()))
         self.new.append(ids[~negative].astype(np.int64, copy=False))
@@ -307,10 +307,10 @@ class IdSet:
     def __contains__(self, rid: object) -> bool:
         if rid in self.texts:
             return True
-        return isinstance(rid, str) and _is_int_text(rid) and self._has(np.array([int(rid)]))
+        return isinstance(rid, str) and is_int_text(rid) and self._has(np.array([int(rid)]))
 
     def issuperset(self, ids: list[str]) -> bool:
-        numbers = [int(r) for r in ids if r not in self.texts and _is_int_text(r)]
+        numbers = [int(r) for r in ids if r not in self.texts and is_int_text(r)]
         n_texts = sum(r in self.texts for r in ids)
         return n_texts + len(numbers) == len(ids) and self._has(np.array(numbers, np.int64))
 
@@ -340,6 +340,6 @@ class IdSet:
             self.ints, self.new = ints[is_first], []
 
 
-def _is_int_text(rid: str) -> bool:
+def is_int_text(rid: str) -> bool:
     """A decimal integer written as ``str(int)`` writes it (and fits in int64)."""
     return rid.isdecimal() and rid.isascii() and len(rid) <= 18 and (rid[0] != "0" or rid == "0")
