@@ -26,6 +26,18 @@ class IngestOptions:
     keep_going: bool = False
 
 
+def read_context(path: str, file_id: str, options: IngestOptions) -> ReadContext:
+    """The reader's view of one file under the ingest options."""
+    return ReadContext(
+        path=path,
+        file_id=file_id,
+        codes=options.codes,
+        is_lenient=options.is_lenient,
+        plan=options.plan,
+        limit=options.limit,
+    )
+
+
 def ingest(
     wh: Warehouse,
     paths: Iterable[str],
@@ -54,14 +66,7 @@ def _ingest_one(
     wh: Warehouse, path: str, options: IngestOptions, progress: ProgressFactory | None
 ) -> list[LoadResult]:
     file_id, size = sha256_file(path)
-    ctx = ReadContext(
-        path=path,
-        file_id=file_id,
-        codes=options.codes,
-        is_lenient=options.is_lenient,
-        plan=options.plan,
-        limit=options.limit,
-    )
+    ctx = read_context(path, file_id, options)
     reader = _reader(wh, path, file_id, size, ctx, options)
     if reader.expand is not None:
         listed = reader.expand(ctx)

@@ -19,14 +19,13 @@ from dataclasses import dataclass, replace
 from distributed import Client, Future, KilledWorker, LocalCluster, as_completed
 
 from ratelens.errors import RatelensError
-from ratelens.ingest import IngestOptions
+from ratelens.ingest import IngestOptions, read_context
 from ratelens.scale.tasks import (
     Failure,
     Fingerprint,
     attempts_folder,
     fingerprint,
     is_transient,
-    read_context,
     stage,
     with_backoff,
 )

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from ratelens.errors import RatelensError
-from ratelens.ingest import IngestOptions
-from ratelens.sources import ReadContext, Source, registry
+from ratelens.ingest import IngestOptions, read_context
+from ratelens.sources import Source, registry
 from ratelens.sources.files import sha256_file
 from ratelens.warehouse.store import Staged, stage_file
 
@@ -123,18 +123,6 @@ def stage(
                 )
             time.sleep(min(MAX_DELAY, base_delay * 2**attempt))
     raise AssertionError("unreachable")
-
-
-def read_context(path: str, file_id: str, options: IngestOptions) -> ReadContext:
-    """The reader's view of one file under the ingest options."""
-    return ReadContext(
-        path=path,
-        file_id=file_id,
-        codes=options.codes,
-        is_lenient=options.is_lenient,
-        plan=options.plan,
-        limit=options.limit,
-    )
 
 
 def _describe(exc: BaseException) -> str:

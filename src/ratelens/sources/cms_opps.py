@@ -24,6 +24,7 @@ from ratelens.sources.cms_rows import (
     csv_lines,
     is_cpt,
     keep_code,
+    row_or_skip,
     skip_bad_row,
     table_rows,
     to_decimal,
@@ -177,12 +178,8 @@ def _extract_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
     for i, cells in enumerate(csv_lines(ctx)[1:], start=2):
         if not cells:
             continue
-        try:
-            row = _extract_row(ctx, cells, i)
-        except ValidationError as exc:
-            skip_bad_row(ctx, exc)
-            continue
-        if keep_code(ctx, str(row["hcpcs"])):
+        row = row_or_skip(ctx, _extract_row, cells, i)
+        if row is not None and keep_code(ctx, str(row["hcpcs"])):
             yield row
 
 

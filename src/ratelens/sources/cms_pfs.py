@@ -27,6 +27,7 @@ from ratelens.sources.cms_rows import (
     csv_lines,
     is_cpt,
     keep_code,
+    row_or_skip,
     skip_bad_row,
     to_decimal,
     zfill_digits,
@@ -338,12 +339,8 @@ def _payment_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
     for i, cells in enumerate(csv_lines(ctx), start=1):
         if not cells or cells[0].startswith("TRL"):
             continue
-        try:
-            row = _payment_row(ctx, cells, i)
-        except ValidationError as exc:
-            skip_bad_row(ctx, exc)
-            continue
-        if keep_code(ctx, str(row["hcpcs"])):
+        row = row_or_skip(ctx, _payment_row, cells, i)
+        if row is not None and keep_code(ctx, str(row["hcpcs"])):
             yield row
 
 

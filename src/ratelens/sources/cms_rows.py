@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -116,6 +116,17 @@ def batches(table: str, schema: pa.Schema, rows: Iterable[dict[str, object]]) ->
             chunk = []
     if chunk:
         yield table, pa.RecordBatch.from_pylist(chunk, schema=schema)
+
+
+def row_or_skip(
+    ctx: ReadContext, make: Callable[..., dict[str, object]], *args: object
+) -> dict[str, object] | None:
+    """``make(ctx, *args)``: one row, or None for a bad row skipped (see skip_bad_row)."""
+    try:
+        return make(ctx, *args)
+    except ValidationError as exc:
+        skip_bad_row(ctx, exc)
+        return None
 
 
 def skip_bad_row(ctx: ReadContext, exc: ValidationError) -> None:

@@ -22,7 +22,7 @@ says its setting in its header and its effective date in its name.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 
 import pyarrow as pa
@@ -35,6 +35,7 @@ from ratelens.sources.cms_rows import (
     check_width,
     keep_code,
     read_text,
+    row_or_skip,
     table_rows,
 )
 
@@ -88,19 +89,6 @@ PTP_MODIFIER_MEANING: dict[str, str] = {
     "truly distinct",
     "9": "not applicable: the edit was deleted back to its effective date and never applied",
 }
-
-
-def _lenient(
-    ctx: ReadContext, make: Callable[..., dict[str, object]], *args: object
-) -> dict[str, object] | None:
-    """``make(ctx, *args)``: one row; in lenient mode a bad row is a warning and reading goes on."""
-    try:
-        return make(ctx, *args)
-    except ValidationError as exc:
-        if not ctx.is_lenient:
-            raise
-        ctx.warnings.append(str(exc))
-        return None
 
 
 # ---- PTP -------------------------------------------------------------------------------------
@@ -234,7 +222,7 @@ def _ptp_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
         cells = rows[i]
         if not any(c.strip() for c in cells):
             continue
-        row = _lenient(ctx, _ptp_row, base, names, cells, where[i])
+        row = row_or_skip(ctx, _ptp_row, base, names, cells, where[i])
         if row is not None:
             yield row
 
@@ -321,7 +309,7 @@ def _mue_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
         cells = rows[i]
         if not any(c.strip() for c in cells):
             continue
-        row = _lenient(ctx, _mue_row, base, len(rows[header_at]), cells, where[i])
+        row = row_or_skip(ctx, _mue_row, base, len(rows[header_at]), cells, where[i])
         if row is not None and keep_code(ctx, str(row["hcpcs"])):
             yield row
 
