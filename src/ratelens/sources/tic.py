@@ -41,7 +41,9 @@ from ratelens.sources.tic_refs import (
     RawReferences,
     References,
     block_items,
+    event_block,
     is_int_text,
+    one_block,
     read_reference_ids,
     read_references,
 )
@@ -156,24 +158,15 @@ class InNetwork:
         if key == "in_network" and kind in ("item", "items"):
             if self.jobs or self.refs:
                 self.settle()
-            if kind == "item":
-                data, index, offset = event[3], event[2], event[4]
-                ends = np.array([offset + len(data) - 1])
-                self.items.append((data, index, np.array([offset]), ends))
-            else:
-                self.items.append((event[3], event[2], event[4], event[5]))
+            self.items.append(event_block(event))
             self.items_size += len(self.items[-1][0])
             if self.items_size >= ITEM_BATCH:
                 self.flush_items()
             return
         if self.items:
             self.flush_items()
-        if key == "provider_references" and kind == "items":
-            self.reference_block(event[3], event[2], event[4], event[5])
-            return
-        if key == "provider_references" and kind == "item":
-            offset, n = event[4], len(event[3])
-            self.reference_block(event[3], event[2], np.array([offset]), np.array([offset + n - 1]))
+        if key == "provider_references" and kind in ("item", "items"):
+            self.reference_block(event_block(event))
             return
         if key == "provider_references" and kind == "end":
             self.submit()
@@ -328,13 +321,11 @@ class InNetwork:
 
     # -- root provider_references
 
-    def reference_block(
-        self, text: bytes, first: int, starts: np.ndarray, ends: np.ndarray
-    ) -> None:
-        """References (one a line in ``text``), read later with others (see
+    def reference_block(self, block: Block) -> None:
+        """References (one a line in the block's text), read later with others (see
         :mod:`ratelens.sources.tic_refs`)."""
-        self.refs.append((text, first, starts, ends))
-        self.refs_size += len(text)
+        self.refs.append(block)
+        self.refs_size += len(block[0])
         if self.refs_size >= REFERENCE_BATCH:
             self.submit()
 
@@ -421,7 +412,7 @@ class InNetwork:
             return
         used = np.array([int(r) for r in self.used if is_int_text(r)], np.int64)
         items = list(self.raw.select(used))
-        blocks = [(d, i, np.array([o]), np.array([o + len(d) - 1])) for d, i, o in items]
+        blocks = [one_block(data, index, offset) for data, index, offset in items]
         done = read_references(blocks, self.ctx.file_id, self.is_shallow()) if items else None
         if done is not None:
             self.kept.add_serialized(done.groups.serialize(), done.npis.serialize())

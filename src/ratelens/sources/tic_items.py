@@ -115,9 +115,10 @@ def _rows(
     rate, rate_item, rate_pos = _nested(col["negotiated_rates"])
     rates = _fields(rate)
     refs = rates["provider_references"]
+    ref_ids = _flat(refs)
     if rate.null_count or rates["provider_groups"].null_count != len(rate):
         raise _NotPlain  # a null rate, or v1 inline groups
-    if refs.null_count or _flat(refs).null_count or rates["negotiated_prices"].null_count:
+    if refs.null_count or ref_ids.null_count or rates["negotiated_prices"].null_count:
         raise _NotPlain  # missing references: v1 allows it, the slow path knows what to say
     price, price_rate, price_pos = _nested(rates["negotiated_prices"])
     prices = _checked_prices(price, schema)
@@ -133,7 +134,7 @@ def _rows(
         **prices,
     }
     arrays = [columns.get(f.name, pa.nulls(len(price), f.type)) for f in RATE_SCHEMA]
-    return ItemRows(pa.RecordBatch.from_arrays(arrays, schema=RATE_SCHEMA), _flat(refs).to_numpy())
+    return ItemRows(pa.RecordBatch.from_arrays(arrays, schema=RATE_SCHEMA), ref_ids.to_numpy())
 
 
 _HEAD = (

@@ -141,9 +141,7 @@ class Output:
     def add_rooted_batch(self, table: str, batch: pa.RecordBatch) -> None:
         """Rows already in a batch whose root columns (payer, plan...) are filled when the
         root is known; after the rows added before (file order is kept)."""
-        if self.rows[table]:
-            self.partial.append((table, row_batch(self.rows[table], SCHEMAS[table], {})))
-            self.rows[table].clear()
+        self._rows_to_partial(table)
         if batch.num_rows:
             self.partial.append((table, batch))
         if sum(b.num_rows for _, b in self.partial) >= BATCH_ROWS:
@@ -175,8 +173,7 @@ class Output:
         past BATCH_ROWS: memory stays bounded, whatever the file's size."""
         for table in self.rooted:
             if len(self.rows[table]) >= BATCH_ROWS:
-                self.partial.append((table, row_batch(self.rows[table], SCHEMAS[table], {})))
-                self.rows[table].clear()
+                self._rows_to_partial(table)
         if sum(b.num_rows for _, b in self.partial) < BATCH_ROWS:
             return
         for table, batch in self.partial:
@@ -185,6 +182,12 @@ class Output:
                 self.spilled[table] = (spill, pa.ipc.new_stream(spill, batch.schema))
             self.spilled[table][1].write_batch(batch)
         self.partial.clear()
+
+    def _rows_to_partial(self, table: str) -> None:
+        """Row dicts waiting for root fields, as a batch (root columns still null)."""
+        if self.rows[table]:
+            self.partial.append((table, row_batch(self.rows[table], SCHEMAS[table], {})))
+            self.rows[table].clear()
 
     def _unspilled(self) -> Batches:
         """The spilled rows, in the order they were written (then the files are closed)."""

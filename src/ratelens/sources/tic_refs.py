@@ -53,6 +53,18 @@ class References(NamedTuple):
 Block = tuple[bytes, int, np.ndarray, np.ndarray]
 
 
+def one_block(data: bytes, index: int, offset: int) -> Block:
+    """The block of one element: its bytes, index and file offset."""
+    return data, index, np.array([offset]), np.array([offset + len(data) - 1])
+
+
+def event_block(event: tuple) -> Block:
+    """The block of a scanner ``item`` or ``items`` event."""
+    if event[0] == "item":
+        return one_block(event[3], event[2], event[4])
+    return event[3], event[2], event[4], event[5]
+
+
 def block_items(block: Block) -> Iterator[tuple[bytes, int, int]]:
     """(raw reference, index, file offset) of each reference of a block."""
     text, first, starts, ends = block
