@@ -85,7 +85,7 @@ def plain_pass(path: str) -> tuple[float, int, int]:
 
 def ratelens_pass(path: str) -> tuple[float, int, int]:
     from ratelens.sources import ReadContext
-    from ratelens.sources.hospital import read
+    from ratelens.sources.hospital.reader import read
 
     start = time.perf_counter()
     ctx = ReadContext(path=path, file_id="bench")

@@ -6,7 +6,7 @@ Generates (or reuses) a seeded v2.0 in-network gzip file (``gen_in_network.py``)
 in the same run, each in its own process (so peak RSS is that measurement's own):
 
 a) ``gzip -dc FILE > /dev/null``;
-b) the whole extraction of codes 77407,77412 through ``ratelens.sources.tic``, then
+b) the whole extraction of codes 77407,77412 through ``ratelens.sources.tic.reader``, then
    b') the whole ``ratelens ingest FILE --codes ...`` command (fresh RATELENS_HOME: hashing,
    reading, Parquet, catalog commit, interpreter start and imports) and b'') the same under
    ``taskset -c 0`` (one core, as gzip -dc);
@@ -53,7 +53,7 @@ def measure_gzip(path: str) -> dict:
 
 def measure_reader(path: str) -> dict:
     from ratelens.sources import ReadContext
-    from ratelens.sources.tic import read_in_network
+    from ratelens.sources.tic.reader import read_in_network
 
     start, cpu_start = time.perf_counter(), cpu(resource.RUSAGE_SELF)
     ctx = ReadContext(path=path, file_id="bench", codes=frozenset(CODES))

@@ -52,7 +52,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 CODES = ("77407", "77412")
-ALL_CODES = "CSTM-00"  # billing_code meaning every code of its type (as in ratelens.sources.tic)
+# billing_code meaning every code of its type (as in ratelens.sources.tic.reader)
+ALL_CODES = "CSTM-00"
 PEERS_VENV_PYTHON = "/tmp/ratelens-peers-venv/bin/python"
 TIMEOUT = 1800.0
 HERE = Path(__file__).resolve()

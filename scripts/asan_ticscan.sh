@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Run the compiled TiC analysis (src/ratelens/sources/_ticscan.c) under AddressSanitizer and
+# Run the compiled TiC analysis (src/ratelens/sources/tic/_ticscan.c) under AddressSanitizer and
 # UndefinedBehaviorSanitizer: its tests, the TiC reader's tests and random chunks on both SIMD
 # paths. Needs gcc and an editable install (.venv, `pip install -e '.[test]'`); the normal build
 # is put back at the end. Takes about a minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
-SO=$($PY -c "import ratelens.sources._ticscan as m; print(m.__file__)")
+SO=$($PY -c "import ratelens.sources.tic._ticscan as m; print(m.__file__)")
 WORK=$(mktemp -d)
 cp "$SO" "$WORK/normal.so"
 trap 'cp "$WORK/normal.so" "$SO"; rm -rf "$WORK"' EXIT
 gcc -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -shared -fPIC \
     $($PY -c "import sysconfig; print('-I' + sysconfig.get_paths()['include'])") \
-    src/ratelens/sources/_ticscan.c -o "$SO"
+    src/ratelens/sources/tic/_ticscan.c -o "$SO"
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 $PY -m pytest -q -p no:cacheprovider tests/sources/test_tic_scan_native.py tests/sources/test_tic.py
@@ -20,7 +20,7 @@ $PY - <<'PYEOF'
 import os
 import random
 
-from ratelens.sources import _ticscan
+from ratelens.sources.tic import _ticscan
 
 rng = random.Random(1)
 alphabet = b'{}[]"\\ ,:77407CSTM-00\nab\\u'

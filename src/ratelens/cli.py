@@ -293,7 +293,7 @@ def validate(
 ) -> None:
     """Check a hospital standard-charge file against the CMS template rules."""
     from ratelens.reports.validation_text import validation_json, validation_text
-    from ratelens.sources.hospital import validate_file
+    from ratelens.sources.hospital.reader import validate_file
 
     result = validate_file(path)
     _emit(validation_json(result) if fmt == "json" else validation_text(result), None)

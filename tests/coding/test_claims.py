@@ -25,7 +25,10 @@ from ratelens.coding.claims import (
 from ratelens.coding.criteria import select_delivery_code
 from ratelens.errors import FormatError, InputError, UsageError, ValidationError
 from ratelens.reports.claim_text import claim_json, claim_text
-from ratelens.sources import ReadContext, cms_opps, cms_pfs, hcpcs, ncci
+from ratelens.sources import ReadContext
+from ratelens.sources.cms import hcpcs, ncci
+from ratelens.sources.cms import opps as cms_opps
+from ratelens.sources.cms import pfs as cms_pfs
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
 NCCI = Path(__file__).resolve().parents[1] / "data" / "ncci"

@@ -23,8 +23,8 @@ from ratelens.medicare.pfs import (
     round_cents,
 )
 from ratelens.sources import ReadContext
-from ratelens.sources.cms_localities import read_gpci
-from ratelens.sources.cms_pfs import read_payment, read_rvu
+from ratelens.sources.cms.localities import read_gpci
+from ratelens.sources.cms.pfs import read_payment, read_rvu
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
 

@@ -19,7 +19,10 @@ import pytest
 import ratelens
 from ratelens.errors import DataNotAvailable, UsageError
 from ratelens.medicare.quote import medicare_quote, medicare_quotes, pfs_code_facts
-from ratelens.sources import ReadContext, cms_opps, cms_pfs, hcpcs
+from ratelens.sources import ReadContext
+from ratelens.sources.cms import hcpcs
+from ratelens.sources.cms import opps as cms_opps
+from ratelens.sources.cms import pfs as cms_pfs
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
 READERS = (*cms_pfs.SOURCES, *cms_opps.SOURCES, *hcpcs.SOURCES)

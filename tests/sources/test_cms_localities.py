@@ -8,7 +8,8 @@ import pytest
 
 import ratelens
 from ratelens.errors import ValidationError
-from ratelens.sources import ReadContext, cms_localities
+from ratelens.sources import ReadContext
+from ratelens.sources.cms import localities as cms_localities
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
 

@@ -9,7 +9,8 @@ import pytest
 
 import ratelens
 from ratelens.errors import FormatError, ValidationError
-from ratelens.sources import ReadContext, cms_opps
+from ratelens.sources import ReadContext
+from ratelens.sources.cms import opps as cms_opps
 from shared_data import SHARED_DATA
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"

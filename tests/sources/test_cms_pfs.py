@@ -9,7 +9,10 @@ import pytest
 
 import ratelens
 from ratelens.errors import FormatError, InputError, ValidationError
-from ratelens.sources import ReadContext, cms_opps, cms_pfs, hcpcs
+from ratelens.sources import ReadContext
+from ratelens.sources.cms import hcpcs
+from ratelens.sources.cms import opps as cms_opps
+from ratelens.sources.cms import pfs as cms_pfs
 from shared_data import SHARED_DATA
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"

@@ -9,7 +9,7 @@ import pytest
 import ratelens
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import ReadContext, registry
-from ratelens.sources.cms_rows import check_width, read_text, table_rows
+from ratelens.sources.cms.rows import check_width, read_text, table_rows
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
 

@@ -9,7 +9,7 @@ import pytest
 import ratelens
 from ratelens.errors import ValidationError
 from ratelens.sources import ReadContext
-from ratelens.sources.hcpcs import read_hcpcs, sniff_hcpcs
+from ratelens.sources.cms.hcpcs import read_hcpcs, sniff_hcpcs
 from shared_data import SHARED_DATA
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"

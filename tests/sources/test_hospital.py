@@ -18,7 +18,7 @@ import pytest
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import ReadContext
 from ratelens.sources.files import read_head
-from ratelens.sources.hospital import SOURCES, read, sniff_form, validate_file
+from ratelens.sources.hospital.reader import SOURCES, read, sniff_form, validate_file
 from ratelens.sources.rates import RATE_SCHEMA
 from shared_data import SHARED_DATA
 

@@ -1,4 +1,4 @@
-"""Hospital CSV data rows checked and built column-wise (:mod:`ratelens.sources.hospital_chunk`).
+"""Hospital CSV data rows checked and built column-wise (:mod:`ratelens.sources.hospital.chunk`).
 
 The column-wise checks must change nothing but speed: the same rows, problems (line, cell,
 order) and errors as checking every charge row by row, which the last tests compare.
@@ -17,8 +17,8 @@ import pytest
 
 from ratelens.errors import ValidationError
 from ratelens.sources import ReadContext
-from ratelens.sources.hospital import read, validate_file
-from ratelens.sources.hospital_rows import rebatch
+from ratelens.sources.hospital.reader import read, validate_file
+from ratelens.sources.hospital.rows import rebatch
 from ratelens.sources.rates import RATE_SCHEMA
 from shared_data import SHARED_DATA
 
@@ -115,7 +115,7 @@ def v3_head() -> str:
 
 def _row_by_row(monkeypatch) -> None:
     """Make every charge fail the column-wise checks, as the reader did before them."""
-    from ratelens.sources import hospital_chunk
+    from ratelens.sources.hospital import chunk as hospital_chunk
 
     monkeypatch.setattr(
         hospital_chunk.ChargeTable,

@@ -15,9 +15,9 @@ import pytest
 
 from ratelens.errors import ValidationError
 from ratelens.sources import ReadContext
-from ratelens.sources.hospital import read, validate_file
-from ratelens.sources.hospital_rows import keyed_codes, state_of
-from ratelens.sources.hospital_rules import (
+from ratelens.sources.hospital.reader import read, validate_file
+from ratelens.sources.hospital.rows import keyed_codes, state_of
+from ratelens.sources.hospital.rules import (
     check_count,
     detect_version,
     fold_header,

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ratelens.errors import FormatError, InputError, ValidationError
-from ratelens.sources import ReadContext, Source, ncci, registry
+from ratelens.sources import ReadContext, Source, registry
+from ratelens.sources.cms import ncci
 from ratelens.sources.files import read_head, sha256_file
 from ratelens.warehouse.store import Warehouse
 

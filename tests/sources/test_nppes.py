@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ratelens.errors import FormatError, InputError, ValidationError
-from ratelens.sources import ReadContext, nppes
+from ratelens.sources import ReadContext
+from ratelens.sources.cms import nppes
 from ratelens.sources.files import read_head
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "nppes"

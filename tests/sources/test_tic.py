@@ -18,9 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ratelens.errors import FormatError, InputError, ValidationError
-from ratelens.sources import ReadContext, tic, tic_output, tic_refs, tic_structure
+from ratelens.sources import ReadContext
 from ratelens.sources.files import read_head
-from ratelens.sources.tic_scan import Scanner
+from ratelens.sources.tic import output as tic_output
+from ratelens.sources.tic import reader as tic
+from ratelens.sources.tic import refs as tic_refs
+from ratelens.sources.tic import structure as tic_structure
+from ratelens.sources.tic.scan import Scanner
 from shared_data import SHARED_DATA
 
 DATA = SHARED_DATA / "tic" / "examples"
@@ -35,7 +39,7 @@ def analysis(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     if request.param == "numpy":
         monkeypatch.setattr(tic_structure, "_ticscan", None)
     elif not tic_structure.has_native():
-        pytest.skip("ratelens.sources._ticscan is not built")
+        pytest.skip("ratelens.sources.tic._ticscan is not built")
     return request.param
 
 

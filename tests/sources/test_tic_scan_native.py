@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ratelens.sources import tic_structure
-from ratelens.sources.tic_structure import Needles, analyser, has_native
+from ratelens.sources.tic import structure as tic_structure
+from ratelens.sources.tic.structure import Needles, analyser, has_native
 
 pytestmark = pytest.mark.skipif(
     not has_native() and not os.environ.get("CI"), reason="_ticscan not built"
@@ -54,7 +54,7 @@ def simd(request: pytest.FixtureRequest):
 
 def test_compiled_analysis_is_built() -> None:
     """CI builds the extension; a silent fall back to numpy would hide a broken build."""
-    assert has_native(), "ratelens.sources._ticscan did not build (pip install needs a C compiler)"
+    assert has_native(), "ratelens.sources.tic._ticscan did not build (pip needs a C compiler)"
 
 
 def chunks(text: bytes, size: int) -> list[bytes]:

@@ -6,7 +6,7 @@ import dataclasses
 
 import orjson
 
-from ratelens.sources.hospital_rules import ValidationReport
+from ratelens.sources.hospital.rules import ValidationReport
 
 
 def validation_text(report: ValidationReport) -> str:

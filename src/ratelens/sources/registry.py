@@ -5,10 +5,15 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ratelens.errors import FormatError, UsageError
-from ratelens.sources import Source, cms_opps, cms_pfs, hcpcs, hospital, ncci, nppes, tic
+from ratelens.sources import Source
+from ratelens.sources.cms import hcpcs, ncci, nppes
+from ratelens.sources.cms import opps as cms_opps
+from ratelens.sources.cms import pfs as cms_pfs
 from ratelens.sources.files import read_head
+from ratelens.sources.hospital import reader as hospital
 from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
 from ratelens.sources.rates import RATE_SCHEMA
+from ratelens.sources.tic import reader as tic
 
 MODULES = (cms_pfs, cms_opps, hcpcs, tic, hospital, ncci, nppes)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ratelens.sources import Batches, ReadContext
-from ratelens.sources.tic_check import Checker, shown
-from ratelens.sources.tic_codes import scan
-from ratelens.sources.tic_output import Root
-from ratelens.sources.tic_scan import loads
+from ratelens.sources.tic.check import Checker, shown
+from ratelens.sources.tic.codes import scan
+from ratelens.sources.tic.output import Root
+from ratelens.sources.tic.scan import loads
 
 
 def toc_structures(ctx: ReadContext) -> Iterator[tuple[list[dict], list[str]]]:

@@ -1,13 +1,13 @@
 """Transparency-in-Coverage machine-readable files (CMS schemas v1.x and v2.x).
 
-Four kinds: in-network rates (here), allowed amounts (:mod:`.tic_allowed`), the v1
-standalone provider reference file (here) and the table of contents (:mod:`.tic_toc`).
-Files are streamed by :mod:`.tic_scan`; with wanted codes (:mod:`.tic_codes`), in-network
+Four kinds: in-network rates (here), allowed amounts (:mod:`.allowed`), the v1
+standalone provider reference file (here) and the table of contents (:mod:`.toc`).
+Files are streamed by :mod:`.scan`; with wanted codes (:mod:`.codes`), in-network
 items whose own text cannot hold a wanted ``billing_code`` are skipped unparsed, and every
 other item is decided on its real ``billing_code``. Items are read as Arrow columns when
-plain (:mod:`.tic_items`), else one by one here; root ``provider_references`` are read in
-batches as Arrow columns (:mod:`.tic_refs`) in a worker thread while the scan goes on.
-Root fields and batching of rows: :mod:`.tic_output`.
+plain (:mod:`.items`), else one by one here; root ``provider_references`` are read in
+batches as Arrow columns (:mod:`.refs`) in a worker thread while the scan goes on.
+Root fields and batching of rows: :mod:`.output`.
 """
 
 from __future__ import annotations
@@ -23,19 +23,19 @@ import pyarrow as pa
 
 from ratelens.errors import InputError, ValidationError
 from ratelens.sources import Batches, ReadContext, Source
-from ratelens.sources.tic_allowed import read_allowed_amounts
-from ratelens.sources.tic_check import Checker, shown
-from ratelens.sources.tic_codes import ref_id, scan, upper_codes, wanted_item
-from ratelens.sources.tic_groups import GroupSpill, group_rows
-from ratelens.sources.tic_items import read_items
-from ratelens.sources.tic_output import (  # noqa: F401 (SCHEMAS, TABLES: the module's API)
+from ratelens.sources.tic.allowed import read_allowed_amounts
+from ratelens.sources.tic.check import Checker, shown
+from ratelens.sources.tic.codes import ref_id, scan, upper_codes, wanted_item
+from ratelens.sources.tic.groups import GroupSpill, group_rows
+from ratelens.sources.tic.items import read_items
+from ratelens.sources.tic.output import (  # noqa: F401 (SCHEMAS, TABLES: the module's API)
     SCHEMAS,
     TABLES,
     Output,
     Root,
     schema_version,
 )
-from ratelens.sources.tic_refs import (
+from ratelens.sources.tic.refs import (
     Block,
     IdSet,
     RawReferences,
@@ -47,8 +47,8 @@ from ratelens.sources.tic_refs import (
     read_reference_ids,
     read_references,
 )
-from ratelens.sources.tic_scan import CHUNK, Scanner, at, loads
-from ratelens.sources.tic_toc import expand_toc, read_toc
+from ratelens.sources.tic.scan import CHUNK, Scanner, at, loads
+from ratelens.sources.tic.toc import expand_toc, read_toc
 
 REFERENCE_BATCH = 1 << 21  # bytes of root provider references read at a time
 ITEM_BATCH = 1 << 22  # bytes of in_network items read at a time (fast path: tic_items)
@@ -189,7 +189,7 @@ class InNetwork:
 
     def flush_items(self) -> None:
         """Rows of the items met so far: as Arrow columns when the batch is plain and every
-        reference it uses is known (:mod:`ratelens.sources.tic_items`), else item by item."""
+        reference it uses is known (:mod:`ratelens.sources.tic.items`), else item by item."""
         blocks, self.items, self.items_size = self.items, [], 0
         if not blocks:
             return
@@ -323,7 +323,7 @@ class InNetwork:
 
     def reference_block(self, block: Block) -> None:
         """References (one a line in the block's text), read later with others (see
-        :mod:`ratelens.sources.tic_refs`)."""
+        :mod:`ratelens.sources.tic.refs`)."""
         self.refs.append(block)
         self.refs_size += len(block[0])
         if self.refs_size >= REFERENCE_BATCH:

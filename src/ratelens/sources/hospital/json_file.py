@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 from ratelens.errors import InputError
 from ratelens.sources.files import open_binary
-from ratelens.sources.hospital_rows import Charge, Item, join_notes, state_of
-from ratelens.sources.hospital_rules import (
+from ratelens.sources.hospital.rows import Charge, Item, join_notes, state_of
+from ratelens.sources.hospital.rules import (
     NINE_NINES,
     Problem,
     ProblemLog,
@@ -45,7 +45,7 @@ def validators(version: str) -> dict[str, Draft7Validator]:
     """Schema validators for the general data, one item and one modifier of a version."""
     from jsonschema import Draft7Validator  # imported on first JSON file only (~50 ms)
 
-    text = resources.files("ratelens.sources").joinpath("hospital_schemas", SCHEMAS[version])
+    text = resources.files("ratelens.sources.hospital").joinpath("schemas", SCHEMAS[version])
     schema = json.loads(text.read_text("utf-8"))
     defs = schema["definitions"]
     meta = {k: v for k, v in schema.items() if k != "definitions"}

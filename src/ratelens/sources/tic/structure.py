@@ -1,4 +1,4 @@
-"""The structure analysis of JSON chunks for :mod:`.tic_scan`: compiled (``_ticscan.c``)
+"""The structure analysis of JSON chunks for :mod:`.scan`: compiled (``_ticscan.c``)
 when built, else the same analysis in numpy; and the needles (wanted codes) it looks for.
 
 * compiled: SSE2/AVX2 masks, brackets walked bit by bit, depth 3 tokens compared with the
@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 try:
-    from ratelens.sources import _ticscan
+    from ratelens.sources.tic import _ticscan
 except ImportError:  # built without a C compiler: the numpy analysis does the same
     _ticscan = None  # type: ignore[assignment]
 
@@ -134,7 +134,7 @@ def analyser(needles: Needles | None, native: bool | None = None) -> Callable[[b
     if (native is None or native) and _ticscan is not None:
         return _native_analyser(needles)
     if native:
-        raise RuntimeError("ratelens.sources._ticscan is not built (no C compiler at install?)")
+        raise RuntimeError("ratelens.sources.tic._ticscan is not built (no C compiler at install?)")
     state, work = (0, False, False), Work()
     with_text = needles is not None
 

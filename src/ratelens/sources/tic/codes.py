@@ -7,8 +7,8 @@ import itertools
 from typing import Any
 
 from ratelens.sources import ReadContext
-from ratelens.sources.tic_check import Checker, shown
-from ratelens.sources.tic_scan import CHUNK, Needles, Scanner, loads
+from ratelens.sources.tic.check import Checker, shown
+from ratelens.sources.tic.scan import CHUNK, Needles, Scanner, loads
 
 ALL_CODES = "CSTM-00"  # billing_code meaning every code of its type
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ratelens.errors import ValidationError
-from ratelens.sources.tic_scan import at
+from ratelens.sources.tic.scan import at
 
 
 class Checker:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-from ratelens.sources.hospital_rows import state_of
-from ratelens.sources.hospital_rules import (
+from ratelens.sources.hospital.rows import state_of
+from ratelens.sources.hospital.rules import (
     ITEM_COLUMNS,
     OPTIONAL_ITEM_COLUMNS,
     RULES,

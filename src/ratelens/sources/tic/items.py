@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from ratelens.sources.rates import RATE_SCHEMA
-from ratelens.sources.tic_refs import Block, read_blocks
+from ratelens.sources.tic.refs import Block, read_blocks
 
 _S = pa.string()
 _SS = pa.list_(_S)

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ratelens.sources import Batches
 from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
-from ratelens.sources.tic_check import Checker, shown
+from ratelens.sources.tic.check import Checker, shown
 
 GROUP_FIELDS = list(PROVIDER_GROUP_SCHEMA)[1:]  # after file_id: rows come as tuples of these
 BATCH_ROWS = 50_000

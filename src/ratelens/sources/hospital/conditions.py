@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ratelens.sources.hospital_rules import (
+from ratelens.sources.hospital.rules import (
     BILLING_CLASSES,
     DRUG_TYPES,
     METHODOLOGIES,

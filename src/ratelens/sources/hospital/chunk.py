@@ -10,7 +10,7 @@ payer and plan present. A charge passing every such test breaks no CMS rule
 (:meth:`ChargeTable._checked` says exactly which), so only the other charges, and each
 line's item, go through the per-row checks of :mod:`hospital_conditions`, which word every
 problem. :class:`ChunkRows` then builds the rate rows a column at a time, in the order
-:class:`~ratelens.sources.hospital_rows.RowBuffer` gives them.
+:class:`~ratelens.sources.hospital.rows.RowBuffer` gives them.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ratelens.sources.hospital_rows import (
+from ratelens.sources.hospital.rows import (
     RATE_BILLING_CLASS,
     Charge,
     Item,
@@ -33,7 +33,7 @@ from ratelens.sources.hospital_rows import (
     keyed_codes,
     rate_batch,
 )
-from ratelens.sources.hospital_rules import METHODOLOGIES, NINE_NINES, Rules
+from ratelens.sources.hospital.rules import METHODOLOGIES, NINE_NINES, Rules
 from ratelens.sources.payers import canonical_payer
 from ratelens.sources.rates import RATE_SCHEMA
 

@@ -1,10 +1,10 @@
 """Hospital standard-charge CSV files (CMS tall and wide templates), read and checked.
 
-Rows 1-3 are read by :class:`~ratelens.sources.hospital_csv_header.CsvHeader`. The data
+Rows 1-3 are read by :class:`~ratelens.sources.hospital.csv_header.CsvHeader`. The data
 rows, from row 4, are streamed through :func:`csv.reader` over decoded lines, never read
 whole, and handled a chunk of lines at a time: the payer/plan charges column-wise
 (:mod:`hospital_chunk`), each line's item and the charges that fail a column-wise check row
-by row (:func:`~ratelens.sources.hospital_conditions.check_row`), so every problem keeps
+by row (:func:`~ratelens.sources.hospital.conditions.check_row`), so every problem keeps
 its line and cell, in file order.
 """
 
@@ -16,12 +16,12 @@ from typing import Any, BinaryIO
 import numpy as np
 import pyarrow as pa
 
-from ratelens.sources.hospital_chunk import ChargeTable, Chunk, ChunkRows, ColumnMap, filled
-from ratelens.sources.hospital_conditions import CheckedItem, Finding, check_row
-from ratelens.sources.hospital_csv_header import CsvHeader, Group, Layout
-from ratelens.sources.hospital_rows import BATCH_ROWS, Charge, Item, rebatch
-from ratelens.sources.hospital_rules import NINE_NINES, Problem, ProblemLog, Rules, fold_text
-from ratelens.sources.hospital_text import text_lines
+from ratelens.sources.hospital.chunk import ChargeTable, Chunk, ChunkRows, ColumnMap, filled
+from ratelens.sources.hospital.conditions import CheckedItem, Finding, check_row
+from ratelens.sources.hospital.csv_header import CsvHeader, Group, Layout
+from ratelens.sources.hospital.rows import BATCH_ROWS, Charge, Item, rebatch
+from ratelens.sources.hospital.rules import NINE_NINES, Problem, ProblemLog, Rules, fold_text
+from ratelens.sources.hospital.text import text_lines
 
 __all__ = ["HospitalCsv"]
 _ALLOWED_TEXT = (

@@ -7,7 +7,7 @@ element, never the file.
 
 Speed comes from never looking at bytes one at a time in Python: gzip is inflated with
 ISA-L in a background thread, while the reading thread has each chunk analysed
-(:mod:`.tic_structure`: bracket events and, with wanted billing codes, the elements whose
+(:mod:`.structure`: bracket events and, with wanted billing codes, the elements whose
 own text may hold one) and walks the events. An element whose own ``billing_code`` cannot
 be wanted is skipped unparsed; the caller decides on every other parsed element, which
 keeps the result exact. Skipped elements are checked for structure (balanced brackets,
@@ -29,7 +29,7 @@ from isal import igzip_lib
 
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources.files import GZIP_MAGIC, keep_big_buffers, open_raw
-from ratelens.sources.tic_structure import (  # noqa: F401 (has_native: the module's API)
+from ratelens.sources.tic.structure import (  # noqa: F401 (has_native: the module's API)
     Analysis,
     Needles,
     analyser,

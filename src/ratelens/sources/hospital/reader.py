@@ -39,8 +39,8 @@ from isal import igzip
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import Batches, ReadContext, Source
 from ratelens.sources.files import GZIP_MAGIC, open_raw, read_head
-from ratelens.sources.hospital_rows import Charge, Item, RowBuffer
-from ratelens.sources.hospital_rules import (
+from ratelens.sources.hospital.rows import Charge, Item, RowBuffer
+from ratelens.sources.hospital.rules import (
     Problem,
     ProblemLog,
     ValidationReport,
@@ -150,12 +150,12 @@ def read(ctx: ReadContext) -> Batches:
     form = sniff_form(read_head(ctx.path)) or "csv_tall"
     with _opened(ctx.path) as (content, raw):
         if form == "json":
-            from ratelens.sources.hospital_json import HospitalJson  # only when needed
+            from ratelens.sources.hospital.json_file import HospitalJson  # only when needed
 
             parser = HospitalJson(ctx.path, log)
             yield from _batches(ctx, parser, parser.records(content), raw)
         else:
-            from ratelens.sources.hospital_csv import HospitalCsv  # (slow to import)
+            from ratelens.sources.hospital.csv_file import HospitalCsv  # (slow to import)
 
             parser = HospitalCsv(content, log)
             parser.read_header()
@@ -269,14 +269,14 @@ def validate_file(path: str) -> ValidationReport:
         )
     with _opened(path) as (content, _raw):
         if form == "json":
-            from ratelens.sources.hospital_json import HospitalJson  # only when needed
+            from ratelens.sources.hospital.json_file import HospitalJson  # only when needed
 
             parser = HospitalJson(path, log)
             for _ in parser.records(content):
                 pass
             stated, detected = parser.meta.get("version"), parser.version
         else:
-            from ratelens.sources.hospital_csv import HospitalCsv  # (slow to import)
+            from ratelens.sources.hospital.csv_file import HospitalCsv  # (slow to import)
 
             parser = HospitalCsv(content, log)
             parser.read_header()

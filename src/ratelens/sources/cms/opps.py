@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import Batches, ReadContext, Source
-from ratelens.sources.cms_rows import (
+from ratelens.sources.cms.rows import (
     batches,
     check_code,
     check_width,

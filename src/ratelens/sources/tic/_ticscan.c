@@ -1,4 +1,4 @@
-/* Structure analysis of huge JSON documents, chunk by chunk (compiled part of tic_structure.py).
+/* Structure analysis of huge JSON documents, chunk by chunk (compiled part of structure.py).
  *
  * The Python scanner needs, for each chunk: the brackets that enter or leave nesting depth
  * <= 2 (root object, root arrays, their elements) and, when filtering by billing code, the
@@ -403,7 +403,7 @@ static PyGetSetDef Analyzer_getset[] = {
 };
 
 static PyTypeObject AnalyzerType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ratelens.sources._ticscan.Analyzer",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ratelens.sources.tic._ticscan.Analyzer",
     .tp_basicsize = sizeof(Analyzer),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "Analyzer(needles=None): structure of successive chunks of one JSON document.",

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from ratelens.errors import ValidationError
 from ratelens.sources import Batches, ReadContext
-from ratelens.sources.tic_check import Checker
-from ratelens.sources.tic_codes import scan, upper_codes, wanted_item
-from ratelens.sources.tic_groups import npi_list
-from ratelens.sources.tic_output import Output, Root
-from ratelens.sources.tic_scan import CHUNK, loads
+from ratelens.sources.tic.check import Checker
+from ratelens.sources.tic.codes import scan, upper_codes, wanted_item
+from ratelens.sources.tic.groups import npi_list
+from ratelens.sources.tic.output import Output, Root
+from ratelens.sources.tic.scan import CHUNK, loads
 
 
 class AllowedAmounts:

@@ -15,9 +15,9 @@ from ratelens.sources import Batches, ReadContext
 from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
 from ratelens.sources.payers import canonical_payer
 from ratelens.sources.rates import RATE_SCHEMA
-from ratelens.sources.tic_check import shown
-from ratelens.sources.tic_groups import group_batch, npi_batch
-from ratelens.sources.tic_scan import at
+from ratelens.sources.tic.check import shown
+from ratelens.sources.tic.groups import group_batch, npi_batch
+from ratelens.sources.tic.scan import at
 
 BATCH_ROWS = 50_000
 _str, _strs = pa.string(), pa.list_(pa.string())

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import BinaryIO
 
-from ratelens.sources.hospital_rules import Problem, ProblemLog
+from ratelens.sources.hospital.rules import Problem, ProblemLog
 
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _LINE_END = re.compile(r"\r\n|\r|\n")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from ratelens.sources.hospital_rules import STATE_CODES
+from ratelens.sources.hospital.rules import STATE_CODES
 from ratelens.sources.payers import canonical_payer
 from ratelens.sources.rates import RATE_SCHEMA
 

@@ -20,8 +20,9 @@ from decimal import Decimal
 import pyarrow as pa
 
 from ratelens.errors import FormatError, ValidationError
-from ratelens.sources import Batches, ReadContext, Source, cms_localities
-from ratelens.sources.cms_rows import (
+from ratelens.sources import Batches, ReadContext, Source
+from ratelens.sources.cms import localities as cms_localities
+from ratelens.sources.cms.rows import (
     batches,
     check_code,
     csv_lines,
