@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-NOT_AVAILABLE = "data not available"
+from ratelens.document import (  # noqa: F401 (re-exported: the report's model names them)
+    NOT_AVAILABLE,
+    CodeFacts,
+    DataGap,
+    MedicareAmount,
+    ModifierRow,
+    SourceFile,
+    plain,
+)
 
 
 @dataclass(frozen=True)
@@ -76,69 +83,6 @@ class ProviderFindings:
 
 
 @dataclass(frozen=True)
-class MedicareAmount:
-    """One Medicare figure used as a benchmark, with how it was worked out."""
-
-    program: str  # PFS | OPPS
-    code: str
-    year: int | None
-    label: str  # e.g. "PFS national, non-facility, global"
-    amount: float | None
-    status: str | None  # status code / indicator, with its meaning
-    arithmetic: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    file_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CodeFacts:
-    """What the CMS files say about a code, for the overview sections."""
-
-    code: str
-    code_system: str  # CPT | HCPCS
-    year: int | None
-    descriptor: str | None  # HCPCS Level II text, or CPT text from a licensed file
-    summary: str | None  # our own plain-language text (knowledge pack)
-    pfs_status: str | None
-    pfs_status_meaning: str | None
-    pctc_indicator: str | None
-    pctc_meaning: str | None
-    global_days: str | None
-    opps_status_indicator: str | None
-    opps_status_meaning: str | None
-    opps_apc: str | None
-    betos: str | None
-    equivalents: tuple[str, ...] = ()  # e.g. "G6007-G6010: PFS 2025 pays these (derived ...)"
-
-
-@dataclass(frozen=True)
-class ModifierRow:
-    modifier: str
-    description: str
-    when_to_use: str
-    is_allowed: bool
-    source: str
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    file_id: str  # sha256
-    path: str
-    kind: str | None
-    publisher: str | None
-    file_date: str | None
-    rows_used: int
-    is_synthetic: bool
-    is_bundled: bool
-
-
-@dataclass(frozen=True)
-class DataGap:
-    topic: str
-    detail: str
-
-
-@dataclass(frozen=True)
 class BenchmarkReport:
     code: str
     year: int | None
@@ -159,14 +103,4 @@ class BenchmarkReport:
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types; the shape is documented by ``benchmark-report.schema.json``."""
-        return _plain(self)
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+        return plain(self)

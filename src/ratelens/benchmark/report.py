@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +19,7 @@ from ratelens.benchmark.document import (
 )
 from ratelens.benchmark.medicare_basis import MedicareContext, medicare_context
 from ratelens.benchmark.providers import NOT_LOADED, provider_findings
-from ratelens.errors import UsageError
+from ratelens.codes import normalize_code
 from ratelens.sources import registry
 from ratelens.warehouse import rate_queries as q
 from ratelens.warehouse.store import Warehouse
@@ -90,20 +89,6 @@ def benchmark_code(
     )
 
 
-_CODE_SHAPE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,19}$")
-
-
-def normalize_code(code: str) -> str:
-    """Billing codes as the files write them: upper case, no spaces.
-
-    Any code type a rate file carries is accepted (CPT/HCPCS 77407, MS-DRG 470, revenue code
-    0333, NDC 00002-1433-80, ICD 81.54); anything else is a usage error.
-    """
-    normal = code.strip().upper()
-    if not _CODE_SHAPE.match(normal):
-        raise UsageError(f"{code!r} is not a billing code: expected letters and digits "
-                         "(and . or -), at most 20 characters, e.g. 77407 or G6008")
-    return normal
 
 
 def _payer_rows(rows: list[dict[str, Any]], code: str, medicare: MedicareContext):

@@ -14,17 +14,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ratelens.benchmark.document import (
+from ratelens.benchmark.medicare_basis import medicare_context
+from ratelens.benchmark.report import source_files
+from ratelens.codes import normalize_code
+from ratelens.coding import packs
+from ratelens.document import (
     CodeFacts,
     DataGap,
     MedicareAmount,
     ModifierRow,
     SourceFile,
-    _plain,
+    plain,
 )
-from ratelens.benchmark.medicare_basis import medicare_context
-from ratelens.benchmark.report import normalize_code, source_files
-from ratelens.coding import packs
 from ratelens.sources import registry
 from ratelens.warehouse.store import Warehouse
 
@@ -90,7 +91,7 @@ class CodeReference:
     sources: tuple[SourceFile, ...] = ()  # the loaded files behind the data-driven sections
 
     def to_json(self) -> dict[str, Any]:
-        return _plain(self)
+        return plain(self)
 
 
 def code_reference(wh: Warehouse, code: str, *, year: int | None = None) -> CodeReference:
@@ -107,7 +108,7 @@ def code_reference(wh: Warehouse, code: str, *, year: int | None = None) -> Code
     gaps = list(medicare.gaps)
     if entry is None:
         gaps.append(DataGap("editorial content", NO_PACK))
-    base = dict(
+    base: dict[str, Any] = dict(
         code=code, year=year, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         is_sample=wh.is_sample, facts=medicare.facts, modifiers=medicare.modifiers,
         medicare=medicare.amounts, data_gaps=tuple(gaps), sources=files,

@@ -8,7 +8,6 @@ and locator name one row). Pages stay consistent while the warehouse is unchange
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -16,9 +15,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ratelens.benchmark.document import BenchmarkReport
 from ratelens.benchmark.rates import check_payer, rate_rows
-from ratelens.benchmark.report import normalize_code
+from ratelens.codes import normalize_code
 from ratelens.coding.reference import CodeReference, code_reference
-from ratelens.errors import DataNotAvailable
+from ratelens.errors import DataNotAvailable, UsageError
 from ratelens.medicare.quote import medicare_quotes
 from ratelens.sources import registry
 from ratelens.web import models as m
@@ -27,7 +26,6 @@ from ratelens.web.warehouse_cache import CachedWarehouse
 
 router = APIRouter(prefix="/api/v1", responses=m.ERRORS)
 
-_CODE = re.compile(m.CODE_PATTERN)
 Code = Annotated[str, Path(max_length=40, description="Billing code, e.g. 77407 or G6015.")]
 
 
@@ -40,14 +38,14 @@ Wh = Annotated[CachedWarehouse, Depends(warehouse)]
 
 
 def billing_code(code: str) -> str:
-    """The code as the files write it; DataNotAvailable (404) for what is not a code."""
-    normal = code.strip().upper()
-    if not _CODE.match(normal):
+    """The code as the files write it (ratelens.codes, as the CLI); 404 for what is not a code."""
+    try:
+        return normalize_code(code)
+    except UsageError:
         raise DataNotAvailable(
-            f"{code[:40]!r} is not a billing code (expected 3 to 7 letters or digits, "
-            "e.g. 77407 or G6015): data not available"
-        )
-    return normalize_code(normal)
+            f"{code[:40]!r} is not a billing code (expected letters and digits, and . or -, "
+            "at most 20 characters, e.g. 77407 or G6015)"
+        ) from None
 
 
 def json_response(data: Any) -> Response:

@@ -19,7 +19,6 @@ from ratelens.errors import UsageError
 
 MAX_PAGE = 1000  # rate rows per page
 MAX_SEARCH = 100  # search results per request
-CODE_PATTERN = r"^[A-Za-z0-9]{3,7}$"  # CPT/HCPCS (5), DRG (3), revenue codes (4), ...
 
 
 class ErrorBody(BaseModel):

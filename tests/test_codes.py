@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ratelens.benchmark.report import normalize_code
+from ratelens.codes import normalize_code
 from ratelens.errors import UsageError
 
 
