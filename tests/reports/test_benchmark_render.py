@@ -36,8 +36,7 @@ from ratelens.reports import (
     render_benchmark,
     validate_benchmark_json,
 )
-from ratelens.reports.benchmark import group_label
-from ratelens.reports.terminal import print_benchmark
+from ratelens.reports.benchmark import group_label, print_benchmark
 
 GOLDEN = Path(__file__).parent / "golden"
 SECTION_IDS = ("summary", "overview", "coding", "medicare", "payers", "states", "gaps",

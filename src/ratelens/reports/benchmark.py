@@ -8,7 +8,7 @@ that. JSON, CSV and XLSX are written from the report itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ratelens.benchmark.document import (
     NOT_AVAILABLE,
@@ -20,6 +20,9 @@ from ratelens.benchmark.document import (
 from ratelens.errors import UsageError
 from ratelens.reports import charts, figures
 from ratelens.reports.layout import Banner, Block, Chart, Document, Facts, Section, Table, Text
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 Format = Literal["text", "md", "html", "pdf", "json", "csv", "xlsx"]
 FORMATS: tuple[str, ...] = ("text", "md", "html", "pdf", "json", "csv", "xlsx")
@@ -83,7 +86,14 @@ def _json(report: BenchmarkReport) -> str:
 def _xlsx(report: BenchmarkReport) -> bytes:
     from ratelens.reports.tables import render_xlsx
 
-    return render_xlsx(report)
+    return render_xlsx(report, (title(report), *(b.text for b in banners(report))))
+
+
+def print_benchmark(report: BenchmarkReport, console: Console) -> None:
+    """Print a benchmark report to ``console`` (the CLI's)."""
+    from ratelens.reports.terminal import print_document
+
+    print_document(benchmark_document(report, is_compact=True), console)
 
 
 _RENDERERS: dict[str, Callable[[BenchmarkReport], bytes | str]] = {
@@ -388,7 +398,9 @@ def _sources(report: BenchmarkReport, is_compact: bool) -> tuple[Block, ...]:
     about = ("Path", "Kind", "Publisher", "Date")
     rows = []
     for s in report.sources:
-        cells = (s.path, figures.text(s.kind), figures.text(s.publisher), figures.text(s.file_date))
+        cells: tuple[str, ...] = (
+            s.path, figures.text(s.kind), figures.text(s.publisher), figures.text(s.file_date)
+        )
         if is_compact:
             cells = (f"{s.path}\n{cells[1]} · {cells[2]} · {cells[3]}",)
         flags = ("SYNTHETIC" if s.is_synthetic else "no", figures.yes_no(s.is_bundled))

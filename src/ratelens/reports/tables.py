@@ -114,12 +114,13 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def render_xlsx(report: BenchmarkReport) -> bytes:
-    """A workbook: an "about" sheet (title, banners, filters), then one sheet per table."""
+def render_xlsx(report: BenchmarkReport, heading: Sequence[str] = ()) -> bytes:
+    """A workbook: an "about" sheet (``heading`` lines: title and banners; then the filters),
+    then one sheet per table."""
     from openpyxl import Workbook
 
     book = Workbook()
-    _about_sheet(book.active, report)
+    _about_sheet(book.active, report, heading)
     for name, (columns, rows) in benchmark_tables(report).items():
         sheet = book.create_sheet(name)
         _fill(sheet, columns, rows)
@@ -130,13 +131,10 @@ def render_xlsx(report: BenchmarkReport) -> bytes:
     return out.getvalue()
 
 
-def _about_sheet(sheet: Any, report: BenchmarkReport) -> None:
-    from ratelens.reports.benchmark import banners, title
-
+def _about_sheet(sheet: Any, report: BenchmarkReport, heading: Sequence[str]) -> None:
     sheet.title = "about"
     lines = [
-        (title(report),),
-        *((b.text,) for b in banners(report)),
+        *((line,) for line in heading),
         ("generated_at", report.generated_at),
         *((f"filter: {k}", v if v is not None else "none") for k, v in report.filters.items()),
         ("empty cell", figures.NOT_AVAILABLE),

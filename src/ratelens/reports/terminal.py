@@ -14,18 +14,10 @@ from rich.panel import Panel
 from rich.table import Table as RichTable
 from rich.text import Text as RichText
 
-from ratelens.benchmark.document import BenchmarkReport
 from ratelens.reports.layout import Block, Chart, Document, Facts, Table, Text
 
 TEXT_WIDTH = 120  # columns of the plain-text rendering (stable for golden files)
 SHORT_CELL = 18  # a text column no wider than this is never wrapped
-
-
-def print_benchmark(report: BenchmarkReport, console: Console) -> None:
-    """Print a benchmark report to ``console`` (the CLI's)."""
-    from ratelens.reports.benchmark import benchmark_document
-
-    print_document(benchmark_document(report, is_compact=True), console)
 
 
 def render_text(doc: Document, width: int = TEXT_WIDTH) -> str:
