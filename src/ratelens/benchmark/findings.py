@@ -7,13 +7,10 @@ from typing import TYPE_CHECKING
 
 from ratelens import config
 from ratelens.benchmark.document import PayerBenchmark, ProviderFindings
+from ratelens.money import money, percent
 
 if TYPE_CHECKING:
     from ratelens.benchmark.medicare_basis import MedicareContext
-
-
-def money(x: float | None) -> str:
-    return "not available" if x is None else f"${x:,.2f}"
 
 
 def summarize(
@@ -84,7 +81,7 @@ def _medicare_sentences(own: list[PayerBenchmark]) -> list[str]:
         pcts = [p.pct_of_medicare for p in group if p.pct_of_medicare is not None]
         out.append(
             f"Against {basis} ({money(group[0].medicare_amount)}), group medians run "
-            f"from {min(pcts):.0f}% to {max(pcts):.0f}% of Medicare."
+            f"from {percent(min(pcts))} to {percent(max(pcts))} of Medicare."
         )
     return out
 

@@ -6,33 +6,13 @@ A value of ``None`` is always written as "data not available".
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from ratelens.benchmark.document import PayerBenchmark
+from ratelens.document import NOT_AVAILABLE
+from ratelens.money import count, money, percent, rounded
 
-from ratelens.benchmark.document import NOT_AVAILABLE, PayerBenchmark
+__all__ = ["NOT_AVAILABLE", "count", "money", "percent", "rounded"]
 
 SHORT_SHA = 12  # characters of a sha256 shown where the full id does not fit
-
-
-def rounded(x: float, places: int) -> Decimal:
-    """``x`` rounded half up as written (410.125 -> 410.13), not as a binary float rounds."""
-    return Decimal(repr(x)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-
-
-def money(x: float | None) -> str:
-    """$1,234.56 (negative amounts as -$12.00)."""
-    if x is None:
-        return NOT_AVAILABLE
-    sign = "-" if x < 0 else ""
-    return f"{sign}${abs(rounded(x, 2)):,.2f}"
-
-
-def percent(x: float | None, places: int = 0) -> str:
-    """A percent given as 0-100: 148%."""
-    return NOT_AVAILABLE if x is None else f"{rounded(x, places):,.{places}f}%"
-
-
-def count(n: int | None) -> str:
-    return NOT_AVAILABLE if n is None else f"{n:,}"
 
 
 def text(value: str | None) -> str:
