@@ -61,10 +61,24 @@ RATE_SCHEMA = pa.schema(
         ("deidentified_min", pa.float64()),
         ("deidentified_max", pa.float64()),
         ("notes", _str),
+        # added later (appended so older Parquet parts still line up by name)
+        ("payer_family", _str),  # "Blue Cross Blue Shield" for every BCBS licensee; null: unmapped
+        ("payer_plan", _str),  # what the payer name says beyond its family ("CAP", "Blue Choice")
+        ("line_of_business", _str),  # "Medicare Advantage", "Medicaid managed care", ...
+        # hospital v3 allowed amounts, named as in the CMS template (dollars; count as text:
+        # "0", "1 through 10" or a whole number)
+        ("median_amount", pa.float64()),
+        ("10th_percentile", pa.float64()),
+        ("90th_percentile", pa.float64()),
+        ("count", _str),
     ]
 )
 
 RATE_COLUMNS: tuple[str, ...] = tuple(RATE_SCHEMA.names)
+
+# Dollars for one service beyond which a value is implausible: loaded with a warning, flagged
+# as an outlier and left out of statistics (a value that is not finite is refused).
+PLAUSIBLE_MAX = 10_000_000
 
 
 def rate_batch(rows: list[dict[str, object]]) -> pa.RecordBatch:
