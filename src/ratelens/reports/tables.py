@@ -14,6 +14,7 @@ from typing import Any
 from ratelens.benchmark.document import BenchmarkReport, PayerBenchmark
 from ratelens.errors import UsageError
 from ratelens.reports import figures
+from ratelens.reports.rows import csv_text
 
 Row = tuple[Any, ...]
 TABLES: tuple[str, ...] = ("payers", "by_state", "medicare", "sources")
@@ -111,7 +112,7 @@ def _csv_cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return value
+    return csv_text(value) if isinstance(value, str) else value
 
 
 def render_xlsx(report: BenchmarkReport, heading: Sequence[str] = ()) -> bytes:
