@@ -1,13 +1,12 @@
-"""Where the public sample files of ../shared/data are: one place for every test.
+"""Where the public sample files the tests read are: one place for every test.
 
-CI clones the repository with ``shared/`` beside it; ``RATELENS_SHARED`` points elsewhere
-(e.g. when a clone lives in /tmp).
+Every file lives in the repository, under tests/data (each folder says where its files come
+from in a PROVENANCE.md or README.md), so a bare clone runs its tests with nothing beside it.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("RATELENS_SHARED", REPO.parent / "shared")) / "data"
+TEST_DATA = REPO / "tests" / "data"

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from ratelens.sample import bundled_files, sample_warehouse
-from shared_data import SHARED_DATA
+from shared_data import TEST_DATA
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "src" / "ratelens" / "data"
@@ -188,14 +188,11 @@ def test_readme_and_ci_run_the_same_test_command() -> None:
 def test_report_combines_insurer_and_hospital_rows(tmp_path: Path) -> None:
     """77407 from a (synthetic) insurer file and a (synthetic, CMS-template) hospital file.
 
-    Hand-worked from ../shared/data/hospital/fixtures/valid/fict_v22_tall.csv (dated
+    Hand-worked from tests/data/hospital/fixtures/valid/fict_v22_tall.csv (dated
     2025-01-15): Aetna 468.20, BCBS of Illinois 441.35, UnitedHealthcare 486.90, Humana 298.10
     in dollars; Cigna 55 percent (kept apart); OPPS 2025 for 77407 is $262.98.
     """
-    fixtures = SHARED_DATA / "hospital" / "fixtures"
-    hospital = fixtures / "valid" / "fict_v22_tall.csv"
-    if not hospital.exists():
-        pytest.skip("../shared/data is not beside the repository")
+    hospital = TEST_DATA / "hospital" / "fixtures" / "valid" / "fict_v22_tall.csv"
     home = tmp_path / "home"
     files = [DATA / "cms" / n for n in ("PPRRVU2025_Oct.subset.csv",
                                         "softek_addendumB_extract_2025-10.subset.csv",

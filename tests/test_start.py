@@ -10,9 +10,9 @@ import sys
 from typer.testing import CliRunner
 
 from ratelens.cli import app
-from shared_data import SHARED_DATA
+from shared_data import TEST_DATA
 
-PLAN = SHARED_DATA / "tic" / "examples" / "v2.2.0" / "in-network-rates"
+PLAN = TEST_DATA / "tic" / "examples" / "v2.2.0" / "in-network-rates"
 
 
 def test_collector_back_on_for_commands_but_ingest() -> None:

@@ -11,10 +11,10 @@ import ratelens
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import ReadContext
 from ratelens.sources.cms import opps as cms_opps
-from shared_data import SHARED_DATA
+from shared_data import TEST_DATA
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
-SHARED = SHARED_DATA / "cms" / "opps"
+ORIGINALS = TEST_DATA / "cms" / "opps"
 
 
 def read(kind: str, path: Path) -> list[dict]:
@@ -38,10 +38,8 @@ def test_cms_addendum_b_csv() -> None:
     assert (g["status_indicator"], g["description"]) == ("B", "Radiation treatment delivery")
 
 
-@pytest.mark.skipif(not (SHARED / "2023_January_Web_Addendum_B.12212022.xlsx").exists(),
-                    reason="shared CMS originals not present")  # fmt: skip
 def test_cms_addendum_b_xlsx_matches_its_csv_subset() -> None:
-    path = SHARED / "2023_January_Web_Addendum_B.12212022.xlsx"
+    path = ORIGINALS / "2023_January_Web_Addendum_B.12212022.xlsx"
     head = path.read_bytes()[:65536]
     assert cms_opps.sniff_addendum_b(head, path.name)
     rows = read("opps_addendum_b", path)

@@ -1,4 +1,4 @@
-"""CMS PFS readers over the bundled files (src/ratelens/data/cms) and the shared originals."""
+"""CMS PFS readers over the bundled files (src/ratelens/data/cms) and tests/data/cms."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from ratelens.sources import ReadContext
 from ratelens.sources.cms import hcpcs
 from ratelens.sources.cms import opps as cms_opps
 from ratelens.sources.cms import pfs as cms_pfs
-from shared_data import SHARED_DATA
+from shared_data import TEST_DATA
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
-SHARED = SHARED_DATA / "cms"
+ORIGINALS = TEST_DATA / "cms"
 ALL = (*cms_pfs.SOURCES, *cms_opps.SOURCES, *hcpcs.SOURCES)
 
 
@@ -63,9 +63,8 @@ def test_2026_layout_with_an_inserted_column_is_mapped_by_header_text() -> None:
     assert not any(r["hcpcs"].startswith("G60") for r in rows)
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="shared CMS originals not present")
 def test_spreadsheet_resave_keeps_values_and_restores_zeros() -> None:
-    rows, ctx = read("pfs_rvu", SHARED / "pfs2025/rvu25a_resaved/PPRRVU25_JAN.csv")
+    rows, ctx = read("pfs_rvu", ORIGINALS / "pfs2025/rvu25a_resaved/PPRRVU25_JAN.csv")
     row = next(r for r in rows if (r["hcpcs"], r["modifier"]) == ("77280", "26"))
     assert (row["release"], row["work_rvu"], row["phys_supervision"]) == (
         "RVU25A", Decimal("0.70"), "09")  # fmt: skip

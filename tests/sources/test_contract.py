@@ -12,12 +12,11 @@ import pytest
 from ratelens.errors import InputError
 from ratelens.sources import ReadContext, registry
 from ratelens.sources.files import sha256_file
-from shared_data import SHARED_DATA
+from shared_data import TEST_DATA
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "src" / "ratelens" / "data"
-TESTS = REPO / "tests" / "data"
-SHARED = SHARED_DATA
+TIC = TEST_DATA / "tic" / "examples"
 
 # kind -> a real sample of that kind (bundled, shipped CMS examples, or tests/data fixtures)
 SAMPLES = {
@@ -31,18 +30,16 @@ SAMPLES = {
     "opps_addendum_a": DATA / "cms" / "2025_January_Web_Addendum_A.12.31.24.subset.csv",
     "opps_status_indicators": DATA / "cms" / "softek_status-indicators.csv",
     "hcpcs_level2": DATA / "cms" / "HCPC2019_subset_G6001-G6017_and_modifiers.csv",
-    "tic_toc": SHARED / "tic" / "examples" / "v2.2.0" / "table-of-contents"
-    / "table-of-contents-sample.json",
+    "tic_toc": TIC / "v2.2.0" / "table-of-contents" / "table-of-contents-sample.json",
     "tic_in_network": DATA / "tic" / "in-network-rates-fee-for-service-single-plan-sample.json",
     "tic_allowed_amounts": DATA / "tic" / "allowed-amounts-single-plan-sample.json",
-    "tic_provider_reference": SHARED / "tic" / "examples" / "v1.6.2" / "provider-reference"
-    / "provider-reference.json",
+    "tic_provider_reference": TIC / "v1.6.2" / "provider-reference" / "provider-reference.json",
     "hospital_csv_tall": DATA / "hospital" / "V3.0.0_Tall_CSV_Format_Example.csv",
     "hospital_csv_wide": DATA / "hospital" / "V3.0.0_Wide_CSV_Format_Example.csv",
     "hospital_json": DATA / "hospital" / "v3_json_format_example.json",
-    "ncci_ptp": TESTS / "ncci" / "ccipra-v311r0-f1.txt",
-    "ncci_mue": TESTS / "ncci" / "MCR_MUE_PractitionerServices_Eff_04-01-2025.csv",
-    "nppes": TESTS / "nppes" / "npidata_pfile_20050523-20250608.csv",
+    "ncci_ptp": TEST_DATA / "ncci" / "ccipra-v311r0-f1.txt",
+    "ncci_mue": TEST_DATA / "ncci" / "MCR_MUE_PractitionerServices_Eff_04-01-2025.csv",
+    "nppes": TEST_DATA / "nppes" / "npidata_pfile_20050523-20250608.csv",
 }
 EXPANDING = {"tic_toc"}  # lists other files instead of yielding rows
 

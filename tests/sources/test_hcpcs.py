@@ -10,10 +10,10 @@ import ratelens
 from ratelens.errors import ValidationError
 from ratelens.sources import ReadContext
 from ratelens.sources.cms.hcpcs import read_hcpcs, sniff_hcpcs
-from shared_data import SHARED_DATA
+from shared_data import TEST_DATA
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
-XLSX = SHARED_DATA / "cms" / "hcpcs2019" / "HCPC2019_CONTR_ANWEB.xlsx"
+XLSX = TEST_DATA / "cms" / "hcpcs2019" / "HCPC2019_CONTR_ANWEB.xlsx"
 
 
 def read(path: Path, **ctx_args) -> tuple[list[dict], ReadContext]:
@@ -34,11 +34,18 @@ def test_subset_csv_codes_modifiers_and_text() -> None:
     assert len(rows) == 34 and "file name" in ctx.warnings[0]
 
 
-@pytest.mark.skipif(not XLSX.exists(), reason="shared CMS originals not present")
-def test_whole_xlsx_joins_continuation_records() -> None:
+def test_cms_xlsx_joins_continuation_records() -> None:
     assert sniff_hcpcs(XLSX.read_bytes()[:65536], XLSX.name)
     rows, _ = read(XLSX)
-    assert len(rows) == 6800  # 6,440 procedure + 360 modifier records; 1 continuation joined
+    # The CMS xlsx cut to 36 of its rows, each at its original row number (see PROVENANCE.md):
+    # the whole file gives 6,800 records; this cut 18 procedure + 17 modifier records, the
+    # second row of G0503 (its only continuation record) joined onto the first.
+    assert len(rows) == 35
+    g0503 = next(r for r in rows if r["hcpcs"] == "G0503")
+    assert g0503["locator"] == "row 2254"
+    assert g0503["long_description"].endswith(
+        "other treatment goals and are prepared for discharge from active treatment"
+    )
     assert next(r for r in rows if r["hcpcs"] == "G6003")["locator"] == "row 2291"
 
 

@@ -1,6 +1,6 @@
 """Hospital standard-charge files: CMS examples, synthetic defective fixtures, real-world mess.
 
-Data: ``/work/shared/data/hospital`` (see its PROVENANCE.md): CMS examples (cms/), the CMS
+Data: ``tests/data/hospital`` (see its PROVENANCE.md): CMS examples (cms/), the CMS
 validator's own test inputs (cms-validator-fixtures/) and synthetic fixtures (fixtures/,
 expected errors in fixtures/README.md). Row values below were checked by hand against the
 files.
@@ -20,10 +20,9 @@ from ratelens.sources import ReadContext
 from ratelens.sources.files import read_head
 from ratelens.sources.hospital.reader import SOURCES, read, sniff_form, validate_file
 from ratelens.sources.rates import RATE_SCHEMA
-from shared_data import SHARED_DATA
+from shared_data import TEST_DATA
 
-DATA = SHARED_DATA / "hospital"
-pytestmark = pytest.mark.skipif(not DATA.exists(), reason="shared hospital data not present")
+DATA = TEST_DATA / "hospital"
 CMS_EXAMPLES = sorted((DATA / "cms" / "v2.x" / "examples").glob("*.[cj]s*")) + sorted(
     (DATA / "cms" / "v3.0" / "examples").glob("*.[cj]s*")
 )

@@ -20,9 +20,9 @@ from ratelens.sources import ReadContext
 from ratelens.sources.hospital.reader import read, validate_file
 from ratelens.sources.hospital.rows import rebatch
 from ratelens.sources.rates import RATE_SCHEMA
-from shared_data import SHARED_DATA
+from shared_data import TEST_DATA
 
-DATA = SHARED_DATA / "hospital"
+DATA = TEST_DATA / "hospital"
 HEAD_V2 = (
     "hospital_name,last_updated_on,version,hospital_location,hospital_address,license_number|TX,"
     '"To the best of its knowledge and belief, the hospital has included all applicable standard '
@@ -126,12 +126,7 @@ def _row_by_row(monkeypatch) -> None:
 
 @pytest.mark.parametrize(
     "version",
-    [
-        "2.2",
-        pytest.param(
-            "3.0", marks=pytest.mark.skipif(not DATA.exists(), reason="no shared hospital data")
-        ),
-    ],
+    ["2.2", "3.0"],
 )
 def test_column_wise_checks_give_what_row_checks_give(tmp_path, monkeypatch, version) -> None:
     """Seeded random cells, clean and messy: the same rows, problems and order either way."""

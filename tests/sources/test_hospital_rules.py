@@ -25,10 +25,9 @@ from ratelens.sources.hospital.rules import (
     parse_number,
     version_problem,
 )
-from shared_data import SHARED_DATA
+from shared_data import TEST_DATA
 
-FIXTURES = SHARED_DATA / "hospital" / "cms-validator-fixtures"
-needs_data = pytest.mark.skipif(not FIXTURES.exists(), reason="shared hospital data not present")
+FIXTURES = TEST_DATA / "hospital" / "cms-validator-fixtures"
 
 
 @pytest.mark.parametrize(
@@ -99,7 +98,6 @@ CSV_EXPECTED = [  # file, [(rule, line, column start)] of errors; [] = valid
 ]
 
 
-@needs_data
 @pytest.mark.parametrize(("name", "expected"), CSV_EXPECTED)
 def test_cms_validator_csv_fixtures(name: str, expected: list) -> None:
     report = validate_file(str(FIXTURES / name))
@@ -107,7 +105,6 @@ def test_cms_validator_csv_fixtures(name: str, expected: list) -> None:
     assert got == expected
 
 
-@needs_data
 def test_cms_validator_bad_item_header_and_many_errors() -> None:
     report = validate_file(str(FIXTURES / "sample-bad-item-header.csv"))
     assert (report.errors[0].rule, report.errors[0].column) == ("required-column", "description")
@@ -154,7 +151,6 @@ JSON_EXPECTED = [  # file, error paths (CMS JsonValidator.test.ts), warning coun
 ]
 
 
-@needs_data
 @pytest.mark.parametrize(("name", "paths", "n_warnings"), JSON_EXPECTED)
 def test_cms_validator_json_fixtures(name: str, paths: list[str], n_warnings: int) -> None:
     report = validate_file(str(FIXTURES / name))
@@ -162,7 +158,6 @@ def test_cms_validator_json_fixtures(name: str, paths: list[str], n_warnings: in
     assert report.n_warnings == n_warnings
 
 
-@needs_data
 def test_json_syntax_error_and_v20_file_checked_with_22_rules() -> None:
     report = validate_file(str(FIXTURES / "sample-invalid.json"))
     assert [p.rule for p in report.errors] == ["json-syntax"]
@@ -172,7 +167,6 @@ def test_json_syntax_error_and_v20_file_checked_with_22_rules() -> None:
     assert report.errors[0].message == "'additional_payer_notes' is a required property"
 
 
-@needs_data
 def test_json_strict_and_lenient(tmp_path: Path) -> None:
     doc = json.loads((FIXTURES / "3.0/sample-valid.json").read_text("utf-8-sig"))
     payer = doc["standard_charge_information"][0]["standard_charges"][0]["payers_information"][0]

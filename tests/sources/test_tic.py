@@ -1,6 +1,6 @@
 """Transparency-in-Coverage reader: CMS examples, planted rates, bad inputs, any bytes.
 
-CMS examples come from /work/shared/data/tic (CMSgov/price-transparency-guide, see its
+CMS examples come from tests/data/tic (CMSgov/price-transparency-guide, see its
 PROVENANCE.md); every other file is generated here into tmp_path.
 """
 
@@ -25,9 +25,9 @@ from ratelens.sources.tic import reader as tic
 from ratelens.sources.tic import refs as tic_refs
 from ratelens.sources.tic import structure as tic_structure
 from ratelens.sources.tic.scan import Scanner
-from shared_data import SHARED_DATA
+from shared_data import TEST_DATA
 
-DATA = SHARED_DATA / "tic" / "examples"
+DATA = TEST_DATA / "tic" / "examples"
 EXAMPLES = sorted(DATA.glob("*/*/*.json"))
 WANTED = frozenset({"77407", "77412"})
 KIND = {s.kind: s for s in tic.SOURCES}
