@@ -128,7 +128,7 @@ def ingest(
 
         results = ingest_distributed(wh, paths, options, scheduler=scheduler, n_workers=workers)
     else:
-        with progress_factory(err) as factory, wh.session():
+        with progress_factory(err) as factory:
             results = run(wh, paths, options, factory)
     failed = 0
     for r in results:
@@ -202,7 +202,7 @@ def report(
         filters=_filters(payer, state, setting, modifier, billing_class),
     )
     if fmt == DocFormat.text and output is None:
-        from ratelens.reports.terminal import print_benchmark
+        from ratelens.reports.benchmark import print_benchmark
 
         print_benchmark(doc, Console())
         return

@@ -94,5 +94,13 @@ class UsageError(RatelensError):
     exit_code = 2
 
 
+class EnvironmentFailure(RatelensError):
+    """The machine, not the input, stopped the work: a folder that cannot be written, a full
+    disk, a port that cannot be bound, a missing optional library, a catalog locked too long.
+    """
+
+    retryable = True
+
+
 def _clip(value: str, limit: int = 80) -> str:
     return value if len(value) <= limit else value[: limit - 3] + "..."

@@ -1,18 +1,27 @@
-"""The ingest ledger: one row per file (keyed by sha256), what it was and what became of it."""
+"""The ingest ledger: one row per attempt to load a file, never rewritten.
+
+A file (its sha256, ``file_id``) may be tried many times: a failure, a load of some codes,
+a later load of every code. Each attempt is its own row (``ingest_attempts``); the state
+of a file is derived: its latest load if it was ever loaded, else its latest failure. A
+failure therefore never hides a load, and a wider load supersedes a narrower one.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
-LEDGER_DDL = (
+SCHEMA_VERSION = 2
+
+_DDL = (
     """
-    CREATE TABLE IF NOT EXISTS ingest_ledger (
-        file_id VARCHAR PRIMARY KEY,
+    CREATE TABLE IF NOT EXISTS ingest_attempts (
+        attempt_id VARCHAR PRIMARY KEY,
+        file_id VARCHAR NOT NULL,
         path VARCHAR NOT NULL,
         kind VARCHAR,
         publisher VARCHAR,
@@ -20,6 +29,8 @@ LEDGER_DDL = (
         version VARCHAR,
         size_bytes BIGINT,
         n_rows BIGINT,
+        counts VARCHAR,
+        codes VARCHAR,
         status VARCHAR NOT NULL,
         error VARCHAR,
         warnings VARCHAR,
@@ -33,22 +44,51 @@ LEDGER_DDL = (
         file_id VARCHAR NOT NULL,
         table_name VARCHAR NOT NULL,
         part_path VARCHAR NOT NULL,
-        n_rows BIGINT NOT NULL
+        n_rows BIGINT NOT NULL,
+        attempt_id VARCHAR
     )
     """,
+    "CREATE TABLE IF NOT EXISTS ratelens_schema (version INTEGER NOT NULL)",
 )
 
-_UPSERT = """
-    INSERT OR REPLACE INTO ingest_ledger
-        (file_id, path, kind, publisher, file_date, version, size_bytes, n_rows, status,
-         error, warnings, meta, started_at, finished_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+# Catalogs of schema 1 kept one row per file (ingest_ledger, file_id primary key).
+_MIGRATE_1 = (
+    """
+    INSERT INTO ingest_attempts
+    SELECT file_id, file_id, path, kind, publisher, file_date, version, size_bytes, n_rows,
+           NULL, NULL, status, error, warnings, meta, started_at, finished_at
+    FROM ingest_ledger
+    """,
+    "ALTER TABLE ingest_parts ADD COLUMN IF NOT EXISTS attempt_id VARCHAR",
+    "UPDATE ingest_parts SET attempt_id = file_id WHERE attempt_id IS NULL",
+    "DROP TABLE ingest_ledger",
+)
+
+_COLUMNS = """file_id, path, kind, publisher, file_date, version, size_bytes, n_rows,
+    status, error, warnings, started_at, finished_at, counts, codes, meta, attempt_id"""
+
+# The current attempt of each file: its latest load, else its latest failure.
+CURRENT = f"""
+    SELECT {_COLUMNS}, count(*) OVER (PARTITION BY file_id) AS n_attempts FROM (
+        SELECT *, row_number() OVER (
+            PARTITION BY file_id
+            ORDER BY status = 'loaded' DESC, finished_at DESC, attempt_id DESC) AS rank
+        FROM ingest_attempts)
+    QUALIFY rank = 1
 """
+
+# The same, for the "ledger" view of queries (benchmark sources, file names of findings).
+LEDGER_VIEW = f"SELECT * EXCLUDE (n_attempts) FROM ({CURRENT})"
 
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One file as the ledger knows it."""
+    """One attempt to load a file, or the current state of a file (see module doc).
+
+    ``n_rows`` is the rows of the file's main table (rates for a rate file); ``counts``
+    has every table's rows (rates, provider groups, NPIs, ...). ``codes`` is the code
+    filter the load kept (None: every code).
+    """
 
     file_id: str
     path: str
@@ -63,14 +103,25 @@ class LedgerEntry:
     warnings: tuple[str, ...]
     started_at: datetime | None
     finished_at: datetime | None
+    counts: dict[str, int] = field(default_factory=dict)
+    codes: frozenset[str] | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    attempt_id: str = ""
+    n_attempts: int = 1
 
     @property
     def is_loaded(self) -> bool:
         return self.status == "loaded"
 
+    @property
+    def is_synthetic(self) -> bool:
+        """Made-up data, as the file itself says (see the bundled synthetic sample)."""
+        return self.meta.get("is_synthetic") == "true"
+
     def to_json(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         out["warnings"] = list(self.warnings)
+        out["codes"] = sorted(self.codes) if self.codes is not None else None
         for key in ("started_at", "finished_at"):
             out[key] = out[key].isoformat() if out[key] else None
         return out
@@ -80,69 +131,90 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version of a catalog: 0 empty, 1 one row per file, 2 one per attempt."""
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+    ).fetchall()}
+    if "ratelens_schema" in tables:
+        row = con.execute("SELECT max(version) FROM ratelens_schema").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+    return 1 if "ingest_ledger" in tables else 0
+
+
 def create(con: duckdb.DuckDBPyConnection) -> None:
-    for ddl in LEDGER_DDL:
-        con.execute(ddl)
+    """Make the ledger tables, or bring an older catalog's up to date, in one transaction."""
+    found = version(con)
+    if found == SCHEMA_VERSION:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for ddl in _DDL:
+            con.execute(ddl)
+        if found == 1:
+            for sql in _MIGRATE_1:
+                con.execute(sql)
+        con.execute("DELETE FROM ratelens_schema")
+        con.execute("INSERT INTO ratelens_schema VALUES (?)", [SCHEMA_VERSION])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
-def record(
-    con: duckdb.DuckDBPyConnection,
-    entry: LedgerEntry,
-    meta: dict[str, str],
-) -> None:
-    """Insert or replace the ledger row of a file."""
+def record(con: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> None:
+    """Add one attempt (rows are never replaced: the ledger is a history)."""
     con.execute(
-        _UPSERT,
+        f"INSERT INTO ingest_attempts ({_COLUMNS}) VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            entry.file_id,
-            entry.path,
-            entry.kind,
-            entry.publisher,
-            entry.file_date,
-            entry.version,
-            entry.size_bytes,
-            entry.n_rows,
-            entry.status,
-            entry.error,
-            json.dumps(list(entry.warnings)),
-            json.dumps(meta),
-            entry.started_at,
-            entry.finished_at,
+            entry.file_id, entry.path, entry.kind, entry.publisher, entry.file_date,
+            entry.version, entry.size_bytes, entry.n_rows, entry.status, entry.error,
+            json.dumps(list(entry.warnings)), entry.started_at, entry.finished_at,
+            json.dumps(entry.counts), _codes_json(entry.codes), json.dumps(entry.meta),
+            entry.attempt_id,
         ],
     )
 
 
 def add_part(
-    con: duckdb.DuckDBPyConnection, file_id: str, table: str, part_path: str, n_rows: int
+    con: duckdb.DuckDBPyConnection,
+    attempt_id: str, file_id: str, table: str, part_path: str, n_rows: int,
 ) -> None:
-    con.execute("INSERT INTO ingest_parts VALUES (?, ?, ?, ?)", [file_id, table, part_path, n_rows])
+    con.execute(
+        "INSERT INTO ingest_parts (file_id, table_name, part_path, n_rows, attempt_id) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [file_id, table, part_path, n_rows, attempt_id],
+    )
 
 
 def entries(con: duckdb.DuckDBPyConnection) -> list[LedgerEntry]:
+    """The current state of every file tried, oldest first."""
+    rows = con.execute(f"SELECT * FROM ({CURRENT}) ORDER BY started_at, path").fetchall()
+    return [_entry(r) for r in rows]
+
+
+def history(con: duckdb.DuckDBPyConnection, file_id: str | None = None) -> list[LedgerEntry]:
+    """Every attempt (of one file, or of all), oldest first."""
     rows = con.execute(
-        """SELECT file_id, path, kind, publisher, file_date, version, size_bytes, n_rows,
-                  status, error, warnings, started_at, finished_at
-           FROM ingest_ledger ORDER BY started_at, path"""
+        f"""SELECT {_COLUMNS}, 1 FROM ingest_attempts
+            WHERE $file_id IS NULL OR file_id = $file_id ORDER BY started_at, attempt_id""",
+        {"file_id": file_id},
     ).fetchall()
     return [_entry(r) for r in rows]
 
 
 def entry(con: duckdb.DuckDBPyConnection, file_id: str) -> LedgerEntry | None:
-    rows = con.execute(
-        """SELECT file_id, path, kind, publisher, file_date, version, size_bytes, n_rows,
-                  status, error, warnings, started_at, finished_at
-           FROM ingest_ledger WHERE file_id = ?""",
-        [file_id],
-    ).fetchall()
+    rows = con.execute(f"SELECT * FROM ({CURRENT}) WHERE file_id = ?", [file_id]).fetchall()
     return _entry(rows[0]) if rows else None
 
 
 def parts(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
-    """Part files of loaded files, by table."""
+    """Part files of the current load of every loaded file, by table."""
     rows = con.execute(
-        """SELECT p.table_name, p.part_path FROM ingest_parts p
-           JOIN ingest_ledger l USING (file_id) WHERE l.status = 'loaded'
-           ORDER BY p.table_name, l.started_at, p.part_path"""
+        f"""SELECT p.table_name, p.part_path FROM ingest_parts p
+            JOIN ({CURRENT}) l ON l.attempt_id = p.attempt_id WHERE l.status = 'loaded'
+            ORDER BY p.table_name, l.started_at, p.part_path"""
     ).fetchall()
     out: dict[str, list[str]] = {}
     for table, path in rows:
@@ -150,6 +222,31 @@ def parts(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     return out
 
 
+def superseded_parts(con: duckdb.DuckDBPyConnection, before: datetime) -> list[str]:
+    """Part files of loads that a file's current load replaced before ``before``."""
+    rows = con.execute(
+        f"""SELECT p.part_path FROM ingest_parts p
+            JOIN ingest_attempts a ON a.attempt_id = p.attempt_id
+            JOIN ({CURRENT}) c ON c.file_id = a.file_id
+            WHERE a.status = 'loaded' AND c.status = 'loaded'
+              AND a.attempt_id <> c.attempt_id AND c.finished_at < $before""",
+        {"before": before},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _codes_json(codes: frozenset[str] | None) -> str | None:
+    return None if codes is None else json.dumps(sorted(codes))
+
+
 def _entry(row: tuple[Any, ...]) -> LedgerEntry:
     warnings = tuple(json.loads(row[10])) if row[10] else ()
-    return LedgerEntry(*row[:10], warnings, row[11], row[12])  # type: ignore[arg-type]
+    counts = json.loads(row[13]) if row[13] else {}
+    codes = frozenset(json.loads(row[14])) if row[14] else None
+    meta = json.loads(row[15]) if row[15] else {}
+    file_id, path, kind, publisher, file_date, version, size, n_rows, status, error = row[:10]
+    return LedgerEntry(
+        file_id, path, kind, publisher, file_date, version, size, n_rows, status, error,
+        warnings, row[11], row[12],
+        counts=counts, codes=codes, meta=meta, attempt_id=row[16], n_attempts=int(row[17]),
+    )

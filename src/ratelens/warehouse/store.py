@@ -1,9 +1,14 @@
-"""The warehouse: a DuckDB catalog (the ledger) and Parquet parts, one folder per file.
+"""The warehouse: a DuckDB catalog (the ledger) and Parquet parts, one folder per load.
 
-A file load is atomic: rows are written to a staging folder, the folder is renamed into
-``parts/`` and the ledger row is committed in one DuckDB transaction; queries read only the
-parts of files the ledger says are loaded. A failure or an interrupt removes the staging
-folder and leaves the warehouse as it was (a failure is recorded in the ledger).
+A file load is atomic: rows are written to a staging folder of the ingest's own, the folder
+is renamed into ``parts/`` and the ledger row is committed in one DuckDB transaction;
+queries read only the parts of the loads the ledger says are current. A failure or an
+interrupt removes the staging folder and leaves the warehouse as it was (a failure is
+recorded in the ledger, as an attempt of its own that touches no other).
+
+The catalog is held read-write only for a commit (see ``catalog.py``): reading a file into
+Parquet holds no lock, so readers keep working during an ingest and two ingests read side
+by side.
 """
 
 from __future__ import annotations
@@ -14,28 +19,33 @@ import os
 import queue
 import shutil
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ratelens.errors import RatelensError
+from ratelens.errors import EnvironmentFailure, RatelensError
 from ratelens.sources import ReadContext, Source
 from ratelens.sources.files import keep_big_buffers
+from ratelens.warehouse import catalog as cat
 from ratelens.warehouse import ledger
 from ratelens.warehouse.ledger import LedgerEntry
 
 CATALOG = "ratelens.duckdb"
+GRACE = timedelta(minutes=10)  # parts of a superseded load stay this long for readers
+TABLE_WORDS = {"rates": "rates", "provider_groups": "provider groups", "provider_npis": "NPIs"}
 
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What happened to one file."""
+    """What happened to one file. ``n_rows``: rows of its main table (see ``main_rows``);
+    ``counts``: rows of every table it filled."""
 
     path: str
     file_id: str
@@ -44,62 +54,66 @@ class LoadResult:
     n_rows: int
     message: str
     warnings: tuple[str, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def main_rows(counts: dict[str, int]) -> int:
+    """The rows a file is about: its rates if it has any table of rates, else all rows."""
+    return counts["rates"] if "rates" in counts else sum(counts.values())
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    """``30,209 rates, 1,210 provider groups and 628,035 NPIs``; ``109 rows`` for one table."""
+    if not counts:
+        return "0 rows"
+    if len(counts) == 1 and next(iter(counts)) not in TABLE_WORDS:
+        return f"{next(iter(counts.values())):,} rows"
+    parts = [f"{n:,} {TABLE_WORDS.get(t, t + ' rows')}" for t, n in counts.items()]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def covers(loaded: frozenset[str] | None, wanted: frozenset[str] | None) -> bool:
+    """Whether a load that kept ``loaded`` codes (None: all) holds every ``wanted`` code."""
+    return loaded is None or (wanted is not None and wanted <= loaded)
+
+
+def widened(loaded: frozenset[str] | None, wanted: frozenset[str] | None) -> frozenset[str] | None:
+    """The code filter of a load that keeps what is loaded and adds what is wanted."""
+    return None if loaded is None or wanted is None else loaded | wanted
 
 
 class Warehouse:
-    """The DuckDB catalog and Parquet parts under one folder (RATELENS_HOME)."""
+    """The DuckDB catalog and Parquet parts under one folder (RATELENS_HOME).
+
+    Nothing is written by a reader: the folder and the catalog are made by the first load.
+    """
 
     def __init__(self, home: Path, *, is_sample: bool = False) -> None:
         self.home = Path(home)
         self.is_sample = is_sample
-        self.home.mkdir(parents=True, exist_ok=True)
         self.catalog = self.home / CATALOG
-        self._session: duckdb.DuckDBPyConnection | None = None
-        self._is_created = False  # ledger tables made on the first connection
 
     @contextmanager
     def session(self) -> Iterator[Warehouse]:
-        """Keep one catalog connection open for a run of loads (each connection costs
-        ~20 ms); the catalog is locked to this process meanwhile."""
-        if self._session is not None:
-            yield self
-            return
-        self._session = self._connect()
-        try:
-            yield self
-        finally:
-            self._session.close()
-            self._session = None
-
-    @contextmanager
-    def _write(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        if self._session is not None:
-            yield self._session
-            return
-        con = self._connect()
-        try:
-            yield con
-        finally:
-            con.close()
-
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect(str(self.catalog))
-        if not self._is_created:
-            try:
-                ledger.create(con)
-            except BaseException:
-                con.close()
-                raise
-            self._is_created = True
-        return con
+        """Kept for callers of older versions: connections are now per commit."""
+        yield self
 
     def entries(self) -> list[LedgerEntry]:
-        """The ledger, oldest first."""
-        with self._write() as con:
+        """The current state of every file tried, oldest first."""
+        with cat.reading(self.catalog) as con:
             return ledger.entries(con)
+
+    def history(self, file_id: str | None = None) -> list[LedgerEntry]:
+        """Every attempt to load a file (of one file, or all), oldest first."""
+        with cat.reading(self.catalog) as con:
+            return ledger.history(con, file_id)
 
     def is_empty(self) -> bool:
         return not any(e.is_loaded for e in self.entries())
+
+    def was_tried(self) -> bool:
+        """Whether anything was ever ingested here, loaded or failed."""
+        return self.catalog.exists() and bool(self.entries())
 
     def connect(self, tables: dict[str, pa.Schema]) -> duckdb.DuckDBPyConnection:
         """An in-memory connection with a view per table over the loaded parts.
@@ -107,9 +121,9 @@ class Warehouse:
         Tables with no loaded part are empty views of their schema, so queries never fail
         for lack of data: they find no rows, and reports say "data not available".
         """
-        with self._write() as catalog:
+        with cat.reading(self.catalog) as catalog:
             part_paths = ledger.parts(catalog)
-            ledger_rows = catalog.sql("SELECT * FROM ingest_ledger").to_arrow_table()
+            ledger_rows = catalog.sql(ledger.LEDGER_VIEW).to_arrow_table()
         con = duckdb.connect()
         con.from_arrow(ledger_rows).create_view("ledger", replace=True)
         for table, schema in tables.items():
@@ -121,11 +135,13 @@ class Warehouse:
             rel.create_view(table, replace=True)
         return con
 
-    def loaded(self, file_id: str) -> LedgerEntry | None:
-        """The ledger entry of a file already loaded, else None."""
-        with self._write() as con:
+    def loaded(self, file_id: str, codes: frozenset[str] | None = None) -> LedgerEntry | None:
+        """The current load of a file if it holds every code asked for (None: all), else None."""
+        with cat.reading(self.catalog) as con:
             known = ledger.entry(con, file_id)
-        return known if known is not None and known.is_loaded else None
+        if known is None or not known.is_loaded or not covers(known.codes, codes):
+            return None
+        return known
 
     def load(
         self,
@@ -135,93 +151,125 @@ class Warehouse:
         reader: Source,
         ctx: ReadContext,
     ) -> LoadResult:
-        """Read one file with its reader and register it atomically (see module doc)."""
-        known = self.loaded(file_id)
-        if known is not None:
-            return LoadResult(
-                path,
-                file_id,
-                known.kind,
-                "skipped",
-                known.n_rows or 0,
-                f"already loaded (same sha256, as {known.path})",
-            )
+        """Read one file with its reader and register it atomically (see module doc).
+
+        A file loaded before with a code filter that lacks some of ``ctx.codes`` is read
+        again for the codes it had and the new ones; that load replaces the earlier one.
+        """
+        with cat.reading(self.catalog) as con:
+            known = ledger.entry(con, file_id)
+        earlier = known if known is not None and known.is_loaded else None
+        if earlier is not None and covers(earlier.codes, ctx.codes):
+            return _skipped(path, earlier)
+        if earlier is not None:
+            ctx.codes = widened(earlier.codes, ctx.codes)
         try:
             staged = stage_file(self.home, path, file_id, size, reader, ctx)
         except RatelensError as exc:
             self.record_failure(path, file_id, size, reader.kind, ctx, str(exc))
             raise
-        return self.commit(staged)
+        except OSError as exc:  # the machine's fault (a full disk): said, and recorded
+            failure = EnvironmentFailure(f"{path}: {_os_error(exc)}")
+            self.record_failure(path, file_id, size, reader.kind, ctx, str(failure))
+            raise failure from exc
+        return self.commit(staged, earlier)
 
     def record_failure(
         self, path: str, file_id: str, size: int, kind: str | None, ctx: ReadContext, error: str
     ) -> None:
-        """Record a file that failed: its ledger row says why, and nothing of it is loaded."""
+        """Record an attempt that failed: its own ledger row says why; nothing else changes."""
         entry = LedgerEntry(
-            file_id,
-            path,
-            kind,
-            ctx.meta.get("publisher"),
-            ctx.meta.get("file_date"),
-            ctx.meta.get("version"),
-            size,
-            0,
-            "failed",
-            error,
-            tuple(ctx.warnings),
-            ledger.now(),
-            ledger.now(),
+            file_id, path, kind, ctx.meta.get("publisher"), ctx.meta.get("file_date"),
+            ctx.meta.get("version"), size, 0, "failed", error, tuple(ctx.warnings),
+            ledger.now(), ledger.now(), codes=ctx.codes, meta=dict(ctx.meta),
+            attempt_id=uuid.uuid4().hex,
         )
-        with self._write() as con:
-            ledger.record(con, entry, ctx.meta)
+        with cat.writing(self.catalog) as con:
+            ledger.record(con, entry)
 
-    def commit(self, staged: Staged) -> LoadResult:
-        """Move a staged file's parts into place and register them in one transaction."""
-        final = self.home / "parts" / staged.file_id
-        shutil.rmtree(final, ignore_errors=True)  # an orphan of an interrupted commit
+    def commit(self, staged: Staged, earlier: LedgerEntry | None = None) -> LoadResult:
+        """Move a staged file's parts into place and register them in one transaction.
+
+        The lock is taken here only. If another ingest committed the same file meanwhile
+        (with every code staged here), this load is dropped and reported as skipped.
+        """
+        attempt_id = uuid.uuid4().hex
+        final = self.home / "parts" / staged.file_id / attempt_id
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged.folder, final)
-        n_rows = sum(staged.counts.values())
-        entry = LedgerEntry(
-            staged.file_id,
-            staged.path,
-            staged.kind,
-            staged.meta.get("publisher"),
-            staged.meta.get("file_date"),
-            staged.meta.get("version"),
-            staged.size,
-            n_rows,
-            "loaded",
-            None,
-            staged.warnings,
-            staged.started,
-            ledger.now(),
-        )
+        entry = _loaded_entry(staged, attempt_id)
         try:
-            with self._write() as con:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    con.execute("DELETE FROM ingest_parts WHERE file_id = ?", [staged.file_id])
-                    for table, n in staged.counts.items():
-                        path = str(final / f"{table}.parquet")
-                        ledger.add_part(con, staged.file_id, table, path, n)
-                    ledger.record(con, entry, staged.meta)
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")  # a session's connection lives on
-                    raise
+            with cat.writing(self.catalog) as con:
+                current = ledger.entry(con, staged.file_id)
+                if current is not None and current.is_loaded and (
+                    earlier is None or current.attempt_id != earlier.attempt_id
+                ) and covers(current.codes, staged.codes):
+                    shutil.rmtree(final, ignore_errors=True)
+                    return _skipped(staged.path, current)
+                _insert(con, entry, final)
+                stale = _stale_parts(con)
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise
+        for part in stale:
+            Path(part).unlink(missing_ok=True)
+        message = f"loaded {describe_counts(staged.counts)} as {staged.kind}"
+        if earlier is not None:
+            message += _widening(earlier.codes, staged.codes)
         return LoadResult(
-            staged.path,
-            staged.file_id,
-            staged.kind,
-            "loaded",
-            n_rows,
-            f"loaded {n_rows:,} rows as {staged.kind}",
-            staged.warnings,
+            staged.path, staged.file_id, staged.kind, "loaded", entry.n_rows or 0, message,
+            staged.warnings, dict(staged.counts),
         )
+
+
+def _insert(con: duckdb.DuckDBPyConnection, entry: LedgerEntry, final: Path) -> None:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table, n in entry.counts.items():
+            ledger.add_part(con, entry.attempt_id, entry.file_id, table,
+                            str(final / f"{table}.parquet"), n)
+        ledger.record(con, entry)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _stale_parts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Part files of loads superseded more than ``GRACE`` ago (readers may still hold newer
+    ones); their ledger rows stay as history."""
+    return ledger.superseded_parts(con, ledger.now() - GRACE)
+
+
+def _loaded_entry(staged: Staged, attempt_id: str) -> LedgerEntry:
+    return LedgerEntry(
+        staged.file_id, staged.path, staged.kind, staged.meta.get("publisher"),
+        staged.meta.get("file_date"), staged.meta.get("version"), staged.size,
+        main_rows(staged.counts), "loaded", None, staged.warnings, staged.started,
+        ledger.now(), counts=dict(staged.counts), codes=staged.codes, meta=dict(staged.meta),
+        attempt_id=attempt_id,
+    )
+
+
+def _skipped(path: str, known: LedgerEntry) -> LoadResult:
+    kept = "" if known.codes is None else f" for codes {', '.join(sorted(known.codes))}"
+    return LoadResult(
+        path, known.file_id, known.kind, "skipped", known.n_rows or 0,
+        f"already loaded{kept} (same sha256, as {known.path})", (), dict(known.counts),
+    )
+
+
+def _widening(before: frozenset[str] | None, now: frozenset[str] | None) -> str:
+    kept = ", ".join(sorted(before or ()))
+    if now is None:
+        return f" (every code: the earlier load kept only {kept})"
+    added = ", ".join(sorted(now - (before or frozenset())))
+    return f" (adds codes {added} to the earlier load of {kept})"
+
+
+def _os_error(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
 
 
 @dataclass(frozen=True)
@@ -237,6 +285,7 @@ class Staged:
     meta: dict[str, str]
     warnings: tuple[str, ...]
     started: datetime
+    codes: frozenset[str] | None = None  # the code filter read with (None: every code)
 
 
 def stage_file(
@@ -247,8 +296,7 @@ def stage_file(
     A plain function of picklable arguments, so a Dask worker can run it (see scale/).
     """
     started = ledger.now()
-    staging = Path(home) / "staging" / file_id
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = Path(home) / "staging" / f"{file_id}.{uuid.uuid4().hex[:12]}"  # ingests side by side
     reading_setup()
     is_collecting = gc.isenabled()
     gc.disable()  # readers make millions of short-lived objects and no cycles worth a pass
@@ -270,6 +318,7 @@ def stage_file(
         dict(ctx.meta),
         tuple(ctx.warnings),
         started,
+        ctx.codes,
     )
 
 
