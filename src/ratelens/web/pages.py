@@ -8,6 +8,7 @@ payer names or paths holding HTML print as text. Assets come from /static, never
 from __future__ import annotations
 
 import functools
+import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -66,9 +67,36 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     return HTMLResponse(html, status)
 
 
+HEADINGS = {
+    400: "That request could not be answered",
+    401: "A key is needed",
+    404: "Not found",
+    405: "Not allowed here",
+    422: "That request could not be answered",
+    503: "Busy: try again in a moment",
+}
+
+
 def error_page(request: Request, status: int, body: dict[str, Any]) -> HTMLResponse:
-    detail = body.get("detail") or []
-    return page(request, "error.html.j2", status, title=body["error"], error=body, detail=detail)
+    """An error a person reads: a heading in words, a plain sentence, a way back.
+
+    No exception class names, no patterns, no server paths (the JSON API keeps the details).
+    """
+    detail = [readable(str(p.get("message", ""))) for p in body.get("detail") or []]
+    message = readable(str(body.get("message", ""))) if not detail else ""
+    heading = HEADINGS.get(status, "Something went wrong")
+    return page(request, "error.html.j2", status, title=heading, heading=heading,
+                message=message, detail=detail, status=status)
+
+
+_PATTERN = re.compile(r"String should match pattern '[^']*'")
+_SERVER_PATH = re.compile(r"(?:/[\w.+-]+)+/(?:site|dist)-packages/")
+
+
+def readable(message: str) -> str:
+    """An error message without regular expressions or server file paths."""
+    message = _PATTERN.sub("not in the expected form", message)
+    return _SERVER_PATH.sub("", message)
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -1,0 +1,63 @@
+"""Which years the warehouse holds for a code: rates (by the files' last_updated_on), PFS and
+OPPS. Pages and reports use it to default to the latest year with data and to link the
+others (parameters bound, never formatted in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+RATE_YEARS = """
+SELECT DISTINCT CAST(left(last_updated_on, 4) AS INTEGER) AS year FROM rates
+WHERE billing_code IN (SELECT unnest($codes)) AND regexp_matches(last_updated_on, '^[0-9]{4}')
+ORDER BY year DESC
+"""
+PFS_YEARS = "SELECT DISTINCT year FROM pfs_rvu WHERE hcpcs = $code ORDER BY year DESC"
+OPPS_YEARS = "SELECT DISTINCT year FROM opps_addendum_b WHERE hcpcs = $code ORDER BY year DESC"
+HCPCS_YEARS = "SELECT DISTINCT year FROM hcpcs_level2 WHERE hcpcs = $code ORDER BY year DESC"
+
+
+@dataclass(frozen=True)
+class CodeYears:
+    """Years with data for a code, newest first, per kind of file."""
+
+    rates: tuple[int, ...] = ()
+    pfs: tuple[int, ...] = ()
+    opps: tuple[int, ...] = ()
+    hcpcs: tuple[int, ...] = ()
+
+    @property
+    def any(self) -> tuple[int, ...]:
+        """Every year something is loaded for the code, newest first."""
+        return tuple(sorted({*self.rates, *self.pfs, *self.opps, *self.hcpcs}, reverse=True))
+
+    @property
+    def latest_rates(self) -> int | None:
+        return self.rates[0] if self.rates else None
+
+    @property
+    def latest_fee_schedule(self) -> int | None:
+        """The newest year a CMS file (PFS, OPPS, HCPCS) lists the code."""
+        years = sorted({*self.pfs, *self.opps, *self.hcpcs}, reverse=True)
+        return years[0] if years else None
+
+
+def code_years(
+    con: duckdb.DuckDBPyConnection, code: str, codes: list[str] | None = None
+) -> CodeYears:
+    """The years of ``code`` (rates of ``codes`` when given: the code and its equivalents)."""
+    return CodeYears(
+        rates=_years(con, RATE_YEARS, {"codes": codes or [code]}),
+        pfs=_years(con, PFS_YEARS, {"code": code}),
+        opps=_years(con, OPPS_YEARS, {"code": code}),
+        hcpcs=_years(con, HCPCS_YEARS, {"code": code}),
+    )
+
+
+def _years(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> tuple[int, ...]:
+    try:
+        rows = con.execute(sql, params).fetchall()
+    except duckdb.CatalogException:  # the table's kind of file was never loaded
+        return ()
+    return tuple(int(r[0]) for r in rows if r[0] is not None)
