@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from ratelens.errors import FormatError
@@ -108,3 +109,51 @@ def test_failed_file_can_be_retried_once_fixed(tmp_path: Path) -> None:
 
 def test_empty_tables_are_queryable(tmp_path: Path) -> None:
     assert _rows(Warehouse(tmp_path / "home")) == []
+
+
+def test_a_failure_never_unloads_a_loaded_file(tmp_path: Path) -> None:
+    """Issue 14 item 2: the same bytes failing later (e.g. forced to a wrong kind) are a new
+    attempt in the history; the loaded rows and the file's state stay."""
+    src = tmp_path / "a.csv"
+    src.write_text("77407,250.5\n")
+    wh = Warehouse(tmp_path / "home")
+    _load(wh, src)
+    file_id, size = sha256_file(str(src))
+    ctx = ReadContext(str(src), file_id)
+    wh.record_failure(str(src), file_id, size, "pfs_rvu", ctx, "not a pfs_rvu file")
+    assert _rows(wh) == [("77407", 250.5, "line 1")]
+    assert [(e.status, e.n_attempts) for e in wh.entries()] == [("loaded", 2)]
+    assert [e.status for e in wh.history(file_id)] == ["loaded", "failed"]
+    assert wh.history()[1].error == "not a pfs_rvu file"
+
+
+def test_a_catalog_of_schema_1_opens_and_keeps_its_loads(tmp_path: Path) -> None:
+    """Catalogs written before the ledger kept history (one row per file) still open."""
+    import duckdb
+
+    home = tmp_path / "home"
+    part = home / "parts" / "f1" / "amounts.parquet"
+    part.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"code": ["77407"], "amount": [99.5], "locator": ["line 1"]},
+                                    schema=SCHEMA), part)
+    con = duckdb.connect(str(home / "ratelens.duckdb"))
+    con.execute("""CREATE TABLE ingest_ledger (file_id VARCHAR PRIMARY KEY, path VARCHAR NOT
+        NULL, kind VARCHAR, publisher VARCHAR, file_date VARCHAR, version VARCHAR, size_bytes
+        BIGINT, n_rows BIGINT, status VARCHAR NOT NULL, error VARCHAR, warnings VARCHAR, meta
+        VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP)""")
+    con.execute("""CREATE TABLE ingest_parts (file_id VARCHAR NOT NULL, table_name VARCHAR
+        NOT NULL, part_path VARCHAR NOT NULL, n_rows BIGINT NOT NULL)""")
+    con.execute("""INSERT INTO ingest_ledger VALUES ('f1', '/x/a.csv', 'amounts_csv', NULL, NULL,
+        NULL, 12, 1, 'loaded', NULL, '[]', '{}', '2025-01-01 10:00', '2025-01-01 10:01'),
+        ('f2', '/x/b.csv', NULL, NULL, NULL, NULL, 9, 0, 'failed', 'line 2: expected a number',
+        '[]', '{}', '2025-01-02 10:00', '2025-01-02 10:00')""")
+    con.execute("INSERT INTO ingest_parts VALUES ('f1', 'amounts', ?, 1)", [str(part)])
+    con.close()
+    wh = Warehouse(home)
+    assert [(e.file_id, e.status, e.n_rows) for e in wh.entries()] == [
+        ("f1", "loaded", 1), ("f2", "failed", 0)]
+    assert _rows(wh) == [("77407", 99.5, "line 1")]
+    src = tmp_path / "c.csv"
+    src.write_text("77412,300\n")
+    assert _load(wh, src).status == "loaded"  # and the upgraded catalog takes new loads
+    assert len(wh.entries()) == 3
