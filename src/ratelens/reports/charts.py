@@ -33,12 +33,16 @@ def payer_chart(
     label: Callable[[PayerBenchmark], str],
     *,
     is_standalone: bool = False,
+    axis: tuple[float, float] | None = None,
 ) -> str:
     """An SVG of one payer's rate groups, all in the same unit.
 
+    ``axis`` (lo, hi): a scale shared with other charts (the comparison's pages); by default
+    the groups' own.
+
     Inline in HTML the SVG namespace is implied; ``is_standalone`` adds it for an .svg file.
     """
-    lo, hi = _axis_range(groups)
+    lo, hi = axis or _axis_range(groups)
     ticks = _ticks(lo, hi)
     lo, hi = min(lo, ticks[0]), max(hi, ticks[-1])
     height = TOP + ROW_H * len(groups) + BOTTOM
@@ -83,8 +87,12 @@ class _Scale:
         self.lo, self.hi = lo, hi
 
     def x(self, value: float) -> float:
+        """The x of a value, pinned to the plot's edges (a value off the axis sits there)."""
+        if math.isnan(value):
+            return PLOT_X0
         span = (self.hi - self.lo) or 1.0
-        return round(PLOT_X0 + (value - self.lo) / span * (PLOT_X1 - PLOT_X0), 1)
+        where = min(max((value - self.lo) / span, -0.02), 1.02)  # inf and 1e308 included
+        return round(PLOT_X0 + where * (PLOT_X1 - PLOT_X0), 1)
 
     def is_inside(self, value: float) -> bool:
         return self.lo <= value <= self.hi
@@ -96,8 +104,9 @@ def _axis_range(groups: Sequence[PayerBenchmark]) -> tuple[float, float]:
     for p in groups:
         values += p.rates
         values += [v for v in (p.min, p.max, p.medicare_amount) if v is not None]
+    values = [v for v in values if math.isfinite(v)]
     if not values:
-        values = [v for p in groups for v in p.outliers] or [0.0, 1.0]
+        values = [v for p in groups for v in p.outliers if math.isfinite(v)] or [0.0, 1.0]
     lo, hi = min(values), max(values)
     if lo == hi:
         pad = abs(lo) * 0.1 or 1.0
@@ -108,6 +117,8 @@ def _axis_range(groups: Sequence[PayerBenchmark]) -> tuple[float, float]:
 
 def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     raw = (hi - lo) / n
+    if not math.isfinite(raw) or raw <= 0:  # a span past float range (-1e308 to 1e308)
+        return [lo, hi]
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     first = math.floor(lo / step) * step
@@ -117,6 +128,8 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 def _tick_label(p: PayerBenchmark, value: float) -> str:
     if p.negotiated_type == "percentage" and not p.is_dollar:
         return f"{value:g}%"
+    if abs(value) >= 1e15:
+        return f"${value:,.3g}"
     return f"${value:,.0f}" if value == int(value) else f"${value:,.2f}"
 
 

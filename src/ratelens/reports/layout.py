@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ratelens.benchmark.document import NOT_AVAILABLE
+from ratelens.document import NOT_AVAILABLE
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Text:
     lines: tuple[str, ...]
     heading: str | None = None
     is_list: bool = False
+    is_lead: bool = False  # the answer in one line, drawn first and louder (a headline)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Chart:
     svg: str
     alt: tuple[str, ...]
     caption: str | None = None
+    is_more: bool = False  # a continuation (more groups on the same axis): folded on screens
 
 
 Block = Text | Facts | Table | Chart

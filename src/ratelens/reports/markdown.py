@@ -51,6 +51,8 @@ def _text(block: Text) -> str:
     head = f"**{escape(block.heading)}**\n\n" if block.heading else ""
     if block.is_list:
         return head + "\n".join(f"- {escape(line)}" for line in block.lines) + "\n"
+    if block.is_lead:
+        return head + "\n\n".join(f"**{escape(line)}**" for line in block.lines) + "\n"
     return head + "\n\n".join(escape(line) for line in block.lines) + "\n"
 
 

@@ -74,7 +74,7 @@ def _print_text(block: Text, console: Console) -> None:
             item.add_row("•", RichText(line))
             console.print(item)
         else:
-            console.print(RichText(line))
+            console.print(RichText(line, style="bold" if block.is_lead else ""))
 
 
 def _widest(block: Table, column: int) -> int:
