@@ -71,8 +71,8 @@ class _Doc:
             try:
                 return json.loads(text)
             except json.JSONDecodeError as exc:
-                where = f"line {exc.lineno}, column {exc.colno}"
-                raise FormatError(self.path, where, "valid JSON", exc.msg) from exc
+                at = f"line {exc.lineno}, column {exc.colno}"
+                raise FormatError(self.path, at, "valid JSON", exc.msg) from exc
         try:
             return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
         except yaml.MarkedYAMLError as exc:
@@ -118,9 +118,11 @@ class _Loader(yaml.SafeLoader):
     """Safe YAML, dates left as text: a bad date becomes our error, with its position."""
 
 
-_Loader.add_constructor(
-    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
-)
+def _timestamp_text(loader: _Loader, node: yaml.ScalarNode) -> str:
+    return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_text)
 
 
 def _child(node: yaml.Node | None, key: str | int, *, is_key: bool = False) -> yaml.Node | None:

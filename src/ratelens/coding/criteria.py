@@ -161,7 +161,7 @@ def _check_request(sel: Selection, year: int, billing: str, setting: str) -> Non
 def _check_facts(sel: Selection, facts: DeliveryFacts) -> dict[str, Any]:
     values = asdict(facts)
     for name, spec in sel.facts.items():
-        value = values.get(name)
+        value: Any = values.get(name)
         if spec.type == "bool":
             ok = isinstance(value, bool)
         elif spec.type == "enum":

@@ -453,8 +453,10 @@ def index_packs(files: Iterable[tuple[str, str]]) -> PackIndex:
     catalogues: list[ModifierCatalogue] = []
     for name, text in files:
         parsed = _parse(text, name)
-        (catalogues if isinstance(parsed, ModifierCatalogue) else packs).append(parsed)
-        if isinstance(parsed, Pack):
+        if isinstance(parsed, ModifierCatalogue):
+            catalogues.append(parsed)
+        else:
+            packs.append(parsed)
             _check_sources(parsed, name)
     if len(catalogues) != 1:
         raise ValidationError("ratelens/coding/packs", None, "exactly one modifier catalogue")

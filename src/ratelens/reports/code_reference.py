@@ -224,6 +224,7 @@ def _modifiers(ref: CodeReference, is_compact: bool) -> tuple[Block, ...]:
     )
     allowed = f"Allowed ({_year(ref)})"
     empty = f"No modifier rule for {ref.code}: {_editorial_empty(ref, NOT_AVAILABLE)}"
+    rows: tuple[tuple[str, ...], ...]
     if is_compact:
         rows = tuple(
             (

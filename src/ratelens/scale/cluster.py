@@ -130,6 +130,7 @@ class _Run:
         return [result for _, result in sorted(self.results, key=lambda r: r[0])]
 
     def _submit(self, item: _Item) -> None:
+        future: Future  # of a Fingerprint, or of what staging gives (each or a Failure)
         if item.fp is None:
             future = self.client.submit(
                 fingerprint, item.path, self.reader, self.max_retries, pure=False

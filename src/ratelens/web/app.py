@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -79,11 +80,15 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
 
 
-def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
+def error_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
 
-async def _require_api_key(request: Request, call_next):  # type: ignore[no-untyped-def]
+async def _require_api_key(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
     key = request.app.state.api_key
     if key and request.url.path.startswith("/api/"):
         given = request.headers.get("x-api-key", "")

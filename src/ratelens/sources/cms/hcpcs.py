@@ -145,7 +145,7 @@ def _hcpcs_rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
     for i in range(at + 1, len(rows)):
         cells = _cells(ctx, names, rows[i], located[i])
         recid = cells.get("RECID", "").strip() if cells is not None else None
-        if recid in ("4", "8") and current is not None:
+        if recid in ("4", "8") and current is not None and cells is not None:
             text = f"{current['long_description']} {cells.get('LONG DESCRIPTION', '')}"
             current["long_description"] = re.sub(r"\s+", " ", text).strip()
             continue

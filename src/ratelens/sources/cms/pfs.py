@@ -150,8 +150,9 @@ RVU_COLUMNS: dict[str, str] = {
     "FACILITY PE USED FOR OPPS PAYMENT AMOUNT": "opps_pe_fac_rvu",
     "MP USED FOR OPPS PAYMENT AMOUNT": "opps_mp_rvu",
 }
-_RVU_REQUIRED = ("hcpcs", "modifier", "status_code", "work_rvu", "pe_nonfac_rvu", "pe_fac_rvu")
-_RVU_REQUIRED += ("mp_rvu", "pctc_indicator", "global_days", "conversion_factor")
+_RVU_REQUIRED: tuple[str, ...] = ("hcpcs", "modifier", "status_code", "work_rvu")
+_RVU_REQUIRED += ("pe_nonfac_rvu", "pe_fac_rvu", "mp_rvu", "pctc_indicator", "global_days")
+_RVU_REQUIRED += ("conversion_factor",)
 _DECIMAL_SCALE = {f.name: 2 for f in PFS_RVU_SCHEMA if f.type == _RVU} | {"conversion_factor": 4}
 _PADDED = {"global_days": 3, "phys_supervision": 2, "diag_imaging_family": 2}
 

@@ -29,9 +29,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import pyarrow as pa
 from isal import igzip
@@ -47,6 +48,10 @@ from ratelens.sources.hospital.rules import (
     fold_header,
     statement_kind,
 )
+
+if TYPE_CHECKING:  # imported where a file needs them (csv_file is slow to import)
+    from ratelens.sources.hospital.csv_file import HospitalCsv
+    from ratelens.sources.hospital.json_file import HospitalJson
 
 __all__ = ["SOURCES", "Problem", "ValidationReport", "read", "sniff_form", "validate_file"]
 
@@ -101,11 +106,12 @@ def sniff_form(head: bytes) -> str | None:
 
 
 def _head_rows(text: str) -> list[list[str]]:
-    first = text.split("\n", 1)[0]
+    """The first rows of a file's head; line ends ``\n``, ``\r\n`` or a lone ``\r``."""
+    first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
     delimiter = max(",;\t", key=first.count)
     rows: list[list[str]] = []
     try:
-        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
             rows.append(row)
             if len(rows) == 3:
                 break
@@ -139,6 +145,7 @@ def _opened(path: str) -> Iterator[tuple[BinaryIO, BinaryIO]]:
         is_gzip = raw.read(2) == GZIP_MAGIC
         raw.seek(0)
         content = igzip.IGzipFile(fileobj=raw, mode="rb") if is_gzip else raw
+        # typeshed: a GzipFile is a BufferedIOBase, which it does not count as a BinaryIO
         yield content, raw  # type: ignore[misc]
     finally:
         raw.close()
@@ -148,6 +155,7 @@ def read(ctx: ReadContext) -> Batches:
     """Rate rows of a hospital standard-charge file (CSV tall/wide or JSON)."""
     log = ProblemLog()
     form = sniff_form(read_head(ctx.path)) or "csv_tall"
+    parser: HospitalJson | HospitalCsv
     with _opened(ctx.path) as (content, raw):
         if form == "json":
             from ratelens.sources.hospital.json_file import HospitalJson  # only when needed
@@ -267,6 +275,8 @@ def validate_file(path: str) -> ValidationReport:
                 else "not a CMS hospital standard-charge JSON object",
             )
         )
+    parser: HospitalJson | HospitalCsv
+    detected: str | None
     with _opened(path) as (content, _raw):
         if form == "json":
             from ratelens.sources.hospital.json_file import HospitalJson  # only when needed

@@ -85,7 +85,7 @@ class AllowedAmounts:
                 allowed_amount=chk.amount(payment, "allowed_amount", pw, []),
                 billing_code_modifier=chk.texts(payment, "billing_code_modifier", pw),
             )
-            providers = chk.objects(payment, "providers", pw) or [None]
+            providers: list[dict | None] = [*chk.objects(payment, "providers", pw)] or [None]
             for m, provider in enumerate(providers):
                 rows.append(self.provider_row(chk, provider, f"{pw}.providers[{m}]", paid))
         return rows

@@ -22,7 +22,7 @@ import numpy as np
 try:
     from ratelens.sources.tic import _ticscan
 except ImportError:  # built without a C compiler: the numpy analysis does the same
-    _ticscan = None  # type: ignore[assignment]
+    _ticscan = None  # type: ignore[assignment]  # the optional-module idiom: None when not built
 
 ITEM_DEPTH = 3  # depth of an element's own fields: root {=1, array [=2, element {=3
 
@@ -92,7 +92,9 @@ class Structure:
         start = self.depth_start[group_words] + before[idx]
         return group_words * 8 + (idx & 7), start, start - n_close[idx]
 
-    def events(self, groups: np.ndarray, depth_start: np.ndarray, level: int = 2) -> tuple:
+    def events(
+        self, groups: np.ndarray, depth_start: np.ndarray, level: int = 2
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Positions, is-opener and depth-after of brackets entering/leaving depth <= level,
         from the groups (and depth at their start) that may reach it."""
         opens = np.unpackbits(self.opens.view(np.uint8)[groups], bitorder="little")

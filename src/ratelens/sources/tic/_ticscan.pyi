@@ -1,0 +1,16 @@
+# Types of the compiled structure analysis (_ticscan.c), for mypy: the C module has no
+# annotations of its own.
+from collections.abc import Sequence
+
+class Analyzer:
+    """Structure of successive chunks of one JSON document."""
+
+    def __init__(self, needles: Sequence[bytes] | None = None) -> None: ...
+    def analyse(self, data: bytes, base: int, /) -> tuple[bytes, bytes, bytes, bytes]:
+        """(pos, is_open, depth, hits): int64 arrays as bytes."""
+    @property
+    def max_depth(self) -> int: ...
+    @property
+    def state(self) -> tuple[int, bool, bool]: ...
+
+def use_avx2(flag: object, /) -> bool: ...
