@@ -33,9 +33,9 @@ from ratelens.sources.hospital.rows import (
     keyed_codes,
     rate_batch,
 )
-from ratelens.sources.hospital.rules import METHODOLOGIES, NINE_NINES, Rules
-from ratelens.sources.payers import canonical_payer
-from ratelens.sources.rates import RATE_SCHEMA
+from ratelens.sources.hospital.rules import METHODOLOGIES, Rules
+from ratelens.sources.payers import PAYER_COLUMNS, payer_columns
+from ratelens.sources.rates import PLAUSIBLE_MAX, RATE_SCHEMA
 
 FIELDS = (
     "payer",
@@ -53,7 +53,6 @@ FIELDS = (
 )
 _INDEX = {name: i for i, name in enumerate(FIELDS)}
 _NUMERIC = ("dollar", "percentage", "estimated", "median", "p10", "p90")
-_NINES = frozenset({"estimated", "median", "p10", "p90"})  # 999999999: a warning there
 # ASCII digits only: what both Python's float() and Arrow's cast read alike, exactly
 _PLAIN_NUMBER = r"^\d+(\.\d+)?$"
 _PLAIN_METHODS = METHODOLOGIES - {"other"}  # "other" needs notes: checked row by row
@@ -96,6 +95,7 @@ class Chunk:
     cols: list[int] = field(default_factory=list)  # column of each non-empty cell
     texts: list[pa.Array] = field(default_factory=list)  # the cells, one array per row
     n_cells: list[int] = field(default_factory=list)  # non-empty cells per row
+    extra: dict[int, list[int]] = field(default_factory=dict)  # row: filled cols past row 3
 
     def add(self, line, item, codes, cols: list[int], row: list[str], mark: int) -> None:
         """A row and the columns of its non-empty cells (see :func:`filled`)."""
@@ -155,7 +155,8 @@ class ChargeTable:
         where[at] = np.arange(len(at))
         self.texts[name], self.where[name], self.present[name] = texts, where, where >= 0
         if name in _NUMERIC:
-            self.numbers[name], good = _plain_numbers(texts, name in _NINES, at, self.n)
+            bounded = name != "percentage"  # dollars: at most PLAUSIBLE_MAX (no 999999999)
+            self.numbers[name], good = _plain_numbers(texts, bounded, at, self.n)
             self._good &= good
         elif name == "methodology":  # ASCII only: Python's and Arrow's lower() agree there
             lowered = pc.ascii_lower(texts)
@@ -216,17 +217,18 @@ class ChargeTable:
         return values
 
 
-def _plain_numbers(texts: pa.Array, no_nines: bool, at: np.ndarray, n: int):
-    """(numbers, good): the cells read as floats where each is a plain positive number."""
+def _plain_numbers(texts: pa.Array, bounded: bool, at: np.ndarray, n: int):
+    """(numbers, good): the cells read as floats; good where each is a plain, finite,
+    positive number (and, when ``bounded``, at most :data:`PLAUSIBLE_MAX`)."""
     numbers = np.full(n, np.nan)
     good = np.ones(n, dtype=bool)
     if not len(texts):
         return numbers, good
     is_plain = pc.match_substring_regex(texts, _PLAIN_NUMBER).to_numpy(zero_copy_only=False)
     plain = pc.cast(texts.filter(pa.array(is_plain)), pa.float64()).to_numpy()
-    ok = plain > 0
-    if no_nines:
-        ok &= plain != NINE_NINES
+    ok = (plain > 0) & np.isfinite(plain)
+    if bounded:
+        ok &= plain <= PLAUSIBLE_MAX
     numbers[at[is_plain]] = plain
     good[at] = False
     good[at[is_plain][ok]] = True
@@ -278,6 +280,8 @@ class ChunkRows:
                     slots.append(self._extra(charge))
                 elif charge is not None:
                     slots.append(k)
+            if not slots:  # every charge spoilt: the item's own values (gross, cash) remain
+                slots = [self._extra(Charge(item.locator))]
         n = len(slots)
         self.items.append(item)
         for code, ctype, bundled in keyed_codes(item.codes):
@@ -306,7 +310,7 @@ class ChunkRows:
 
     def _item_columns(self, at: np.ndarray) -> dict[str, pa.Array]:
         items = self.items
-        values = {
+        values: dict[str, list[Any]] = {
             "locator": [i.locator for i in items],
             "description": [i.description for i in items],
             "billing_code_modifier": [i.modifiers or None for i in items],
@@ -344,12 +348,18 @@ class ChunkRows:
             ),
             "estimated_amount": _floats(t.numbers["estimated"], [e[8] for e in extra], at),
             "methodology": _coded(t.methods, t.where["methodology"], [e[9] for e in extra], at),
+            "median_amount": _floats(t.numbers["median"], [e[13] for e in extra], at),
+            "10th_percentile": _floats(t.numbers["p10"], [e[14] for e in extra], at),
+            "90th_percentile": _floats(t.numbers["p90"], [e[15] for e in extra], at),
+            "count": _coded(t.texts["count"], t.where["count"], [e[16] for e in extra], at),
         }
         drugs = [f"drug_unit_of_measurement={i.drug}" if i.drug else None for i in self.items]
         allowed = ["; ".join(c.allowed) or None for c in self.extra]
         if any(drugs) or any(allowed) or (p["median"] | p["p10"] | p["p90"]).any():
-            allowed = _objects(self._allowed(), allowed)
-            columns["additional_information"] = _join(_objects(drugs)[item], allowed[at], "; ")
+            every_allowed = _objects(self._allowed(), allowed)
+            columns["additional_information"] = _join(
+                _objects(drugs)[item], every_allowed[at], "; "
+            )
         item_notes = [i.notes for i in self.items]
         notes = [c.notes for c in self.extra]
         if any(item_notes) or any(notes) or p["payer_notes"].any():
@@ -358,29 +368,35 @@ class ChunkRows:
         return columns
 
     def _payers(self, at: np.ndarray) -> dict[str, pa.Array]:
-        """payer (canonical), payer_raw, plan_name: per group (wide) or per cell (tall)."""
+        """payer (canonical), payer_raw, plan_name and the payer's family, plan and line of
+        business: per group (wide) or per distinct payer cell (tall)."""
         t, extra = self.table, self.extra
-        canonical = [_canonical(c.payer) for c in extra]
+        mapped = [payer_columns(c.payer) for c in extra]
         if self.groups and self.groups[0].payer is None:  # tall: cells
             names = t.texts["payer"].dictionary_encode()
-            canon = pa.array([_canonical(n) for n in names.dictionary.to_pylist()], pa.string())
+            vocab = [payer_columns(n) for n in names.dictionary.to_pylist()]
             where = t.where["payer"]
             index = np.where(where >= 0, names.indices.to_numpy()[np.maximum(where, 0)], -1)
-            return {
-                "payer": _coded(canon, index, canonical, at),
+            columns = {
                 "payer_raw": _coded(t.texts["payer"], where, [c.payer for c in extra], at),
                 "plan_name": _coded(t.texts["plan"], t.where["plan"], [c.plan for c in extra], at),
             }
-        groups = self.groups
-        return {
-            "payer": _coded([_canonical(g.payer) for g in groups], t.group, canonical, at),
-            "payer_raw": _coded(
-                [g.payer or None for g in groups], t.group, [c.payer for c in extra], at
-            ),
-            "plan_name": _coded(
-                [g.plan or None for g in groups], t.group, [c.plan for c in extra], at
-            ),
-        }
+        else:
+            groups = self.groups
+            vocab = [payer_columns(g.payer) for g in groups]
+            index = t.group
+            columns = {
+                "payer_raw": _coded(
+                    [g.payer or None for g in groups], t.group, [c.payer for c in extra], at
+                ),
+                "plan_name": _coded(
+                    [g.plan or None for g in groups], t.group, [c.plan for c in extra], at
+                ),
+            }
+        for name in PAYER_COLUMNS:
+            words = [v[name] for v in vocab]
+            columns[name] = _coded(words, index, [m[name] for m in mapped], at)
+        return columns
 
     def _allowed(self) -> list[str | None]:
         """ "median_amount=...; ..." of each table charge (None when it has none)."""
@@ -402,10 +418,6 @@ def _cells(table: ChargeTable, name: str) -> list[str | None]:
     if not len(table.texts[name]):
         return [None] * table.n
     return table.texts[name].take(pa.array(where, mask=where < 0)).to_pylist()
-
-
-def _canonical(payer: str | None) -> str | None:
-    return canonical_payer(payer).payer if payer else None
 
 
 def _typed(column: str, values: list) -> pa.Array:
@@ -434,7 +446,8 @@ def _coded(vocab: pa.Array | list, index: np.ndarray, extra: list, at: np.ndarra
 
 def _join(a: np.ndarray, b: np.ndarray, sep: str) -> pa.Array:
     """``a + sep + b`` where both are set, else whichever is (None when neither)."""
-    has_a, has_b = np.not_equal(a, None), np.not_equal(b, None)
+    # numpy's stubs refuse None as an operand; at run time it compares each object with None
+    has_a, has_b = np.not_equal(a, None), np.not_equal(b, None)  # type: ignore[call-overload]
     if not has_a.any() and not has_b.any():
         return pa.nulls(len(a), type=pa.string())
     out = np.where(has_a, a, b)

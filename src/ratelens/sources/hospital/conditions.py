@@ -28,6 +28,7 @@ from ratelens.sources.hospital.rules import (
     check_enum,
     parse_number,
 )
+from ratelens.sources.rates import PLAUSIBLE_MAX
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,16 @@ def check_row(
     charges: list[Values],
     rules: Rules,
     others: tuple[bool, bool] = (False, False),
+    *,
+    is_wide: bool = False,
 ):
     """Every rule of the data dictionary that one row can break.
 
     ``others``: (any charge, any dollar amount) among the row's charges not passed in
     ``charges``, which must break no rule themselves (see :mod:`hospital_chunk`); scopes
     then count the charges passed. Not for a modifier row, whose rule reads every charge.
+    ``is_wide``: the row is of a wide file, where payer and plan are headers (the rules
+    stated for the tall format's payer_name / plan_name cells do not apply).
     """
     out: list[Finding] = []
     numbers = _numbers(item, NUMERIC_ITEM_FIELDS, None, out)
@@ -110,9 +115,9 @@ def check_row(
     if is_modifier_row:
         _check_modifier_row(item, charges, out)
     else:
-        _check_item_conditions(item, codes, charges, rules, out, others)
+        _check_item_conditions(item, codes, charges, rules, out, others, is_wide)
         for k, charge in enumerate(charges):
-            _check_charge_conditions(item, charge, k, rules, out)
+            _check_charge_conditions(item, charge, k, rules, out, is_wide)
     _check_nine_nines(charges, charge_numbers, out)
     return CheckedItem(out, numbers, charge_numbers, is_modifier_row)
 
@@ -126,12 +131,44 @@ def _numbers(values: Values, fields: tuple[str, ...], scope: int | None, out: li
             continue
         value, issue = parse_number(raw)
         if issue is not None:
-            out.append(
-                _issue(issue, scope, name, "number", f"{label(name)} is not a positive number")
-            )
+            out.append(_issue(issue, scope, name, "number", _number_message(name, issue)))
             value = issue.value
+        elif value is not None and value > PLAUSIBLE_MAX and _is_dollars(name, value):
+            out.append(_implausible(scope, name, raw))
         numbers[name] = value
     return numbers
+
+
+_DOLLAR_FIELDS = frozenset({"gross", "cash", "min", "max", "dollar"})
+_NINES_FIELDS = frozenset({"estimated", "median", "p10", "p90"})  # 999999999: own warning
+
+
+def _is_dollars(name: str, value: float) -> bool:
+    return name in _DOLLAR_FIELDS or (name in _NINES_FIELDS and value != NINE_NINES)
+
+
+def _number_message(name: str, issue: Issue) -> str:
+    """What is wrong with a number cell, and what lenient loading does with it."""
+    if issue.is_repairable and issue.value is not None:
+        return f"{label(name)} is not a plain number; lenient loading reads it as {issue.value:g}"
+    if issue.is_repairable:
+        return f"{label(name)} is not a number; lenient loading reads it as blank"
+    if issue.expected == "a finite number":
+        return f"{label(name)} is not a finite number (it overflows a 64-bit float)"
+    return f"{label(name)} is not a positive number"
+
+
+def _implausible(scope: int | None, name: str, raw: str) -> Finding:
+    return Finding(
+        "warning",
+        scope,
+        name,
+        "plausible",
+        f"{label(name)} {raw.strip()} is beyond the plausible bound of "
+        f"${PLAUSIBLE_MAX:,} for one item; loaded, flagged as an outlier",
+        f"at most {PLAUSIBLE_MAX:,}",
+        raw.strip(),
+    )
 
 
 def _issue(issue: Issue, scope: int | None, name: str, rule: str, message: str) -> Finding:
@@ -213,17 +250,28 @@ def _check_modifier_row(item: Values, charges: list[Values], out: list[Finding])
         )
 
 
-def _check_item_conditions(item: Values, codes, charges, rules: Rules, out, others) -> None:
+def _check_item_conditions(
+    item: Values, codes, charges, rules: Rules, out, others, is_wide: bool
+) -> None:
     has_charge = others[0] or any(_has_charge(c) for c in charges)
     if not (item.get("gross") or item.get("cash") or has_charge):
-        out.append(
-            _missing(
+        missing = _missing(
+            None,
+            "gross",
+            "item-charge",
+            "(or discounted cash or a payer-specific charge) for every item (conditional #5)",
+        )
+        if is_wide and any(c.get("methodology") or c.get("payer_notes") for c in charges):
+            # CMS's validator counts a wide payer group's methodology and notes as a charge
+            missing = Finding(
+                "warning",
                 None,
                 "gross",
                 "item-charge",
-                "(or discounted cash or a payer-specific charge) for every item (conditional #5)",
+                missing.message + "; accepted, as CMS's validator accepts a payer's "
+                "methodology and notes in a wide file",
             )
-        )
+        out.append(missing)
     if (item.get("gross") or item.get("cash") or has_charge) and not any(c and t for c, t in codes):
         out.append(
             _missing(
@@ -253,7 +301,9 @@ def _check_item_conditions(item: Values, codes, charges, rules: Rules, out, othe
         out.append(_missing(None, blank, "drug-info", "with the other drug measurement"))
 
 
-def _check_charge_conditions(item: Values, charge: Values, k: int, rules: Rules, out) -> None:
+def _check_charge_conditions(
+    item: Values, charge: Values, k: int, rules: Rules, out, is_wide: bool
+) -> None:
     has_charge = _has_charge(charge)
     if has_charge:
         for name in ("payer", "plan", "methodology"):
@@ -266,7 +316,8 @@ def _check_charge_conditions(item: Values, charge: Values, k: int, rules: Rules,
                         "when a payer-specific charge is encoded (conditional #1)",
                     )
                 )
-    elif rules.version == "3.0" and (charge.get("payer") or charge.get("plan")):
+    elif rules.version == "3.0" and not is_wide and (charge.get("payer") or charge.get("plan")):
+        # "conversely ... in the CSV tall format" (v3.0 #1); CMS checks it on tall files only
         out.append(
             _missing(
                 k,

@@ -18,9 +18,16 @@ import pyarrow as pa
 
 from ratelens.sources.hospital.chunk import ChargeTable, Chunk, ChunkRows, ColumnMap, filled
 from ratelens.sources.hospital.conditions import CheckedItem, Finding, check_row
-from ratelens.sources.hospital.csv_header import CsvHeader, Group, Layout
+from ratelens.sources.hospital.csv_header import CsvHeader, Group, Layout, letter
 from ratelens.sources.hospital.rows import BATCH_ROWS, Charge, Item, rebatch
-from ratelens.sources.hospital.rules import NINE_NINES, Problem, ProblemLog, Rules, fold_text
+from ratelens.sources.hospital.rules import (
+    NINE_NINES,
+    Problem,
+    ProblemLog,
+    Rules,
+    allowed_count,
+    fold_text,
+)
 from ratelens.sources.hospital.text import text_lines
 
 __all__ = ["HospitalCsv"]
@@ -133,6 +140,8 @@ class HospitalCsv:
             item = {f: row[i].strip() for f, i in item_cols if i < width}
             codes = [(_get(row, c), _get(row, t)) for c, t in code_cols]
             chunk.add(start, item, codes, cols, row, text_log.n_seen)
+            if width > layout.width and cols[-1] >= layout.width:
+                chunk.extra[len(chunk.lines) - 1] = [c for c in cols if c >= layout.width]
             if chunk.is_full:
                 yield chunk
                 chunk = Chunk()
@@ -158,26 +167,44 @@ class HospitalCsv:
         before = np.searchsorted(unchecked, table.bounds).tolist()
         dollars = np.cumsum(table.is_checked & table.present["dollar"]).tolist()
         dollars.insert(0, 0)
-        unchecked = unchecked.tolist()
+        unchecked_at: list[int] = unchecked.tolist()
         rows = ChunkRows(table, groups, codes) if is_reading else None
         for r, line in enumerate(chunk.lines):
             self._text_log.release(chunk.marks[r])
+            if r in chunk.extra:
+                self._extra_cells(line, chunk.extra[r])
             lo, hi = table.bounds[r], table.bounds[r + 1]
-            ks = unchecked[before[r] : before[r + 1]]
+            ks = unchecked_at[before[r] : before[r + 1]]
             others = (hi - lo > len(ks), dollars[hi] > dollars[lo])
             self._check_row(table, line, chunk.items[r], chunk.codes[r], lo, hi, ks, others, rows)
         return rows
+
+    def _extra_cells(self, line: int, cols: list[int]) -> None:
+        cells = ", ".join(f"{letter(c)}{line}" for c in cols[:10])
+        more = f" and {len(cols) - 10:,} more" if len(cols) > 10 else ""
+        self.header.add(
+            "warning",
+            line,
+            None,
+            "extra-cells",
+            f"{len(cols):,} cells beyond the {self.layout.width:,} columns of row 3 were "
+            f"ignored: {cells}{more}",
+            f"at most {self.layout.width:,} cells",
+            f"{len(cols):,} more",
+        )
 
     def _check_row(self, table, line, item, codes, lo, hi, ks, others, rows) -> None:
         """Check one row's item and its charges ``ks`` (the others passed column-wise)."""
         groups = [self.layout.groups[g] for g in table.group[ks].tolist()] if ks else []
         values = [table.values(k, g) for k, g in zip(ks, groups, strict=True)]
-        checked = check_row(item, codes, values, self.rules, others)
+        is_wide = self.layout.form == "wide"
+        checked = check_row(item, codes, values, self.rules, others, is_wide=is_wide)
         dropped = self._report(checked.findings, line, groups)
-        if None in dropped or (hi > lo and len(dropped) == hi - lo):
-            return  # an item whose every charge is spoilt gives no payer-null row
-        if rows is None:
+        if None in dropped or rows is None:
             return
+        n = checked.numbers
+        if hi > lo and len(dropped) == hi - lo and not (n["gross"] or n["cash"]):
+            return  # every charge spoilt and nothing else to keep (gross and cash are)
         locator = f"line {line}"
         charges = {
             k: None if j in dropped else _charge(values[j], checked.charge_numbers[j], locator)
@@ -249,4 +276,12 @@ def _charge(values: dict[str, str], numbers: dict[str, float | None], locator: s
         values.get("payer_notes") or None,
         estimated,
         allowed,
+        median=_allowed_amount(numbers.get("median")),
+        p10=_allowed_amount(numbers.get("p10")),
+        p90=_allowed_amount(numbers.get("p90")),
+        count=allowed_count(values.get("count", "")),
     )
+
+
+def _allowed_amount(value: float | None) -> float | None:
+    return None if value == NINE_NINES else value

@@ -28,15 +28,20 @@ from ratelens.sources.hospital.rules import (
     NINE_NINES,
     Problem,
     ProblemLog,
+    allowed_count,
     detect_version,
     fold_text,
     parse_number,
     version_problem,
 )
+from ratelens.sources.rates import PLAUSIBLE_MAX
 
 ARRAYS = ("standard_charge_information", "modifier_information")
 SCHEMAS = {"2.2": "v2.2.1.json", "3.0": "v3.0.0.json"}
 _ALLOWED = ("median_amount", "10th_percentile", "90th_percentile", "count")
+_ITEM_AMOUNTS = ("gross_charge", "discounted_cash", "minimum", "maximum")
+_NINES = ("estimated_amount", *_ALLOWED[:3])  # 999999999 there: the CMS placeholder
+_PAYER_AMOUNTS = ("standard_charge_dollar", *_NINES)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -101,7 +106,7 @@ def _error_position(path: str, near: int) -> tuple[int, int] | None:
         with open_binary(path) as fh:
             content = _Content(fh, slow_from=near)
             try:
-                for _ in ijson.basic_parse(content):
+                for _ in ijson.basic_parse(content, use_float=True):  # as read: overflow fails
                     pass
             except ijson.JSONError:
                 at = content.offset if content.is_at_end else content.offset - 1
@@ -289,6 +294,7 @@ class HospitalJson:
         if key == ARRAYS[1]:
             yield self._modifier(obj, base, spoilt)
             return
+        self._check_plausible(obj, base)
         for j, sc in enumerate(_list(obj.get("standard_charges"))):
             if (j,) in spoilt or not isinstance(sc, dict):
                 continue
@@ -299,9 +305,35 @@ class HospitalJson:
                 for k, p in enumerate(payers)
                 if (j, k) not in spoilt and isinstance(p, dict)
             ]
-            if payers and not charges:
-                continue  # every payer spoilt: no payer-null row in their place
+            if payers and not charges and item.gross is None and item.cash is None:
+                continue  # every payer spoilt and nothing else to keep (gross and cash are)
             yield item, charges
+
+    def _check_plausible(self, obj: dict, base: str) -> None:
+        """A warning for each dollar amount beyond :data:`PLAUSIBLE_MAX` (still loaded)."""
+        for j, sc in enumerate(_list(obj.get("standard_charges"))):
+            if not isinstance(sc, dict):
+                continue
+            at = f"{base}.standard_charges[{j}]"
+            self._warn_implausible(sc, _ITEM_AMOUNTS, at)
+            for k, p in enumerate(_list(sc.get("payers_information"))):
+                if isinstance(p, dict):
+                    self._warn_implausible(p, _PAYER_AMOUNTS, f"{at}.payers_information[{k}]")
+
+    def _warn_implausible(self, obj: dict, names: tuple[str, ...], at: str) -> None:
+        for name in names:
+            value = obj.get(name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if value > PLAUSIBLE_MAX and (value != NINE_NINES or name not in _NINES):
+                message = (
+                    f"{name} {value:g} is beyond the plausible bound of ${PLAUSIBLE_MAX:,} "
+                    "for one item; loaded, flagged as an outlier"
+                )
+                expected = f"at most {PLAUSIBLE_MAX:,}"
+                self.log.add(
+                    Problem("warning", None, f"{at}.{name}", "plausible", message, expected)
+                )
 
     def _modifier(self, obj: dict, base: str, spoilt) -> tuple[Item, list[Charge]]:
         codes = [c.strip() for c in str(obj.get("code", "")).split("|") if c.strip()]
@@ -364,6 +396,10 @@ class HospitalJson:
             _text(p.get("additional_payer_notes")),
             estimated,
             allowed,
+            median=_allowed_amount(p.get("median_amount")),
+            p10=_allowed_amount(p.get("10th_percentile")),
+            p90=_allowed_amount(p.get("90th_percentile")),
+            count=allowed_count(_plain(p["count"])) if p.get("count") is not None else None,
         )
 
     def constants(self) -> dict[str, str | None]:
@@ -424,6 +460,11 @@ def _item(obj: dict, sc: dict, locator: str) -> Item:
         _text(sc.get("billing_class")),
         drug_text,
     )
+
+
+def _allowed_amount(value: Any) -> float | None:
+    number = _number(value)
+    return None if number == NINE_NINES else number
 
 
 def _list(value: Any) -> list[Any]:

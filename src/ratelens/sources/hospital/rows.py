@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from ratelens.config import batch_rows
 from ratelens.sources.hospital.rules import STATE_CODES
-from ratelens.sources.payers import canonical_payer
+from ratelens.sources.payers import PAYER_COLUMNS, payer_columns
 from ratelens.sources.rates import RATE_SCHEMA
 
 BILLING_CODE_TYPES = frozenset(
@@ -46,7 +47,7 @@ BILLING_CODE_TYPES = frozenset(
         "CMG",
     ]
 )
-BATCH_ROWS = 50_000
+BATCH_ROWS = batch_rows()  # RATELENS_BATCH_ROWS
 RATE_BILLING_CLASS = {"professional": "professional", "facility": "institutional", "both": "both"}
 
 
@@ -64,6 +65,10 @@ class Charge:
     notes: str | None = None
     estimated: float | None = None
     allowed: list[str] = field(default_factory=list)  # "median_amount=..." etc. as text
+    median: float | None = None  # v3 allowed amounts (dollars) and their count (text)
+    p10: float | None = None
+    p90: float | None = None
+    count: str | None = None
 
 
 @dataclass(slots=True)
@@ -120,6 +125,11 @@ _CHARGE_COLUMNS = (
     "negotiated_algorithm",
     "estimated_amount",
     "methodology",
+    *PAYER_COLUMNS[1:],  # payer_family, payer_plan, line_of_business
+    "median_amount",
+    "10th_percentile",
+    "90th_percentile",
+    "count",
 )
 _ROW_COLUMNS = (
     "billing_code",
@@ -173,8 +183,8 @@ class RowBuffer:
             for charge, values in zip(charges or [Charge(item.locator)], per_charge, strict=True):
                 for column, value in zip(self._item_lists, item_values, strict=True):
                     column.append(value)
-                for column, value in zip(self._charge_lists, values, strict=True):
-                    column.append(value)
+                for column, cell in zip(self._charge_lists, values, strict=True):
+                    column.append(cell)
                 row = (
                     code,
                     ctype,
@@ -244,11 +254,14 @@ def _joined(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
 
 
 def charge_values(charge: Charge) -> tuple[object, ...]:
-    payer = canonical_payer(charge.payer).payer if charge.payer else None
+    """A charge's values in the order of ``_CHARGE_COLUMNS``."""
+    payer = payer_columns(charge.payer)
     kind, rate = _negotiated(charge)
     return (
-        charge.locator, payer, charge.payer, charge.plan, kind, rate, charge.percentage,
-        charge.algorithm, charge.estimated, charge.methodology,
+        charge.locator, payer["payer"], charge.payer, charge.plan, kind, rate, charge.percentage,
+        charge.algorithm, charge.estimated, charge.methodology, payer["payer_family"],
+        payer["payer_plan"], payer["line_of_business"], charge.median, charge.p10, charge.p90,
+        charge.count,
     )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ Problems are reported as :class:`Problem` with the CSV line and column (or a JSO
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -352,6 +353,8 @@ def parse_number(raw: str) -> tuple[float | None, Issue | None]:
         return None, None
     if _NUMBER.match(text):
         value = float(text)
+        if not math.isfinite(value):
+            return None, Issue("a finite number", text, False)
         if value > 0:
             return value, None
         return None, Issue("a positive, non-zero number", text, False)
@@ -388,6 +391,13 @@ def check_count(raw: str) -> Issue | None:
     if not text or COUNT_PATTERN.match(text.lower()):
         return None
     return Issue('"0", "1 through 10" or a whole number of 11 or more', text, False)
+
+
+def allowed_count(raw: str) -> str | None:
+    """The v3 count of allowed amounts as loaded: as written, single-spaced ("1 through
+    10"); None when blank or the 999999999 placeholder."""
+    text = " ".join(raw.split())
+    return None if not text or text == "999999999" else text
 
 
 def check_enum(raw: str, allowed: frozenset[str], *, upper: bool = False) -> Issue | None:

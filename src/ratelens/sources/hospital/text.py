@@ -84,11 +84,33 @@ def _utf8_lines(raw_lines: Iterator[bytes], offset: int, log: ProblemLog) -> Ite
         for k, piece in enumerate(pieces):
             data = piece + b"\r" if k < len(pieces) - 1 else piece
             line_no += 1
+            size = len(data)
+            if b"\0" in data:
+                data = _without_nul(data, offset, line_no, log)
             try:
                 yield data.decode("utf-8")
             except UnicodeDecodeError:
                 yield _repair(data, offset, line_no, log)
-            offset += len(data)
+            offset += size
+
+
+def _without_nul(data: bytes, offset: int, line_no: int, log: ProblemLog) -> bytes:
+    """A line without its NUL bytes (never text in a CSV), saying where they were."""
+    at = data.index(b"\0")
+    n = data.count(b"\0")
+    others = f" and {n - 1:,} more on the line" if n > 1 else ""
+    log.add(
+        Problem(
+            "warning",
+            line_no,
+            None,
+            "nul-byte",
+            f"byte {offset + at:,} is a NUL (0x00){others}; removed from the text",
+            expected="text",
+            found="0x00",
+        )
+    )
+    return data.replace(b"\0", b"")
 
 
 def _repair(data: bytes, offset: int, line_no: int, log: ProblemLog) -> str:
