@@ -17,10 +17,14 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from ratelens.coding.reference import code_reference
-from ratelens.errors import UsageError
-from ratelens.reports import render_benchmark
+from ratelens.errors import DataNotAvailable, RatelensError, UsageError
+from ratelens.medicare.facts import load_medicare_facts
+from ratelens.medicare.quote import MedicareQuote, medicare_quotes
+from ratelens.reports import figures, render_benchmark
 from ratelens.reports.benchmark import benchmark_document
 from ratelens.reports.html import block_kind, cell_class
+from ratelens.sources import registry
+from ratelens.warehouse.years import CodeYears, code_years
 from ratelens.web import models as m
 from ratelens.web.api import billing_code, warehouse
 from ratelens.web.search import search_codes
@@ -86,16 +90,18 @@ def error_page(request: Request, status: int, body: dict[str, Any]) -> HTMLRespo
     message = readable(str(body.get("message", ""))) if not detail else ""
     heading = HEADINGS.get(status, "Something went wrong")
     return page(request, "error.html.j2", status, title=heading, heading=heading,
-                message=message, detail=detail, status=status)
+                message=message, detail=detail, is_not_found=status == 404)
 
 
 _PATTERN = re.compile(r"String should match pattern '[^']*'")
+_CLI_YEAR = re.compile(r"--year (\d{4})")
 _SERVER_PATH = re.compile(r"(?:/[\w.+-]+)+/(?:site|dist)-packages/")
 
 
 def readable(message: str) -> str:
     """An error message without regular expressions or server file paths."""
     message = _PATTERN.sub("not in the expected form", message)
+    message = _CLI_YEAR.sub(r"year \1", message)  # a web page has a year picker, not flags
     return _SERVER_PATH.sub("", message)
 
 
@@ -106,12 +112,77 @@ def search_page(request: Request, q: Annotated[str, Query(max_length=100)] = "")
 
 
 @router.get("/codes/{code}", response_class=HTMLResponse)
-def code_page(request: Request, code: Code, year: PageYear = None) -> HTMLResponse:
+def code_page(
+    request: Request,
+    code: Code,
+    year: PageYear = None,
+    zip: Annotated[str | None, Query(pattern=r"^(\d{5})?$")] = None,
+    state: Annotated[str | None, Query(pattern=r"^([A-Za-z]{2})?$")] = None,
+) -> HTMLResponse:
     from ratelens.reports.code_reference import code_reference_document
 
-    ref = code_reference(warehouse(request), billing_code(code), year=_year(year))
+    wh = warehouse(request)
+    normal = billing_code(code)
+    years = _code_years(wh, normal)
+    asked = _year(year)
+    if asked is not None and years.any and asked not in years.any:
+        raise DataNotAvailable(f"{normal}: nothing loaded for {asked}; years loaded: "
+                               + ", ".join(str(y) for y in years.any))
+    ref = code_reference(wh, normal, year=asked or years.latest_fee_schedule)
     doc = code_reference_document(ref)
-    return page(request, "code.html.j2", title=doc.title, doc=doc, code=ref.code, year=ref.year)
+    place = {"zip": zip or None, "state": state.upper() if state else None}
+    panel = _medicare_panel(wh, ref.code, ref.year, place)
+    return page(request, "code.html.j2", title=doc.title, doc=doc, code=ref.code, year=ref.year,
+                years=years.any, place=place, panel=panel)
+
+
+def _code_years(wh: Any, code: str) -> CodeYears:
+    con = wh.connect(registry.TABLES)
+    try:
+        return code_years(con, code)
+    finally:
+        con.close()
+
+
+def _medicare_panel(wh: Any, code: str, year: int | None, place: dict[str, str | None]
+                    ) -> dict[str, Any]:
+    """PFS amounts of the code, facility and non-facility side by side, per modifier row,
+    nationally or in the localities of the ZIP code or state asked."""
+    con = wh.connect(registry.TABLES)
+    rows: list[tuple[str, ...]] = []
+    notes: list[str] = []
+    try:
+        facts = load_medicare_facts(con, code, year)
+        modifiers = [r["modifier"] or None for r in facts.rvu_rows] or [None]
+        for modifier in modifiers:
+            by_setting = {
+                s: medicare_quotes(con, code, year=year, modifier=modifier, setting=s,
+                                   zip5=place["zip"], state=place["state"], facts=facts)
+                for s in ("non-facility", "facility")
+            }
+            for nonfac, fac in zip(by_setting["non-facility"], by_setting["facility"],
+                                   strict=True):
+                rows.append(_panel_row(modifier, nonfac, fac))
+    except RatelensError as exc:
+        notes.append(readable(str(exc)))
+    finally:
+        con.close()
+    return {"rows": rows, "notes": notes}
+
+
+def _panel_row(modifier: str | None, nonfac: MedicareQuote, fac: MedicareQuote
+               ) -> tuple[str, ...]:
+    where = "national" if nonfac.locality == "national" else (
+        f"{nonfac.locality} {nonfac.locality_name}")
+    return (
+        where, modifier or "none (global)", figures.money(_float(nonfac.pfs_amount)),
+        figures.money(_float(fac.pfs_amount)), figures.money(_float(nonfac.limiting_charge)),
+        nonfac.pfs_status_meaning or figures.NOT_AVAILABLE,
+    )
+
+
+def _float(x: Any) -> float | None:
+    return None if x is None else float(x)
 
 
 def _year(text: str | None) -> int | None:
