@@ -132,11 +132,14 @@ def test_unknown_code(con) -> None:
     assert f.severity == "error" and "99999 is unknown" in f.message and f.line == 1
 
 
-def test_code_known_elsewhere_but_not_on_the_pfs(con) -> None:
+def test_code_in_an_earlier_rvu_file_only_is_deleted(con) -> None:
+    # 77014 is in the 2025 RVU file and absent from the 2026 one (deleted by CPT 2026)
     result = check(con, line("77014", day=date(2026, 2, 3)))
-    (f,) = [f for f in result.findings if f.rule == "not-on-pfs"]
-    assert f.severity == "warning" and "2026 PFS" in f.message
-    assert "opps_addendum_b" in {s.table for s in f.sources}
+    (f,) = [f for f in result.findings if f.rule == "deleted-code"]
+    assert f.severity == "error"
+    assert f.message.startswith("77014 is deleted for 2026: the 2026 PFS relative value file")
+    assert "the 2025 file does" in f.message
+    assert f.sources[0].table == "pfs_rvu" and f.sources[0].file_id == RVU25
 
 
 def test_status_i_code_billed_to_the_pfs(con) -> None:

@@ -13,11 +13,11 @@ import pytest
 
 import ratelens
 from ratelens.errors import UsageError
+from ratelens.medicare.facts import MedicareFacts
 from ratelens.medicare.pfs import (
     NATIONAL,
     Gpci,
     Rvus,
-    check_modifier,
     derive_equivalents,
     price_pfs,
     round_cents,
@@ -93,14 +93,20 @@ def test_opps_cap_pays_the_lower_amount() -> None:
         Decimal("31.00"), Decimal("41.00"), True)  # fmt: skip
 
 
-def test_modifier_rules_follow_the_pctc_indicator() -> None:
-    check_modifier("77280", "1", "26")
-    check_modifier("77280", "1", "TC")
-    check_modifier("77407", "3", None)
-    with pytest.raises(UsageError, match=r"77407 has PC/TC indicator 3 \(technical component"):
-        check_modifier("77407", "3", "TC")
+def facts_of(rvus: dict[tuple[str, str], dict], code: str) -> MedicareFacts:
+    rows = tuple(r for (c, _), r in sorted(rvus.items()) if c == code)
+    release = {"year": 2025, "release": "RVU25D", "cf_kind": "single"}
+    return MedicareFacts(code, 2025, release, rows, None, None, (), None)
+
+
+def test_a_modifier_is_judged_by_its_own_rvu_row(rvus) -> None:
+    assert facts_of(rvus, "77280").modifier_row("26")["modifier"] == "26"
+    assert facts_of(rvus, "77280").modifier_row("TC")["modifier"] == "TC"
+    assert facts_of(rvus, "77407").modifier_row(None)["modifier"] == ""
+    with pytest.raises(UsageError, match=r"has no -TC row; 77407 has PC/TC indicator 3 \(tech"):
+        facts_of(rvus, "77407").modifier_row("TC")
     with pytest.raises(UsageError, match="not priced"):
-        check_modifier("77280", "1", "59")
+        facts_of(rvus, "77280").modifier_row("59")
 
 
 def test_equivalents_are_read_from_descriptor_text() -> None:

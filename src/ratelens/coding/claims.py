@@ -19,19 +19,25 @@ Public API::
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
-from datetime import date
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import duckdb
 
 from ratelens.coding.claim_files import ClaimLine, load_claim, load_delivery_facts
+from ratelens.coding.findings import ClaimCheck, Finding, FindingSource, row_source
+from ratelens.coding.ncci_checks import BYPASS_MODIFIERS, mue_findings, ptp_findings
 from ratelens.coding.packs import CodeEntry, Pack, load_packs, pack_for
 from ratelens.errors import DataNotAvailable, UsageError
-from ratelens.medicare.quote import CodeFacts, pfs_code_facts
-from ratelens.medicare.status import allowed_modifiers, pctc_meaning, pfs_status_meaning
+from ratelens.medicare.facts import MedicareFacts, load_medicare_facts
+from ratelens.medicare.quote import pfs_code_facts
+from ratelens.medicare.status import (
+    allowed_modifiers,
+    pctc_meaning,
+    pfs_status_meaning,
+    status_words,
+)
 from ratelens.warehouse import medicare_queries as mq
 from ratelens.warehouse import ncci_queries as nq
 
@@ -49,89 +55,9 @@ __all__ = [
 
 SETTINGS = ("practitioner", "hospital")
 PFS_PLACES = frozenset({"11"})  # office / freestanding centre: paid from the PFS
-ANATOMIC_MODIFIERS = frozenset(
-    {"E1", "E2", "E3", "E4", "FA", "LC", "LD", "LM", "LT", "RC", "RI", "RT", "TA"}
-    | {f"F{i}" for i in range(1, 10)}
-    | {f"T{i}" for i in range(1, 10)}
-)
-# Modifiers that let both codes of an NCCI PTP pair with indicator 1 be paid (NCCI manual).
-BYPASS_MODIFIERS = frozenset({"59", "XE", "XS", "XP", "XU"}) | ANATOMIC_MODIFIERS
-PTP_MEANING = {
-    "0": "no modifier lets both codes be paid",
-    "1": "a distinct-service modifier lets both be paid",
-}
-MAI_MEANING = {
-    "1": "claim line edit: the units of each line are checked on their own",
-    "2": "date of service edit (policy): units on the same date are added up; the limit is "
-    "absolute",
-    "3": "date of service edit (clinical): units on the same date are added up; units over "
-    "the limit are denied, payable on appeal with records",
-}
-
-
-@dataclass(frozen=True)
-class FindingSource:
-    """A file row (table, file_id, locator) or a knowledge-pack entry a finding rests on."""
-
-    table: str | None = None
-    file_id: str | None = None
-    locator: str | None = None
-    pack: str | None = None  # "radiation-treatment-delivery:77407:medical_necessity [...]"
-    path: str | None = None  # the file as loaded, when the warehouse ledger knows it
-
-    def label(self) -> str:
-        if self.pack is not None:
-            return f"pack {self.pack}"
-        name = self.path.rsplit("/", 1)[-1] if self.path else self.file_id
-        return f"{self.table} {name} {self.locator}"
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: str  # error | warning
-    rule: str  # unknown-code, not-on-pfs, modifier-pctc, pfs-status-i, ncci-ptp, ...
-    line: int  # 1-based line number in the claim
-    code: str
-    message: str
-    sources: tuple[FindingSource, ...]
-
-
-@dataclass(frozen=True)
-class ClaimCheck:
-    lines: tuple[ClaimLine, ...]
-    setting: str  # practitioner | hospital: which NCCI tables were used
-    findings: tuple[Finding, ...]
-    notes: tuple[str, ...]
-
-    @property
-    def n_errors(self) -> int:
-        return sum(f.severity == "error" for f in self.findings)
-
-    @property
-    def n_warnings(self) -> int:
-        return sum(f.severity == "warning" for f in self.findings)
-
-    @property
-    def has_errors(self) -> bool:
-        return self.n_errors > 0
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (dates as ISO strings, null fields of sources dropped)."""
-        lines = [
-            {**asdict(x), "date_of_service": x.date_of_service.isoformat()} for x in self.lines
-        ]
-        findings = [
-            {**asdict(f), "sources": [{k: v for k, v in asdict(s).items() if v} for s in f.sources]}
-            for f in self.findings
-        ]
-        return {
-            "setting": self.setting,
-            "n_errors": self.n_errors,
-            "n_warnings": self.n_warnings,
-            "lines": lines,
-            "findings": findings,
-            "notes": list(self.notes),
-        }
+# PFS statuses that mean no PFS payment on a professional claim (I is its own rule).
+UNPAID_ERRORS = frozenset({"D", "E", "F", "G", "H", "N", "X"})
+UNPAID_WARNINGS = frozenset({"B", "P", "M", "J", "R"})
 
 
 # =========================================================================== validation
@@ -160,10 +86,10 @@ def validate_claim(
     for n, line in enumerate(lines, start=1):
         facts = pfs.facts(line, n, setting, findings)
         findings += _modifier_findings(line, n, facts, pfs.year_of(line))
-        findings += _status_findings(line, n, facts, setting, pfs.year_of(line))
+        findings += _status_findings(con, line, n, facts, setting, pfs.year_of(line))
         findings += _necessity_findings(line, n)
-    findings += _ptp_findings(con, lines, setting, notes)
-    findings += _mue_findings(con, lines, setting, notes)
+    findings += ptp_findings(con, lines, setting, notes)
+    findings += mue_findings(con, lines, setting, notes)
     order = sorted(
         _with_paths(con, findings), key=lambda f: (f.line, f.severity != "error", f.rule)
     )
@@ -183,10 +109,6 @@ def _with_paths(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> list
     ]
 
 
-def _row_source(table: str, row: Mapping[str, Any]) -> FindingSource:
-    return FindingSource(table=table, file_id=str(row["file_id"]), locator=str(row["locator"]))
-
-
 def _pack_source(pack: Pack | None, where: str, source_ids: Iterable[str]) -> FindingSource:
     pid = pack.id if pack else "pack"
     titles = [s.title for s in (pack.source(i) for i in source_ids) if s] if pack else []
@@ -194,19 +116,20 @@ def _pack_source(pack: Pack | None, where: str, source_ids: Iterable[str]) -> Fi
 
 
 class _Pfs:
-    """PFS facts per (code, year), and the notes on what could not be looked up."""
+    """Medicare facts per (code, year), each read once, and what could not be looked up."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, year: int | None, notes: list[str]):
         self.con, self.year, self.notes = con, year, notes
         self.loaded = [int(r["year"]) for r in mq.fetch_if(con, "pfs_rvu", mq.PFS_YEARS)]
-        self.cache: dict[tuple[str, int], CodeFacts | None] = {}
+        self.cache: dict[tuple[str, int], MedicareFacts | None] = {}
 
     def year_of(self, line: ClaimLine) -> int:
         return self.year if self.year is not None else line.date_of_service.year
 
     def facts(
         self, line: ClaimLine, n: int, setting: str, findings: list[Finding]
-    ) -> CodeFacts | None:
+    ) -> MedicareFacts | None:
+        """The line's facts when the year's RVU file lists the code, else None (and why)."""
         year = self.year_of(line)
         if year not in self.loaded:
             loaded = ", ".join(map(str, self.loaded)) or "none"
@@ -218,19 +141,26 @@ class _Pfs:
         key = (line.code, year)
         if key not in self.cache:
             try:
-                self.cache[key] = pfs_code_facts(self.con, line.code, year)
+                facts = load_medicare_facts(self.con, line.code, year)
             except DataNotAvailable:
-                self.cache[key] = None
-                findings += _unknown_code(self.con, line, n, year, setting)
+                facts = None
+            self.cache[key] = facts if facts is not None and facts.rvu_rows else None
+            if self.cache[key] is None:
+                findings += _not_on_pfs(self.con, line, n, year, setting)
         return self.cache[key]
 
 
-def _unknown_code(
+def _not_on_pfs(
     con: duckdb.DuckDBPyConnection, line: ClaimLine, n: int, year: int, setting: str
 ) -> list[Finding]:
+    """A code the year's RVU file does not list: deleted, unknown, or paid elsewhere."""
+    deleted = deleted_code(con, line.code, year)
+    if deleted is not None:
+        text, sources = deleted
+        return [Finding("error", "deleted-code", n, line.code, text, sources)]
     known: list[FindingSource] = []
     for table, sql in (("opps_addendum_b", nq.OPPS_HAS_CODE), ("hcpcs_level2", nq.LEVEL2_HAS_CODE)):
-        known += [_row_source(table, r) for r in mq.fetch_if(con, table, sql, {"code": line.code})]
+        known += [row_source(table, r) for r in mq.fetch_if(con, table, sql, {"code": line.code})]
     if pack_for(line.code) is not None:
         known.append(FindingSource(pack=f"{_pack_id(line.code)}:{line.code}"))
     if not known:
@@ -250,19 +180,67 @@ def _unknown_code(
     return [Finding("warning", "not-on-pfs", n, line.code, text, tuple(known))]
 
 
+def deleted_code(
+    con: duckdb.DuckDBPyConnection, code: str, year: int
+) -> tuple[str, tuple[FindingSource, ...]] | None:
+    """Why a code absent from the year's RVU file is deleted for that year, or None.
+
+    Deleted: an earlier year's RVU file lists it, or its knowledge-pack entry ends before
+    ``year``. The replacement is the pack's PFS equivalent for ``year`` of the service the
+    code stood for.
+    """
+    earlier = [
+        r for r in mq.fetch_if(con, "pfs_rvu", mq.CODE_LAST_ROW, {"code": code, "year": year})
+    ]
+    entry = pack_for(code)
+    ends = entry.years_valid.end if entry is not None else None
+    if not earlier and (ends is None or ends >= year):
+        return None
+    sources: list[FindingSource] = [row_source("pfs_rvu", r) for r in earlier]
+    why = [f"the {year} PFS relative value file loaded does not list it"]
+    if earlier:
+        why.append(f"the {earlier[0]['year']} file does")
+    if ends is not None and ends < year:
+        why.append(f"the knowledge pack gives it for {entry.years_valid.label()} only")  # type: ignore[union-attr]
+        sources.append(FindingSource(pack=f"{_pack_id(code)}:{code}:years_valid"))
+    instead, src = replacement_for(code, year)
+    sources += src
+    use = f"; bill {code_span(instead)} instead" if instead else ""
+    text = f"{code} is deleted for {year}: {', '.join(why)}{use}"
+    return text, tuple(sources)
+
+
+def replacement_for(code: str, year: int) -> tuple[list[str], list[FindingSource]]:
+    """The pack's PFS codes for ``year`` of the service ``code`` was paid for before."""
+    index = load_packs()
+    for entry in index.codes.values():
+        for eq in entry.medicare_equivalents:
+            if eq.system != "PFS" or eq.years.contains(year):
+                continue
+            codes = set(eq.codes) | set((eq.by_energy_band or {}).values())
+            now = entry.equivalents_for(year, "PFS")
+            if code in codes and now is not None:
+                pack = index.pack_of(entry.code)
+                where = f"{entry.code}:medicare_equivalents"
+                return list(now.codes), [_pack_source(pack, where, now.sources)]
+    return [], []
+
+
 def _pack_id(code: str) -> str:
     pack = load_packs().pack_of(code)
     return pack.id if pack else "pack"
 
 
 def _modifier_findings(
-    line: ClaimLine, n: int, facts: CodeFacts | None, year: int
+    line: ClaimLine, n: int, facts: MedicareFacts | None, year: int
 ) -> list[Finding]:
-    """26 and TC must be allowed by the code's PC/TC indicator (PFS file, else the pack)."""
+    """26 and TC are judged by their own RVU row (the PFS file), else the pack's indicator."""
     asked = [m for m in line.modifiers if m in ("26", "TC")]
     if not asked:
         return []
-    indicator, source = _pctc(line.code, facts, year)
+    if facts is not None:
+        return [_missing_row(line, n, facts, m) for m in asked if facts.row(m) is None]
+    indicator, source = _pack_pctc(line.code, year)
     if indicator is None:
         return []
     allowed = allowed_modifiers(indicator)
@@ -276,10 +254,19 @@ def _modifier_findings(
     return out
 
 
-def _pctc(code: str, facts: CodeFacts | None, year: int) -> tuple[str | None, FindingSource]:
-    if facts is not None and facts.pctc_indicator:
-        src = facts.sources[0]  # the global (no-modifier) RVU row sorts first
-        return facts.pctc_indicator, FindingSource(src["table"], src["file_id"], src["locator"])
+def _missing_row(line: ClaimLine, n: int, facts: MedicareFacts, mod: str) -> Finding:
+    base = facts.base or {}
+    indicator = base.get("pctc_indicator")
+    listed = ", ".join(f"-{r['modifier']}" if r["modifier"] else "global" for r in facts.rvu_rows)
+    text = (
+        f"{line.code} has PC/TC indicator {indicator} ({pctc_meaning(indicator)}) and the "
+        f"{facts.year} PFS relative value file has no {line.code}-{mod} row (rows: {listed}): "
+        f"modifier {mod} is not allowed; bill a row the file lists"
+    )
+    return Finding("error", "modifier-pctc", n, line.code, text, (row_source("pfs_rvu", base),))
+
+
+def _pack_pctc(code: str, year: int) -> tuple[str | None, FindingSource]:
     entry = pack_for(code)
     status = _pfs_status(entry, year)
     if entry is None or status is None:
@@ -296,31 +283,64 @@ def _pfs_status(entry: CodeEntry | None, year: int) -> Any:
     )
 
 
+def _line_row(line: ClaimLine, facts: MedicareFacts) -> dict[str, Any] | None:
+    """The RVU row a line is paid from: its 26 or TC row, else the global row."""
+    mod = next((m for m in line.modifiers if m in ("26", "TC")), None)
+    return facts.row(mod) if mod else facts.base
+
+
 def _status_findings(
-    line: ClaimLine, n: int, facts: CodeFacts | None, setting: str, year: int
+    con: duckdb.DuckDBPyConnection,
+    line: ClaimLine,
+    n: int,
+    facts: MedicareFacts | None,
+    setting: str,
+    year: int,
+) -> list[Finding]:
+    """What the PFS does not pay on a professional claim: its status in words."""
+    if setting != "practitioner":
+        return []
+    row = _line_row(line, facts) if facts is not None else None
+    status = row["status_code"] if row is not None else None
+    if status == "I" or (row is None and facts is None):
+        return _status_i_findings(con, line, n, facts, year)
+    if row is None or status not in UNPAID_ERRORS | UNPAID_WARNINGS:
+        return []
+    name = f"{line.code}-{row['modifier']}" if row["modifier"] else line.code
+    text = (
+        f"{name} has PFS status {status} in {year} ({status_words(status, line.code)}): the "
+        "physician fee schedule pays no separate amount for this line"
+    )
+    severity = "error" if status in UNPAID_ERRORS else "warning"
+    return [Finding(severity, f"pfs-status-{status.lower()}", n, line.code, text,
+                    (row_source("pfs_rvu", row),))]  # fmt: skip
+
+
+def _status_i_findings(
+    con: duckdb.DuckDBPyConnection,
+    line: ClaimLine,
+    n: int,
+    facts: MedicareFacts | None,
+    year: int,
 ) -> list[Finding]:
     """A status-I code on a professional claim from an office or freestanding centre."""
-    if setting != "practitioner" or line.place_of_service not in PFS_PLACES:
+    if line.place_of_service not in PFS_PLACES:
         return []
     entry = pack_for(line.code)
-    if facts is not None:
-        status = facts.pfs_status
-        src = facts.sources[0]
-        sources = [FindingSource(src["table"], src["file_id"], src["locator"])]
-        instead = [e.code for e in facts.equivalents]
+    if facts is not None and facts.base is not None:
+        src = facts.base
+        sources = [row_source("pfs_rvu", src)]
+        instead = [e.code for e in pfs_code_facts(con, line.code, year, facts=facts).equivalents]
     else:
         pfs = _pfs_status(entry, year)
-        if pfs is None:
+        if pfs is None or pfs.status != "I":
             return []
-        status = pfs.status
         sources = [
             _pack_source(
                 load_packs().pack_of(line.code), f"{line.code}:payment_status", pfs.sources
             )
         ]
         instead = []
-    if status != "I":
-        return []
     eq = entry.equivalents_for(year, "PFS") if entry else None
     if not instead and eq is not None:
         instead = list(eq.codes)
@@ -383,128 +403,3 @@ def _necessity_findings(line: ClaimLine, n: int) -> list[Finding]:
     return [Finding("warning", "medical-necessity", n, line.code, text, (src,))]
 
 
-# --------------------------------------------------------------------------- NCCI
-
-
-def is_in_force(row: Mapping[str, Any], day: date) -> bool:
-    """An edit applies on ``day``: on or after its effective date and before its deletion."""
-    if row["modifier_indicator"] == "9" or row["effective_date"] > day:
-        return False
-    return row["deletion_date"] is None or day < row["deletion_date"]
-
-
-def _ptp_findings(
-    con: duckdb.DuckDBPyConnection, lines: Sequence[ClaimLine], setting: str, notes: list[str]
-) -> list[Finding]:
-    loaded = mq.fetch_if(con, "ncci_ptp", nq.PTP_LOADED, {"setting": setting})
-    if not loaded or not loaded[0]["n"]:
-        notes.append(
-            f"no NCCI PTP edit file for the {setting} setting is loaded: pairs not checked"
-        )
-        return []
-    codes = sorted({x.code for x in lines})
-    edits: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for row in mq.fetch(con, nq.PTP_PAIRS, {"codes": codes, "setting": setting}):
-        edits[(row["column1"], row["column2"])].append(row)
-    out = []
-    for i, a in enumerate(lines, start=1):
-        for j, b in enumerate(lines, start=1):
-            if a.code == b.code or a.date_of_service != b.date_of_service:
-                continue
-            row = next(
-                (r for r in edits[(a.code, b.code)] if is_in_force(r, a.date_of_service)), None
-            )
-            if row is not None:
-                out.append(_ptp_finding(row, a, i, b, j))
-    return out
-
-
-def _ptp_finding(row: dict[str, Any], a: ClaimLine, i: int, b: ClaimLine, j: int) -> Finding:
-    indicator = row["modifier_indicator"]
-    bypass = sorted((set(a.modifiers) | set(b.modifiers)) & BYPASS_MODIFIERS)
-    why = f" ({row['rationale']})" if row["rationale"] else ""
-    head = (
-        f"NCCI PTP edit: {b.code} (line {j}) is column 2 to {a.code} (line {i}) on "
-        f"{a.date_of_service.isoformat()}{why}; modifier indicator {indicator}: "
-        f"{PTP_MEANING[indicator]}"
-    )
-    src = (_row_source("ncci_ptp", row),)
-    if indicator == "1" and bypass:
-        text = (
-            f"{head}. Modifier {', '.join(bypass)} bypasses it: both are paid only if the "
-            "record shows a distinct service"
-        )
-        return Finding("warning", "ncci-ptp-bypass", j, b.code, text, src)
-    if indicator == "1":
-        text = (
-            f"{head}. {b.code} is denied; append 59, XE, XS, XP or XU (or an anatomic "
-            "modifier) only if the services were truly distinct"
-        )
-    else:
-        extra = f" ({', '.join(bypass)} does not bypass it)" if bypass else ""
-        text = f"{head}. {b.code} is denied{extra}"
-    return Finding("error", "ncci-ptp", j, b.code, text, src)
-
-
-def _mue_findings(
-    con: duckdb.DuckDBPyConnection, lines: Sequence[ClaimLine], setting: str, notes: list[str]
-) -> list[Finding]:
-    loaded = mq.fetch_if(con, "ncci_mue", nq.MUE_LOADED, {"setting": setting})
-    if not loaded or not loaded[0]["n"]:
-        notes.append(f"no NCCI MUE table for the {setting} setting is loaded: units not checked")
-        return []
-    codes = sorted({x.code for x in lines})
-    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in mq.fetch(con, nq.MUE_ROWS, {"codes": codes, "setting": setting}):
-        rows[row["hcpcs"]].append(row)
-    groups: dict[tuple[str, date], list[int]] = defaultdict(list)
-    for n, line in enumerate(lines, start=1):
-        groups[(line.code, line.date_of_service)].append(n)
-    out = []
-    for (code, day), numbers in groups.items():
-        row = next((r for r in rows[code] if _mue_in_force(r, day)), None)
-        if row is None and rows[code]:
-            notes.append(
-                f"no MUE table loaded was in force on {day.isoformat()}: {code} not checked"
-            )
-        if row is not None:
-            out += _mue_check(row, [(n, lines[n - 1]) for n in numbers], setting)
-    return out
-
-
-def _mue_in_force(row: Mapping[str, Any], day: date) -> bool:
-    """The newest table in force on ``day`` (a table with no date in its name always is)."""
-    return row["effective_date"] is None or row["effective_date"] <= day
-
-
-def _mue_check(
-    row: dict[str, Any], group: list[tuple[int, ClaimLine]], setting: str
-) -> list[Finding]:
-    limit, mai = int(row["mue_value"]), row["mai"]
-    meaning = f"MAI {mai}: {MAI_MEANING.get(mai, 'unknown indicator')}"
-    src = (_row_source("ncci_mue", row),)
-    why = f"; rationale: {row['rationale']}" if row["rationale"] else ""
-    if mai == "1":
-        over = [(n, line) for n, line in group if line.units > limit]
-        return [
-            Finding(
-                "error",
-                "ncci-mue",
-                n,
-                line.code,
-                f"{line.units} units of {line.code} on "
-                f"line {n} exceed the {setting} MUE of {limit} per line ({meaning}{why})",
-                src,
-            )
-            for n, line in over
-        ]
-    total = sum(line.units for _, line in group)
-    if total <= limit:
-        return []
-    n, first = group[0]
-    on = ", ".join(str(k) for k, _ in group)
-    text = (
-        f"{total} units of {first.code} on {first.date_of_service.isoformat()} (line(s) {on}) "
-        f"exceed the {setting} MUE of {limit} per day ({meaning}{why})"
-    )
-    return [Finding("error", "ncci-mue", n, first.code, text, src)]

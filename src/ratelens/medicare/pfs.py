@@ -18,9 +18,6 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from ratelens.errors import UsageError
-from ratelens.medicare.status import PCTC, allowed_modifiers
-
 CENT = Decimal("0.01")
 
 
@@ -98,21 +95,6 @@ def price_pfs(rvus: Rvus, gpci: Gpci, cf: Decimal, *, is_facility: bool) -> PfsP
     lines += [f"  {line}" for line in cap_lines]
     lines.append(f"paid: the lower of ${amount} and ${cap} = ${min(amount, cap)}")
     return PfsPrice(min(amount, cap), tuple(lines), amount)
-
-
-def check_modifier(code: str, pctc_indicator: str | None, modifier: str | None) -> None:
-    """UsageError when the PC/TC indicator does not allow the modifier (26 or TC)."""
-    if not modifier or modifier in allowed_modifiers(pctc_indicator):
-        return
-    if modifier not in ("26", "TC"):
-        raise UsageError(
-            f"modifier {modifier} is not priced by the fee schedule; use 26, TC or none (global)"
-        )
-    meaning = PCTC.get(pctc_indicator or "", "unknown")
-    raise UsageError(
-        f"{code} has PC/TC indicator {pctc_indicator} ({meaning}): modifier "
-        f"{modifier} is not allowed; ask for the code without a modifier"
-    )
 
 
 # ---- status I codes: what Medicare pays instead ---------------------------------------------

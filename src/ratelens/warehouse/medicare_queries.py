@@ -30,6 +30,12 @@ ORDER BY modifier
 
 CODE_YEARS = "SELECT DISTINCT year FROM pfs_rvu WHERE hcpcs = $code ORDER BY year DESC"
 
+# The code's global (else first) row in the newest RVU file before a year.
+CODE_LAST_ROW = """
+SELECT * FROM pfs_rvu WHERE hcpcs = $code AND year < $year
+ORDER BY year DESC, release DESC, modifier LIMIT 1
+"""
+
 CODES_PRESENT = """
 SELECT DISTINCT hcpcs FROM pfs_rvu
 WHERE year = $year AND release = $release AND hcpcs IN (SELECT unnest($codes))
@@ -81,10 +87,10 @@ WHERE year = $year AND hcpcs = $code AND carrier = $mac AND locality = $locality
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """True when a table or view of that name exists."""
-    row = con.execute(
+    rows = con.execute(  # fetchall: no unfinished result left (DuckDB 2 refuses register())
         "SELECT count(*) FROM information_schema.tables WHERE table_name = $name", {"name": name}
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(rows and rows[0][0])
 
 
 def fetch(
