@@ -395,7 +395,10 @@ def test_v1_remote_provider_reference_by_location(tmp_path: Path) -> None:
     }
     for rate in doc["in_network"][0]["negotiated_rates"]:
         rate["provider_references"] = [7]
-    tables, _ = read(write(tmp_path, "v1", json.dumps(doc)), codes=WANTED)
+    path = write(tmp_path, "v1", json.dumps(doc))
+    with pytest.raises(ValidationError, match="a local path"):  # a file may not name one
+        read(path, codes=WANTED)
+    tables, _ = read(path, codes=WANTED, is_local_location_allowed=True)
     groups = tables["provider_groups"]
     assert [(g["provider_group_id"], g["tin_value"], g["n_npi"]) for g in groups] == [
         ("7", "12-3", 2)
@@ -562,6 +565,10 @@ ITEM_VARIANTS: dict[str, Any] = {
     ),
     "extra deep": lambda doc: doc["in_network"][6].update(x={"y": [[{"z": None}], "é ✓"]}),
     "too deep": lambda doc: doc["in_network"][6].update(x="__DEEP__"),  # see items_file
+    # implausible rates load with one warning (count, first place): the same on both paths
+    "huge rate": lambda doc: _set_in_price(doc, negotiated_rate=1e26),
+    "negative rate": lambda doc: _set_in_price(doc, negotiated_rate=-5.5),
+    "zero rate": lambda doc: _set_in_price(doc, negotiated_rate=0),
 }
 
 

@@ -23,6 +23,10 @@ class ReadContext:
     is_lenient: bool = False  # load valid rows of a file with errors, report the rest
     plan: str | None = None  # table of contents: keep files of plans whose name/id contains this
     limit: int | None = None  # table of contents: at most this many files
+    # Locations named inside a file (TOC entries, v1 remote provider references) are read
+    # only when https:// URLs of public hosts, unless the user allows more:
+    is_local_location_allowed: bool = False  # any: local paths, file://, private hosts, http
+    is_http_location_allowed: bool = False  # plain http:// URLs of public hosts
     on_bytes: Callable[[int], None] | None = None  # progress: compressed bytes consumed
     meta: dict[str, str] = field(default_factory=dict)  # publisher, file_date, version, ...
     warnings: list[str] = field(default_factory=list)  # problems that did not stop the load

@@ -6,10 +6,15 @@ import contextlib
 import ctypes
 import functools
 import hashlib
+import ipaddress
+import os
+import socket
+import stat
+import urllib.parse
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from isal import igzip
+from isal import igzip, igzip_lib
 
 from ratelens.errors import FormatError, InputError
 
@@ -17,18 +22,136 @@ GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 65536
 
 
-def open_raw(path: str) -> BinaryIO:
-    """The file's bytes as stored (compressed or not)."""
-    try:
-        if "://" not in path:  # a local path: no need to import fsspec (slow)
-            return open(path, "rb")  # the caller closes it
-        import fsspec
+NETWORK_TIMEOUT = 60.0  # seconds to connect, and between two reads of a URL
 
-        return fsspec.open(path, "rb").open()  # type: ignore[no-any-return]
+
+def open_raw(path: str) -> BinaryIO:
+    """The file's bytes as stored (compressed or not): a regular local file or a URL."""
+    if "://" not in path:  # a local path: no need to import fsspec (slow)
+        return _open_local(path)
+    if path.lower().startswith("file://"):
+        _open_local(path[len("file://") :]).close()  # refuse devices and pipes first
+    return _open_url(path)
+
+
+def _open_local(path: str) -> BinaryIO:
+    """Opened without blocking (a FIFO would wait for a writer), then refused unless it is
+    a regular file (``/dev/zero`` never ends, a directory has no bytes)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError as exc:
         raise InputError(path, None, "an existing file", "no such file") from exc
     except OSError as exc:
-        raise InputError(path, None, "a readable file", str(exc), retryable=True) from exc
+        found = exc.strerror or str(exc)
+        raise InputError(path, None, "a readable file", found, retryable=True) from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise InputError(path, None, "a regular file or a URL", _file_kind(mode))
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")  # the caller closes it
+
+
+def _file_kind(mode: int) -> str:
+    kinds = [
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((name for is_kind, name in kinds if is_kind(mode)), "not a regular file")
+
+
+def _open_url(path: str) -> BinaryIO:
+    import fsspec
+
+    options: dict[str, Any] = {}
+    if path.lower().startswith(("http://", "https://")):
+        import aiohttp
+
+        timeout = aiohttp.ClientTimeout(sock_connect=NETWORK_TIMEOUT, sock_read=NETWORK_TIMEOUT)
+        options["client_kwargs"] = {"timeout": timeout}
+    try:
+        return fsspec.open(path, "rb", **options).open()
+    except Exception as exc:  # fsspec and its backends raise many kinds: say what failed
+        cause = fetch_failure(exc)
+        is_final = cause == "no such file" or cause.startswith("HTTP status 4")
+        expected = "a file that can be fetched"
+        raise InputError(path, None, expected, cause, retryable=not is_final) from exc
+
+
+def fetch_failure(exc: BaseException) -> str:
+    """What failed when a URL could not be opened (fsspec reports most failures as
+    FileNotFoundError; the real cause is further down the chain)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        found = _network_cause(seen) or _network_cause(getattr(seen, "os_error", None))
+        if found is not None:
+            return found
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, ImportError):
+        return f"a URL whose scheme needs a package that is not installed ({exc.name})"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _network_cause(exc: object) -> str | None:
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and status >= 400:
+        return f"HTTP status {status}"
+    if isinstance(exc, socket.gaierror):
+        return "host name not resolved"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):  # asyncio's and aiohttp's timeouts are TimeoutError
+        return f"timed out (no answer within {NETWORK_TIMEOUT:g} s)"
+    if isinstance(exc, ConnectionError):
+        return f"connection failed ({exc.strerror or type(exc).__name__})"
+    return None
+
+
+def location_of(base: str, location: str) -> str:
+    """A location named inside the file ``base``: as given, or relative to that file."""
+    if "://" in location or os.path.isabs(location):
+        return location
+    if "://" in base:
+        return base.rsplit("/", 1)[0] + "/" + location
+    return os.path.join(os.path.dirname(base), location)
+
+
+def location_refusal(location: str, is_local_allowed: bool, is_http_allowed: bool) -> str | None:
+    """Why a location named inside a file (not by the user) may not be read; None if it may.
+
+    A file may name only ``https://`` URLs (``http://`` when allowed) of public hosts: every
+    address of the host is checked (loopback, private, link-local, reserved... refused), so
+    a downloaded file cannot make ratelens read local files or internal services. A host
+    that does not resolve is left to the fetch, which then says so."""
+    if is_local_allowed:
+        return None
+    scheme, sep, _ = location.partition("://")
+    if not sep:
+        return "a local path"
+    scheme = scheme.lower()
+    if scheme not in ("https", "http"):
+        return f"a URL with scheme {scheme}://"
+    try:
+        parts = urllib.parse.urlsplit(location)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return "a URL that cannot be parsed"
+    if not host:
+        return "a URL without a host"
+    try:
+        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):  # the fetch says so, if it is ever tried
+        infos = []
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not address.is_global or address.is_multicast:
+            return f"a URL of host {host} at {address}, not a public address"
+    return "a plain http:// URL" if scheme == "http" and not is_http_allowed else None
 
 
 def open_binary(path: str) -> BinaryIO:
@@ -36,6 +159,7 @@ def open_binary(path: str) -> BinaryIO:
     raw = open_raw(path)
     if raw.read(2) == GZIP_MAGIC:
         raw.seek(0)
+        # typeshed: a GzipFile is a BufferedIOBase, which it does not count as a BinaryIO
         return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     raw.seek(0)
     return raw
@@ -43,11 +167,56 @@ def open_binary(path: str) -> BinaryIO:
 
 def read_head(path: str, n_bytes: int = HEAD_BYTES) -> bytes:
     """The first bytes of the file's content (after inflating), for sniffing."""
-    with open_binary(path) as fh:
+    with open_raw(path) as raw:
+        head = raw.read(n_bytes)
+        if not head.startswith(GZIP_MAGIC):
+            return head
+        return _inflated_head(path, raw, head, n_bytes)
+
+
+def _inflated_head(path: str, raw: BinaryIO, block: bytes, n_bytes: int) -> bytes:
+    """Up to ``n_bytes`` of content (a truncated stream gives what it has: the reader says
+    where it ends)."""
+    dec = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
+    out: list[bytes] = []
+    n_in = n_out = 0  # compressed bytes before ``block``, content bytes so far
+    while n_out < n_bytes:
         try:
-            return fh.read(n_bytes)
-        except (EOFError, OSError) as exc:
-            raise FormatError(path, "byte 0", "a readable gzip stream", str(exc)) from exc
+            data = dec.decompress(block, n_bytes - n_out)
+        except igzip_lib.error as exc:  # type: ignore[misc]  # isal's stub types error as an instance
+            raise gzip_error(path, exc, raw, n_in, block, n_out) from exc
+        out.append(data)
+        n_out += len(data)
+        n_in += len(block)
+        block = b""
+        if dec.eof:
+            block = dec.unused_data or raw.read(HEAD_BYTES)
+            if not block.startswith(GZIP_MAGIC):
+                break
+            n_in -= len(dec.unused_data)
+            dec = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
+        elif dec.needs_input and not (block := raw.read(HEAD_BYTES)):
+            break
+    return b"".join(out)
+
+
+def gzip_error(
+    path: str, exc: Exception, raw: BinaryIO, n_in: int, block: bytes, n_out: int
+) -> FormatError:
+    """The error of a gzip stream that failed while ``block`` (starting at compressed byte
+    ``n_in``, after ``n_out`` bytes of content) was inflated, at the best position known."""
+    message = str(exc)
+    if "checksum" in message.lower() or "crc" in message.lower():
+        if not raw.read(1) and len(block) >= 8:  # the last member: its trailer ends the file
+            trailer = n_in + len(block) - 8
+            size = int.from_bytes(block[-4:], "little")
+            where = f"compressed byte {trailer:,} (gzip trailer of {size:,} bytes of content)"
+            found = "a different checksum: the file is corrupt (download it again)"
+            return FormatError(path, where, "the CRC-32 of the content", found)
+        where = f"compressed bytes {n_in:,} to {n_in + len(block):,}"
+        return FormatError(path, where, "a gzip member whose CRC-32 matches", message)
+    where = f"compressed bytes {n_in:,} to {n_in + len(block):,}, after {n_out:,} bytes of content"
+    return FormatError(path, where, "a valid gzip stream", message)
 
 
 _PREFETCHED: dict[str, Future[tuple[str, int]]] = {}
@@ -78,6 +247,7 @@ def _sha256(path: str, chunk: int = 16 << 20) -> tuple[str, int]:
     size = 0
     buffer = memoryview(bytearray(chunk))
     with open_raw(path) as fh:
+        # typing.BinaryIO declares no readinto; every file open_raw returns has it
         while n := fh.readinto(buffer):  # type: ignore[attr-defined]
             digest.update(buffer[:n])
             size += n

@@ -58,9 +58,26 @@ def scan(
 
 
 def ref_id(chk: Checker, value: Any, where: str) -> str:
+    """A provider_group_id as text, exactly as written (the v1 schema types it as any JSON
+    number: ``690.64462``; a decimal must come from :func:`loads_written`, which keeps its
+    text)."""
+    if isinstance(value, float) and isinstance(text := getattr(value, "text", None), str):
+        return text
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise chk.fail(where, "a provider_group_id (a number)", shown(value))
+        raise chk.fail(where, "a provider_group_id (a JSON number or string)", shown(value))
     return str(value)
+
+
+def has_inexact_ids(item: Any) -> bool:
+    """Does a parsed in_network item use a provider_group_id that parsing changed (a decimal
+    or a huge integer, both floats once parsed)? Then read it again with
+    :func:`loads_written`."""
+    rates = item.get("negotiated_rates") if isinstance(item, dict) else None
+    for rate in rates if isinstance(rates, list) else ():
+        refs = rate.get("provider_references") if isinstance(rate, dict) else None
+        if isinstance(refs, list) and any(type(r) is float for r in refs):
+            return True
+    return False
 
 
 def wanted_item(
@@ -69,5 +86,7 @@ def wanted_item(
     """Parse one array item; (object, checker, billing code) when its own code is wanted."""
     obj = loads(path, data, offset, where)
     chk = Checker(path, offset)
+    if not isinstance(obj, dict):  # the scanner already refuses non-object elements
+        raise chk.fail(where, "an object", shown(obj))
     code = str(chk.get(obj, "billing_code", (str, int), where, True))
     return (obj, chk, code) if is_wanted(code, codes) else None

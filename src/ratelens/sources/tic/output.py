@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 
+from ratelens.config import batch_rows
 from ratelens.errors import FormatError
 from ratelens.sources import Batches, ReadContext
 from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
@@ -19,7 +20,7 @@ from ratelens.sources.tic.check import shown
 from ratelens.sources.tic.groups import group_batch, npi_batch
 from ratelens.sources.tic.scan import at
 
-BATCH_ROWS = 50_000
+BATCH_ROWS = batch_rows()  # RATELENS_BATCH_ROWS
 _str, _strs = pa.string(), pa.list_(pa.string())
 ALLOWED_AMOUNT_SCHEMA = pa.schema(
     [
@@ -61,13 +62,24 @@ PLAN_FIELDS = ("plan_name", "plan_id", "plan_id_type", "plan_market_type", "issu
 HEADER = ("reporting_entity_name", "last_updated_on", "version")
 
 
-def schema_version(path: str, version: Any, offset: int) -> str:
-    """``v1`` or ``v2`` from the file's ``version`` string (1.0.0 ... 2.x)."""
+def schema_version(
+    path: str,
+    version: Any,
+    offset: int,
+    is_lenient: bool = False,
+    warnings: list[str] | None = None,
+) -> str:
+    """``v1`` or ``v2`` from the file's ``version`` string (1.0.0 ... 2.x). Another version
+    is an error, or with ``is_lenient`` read with the v1 rules (the laxer ones) and a warning."""
     m = re.fullmatch(r"\s*[vV]?(\d+)(?:\.\d+)*\s*", version) if isinstance(version, str) else None
-    if m is None or m[1] not in ("1", "2"):
-        where = at(offset, "version")
-        raise FormatError(path, where, "a TiC schema version 1.x or 2.x", shown(version))
-    return "v" + m[1]
+    if m is not None and m[1] in ("1", "2"):
+        return "v" + m[1]
+    where = at(offset, "version")
+    err = FormatError(path, where, "a TiC schema version 1.x or 2.x", shown(version))
+    if not is_lenient or warnings is None:
+        raise err
+    warnings.append(f"{err}; read with the v1 rules (--lenient)")
+    return "v1"
 
 
 class Root:
@@ -84,7 +96,9 @@ class Root:
             self.ctx.warnings.append(f"{self.ctx.path}: {key} comes after the rows it describes")
         self.values[key] = value
         if key == "version":
-            self.schema = schema_version(self.ctx.path, value, offset)
+            self.schema = schema_version(
+                self.ctx.path, value, offset, self.ctx.is_lenient, self.ctx.warnings
+            )
             self.ctx.meta.update(version=str(value), schema=self.schema)
         elif key == "reporting_entity_name" and isinstance(value, str):
             self.ctx.meta["publisher"] = value

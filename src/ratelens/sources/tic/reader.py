@@ -12,20 +12,21 @@ Root fields and batching of rows: :mod:`.output`.
 
 from __future__ import annotations
 
-import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
 
 from ratelens.errors import InputError, ValidationError
 from ratelens.sources import Batches, ReadContext, Source
+from ratelens.sources.rates import PLAUSIBLE_MAX
 from ratelens.sources.tic.allowed import read_allowed_amounts
 from ratelens.sources.tic.check import Checker, shown
-from ratelens.sources.tic.codes import ref_id, scan, upper_codes, wanted_item
+from ratelens.sources.tic.codes import has_inexact_ids, ref_id, scan, upper_codes, wanted_item
 from ratelens.sources.tic.groups import GroupSpill, group_rows
 from ratelens.sources.tic.items import read_items
 from ratelens.sources.tic.output import (  # noqa: F401 (SCHEMAS, TABLES: the module's API)
@@ -47,8 +48,8 @@ from ratelens.sources.tic.refs import (
     read_reference_ids,
     read_references,
 )
-from ratelens.sources.tic.scan import CHUNK, Scanner, at, loads
-from ratelens.sources.tic.toc import expand_toc, read_toc
+from ratelens.sources.tic.scan import CHUNK, Scanner, at, loads, loads_written
+from ratelens.sources.tic.toc import expand_toc, named_location, read_toc
 
 REFERENCE_BATCH = 1 << 21  # bytes of root provider references read at a time
 ITEM_BATCH = 1 << 22  # bytes of in_network items read at a time (fast path: tic_items)
@@ -108,7 +109,8 @@ class InNetwork:
         self.root = Root(ctx)
         self.out = Output(self.root, ("rates",), ctx.file_id)
         self.defined = IdSet()  # provider_group_id values of the root array
-        self.locations: dict[str, str] = {}  # v1 remote references: id -> location
+        self.locations: dict[str, tuple[str, str]] = {}  # v1 remote: id -> (location, place)
+        self.remote_rates: Counter[tuple[str, ...]] = Counter()  # v1: prices by ids maybe remote
         self.pending: dict[str, tuple[int, str]] = {}  # used before defined: id -> place
         self.used: set[str] = set()  # ids referenced by kept rates (when filtering)
         self.used_locations: set[str] = set()
@@ -117,6 +119,8 @@ class InNetwork:
         self.raw = RawReferences()  # references only checked and their ids read (see submit)
         self.kept_errors: dict[str, tuple[ValidationError, bool]] = {}  # id -> (error, v2 only)
         self.string_rates: list[str] = []
+        self.odd_rates: list[str] = []  # first place of a rate <= 0 or > PLAUSIBLE_MAX
+        self.n_odd_rates = 0
         self.v2_missing: str | None = None  # first v2-required field missing, version unknown
         self.scanner: Scanner | None = None
         self.items: list[Block] = []  # in_network items not yet read (see flush_items)
@@ -207,7 +211,37 @@ class InNetwork:
             return
         if self.codes is not None:
             self.used.update(map(str, np.unique(done.references).tolist()))
+        self.check_rates(done.rates)
         self.out.add_rooted_batch("rates", done.rates)
+
+    def check_rates(self, rates: pa.RecordBatch) -> None:
+        """Note the rates of a batch that are <= 0 or > PLAUSIBLE_MAX (loaded, flagged by the
+        benchmark as outliers); the same count and first place as :meth:`note_odd_rates`."""
+        values = rates.column("negotiated_rate").to_numpy(zero_copy_only=False)
+        is_odd = ~((values > 0) & (values <= PLAUSIBLE_MAX))
+        if is_odd.any():
+            if not self.odd_rates:
+                first = int(np.argmax(is_odd))
+                self.odd_rates.append(rates.column("locator")[first].as_py())
+            self.n_odd_rates += int(is_odd.sum())
+
+    def note_odd_rates(self, rates: list[dict]) -> None:
+        for row in rates:
+            if not 0 < row["negotiated_rate"] <= PLAUSIBLE_MAX:
+                if not self.odd_rates:
+                    self.odd_rates.append(row["locator"])
+                self.n_odd_rates += 1
+
+    def note_remote(self, rates: list[dict]) -> None:
+        """Count the rates whose references may be v1 remote ones (known at the end)."""
+        last, key = None, ()
+        for row in rates:
+            refs = row["provider_references"]
+            if refs is not last:
+                last = refs
+                key = tuple(r for r in refs if r in self.locations or r not in self.defined)
+            if key:
+                self.remote_rates[key] += 1
 
     def item(self, data: bytes, index: int, offset: int) -> None:
         where = f"in_network[{index}]"
@@ -215,6 +249,8 @@ class InNetwork:
         if found is None:
             return
         obj, chk, code = found
+        if has_inexact_ids(obj):  # ids that are decimals: kept as written
+            obj = loads_written(data)
         try:
             rates, groups, npis = self.item_rows(chk, obj, where, code)
         except ValidationError as err:
@@ -222,6 +258,9 @@ class InNetwork:
                 raise
             self.ctx.warnings.append(str(err))
             return
+        self.note_odd_rates(rates)
+        if self.root.schema != "v2" and (self.locations or not self.is_refs_read):
+            self.note_remote(rates)
         self.out.add("rates", rates)
         self.out.add("provider_groups", groups)
         self.out.add("provider_npis", npis)
@@ -284,7 +323,7 @@ class InNetwork:
             groups.extend(rows)
             npis.extend(numbers)
             return [gid]
-        is_required = self.root.schema == "v2" or inline
+        is_required = self.root.schema == "v2" or bool(inline)
         values = chk.get(rate, "provider_references", list, where, is_required) or []
         if not values and self.root.schema is None and self.v2_missing is None:
             self.v2_missing = at(chk.offset, f"{where}.provider_references")
@@ -390,6 +429,8 @@ class InNetwork:
         chk = Checker(self.path, offset)
         if not isinstance(obj, dict):
             raise chk.fail(where, "an object", shown(obj))
+        if type(obj.get("provider_group_id")) is float:  # a decimal id: kept as written
+            obj = cast(dict, loads_written(data))  # the same object, its numbers as written
         rid = ref_id(chk, obj.get("provider_group_id"), f"{where}.provider_group_id")
         return obj, chk, rid, where
 
@@ -398,7 +439,7 @@ class InNetwork:
         self.defined.add(rid)
         location = chk.text(obj, "location", where, False)
         if location is not None and self.root.schema != "v2":
-            self.locations[rid] = location
+            self.locations[rid] = (location, at(offset, f"{where}.location"))
             return
         if self.codes is None or self.is_items_read:
             if self.codes is None or rid in self.used:
@@ -468,8 +509,13 @@ class InNetwork:
         self.resolve_raw()
         for rid in sorted(self.used.intersection(self.kept_errors)):
             self.kept_error(rid)
-        for rid in sorted(self.used_locations):
-            self.resolve(rid, self.locations[rid])
+        self.resolve_remote()
+        if self.n_odd_rates:
+            self.ctx.warnings.append(
+                f"{self.path}: {self.n_odd_rates:,} negotiated_rate value(s) <= 0 or above "
+                f"{PLAUSIBLE_MAX:,} dollars, loaded and flagged as outliers (left out of "
+                f"statistics; first at {self.odd_rates[0]})"
+            )
         if self.string_rates:
             first, n = self.string_rates[0], len(self.string_rates)
             self.ctx.warnings.append(
@@ -477,20 +523,71 @@ class InNetwork:
                 f"(first at {first})"
             )
 
-    def resolve(self, rid: str, location: str) -> None:
-        """Groups of a v1 remote provider reference, read from its own file."""
-        url = location_of(self.path, location)
-        try:
-            for g, group in enumerate(reference_groups(self.ctx, url)):
-                chk = Checker(url, 0)
-                where = f"{url}#provider_groups[{g}]"
-                rows, npis = group_rows(chk, [group], rid, where, None, is_listed=False)
-                self.out.add("provider_groups", rows)
+    def resolve_remote(self) -> None:
+        """Groups of the v1 remote provider references the kept rates use, each file read
+        once. One that cannot be read fails the file, or with ``is_lenient`` leaves its
+        rates without provider details: one warning, and counts in ``ctx.meta``."""
+        by_url: dict[str, list[str]] = {}
+        unread: dict[str, InputError] = {}  # location -> why not read
+        missing: set[str] = set()  # ids left without provider groups
+        for rid in sorted(self.used_locations):
+            location, place = self.locations[rid]
+            try:
+                by_url.setdefault(named_location(self.ctx, location, place), []).append(rid)
+            except ValidationError as err:
+                self.unread(err, unread, location, [rid], missing)
+        for url, rids in by_url.items():
+            try:
+                groups = list(reference_groups(self.ctx, url))
+                rows = [self.remote_rows(rid, url, groups) for rid in rids]
+            except InputError as err:
+                self.unread(self.fetch_error(err, url, rids[0]), unread, url, rids, missing)
+                continue
+            for groups_rows, npis in rows:
+                self.out.add("provider_groups", groups_rows)
                 self.out.add("provider_npis", npis)
-        except InputError as err:
-            if not self.ctx.is_lenient:
-                raise
-            self.ctx.warnings.append(str(err))
+        if unread:
+            n_rates = sum(n for ids, n in self.remote_rates.items() if not missing.isdisjoint(ids))
+            self.ctx.meta["n_provider_files_not_read"] = str(len(unread))
+            self.ctx.meta["n_rates_without_provider_details"] = str(n_rates)
+            first = next(iter(unread.values()))
+            self.ctx.warnings.append(
+                f"{self.path}: {len(unread):,} provider reference file(s) not read, so "
+                f"{n_rates:,} rate(s) have no provider details (first: {first})"
+            )
+
+    def unread(
+        self, err: InputError, unread: dict, location: str, rids: list[str], missing: set
+    ) -> None:
+        if not self.ctx.is_lenient:
+            raise err
+        unread.setdefault(location, err)
+        missing.update(rids)
+
+    def fetch_error(self, err: InputError, url: str, rid: str) -> InputError:
+        """A remote file that could not be opened: the error says which reference names it."""
+        if err.locator is not None:  # opened, but not a valid provider reference file
+            return err
+        place = self.locations[rid][1]
+        return InputError(
+            url,
+            None,
+            "a provider reference file that can be fetched",
+            err.found,
+            hint=f"named at {place} of {self.path}; --lenient loads the rates without it",
+            retryable=err.retryable,
+        )
+
+    def remote_rows(self, rid: str, url: str, groups: list[dict]) -> tuple[list, list]:
+        """Rows of the groups of a remote file for the reference ``rid``."""
+        all_rows: list[tuple] = []
+        all_npis: list = []
+        for g, group in enumerate(groups):
+            where = f"{url}#provider_groups[{g}]"
+            rows, npis = group_rows(Checker(url, 0), [group], rid, where, None, is_listed=False)
+            all_rows.extend(rows)
+            all_npis.extend(npis)
+        return all_rows, all_npis
 
 
 ReadReferences = tuple[
@@ -513,15 +610,6 @@ def _references(
     return done, (groups, npis), None
 
 
-def location_of(base: str, location: str) -> str:
-    """A location as given, or relative to the file that names it."""
-    if "://" in location or os.path.isabs(location):
-        return location
-    if "://" in base:
-        return base.rsplit("/", 1)[0] + "/" + location
-    return os.path.join(os.path.dirname(base), location)
-
-
 def reference_groups(ctx: ReadContext, path: str) -> Iterator[dict]:
     """The provider_groups objects of a v1 provider reference file."""
     scanner = Scanner(path, {"provider_groups": False})
@@ -533,7 +621,8 @@ def reference_groups(ctx: ReadContext, path: str) -> Iterator[dict]:
                 raise Checker(path, event[4]).fail(where, "an object", shown(group))
             yield group
         elif event[0] == "value" and event[1] == "version":
-            schema_version(path, loads(path, event[2], event[3]), event[3])
+            version = loads(path, event[2], event[3])
+            schema_version(path, version, event[3], ctx.is_lenient, ctx.warnings)
 
 
 def read_in_network(ctx: ReadContext) -> Batches:

@@ -17,18 +17,19 @@ closed strings, comma-separated objects), not parsed.
 from __future__ import annotations
 
 import contextlib
+import json
 import queue
 import re
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import Any, BinaryIO, Literal, cast
 
 import numpy as np
 import orjson
 from isal import igzip_lib
 
 from ratelens.errors import FormatError, ValidationError
-from ratelens.sources.files import GZIP_MAGIC, keep_big_buffers, open_raw
+from ratelens.sources.files import GZIP_MAGIC, gzip_error, keep_big_buffers, open_raw
 from ratelens.sources.tic.structure import (  # noqa: F401 (has_native: the module's API)
     Analysis,
     Needles,
@@ -44,11 +45,12 @@ MAX_ROOT_TEXT = 1 << 24  # a root-level scalar longer than this is not a TiC fil
 #         | ("items", key, first index, text, starts, ends) (``bulk`` arrays: see _block)
 #         | ("end", key, n_items, offset)
 Event = (
-    tuple[str, str, object, object]
-    | tuple[str, str, int, bytes, int]
-    | tuple[str, str, int, bytes, np.ndarray, np.ndarray]
+    tuple[Literal["value"], str, bytes, int]
+    | tuple[Literal["item"], str, int, bytes, int]
+    | tuple[Literal["items"], str, int, bytes, np.ndarray, np.ndarray]
+    | tuple[Literal["end"], str, int, int]
 )
-Chunks = Iterator[tuple[bytes, int, int]]
+Chunks = Generator[tuple[bytes, int, int], None, None]
 
 
 def at(offset: int, where: str | None = None) -> str:
@@ -81,7 +83,7 @@ def read_chunks(
 _END = object()
 
 
-def in_thread(make: Callable[[], Iterator[Any]], name: str) -> Iterator[Any]:
+def in_thread(make: Callable[[], Generator[Any, None, None]], name: str) -> Iterator[Any]:
     """The items of ``make()``, produced ahead in a thread (exceptions come through)."""
     out: queue.Queue[Any] = queue.Queue(maxsize=8)
     stop = threading.Event()
@@ -140,7 +142,7 @@ def _inflate(path: str, raw: BinaryIO, head: bytes, size: int) -> Iterator[tuple
     far less: with a Python thread busy beside it, 20 MB took 0.05 s against 0.39 s.
     """
     dec = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
-    n_out = 0
+    n_out = n_in = 0  # content bytes out, compressed bytes in before ``block``
     pending = head  # input read but not yet given to the decompressor
     while True:
         block = b""
@@ -153,13 +155,15 @@ def _inflate(path: str, raw: BinaryIO, head: bytes, size: int) -> Iterator[tuple
                 )
         try:
             data = dec.decompress(block, size - n_out % size)
-        except igzip_lib.error as exc:
-            raise FormatError(path, at(n_out), "a valid gzip stream", str(exc)) from exc
+        except igzip_lib.error as exc:  # type: ignore[misc]  # isal's stub types error as an instance
+            raise gzip_error(path, exc, raw, n_in, block, n_out) from exc
         n_out += len(data)
         if not dec.eof:
+            n_in += len(block)
             yield data, len(block)
             continue
         unused = dec.unused_data
+        n_in += len(block) - len(unused)
         yield data, len(block) - len(unused)
         pending = _next_member(path, unused, raw, n_out)
         if not pending:
@@ -206,6 +210,28 @@ def loads(path: str, data: bytes, offset: int, where: str | None = None) -> obje
     except orjson.JSONDecodeError as exc:
         found = exc.msg.split(":")[0] if exc.msg else "invalid JSON"
         raise FormatError(path, at(offset + exc.pos, where), "valid JSON", found) from exc
+
+
+class WrittenNumber(float):
+    """A JSON number parsed as a float that keeps the text it was written as."""
+
+    text: str
+
+
+def _written(text: str) -> WrittenNumber:
+    number = WrittenNumber(text)
+    number.text = text
+    return number
+
+
+def loads_written(data: bytes) -> object:
+    """JSON already checked by :func:`loads`, parsed again with every number that is not a
+    plain integer kept as written (``690.640`` stays "690.640", ``1e3`` stays "1e3")."""
+    return json.loads(data, parse_float=_written, parse_int=_written_int)
+
+
+def _written_int(text: str) -> int | WrittenNumber:
+    return int(text) if len(text) <= 18 else _written(text)
 
 
 _WS = rb"[ \t\r\n]*"
@@ -357,7 +383,7 @@ class Scanner:
             if m is None or bool(m[1]) != (self.n_members > 0):
                 break
             self.n_members += 1
-            key = loads(self.path, m[2], self.text_at + m.start(2))
+            key = cast(str, loads(self.path, m[2], self.text_at + m.start(2)))  # a JSON string
             v = _VALUE.match(text, m.end())
             if v is None:
                 if text[m.end() :].strip(_BLANK) or final:
@@ -392,6 +418,7 @@ class Scanner:
     def _hits(self, analysis: Analysis, data: bytes, base: int) -> np.ndarray:
         """Absolute positions of needles in depth <= 3 text (and across the chunk start)."""
         assert self.needles is not None and analysis.text is not None
+        assert analysis.groups is not None  # the numpy analysis gives both
         text, groups = analysis.text, analysis.groups
         tail, self.tail = self.tail, data[len(data) - self.needles.tail :]
         found = self.needles.find(tail + text)
@@ -420,6 +447,7 @@ class Scanner:
             self._add_gap(data[cursor - base : limit - base], cursor)
             return
         self._check_elements(data, base, cursor, starts, ends)
+        chosen: Iterable[int]
         if self.streamed[self.key] and hits is not None:
             chosen = _chosen(starts, ends, hits)
         elif self.key in self.bulk and len(ends):
