@@ -63,6 +63,8 @@ def _payers() -> tuple[PayerBenchmark, ...]:
         rates=(310.0, 355.5, 402.25, 418.0, 455.0, 512.75), outliers=(9850.0,),
         is_dollar=True, medicare_basis="OPPS 2025 national payment rate, APC 5622",
         medicare_amount=262.98, pct_of_medicare=410.125 / 262.98 * 100, file_ids=(AETNA,),
+        pct_of_medicare_p25=367.1875 / 262.98 * 100, pct_of_medicare_median=410.125 / 262.98 * 100,
+        pct_of_medicare_p75=445.75 / 262.98 * 100,
     )  # fmt: skip
     bcbs_pct = PayerBenchmark(
         payer="Blue Cross Blue Shield of Texas", billing_code="77407",
@@ -81,6 +83,9 @@ def _payers() -> tuple[PayerBenchmark, ...]:
         rates=(180.0, 195.0, 210.0, 236.4), outliers=(), is_dollar=True,
         medicare_basis="PFS 2025 national non-facility, G6008", medicare_amount=164.0,
         pct_of_medicare=202.5 / 164.0 * 100, file_ids=(SYNTHETIC,),
+        # 3 rates located in TX localities (G6008 $148.12-$171.46 there), 1 national
+        pct_of_medicare_p25=117.4, pct_of_medicare_median=125.35, pct_of_medicare_p75=133.9,
+        n_local_basis=3, n_localities=2, medicare_setting="non-facility",
     )  # fmt: skip
     return aetna, bcbs_pct, bcbs_g
 
@@ -175,7 +180,8 @@ def build_report_77407() -> BenchmarkReport:
             StateBenchmark("Aetna", "77407", "negotiated", "2025", "OK", 2, 380.0),
             StateBenchmark("Aetna", "77407", "negotiated", "2025", "TX", 4, 428.5),
             StateBenchmark("Blue Cross Blue Shield of Texas", "G6008", "negotiated", "2025",
-                           "TX", 4, 202.5),
+                           "TX", 4, 202.5, 148.12, 171.46,
+                           "PFS 2025 non-facility, global (no modifier), by locality"),
         ),
         data_gaps=(
             DataGap("payer: Cigna", "no rates for 77407 in the loaded files: data not available"),

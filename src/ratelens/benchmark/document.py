@@ -39,10 +39,18 @@ class PayerBenchmark:
     rates: tuple[float, ...]
     outliers: tuple[float, ...]
     is_dollar: bool  # False for percentage (percent of charges) and per diem
-    medicare_basis: str | None  # which Medicare amount the % is against, in words
-    medicare_amount: float | None
-    pct_of_medicare: float | None  # median / Medicare x 100
+    medicare_basis: str | None  # the national Medicare amount compared with, in words
+    medicare_amount: float | None  # that national amount, dollars (None: settings differ)
+    pct_of_medicare: float | None  # median of the rows' % of the national amount
     file_ids: tuple[str, ...]
+    # each row against its own locality's Medicare amount (PFS; OPPS rows stay national)
+    pct_of_medicare_p25: float | None = None
+    pct_of_medicare_median: float | None = None
+    pct_of_medicare_p75: float | None = None
+    n_local_basis: int = 0  # rows priced at their providers' own locality
+    n_localities: int = 0  # distinct localities among them
+    n_both_settings: int = 0  # rows listing facility and non-facility places of service
+    medicare_setting: str | None = None  # facility | non-facility | mixed (of the rows)
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,9 @@ class StateBenchmark:
     state: str
     n: int
     median: float | None
+    medicare_min: float | None = None  # lowest locality amount of the state (PFS, see basis)
+    medicare_max: float | None = None  # highest
+    medicare_range_basis: str | None = None  # e.g. "PFS 2025 non-facility, global"
 
 
 @dataclass(frozen=True)

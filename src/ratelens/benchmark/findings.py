@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from ratelens import config
 from ratelens.benchmark.document import PayerBenchmark, ProviderFindings
 from ratelens.money import money, percent
+from ratelens.sources.rates import PLAUSIBLE_MAX
+from ratelens.warehouse.locality_queries import FACILITY_POS
 
 if TYPE_CHECKING:
     from ratelens.benchmark.medicare_basis import MedicareContext
@@ -41,9 +43,9 @@ def summarize(
     n_out = sum(p.n_outliers for p in payers)
     if n_out:
         out.append(
-            f"{n_out} rate(s) flagged as outliers (below $0.01 or more than "
-            f"{config.setting('outlier_ratio')}x away from their group median) are "
-            "listed but left out of the statistics."
+            f"{n_out} rate(s) flagged as outliers ($0.01 or less, more than "
+            f"{money(PLAUSIBLE_MAX)}, or more than {config.setting('outlier_ratio')}x away "
+            "from their group median) are listed but left out of the statistics."
         )
     non_dollar = [p for p in payers if not p.is_dollar]
     if non_dollar:
@@ -79,9 +81,20 @@ def _medicare_sentences(own: list[PayerBenchmark]) -> list[str]:
     for basis in sorted({p.medicare_basis or "" for p in compared}):
         group = [p for p in compared if p.medicare_basis == basis]
         pcts = [p.pct_of_medicare for p in group if p.pct_of_medicare is not None]
+        amount = group[0].medicare_amount
+        shown = f"{basis} ({money(amount)})" if amount is not None else basis
         out.append(
-            f"Against {basis} ({money(group[0].medicare_amount)}), group medians run "
+            f"Against {shown}, group medians run "
             f"from {percent(min(pcts))} to {percent(max(pcts))} of Medicare."
+        )
+    local = [p for p in own if p.n_local_basis and p.pct_of_medicare_median is not None]
+    if local:
+        pcts = [p.pct_of_medicare_median for p in local if p.pct_of_medicare_median is not None]
+        n_local, n_all = sum(p.n_local_basis for p in local), sum(p.n for p in own)
+        out.append(
+            f"Against each rate's own locality ({n_local:,} of {n_all:,} rates located "
+            f"through NPPES), group medians run from {percent(min(pcts))} to "
+            f"{percent(max(pcts))} of local Medicare."
         )
     return out
 
@@ -96,16 +109,42 @@ def methodology(medicare: MedicareContext) -> tuple[str, ...]:
         "dollar rates.",
         "Statistics: n, minimum, 25th percentile, median, 75th percentile and maximum, with "
         "linear interpolation between closest ranks (numpy default, Excel PERCENTILE.INC).",
-        f"Outliers: a rate of $0.01 or less, or more than {config.setting('outlier_ratio')} "
-        "times above or below its group median, is flagged, counted and left out of the "
-        "statistics.",
-        f"Medicare ({yr}): institutional and hospital rows are compared with the OPPS national "
-        "payment rate (Addendum B); professional rows with the PFS national non-facility "
-        "amount (RVUs x conversion factor, GPCIs of 1.000), modifier by modifier. % of "
-        "Medicare = group median / Medicare amount x 100.",
+        f"Outliers: a rate of $0.01 or less, above {money(PLAUSIBLE_MAX)} (not a plausible "
+        f"price of one service), or more than {config.setting('outlier_ratio')} times above "
+        "or below its group median, is flagged, counted and left out of the statistics.",
+        f"Medicare ({yr}): institutional rows (and hospital rows not marked professional) "
+        "are compared with the OPPS national unadjusted payment rate (Addendum B; the "
+        "hospital wage index is not applied); professional rows with the physician fee "
+        "schedule (PFS), modifier by modifier (-26 and -TC against their own RVU rows).",
         "Years: a code whose definition or payment changed between years (77402/77407/77412 "
         "in 2026) is compared only with the same year's Medicare; rates from files of "
         "different years are separate rows, not a trend.",
+    )
+
+
+def locality_methodology() -> tuple[str, ...]:
+    """How each rate is compared with its own locality's Medicare amount, in plain words."""
+    facility = ", ".join(sorted(FACILITY_POS))
+    return (
+        "% of local Medicare (the way physician contracts are written): each professional "
+        "rate is divided by the PFS amount of the place its providers practise: the NPIs of "
+        "the rate's provider groups, their practice ZIP code in NPPES, the Medicare locality "
+        "of that ZIP in the CMS ZIP file, and that locality's GPCIs (amount = [work RVU x "
+        "work GPCI + PE RVU x PE GPCI + MP RVU x MP GPCI] x conversion factor, rounded to "
+        "the cent). The table shows the 25th percentile, median and 75th percentile of these "
+        "per-rate percentages.",
+        "Setting: a rate whose places of service are all ones CMS pays at the facility rate "
+        f"(POS {facility}) is compared with the facility amount, any other with the "
+        "non-facility amount; a rate listing both kinds has both amounts (in the rate "
+        "export) and counts with its non-facility percentage here.",
+        "Several localities: a rate whose NPIs practise in more than one locality is "
+        "compared with the locality of most of its NPIs (a tie: the lower amount); the rate "
+        "export says how many localities it spans.",
+        "% of national Medicare (the second column): the same rates against the national "
+        "amount of the same setting (all GPCIs 1.000), so the two columns differ only by "
+        "geography. A rate whose locality cannot be found (no NPI listed, NPI not in NPPES, "
+        "NPPES or the ZIP file not loaded) is compared with the national amount in both; "
+        "Data availability counts them and says what to load.",
     )
 
 

@@ -1,7 +1,7 @@
 """The Medicare side of a benchmark: the amounts each payer row is compared with.
 
 Only :mod:`ratelens.medicare.quote` computes Medicare amounts; this module chooses which
-of them fits a payer row (OPPS for institutional and hospital rows, PFS national
+of them fits a payer row (OPPS for institutional and hospital facility rows, PFS national
 non-facility for professional rows, modifier by modifier) and says so in words.
 """
 
@@ -46,7 +46,7 @@ class MedicareContext:
     def basis_for(self, code: str, billing_class: str | None, source_kind: str | None,
                   modifier: str) -> Basis | None:
         """The Medicare amount a payer row is compared with, or None when none fits."""
-        if source_kind == "hospital" or billing_class == "institutional":
+        if is_opps_row(billing_class, source_kind):
             amount = self.opps.get(code)
         else:
             amount = self.pfs.get((code, modifier))
@@ -56,6 +56,18 @@ class MedicareContext:
             why = f"{amount.program} {amount.year} pays no amount for {amount.code}"
             return Basis(f"{why} (status {amount.status})", None)
         return Basis(f"{amount.program} {amount.year} {amount.label}", amount.amount)
+
+
+def is_opps_row(billing_class: str | None, source_kind: str | None) -> bool:
+    """Institutional rows, and hospital rows not marked professional, are OPPS rows."""
+    return billing_class == "institutional" or (
+        source_kind == "hospital" and billing_class != "professional"
+    )
+
+
+def pfs_label(year: int | None, setting: str, modifier: str) -> str:
+    """"PFS 2025 national non-facility, global (no modifier)"."""
+    return f"PFS {year} national {setting}, {_mod_words(modifier)}"
 
 
 def medicare_context(con: duckdb.DuckDBPyConnection, code: str,

@@ -4,20 +4,39 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ratelens.benchmark.report import Filters, normalize_code
+from ratelens.benchmark import locality
+from ratelens.benchmark.report import Filters
+from ratelens.codes import normalize_code
 from ratelens.errors import DataNotAvailable
 from ratelens.sources import registry
+from ratelens.warehouse import locality_queries as lq
+from ratelens.warehouse import medicare_queries as mq
 from ratelens.warehouse import rate_queries as q
 from ratelens.warehouse.store import Warehouse
 
 
 def rate_rows(wh: Warehouse, code: str, filters: Filters = Filters()) -> pa.Table:
-    """Every loaded rate row of ``code`` (filters applied), ordered by payer and rate."""
+    """Every loaded rate row of ``code`` (filters applied), ordered by payer and rate.
+
+    Each row carries its own Medicare basis at the year of its file (see
+    :mod:`ratelens.warehouse.locality_queries`): ``medicare_basis`` (pfs | opps),
+    ``medicare_amount``, ``medicare_locality`` ("13202-01 NY MANHATTAN" or "national",
+    with ``medicare_locality_reason``), ``medicare_n_localities``, ``medicare_setting``,
+    ``pct_of_medicare``; rows listing facility and non-facility places of service also
+    ``medicare_amount_facility`` and ``pct_of_medicare_facility``; and the national
+    comparison (``medicare_amount_national``, ``pct_of_medicare_national``).
+    """
+    normal = normalize_code(code)
     con = wh.connect(registry.TABLES)
     try:
-        bound = q.params([normalize_code(code)], **filters.as_dict())
+        bound = q.params([normal], **filters.as_dict(), year=None)  # every year
         q.select_rates(con, bound)
-        return con.sql(q.RATE_ROWS).to_arrow_table()
+        latest = [int(r["year"]) for r in mq.fetch_if(con, "pfs_rvu", mq.PFS_YEARS)]
+        default_year = latest[0] if latest else None
+        years = {int(y) for (y,) in con.execute(lq.RATE_YEARS).fetchall() if y}
+        prices = locality.build_prices(con, [normal], sorted(years | set(latest[:1])))
+        locality.attach_medicare(con, "selection", prices, default_year)
+        return con.sql(lq.EXPORT_ROWS).to_arrow_table()
     finally:
         con.close()
 

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 
 from ratelens import config
-from ratelens.benchmark import findings
+from ratelens.benchmark import findings, locality
 from ratelens.benchmark.document import (
     BenchmarkReport,
     DataGap,
@@ -17,10 +17,11 @@ from ratelens.benchmark.document import (
     SourceFile,
     StateBenchmark,
 )
-from ratelens.benchmark.medicare_basis import MedicareContext, medicare_context
+from ratelens.benchmark.medicare_basis import MedicareContext, medicare_context, pfs_label
 from ratelens.benchmark.providers import NOT_LOADED, provider_findings
 from ratelens.codes import normalize_code
 from ratelens.sources import registry
+from ratelens.sources.rates import PLAUSIBLE_MAX
 from ratelens.warehouse import rate_queries as q
 from ratelens.warehouse.store import Warehouse
 
@@ -53,14 +54,19 @@ def benchmark_code(
         codes = [code, *medicare.equivalent_codes]
         bound = q.params(codes, **filters.as_dict(), year=medicare.year)
         bound["outlier_ratio"] = float(config.setting("outlier_ratio"))
+        bound["plausible_max"] = float(PLAUSIBLE_MAX)
         q.select_rates(con, bound)
-        payers = tuple(_payer_rows(q.fetch(con, q.GROUP_STATS, bound), code, medicare))
+        prices = locality.build_prices(con, codes, [medicare.year] if medicare.year else [])
+        locality.attach_medicare(con, "selection", prices, medicare.year)
+        stats = q.fetch(con, q.GROUP_STATS, bound)
+        payers = tuple(_payer_rows(stats, code, medicare, prices))
         providers = provider_findings(con, code, codes, year=medicare.year)
         # hospital rows carry their state; insurer rows get theirs from NPPES (disjoint)
         by_state = tuple(StateBenchmark(**r) for r in q.fetch(con, q.STATE_STATS, bound))
-        by_state += providers.by_state
+        by_state = locality.with_state_ranges(by_state + providers.by_state, prices)
         sources = _sources(con, bound, medicare)
         gaps = _gaps(con, bound, payers, medicare, filters)
+        gaps += locality.basis_gaps(con, "selection", prices)
         if not providers.is_nppes_loaded:
             gaps += (DataGap("provider state and ghost rates", NOT_LOADED),)
             if filters.state:
@@ -84,25 +90,18 @@ def benchmark_code(
         payers=payers,
         by_state=by_state,
         data_gaps=gaps,
-        methodology=findings.methodology(medicare),
+        methodology=findings.methodology(medicare) + findings.locality_methodology(),
         sources=sources, providers=providers,
     )
 
 
 
 
-def _payer_rows(rows: list[dict[str, Any]], code: str, medicare: MedicareContext):
+def _payer_rows(rows: list[dict[str, Any]], code: str, medicare: MedicareContext,
+                prices: locality.Prices):
     for r in rows:
         is_dollar = r["negotiated_type"] in DOLLAR_TYPES
-        basis = (
-            medicare.basis_for(
-                r["billing_code"], r["billing_class"], r["source_kind"], r["modifier_key"]
-            )
-            if is_dollar
-            else None
-        )
-        amount = basis.amount if basis else None
-        pct = (r["median"] / amount * 100) if (amount and r["median"] is not None) else None
+        label, amount = _national_basis(r, medicare, prices) if is_dollar else (None, None)
         yield PayerBenchmark(
             payer=r["payer"],
             billing_code=r["billing_code"],
@@ -123,11 +122,40 @@ def _payer_rows(rows: list[dict[str, Any]], code: str, medicare: MedicareContext
             rates=tuple(r["rates"] or ()),
             outliers=tuple(r["outliers"] or ()),
             is_dollar=is_dollar,
-            medicare_basis=basis.label if basis else None,
+            medicare_basis=label,
             medicare_amount=amount,
-            pct_of_medicare=pct,
+            pct_of_medicare=r["pct_of_medicare_national"] if is_dollar else None,
             file_ids=tuple(r["file_ids"] or ()),
+            pct_of_medicare_p25=r["pct_of_medicare_p25"] if is_dollar else None,
+            pct_of_medicare_median=r["pct_of_medicare_median"] if is_dollar else None,
+            pct_of_medicare_p75=r["pct_of_medicare_p75"] if is_dollar else None,
+            n_local_basis=r["n_local_basis"] if is_dollar else 0,
+            n_localities=r["n_localities"] if is_dollar else 0,
+            n_both_settings=r["n_both_settings"] if is_dollar else 0,
+            medicare_setting=_setting_of(r["medicare_settings"]) if is_dollar else None,
         )
+
+
+def _setting_of(settings: list[str] | None) -> str | None:
+    """The rows' PFS setting: "both" rows count as non-facility (their first amount)."""
+    kinds = {"facility" if s == "facility" else "non-facility" for s in settings or ()}
+    return kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else None)
+
+
+def _national_basis(r: dict[str, Any], medicare: MedicareContext,
+                    prices: locality.Prices) -> tuple[str | None, float | None]:
+    """The national amount a group is compared with, in words, for the rows' setting."""
+    basis = medicare.basis_for(r["billing_code"], r["billing_class"], r["source_kind"],
+                               r["modifier_key"])
+    if basis is None or basis.amount is None or not basis.label.startswith("PFS"):
+        return (basis.label, basis.amount) if basis else (None, None)
+    setting = _setting_of(r["medicare_settings"]) or "non-facility"
+    if setting == "mixed":
+        return (f"PFS {medicare.year} national amount of each row's setting (facility or "
+                "non-facility)", None)
+    year = medicare.year or 0
+    amount = prices.national(year, r["billing_code"], r["modifier_key"], setting)
+    return pfs_label(medicare.year, setting, r["modifier_key"]), amount
 
 
 def _sources(con: duckdb.DuckDBPyConnection, bound: dict[str, Any],

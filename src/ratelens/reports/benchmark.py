@@ -16,6 +16,7 @@ from ratelens.benchmark.document import (
     CodeFacts,
     MedicareAmount,
     PayerBenchmark,
+    StateBenchmark,
 )
 from ratelens.errors import UsageError
 from ratelens.reports import charts, figures
@@ -244,12 +245,30 @@ def _code_cell(report: BenchmarkReport, p: PayerBenchmark) -> str:
 
 
 def _vs_medicare(p: PayerBenchmark) -> str:
+    """The national comparison: the rows' median % of the national amount of their setting."""
     if p.pct_of_medicare is None:
         return f"{NOT_AVAILABLE}: {p.medicare_basis}" if p.medicare_basis else NOT_AVAILABLE
     basis = p.medicare_basis or f"basis: {NOT_AVAILABLE}"
-    return f"{figures.percent(p.pct_of_medicare)} of {basis} ({figures.money(p.medicare_amount)})"
+    amount = f" ({figures.money(p.medicare_amount)})" if p.medicare_amount is not None else ""
+    return f"{figures.percent(p.pct_of_medicare)} of {basis}{amount}"
 
 
+def _vs_local(p: PayerBenchmark) -> str:
+    """Each rate against its own locality: p25 · median · p75 of the rows' percentages."""
+    if p.pct_of_medicare_median is None:
+        return NOT_AVAILABLE
+    spread = " · ".join(figures.percent(x) for x in
+                        (p.pct_of_medicare_p25, p.pct_of_medicare_median, p.pct_of_medicare_p75))
+    if not p.n_local_basis:
+        national = "OPPS national" if (p.medicare_basis or "").startswith("OPPS") else (
+            "no rate located: national amounts")
+        return f"{spread} ({national})"
+    where = f"{figures.count(p.n_localities)} localit{'y' if p.n_localities == 1 else 'ies'}"
+    return f"{spread} ({figures.count(p.n_local_basis)} of {figures.count(p.n)} rates in {where})"
+
+
+LOCAL_HEADER = "% of local Medicare (p25 · median · p75)"
+NATIONAL_HEADER = "% of national Medicare (median)"
 _GROUP_HEADERS = ("Payer", "Code", "Setting", "Billing class", "Modifier", "Rate type", "Year")
 _STAT_HEADERS = ("n", "Min", "P25", "Median", "P75", "Max")
 
@@ -283,12 +302,12 @@ def _payer_table(
     report: BenchmarkReport, rows: list[PayerBenchmark], is_dollar: bool, is_compact: bool
 ) -> Table:
     group = ("Rate group",) if is_compact else _GROUP_HEADERS
-    last = ("% of Medicare", "Outliers") if is_dollar else ("Unit", "Outliers")
+    last = (LOCAL_HEADER, NATIONAL_HEADER, "Outliers") if is_dollar else ("Unit", "Outliers")
     body = tuple(
         (
             *_group_cells(report, p, is_compact),
             *_stat_cells(p),
-            _vs_medicare(p) if is_dollar else figures.unit(p),
+            *((_vs_local(p), _vs_medicare(p)) if is_dollar else (figures.unit(p),)),
             figures.count(p.n_outliers),
         )
         for p in rows
@@ -296,7 +315,7 @@ def _payer_table(
     first_stat = len(group)
     numeric = {
         *range(first_stat, first_stat + len(_STAT_HEADERS)),
-        first_stat + len(_STAT_HEADERS) + 1,
+        first_stat + len(_STAT_HEADERS) + len(last) - 1,
     }
     if is_dollar:
         caption = "Dollar rates (negotiated, derived, fee schedule)"
@@ -376,12 +395,24 @@ def _state_table(report: BenchmarkReport) -> tuple[Block, ...]:
             s.state,
             figures.count(s.n),
             figures.money(s.median),
+            _medicare_range(s),
         )
         for s in report.by_state
     )
-    headers = ("Payer", "Code", "Rate type", "Year", "State", "n", "Median (dollar rates)")
+    headers = ("Payer", "Code", "Rate type", "Year", "State", "n", "Median (dollar rates)",
+               "Medicare range (lowest – highest locality)")
+    bases = sorted({s.medicare_range_basis for s in report.by_state if s.medicare_range_basis})
     caption = "Dollar rates by provider state; each year and rate type on its own row"
+    caption += f"; Medicare range: {'; '.join(bases)}" if bases else ""
     return (Table(headers, rows, caption=caption, numeric=frozenset({5, 6})),)
+
+
+def _medicare_range(s: StateBenchmark) -> str:
+    if s.medicare_min is None or s.medicare_max is None:
+        return NOT_AVAILABLE
+    if s.medicare_min == s.medicare_max:
+        return f"{figures.money(s.medicare_min)} (one locality)"
+    return f"{figures.money(s.medicare_min)} – {figures.money(s.medicare_max)}"
 
 
 def _gaps(report: BenchmarkReport) -> tuple[Block, ...]:

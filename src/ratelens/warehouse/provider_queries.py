@@ -19,12 +19,8 @@ from typing import Any
 
 import duckdb
 
-from ratelens.warehouse.rate_queries import fetch, params, select_rates
-
-# The rate rows this module reads: ``provider_selection`` (see ``select_providers``).
-_SELECTED = """
-WITH selected AS (SELECT * FROM provider_selection)
-"""
+from ratelens.sources.rates import PLAUSIBLE_MAX
+from ratelens.warehouse.rate_queries import SELECTIONS, fetch, params, select_rates
 
 DOLLAR_TYPES = ("negotiated", "derived", "fee schedule")
 # Taxonomy prefixes accepted as performing for institutional rows: 28xx are hospitals
@@ -35,9 +31,7 @@ INSTITUTIONAL_PREFIXES = ("28",)
 
 IS_NPPES_LOADED = "SELECT EXISTS (SELECT 1 FROM nppes WHERE npi IS NOT NULL) AS is_loaded"
 
-_LINKS = (
-    _SELECTED
-    + """
+_LINK_CTES = """
 , tic_rates AS (
     SELECT file_id, locator, payer, billing_code, negotiated_type, rate_year, negotiated_rate,
            billing_class, provider_references
@@ -55,20 +49,30 @@ _LINKS = (
     FROM provider_groups g JOIN used_groups u USING (file_id, provider_group_id)
     WHERE lower(g.tin_type) = 'npi'
 ), registry AS (
-    SELECT n.npi, n.state, n.taxonomies
+    SELECT n.npi, n.state, n.zip5, n.taxonomies
     FROM nppes n LEFT JOIN ledger l ON l.file_id = n.file_id
     WHERE n.npi IN (SELECT npi FROM group_npis)
     QUALIFY row_number() OVER (PARTITION BY n.npi
         ORDER BY l.file_date DESC NULLS LAST, l.finished_at DESC NULLS LAST, n.file_id) = 1
 ), rate_npis AS (
-    SELECT rg.file_id, rg.locator, rg.provider_group_id, g.npi, r.state, r.taxonomies,
+    SELECT rg.file_id, rg.locator, rg.provider_group_id, g.npi, r.state, r.zip5, r.taxonomies,
            coalesce(len(r.taxonomies), 0) > 0 AS is_registered
     FROM rate_groups rg
     JOIN group_npis g USING (file_id, provider_group_id)
     LEFT JOIN registry r ON r.npi = g.npi
 )
 """
-)
+
+
+def links(table: str) -> str:
+    """The CTEs above over the rate rows of ``table`` (one of ``rate_queries.SELECTIONS``)."""
+    if table not in SELECTIONS:
+        raise ValueError(f"unknown selection table {table!r}")
+    return f"WITH selected AS (SELECT * FROM {table})" + _LINK_CTES
+
+
+# The rate rows this module's queries read: ``provider_selection`` (see ``select_providers``).
+_LINKS = links("provider_selection")
 
 # (a) Rates by the practice state of the NPIs they pay. A rate row counts once in each
 # state where at least one NPI of its groups practises (a group spanning TX and OK puts
@@ -82,7 +86,8 @@ STATE_OF_RATES = (
 SELECT t.payer, t.billing_code, t.negotiated_type, t.rate_year, s.state, count(*) AS n,
        quantile_cont(t.negotiated_rate, 0.5) AS median
 FROM tic_rates t JOIN rate_states s USING (file_id, locator)
-WHERE t.negotiated_rate IS NOT NULL AND t.negotiated_type IN (SELECT unnest($dollar_types))
+WHERE t.negotiated_rate > 0 AND t.negotiated_rate <= $plausible_max  -- not implausible
+  AND t.negotiated_type IN (SELECT unnest($dollar_types))
 GROUP BY ALL
 ORDER BY t.billing_code, t.payer, t.negotiated_type, t.rate_year, s.state
 """
@@ -161,13 +166,14 @@ def provider_params(
         "institutional_prefixes": list(INSTITUTIONAL_PREFIXES),
         "dollar_types": list(DOLLAR_TYPES),
         "n_examples": n_examples,
+        "plausible_max": float(PLAUSIBLE_MAX),
     }
 
 
 def is_nppes_loaded(con: duckdb.DuckDBPyConnection) -> bool:
     """True when the connection has an ``nppes`` view with at least one NPI."""
     try:
-        return bool(con.execute(IS_NPPES_LOADED).fetchone()[0])  # type: ignore[index]
+        return bool(con.execute(IS_NPPES_LOADED).fetchall()[0][0])
     except duckdb.CatalogException:  # the nppes table is not registered
         return False
 
@@ -178,6 +184,7 @@ __all__ = [
     "STATE_OF_RATES",
     "fetch",
     "is_nppes_loaded",
+    "links",
     "provider_params",
 ]
 

@@ -1,0 +1,180 @@
+"""Each rate against its own locality's Medicare amount (how physician contracts are written).
+
+A professional rate row is priced at the PFS amount of the locality where its providers
+practise: the NPIs of its provider groups -> NPPES practice ZIP5 -> the CMS ZIP file's
+carrier and locality -> that locality's GPCIs -> the fee schedule amount of the row's code,
+modifier (-26 and -TC from their own RVU rows) and setting. The pricing itself is
+:func:`ratelens.medicare.pfs.price_pfs`, called once per (code, modifier, locality, setting)
+of the year here, never per row; the rows meet the prices in one SQL join
+(:mod:`ratelens.warehouse.locality_queries`). Institutional rows keep the OPPS national rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ratelens.benchmark.document import DataGap, StateBenchmark
+from ratelens.errors import DataNotAvailable
+from ratelens.medicare import opps as opps_math
+from ratelens.medicare import status as meaning
+from ratelens.medicare.facts import load_medicare_facts
+from ratelens.medicare.pfs import NATIONAL, Gpci, Rvus, price_pfs
+from ratelens.warehouse import locality_queries as lq
+from ratelens.warehouse import medicare_queries as mq
+from ratelens.warehouse.provider_queries import is_nppes_loaded
+
+SETTINGS = ("non-facility", "facility")
+PRICE_SCHEMA = pa.schema(
+    [
+        ("year", pa.int32()),
+        ("billing_code", pa.string()),
+        ("modifier_key", pa.string()),  # "" global, "26", "TC"
+        ("basis", pa.string()),  # pfs | opps
+        ("mac", pa.string()),  # "" for the national amount
+        ("locality", pa.string()),  # "" for the national amount
+        ("state", pa.string()),
+        ("label", pa.string()),  # "13202-01 NY MANHATTAN" or "national"
+        ("setting", pa.string()),  # facility | non-facility ("" for OPPS)
+        ("amount", pa.float64()),  # dollars, rounded to the cent by price_pfs
+    ]
+)
+
+
+@dataclass
+class Prices:
+    """The Medicare amounts a report's rows can be compared with, and what was missing."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    gpci_years: set[int] = field(default_factory=set)  # years whose GPCIs were loaded
+    missing_gpci_years: set[int] = field(default_factory=set)
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.rows, schema=PRICE_SCHEMA)
+
+    def national(self, year: int, code: str, modifier: str, setting: str) -> float | None:
+        return next((r["amount"] for r in self.rows if r["year"] == year and r["mac"] == ""
+                     and (r["billing_code"], r["modifier_key"], r["setting"], r["basis"])
+                     == (code, modifier, setting, "pfs")), None)
+
+    def state_range(self, year: int, code: str, state: str) -> tuple[float, float] | None:
+        """Lowest and highest global non-facility amount of the state's localities."""
+        found = [r["amount"] for r in self.rows if r["year"] == year and r["state"] == state
+                 and r["mac"] and r["billing_code"] == code and r["modifier_key"] == ""
+                 and r["setting"] == "non-facility"]
+        return (min(found), max(found)) if found else None
+
+
+def locality_label(row: dict[str, Any]) -> str:
+    """"13202-01 NY MANHATTAN": MAC-locality, state, the GPCI file's name (no footnote *)."""
+    name = str(row.get("locality_name") or "").rstrip("*").strip()
+    return f"{row['mac']}-{row['locality']} {row['state']} {name}".strip()
+
+
+def build_prices(con: duckdb.DuckDBPyConnection, codes: list[str],
+                 years: list[int]) -> Prices:
+    """PFS amounts (national and every loaded locality, both settings) and OPPS amounts."""
+    prices = Prices()
+    for year in years:
+        gpcis = mq.fetch_if(con, "pfs_gpci", mq.LOCALITIES,
+                            {"year": year, "mac": None, "locality": None, "state": None})
+        (prices.gpci_years if gpcis else prices.missing_gpci_years).add(year)
+        for code in codes:
+            try:
+                facts = load_medicare_facts(con, code, year)
+            except DataNotAvailable:
+                continue
+            for rvu_row in facts.rvu_rows:
+                prices.rows += _pfs_rows(year, code, rvu_row, gpcis)
+            if facts.opps_row is not None:
+                prices.rows += _opps_rows(con, year, code, facts.opps_row)
+    return prices
+
+
+def _rvus(row: dict[str, Any]) -> Rvus:
+    zero = Decimal(0)
+    return Rvus(row["work_rvu"], row["pe_nonfac_rvu"], row["pe_fac_rvu"], row["mp_rvu"],
+                row.get("opps_pe_nonfac_rvu") or zero, row.get("opps_pe_fac_rvu") or zero,
+                row.get("opps_mp_rvu") or zero)
+
+
+def _pfs_rows(year: int, code: str, rvu_row: dict[str, Any],
+              gpcis: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (locality or national) x setting: price_pfs, the CMS formula."""
+    if rvu_row["status_code"] not in meaning.PAYABLE_STATUS:
+        return []
+    rvus, cf = _rvus(rvu_row), rvu_row["conversion_factor"]
+    places = [("", "", None, "national", NATIONAL)] + [
+        (g["mac"], g["locality"], g["state"], locality_label(g),
+         Gpci(g["pw_gpci"], g["pe_gpci"], g["mp_gpci"]))
+        for g in gpcis
+    ]
+    return [
+        {"year": year, "billing_code": code, "modifier_key": rvu_row["modifier"] or "",
+         "basis": "pfs", "mac": mac, "locality": loc, "state": state, "label": label,
+         "setting": setting,
+         "amount": float(price_pfs(rvus, gpci, cf, is_facility=setting == "facility").amount)}
+        for mac, loc, state, label, gpci in places
+        for setting in SETTINGS
+    ]
+
+
+def _opps_rows(con: duckdb.DuckDBPyConnection, year: int, code: str,
+               row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The OPPS national unadjusted payment rate of the code (Addendum B, as printed)."""
+    apcs = mq.fetch_if(con, "opps_addendum_a", mq.ADDENDUM_A, {"year": year})
+    payment = opps_math.opps_payment(row, apcs).payment
+    if payment is None:
+        return []
+    return [{"year": year, "billing_code": code, "modifier_key": "", "basis": "opps", "mac": "",
+             "locality": "", "state": None, "label": "national", "setting": "",
+             "amount": float(payment)}]
+
+
+def attach_medicare(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
+                    default_year: int | None) -> None:
+    """Add each row's Medicare basis columns to the selection ``table`` (see the queries)."""
+    con.from_arrow(prices.table()).create_view("medicare_prices", replace=True)
+    bound = {
+        "default_year": default_year,
+        "facility_pos": sorted(lq.FACILITY_POS),
+        "dollar_types": list(lq.DOLLAR_TYPES),
+        "nppes_loaded": is_nppes_loaded(con),
+        "zip_loaded": bool(mq.fetch_if(con, "pfs_zip", lq.ANY_ZIP)),
+    }
+    lq.attach_basis(con, table, bound)
+
+
+def basis_gaps(con: duckdb.DuckDBPyConnection, table: str, prices: Prices) -> tuple[DataGap, ...]:
+    """Why dollar rows were compared with a national amount, and what to load to do better."""
+    gaps = [
+        DataGap(f"Medicare {year} by locality",
+                f"no {year} GPCIs are loaded (GPCI file, Addendum E): every professional rate "
+                "of the year is compared with the national amount")
+        for year in sorted(prices.missing_gpci_years)
+    ]
+    for r in lq.fetch(con, lq.national_reasons(table), {}):
+        if r["reason"] != lq.REASONS["opps"]:
+            gaps.append(DataGap("Medicare locality of rates", f"{r['n']:,} dollar rate row(s) "
+                                f"compared with the national amount: {r['reason']}"))
+    return tuple(gaps)
+
+
+def with_state_ranges(rows: tuple[StateBenchmark, ...], prices: Prices
+                      ) -> tuple[StateBenchmark, ...]:
+    """Each state row with the lowest and highest PFS amount of the state's localities."""
+    out = []
+    for s in rows:
+        year = int(s.rate_year) if s.rate_year and s.rate_year.isdigit() else None
+        found = prices.state_range(year, s.billing_code, s.state) if year else None
+        if found is None:
+            out.append(s)
+            continue
+        basis = f"PFS {year} non-facility, global (no modifier), by locality"
+        out.append(replace(s, medicare_min=found[0], medicare_max=found[1],
+                           medicare_range_basis=basis))
+    return tuple(out)
