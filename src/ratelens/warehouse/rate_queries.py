@@ -72,13 +72,16 @@ GROUP_STATS = (
     + """
 , grouped AS (
     SELECT *,
-           median(negotiated_rate) OVER (PARTITION BY billing_code, payer, coalesce(setting,''),
+           median(negotiated_rate) FILTER (WHERE negotiated_rate > 0
+                                           AND negotiated_rate <= $plausible_max)
+               OVER (PARTITION BY billing_code, payer, coalesce(setting,''),
                coalesce(billing_class,''), modifier_key, negotiated_type) AS group_median
     FROM selected WHERE negotiated_rate IS NOT NULL
 ), flagged AS (
     SELECT *,
            (negotiated_type NOT IN ('percentage') AND (
                negotiated_rate <= 0.01
+               OR negotiated_rate > $plausible_max  -- sources.rates.PLAUSIBLE_MAX
                OR negotiated_rate > group_median * $outlier_ratio
                OR negotiated_rate < group_median / $outlier_ratio)) AS is_outlier
     FROM grouped
@@ -93,6 +96,18 @@ SELECT billing_code, payer, setting, billing_class, modifier_key, negotiated_typ
        max(negotiated_rate) FILTER (WHERE NOT is_outlier) AS max,
        list(negotiated_rate ORDER BY negotiated_rate) FILTER (WHERE NOT is_outlier) AS rates,
        list(negotiated_rate ORDER BY negotiated_rate) FILTER (WHERE is_outlier) AS outliers,
+       -- each row's % of its own Medicare amount (locality_queries.attach_basis adds them)
+       quantile_cont(pct_of_medicare, 0.25) FILTER (WHERE NOT is_outlier) AS pct_of_medicare_p25,
+       quantile_cont(pct_of_medicare, 0.5) FILTER (WHERE NOT is_outlier) AS pct_of_medicare_median,
+       quantile_cont(pct_of_medicare, 0.75) FILTER (WHERE NOT is_outlier) AS pct_of_medicare_p75,
+       quantile_cont(pct_of_medicare_national, 0.5) FILTER (WHERE NOT is_outlier)
+           AS pct_of_medicare_national,
+       count(*) FILTER (WHERE NOT is_outlier AND is_local_basis) AS n_local_basis,
+       count(DISTINCT medicare_locality) FILTER (WHERE NOT is_outlier AND is_local_basis)
+           AS n_localities,
+       count(*) FILTER (WHERE NOT is_outlier AND medicare_setting = 'both') AS n_both_settings,
+       list(DISTINCT medicare_setting) FILTER (WHERE NOT is_outlier
+           AND medicare_setting IS NOT NULL) AS medicare_settings,
        count(DISTINCT file_id) AS n_files,
        list(DISTINCT file_id) AS file_ids
 FROM flagged
@@ -107,7 +122,7 @@ STATE_STATS = (
 SELECT billing_code, payer, negotiated_type, rate_year, state, count(*) AS n,
        quantile_cont(negotiated_rate, 0.5) AS median
 FROM selected
-WHERE state IS NOT NULL AND negotiated_rate IS NOT NULL
+WHERE state IS NOT NULL AND negotiated_rate > 0 AND negotiated_rate <= $plausible_max
   AND negotiated_type IN ('negotiated', 'derived', 'fee schedule')
 GROUP BY ALL ORDER BY billing_code, payer, state
 """
