@@ -160,6 +160,7 @@ def open_binary(path: str) -> BinaryIO:
     if raw.read(2) == GZIP_MAGIC:
         raw.seek(0)
         # typeshed: a GzipFile is a BufferedIOBase, which it does not count as a BinaryIO
+        # typeshed: a GzipFile is a BufferedIOBase, which it does not count as a BinaryIO
         return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     raw.seek(0)
     return raw
@@ -247,6 +248,7 @@ def _sha256(path: str, chunk: int = 16 << 20) -> tuple[str, int]:
     size = 0
     buffer = memoryview(bytearray(chunk))
     with open_raw(path) as fh:
+        # typing.BinaryIO declares no readinto; every file open_raw returns has it
         # typing.BinaryIO declares no readinto; every file open_raw returns has it
         while n := fh.readinto(buffer):  # type: ignore[attr-defined]
             digest.update(buffer[:n])

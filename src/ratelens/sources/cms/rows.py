@@ -96,6 +96,8 @@ def to_decimal(raw: str, scale: int, path: str, locator: str, what: str) -> Deci
     text = raw.strip().replace(",", "").lstrip("$")
     if text in ("", "."):
         return None
+    value: Decimal | None
+    exact: Decimal | None
     try:
         value = Decimal(text)
         exact = value.quantize(Decimal(1).scaleb(-scale))

@@ -109,13 +109,14 @@ class CsvHeader:
             return None
         delimiter = self._delimiter(first)
         self._reader = csv.reader(chain([first], lines), delimiter=delimiter)
-        names, values = next(self._reader, []), next(self._reader, [])
+        names: list[str] = next(self._reader, [])
+        values: list[str] = next(self._reader, [])
         self._row1 = names
         columns = self._column_row()
         general = self._general(names, values)
         signs = set(general) | {fold_header(c).split("|")[0] for c in columns}
-        self.meta["detected_version"] = detect_version(signs, self.meta.get("version"))
-        self.rules = RULES[self.meta["detected_version"]]
+        detected = self.meta["detected_version"] = detect_version(signs, self.meta.get("version"))
+        self.rules = RULES[detected]
         mismatch = version_problem(self.meta.get("version"), self.rules.version)
         if mismatch:
             col = general.get("version")
@@ -141,7 +142,7 @@ class CsvHeader:
         return ","
 
     def _column_row(self) -> list[str]:
-        row = next(self._reader, [])
+        row: list[str] = next(self._reader, [])
         if any(c.strip() for c in row):
             return row
         self._error(
@@ -319,7 +320,7 @@ class CsvHeader:
                 continue
             seen[key] = i
             self._classify(i, name, key, layout, tall, groups, codes)
-        layout.code_cols = [tuple(codes[n]) for n in sorted(codes)]
+        layout.code_cols = [(codes[n][0], codes[n][1]) for n in sorted(codes)]
         self._choose_form(layout, tall, list(groups.values()))
         self._check_columns(layout, codes)
         return layout
@@ -352,7 +353,9 @@ class CsvHeader:
             )
 
     def _wide_column(self, i: int, name: str, parts, fparts, groups) -> None:
-        field_name, n_parts = _wide_field(fparts)
+        found = _wide_field(fparts)
+        assert found is not None  # _classify calls this for wide fields only
+        field_name, n_parts = found
         has_tail = n_parts == 4  # standard_charge|payer|plan|<charge>
         inner = parts[1:-1] if has_tail else parts[1:]
         if "[payer_name]" in fparts or "[plan_name]" in fparts:
@@ -436,7 +439,7 @@ class CsvHeader:
         else:
             for g in layout.groups:
                 missing += [
-                    self.rules.header_of(f, g.payer, g.plan or "")
+                    self.rules.header_of(f, str(g.payer), g.plan or "")
                     for f in self.rules.charge_fields
                     if f not in g.cols
                 ]
