@@ -431,6 +431,8 @@ def _objects(values: list, extra: list | None = None) -> np.ndarray:
 
 
 def _floats(table_values: np.ndarray, extra: list, at: np.ndarray) -> pa.Array:
+    if all(v is None for v in extra) and np.isnan(table_values).all():
+        return pa.nulls(len(at), pa.float64())  # a column the file leaves empty
     tail = np.array([np.nan if v is None else v for v in extra], dtype=np.float64)
     return pa.array(np.concatenate([table_values, tail])[at], from_pandas=True)
 
@@ -438,6 +440,8 @@ def _floats(table_values: np.ndarray, extra: list, at: np.ndarray) -> pa.Array:
 def _coded(vocab: pa.Array | list, index: np.ndarray, extra: list, at: np.ndarray) -> pa.Array:
     """Text of the table's charges (``vocab[index]``, -1: null), then of the extras."""
     vocab = vocab if isinstance(vocab, pa.Array) else pa.array(vocab, type=pa.string())
+    if vocab.null_count == len(vocab) and all(e is None for e in extra):
+        return pa.nulls(len(at), pa.string())  # a column the file leaves empty
     tail = np.arange(len(vocab), len(vocab) + len(extra), dtype=np.int64)
     rows = np.concatenate([np.asarray(index, dtype=np.int64), tail])[at]
     every = pa.concat_arrays([vocab, pa.array(extra, type=pa.string())])
