@@ -202,3 +202,37 @@ def test_rows_keep_their_order_and_count(warehouse: Warehouse) -> None:
     assert table.num_rows == 8
     rates_in_order = table.column("negotiated_rate").to_pylist()
     assert rates_in_order == [90.0, 95.0, 100.0, 110.0, 120.0, 130.0, 140.0, 150.0]
+
+
+HOSPITAL_CSV = """\
+hospital_name,last_updated_on,version,hospital_location,hospital_address,license_number|AL,\
+"To the best of its knowledge and belief, the hospital has included all applicable standard \
+charge information in accordance with the requirements of 45 CFR 180.50, and the information \
+encoded is true, accurate, and complete as of the date indicated."
+Birmingham Example Hospital (SYNTHETIC TEST DATA),2025-02-01,2.0.0,Birmingham Example Hospital,\
+"1 Example Way, Birmingham, AL 35203",FAKE-0002,true
+description,code|1,code|1|type,modifiers,setting,billing_class,drug_unit_of_measurement,\
+drug_type_of_measurement,standard_charge|gross,standard_charge|discounted_cash,payer_name,plan_name,standard_charge|negotiated_dollar,\
+standard_charge|negotiated_percentage,standard_charge|negotiated_algorithm,estimated_amount,\
+standard_charge|min,standard_charge|max,standard_charge|methodology,additional_generic_notes
+Office visit,99213,CPT,,outpatient,professional,,,200.00,120.00,Aetna,PPO,105.00,,,,105.00,105.00,\
+fee schedule,
+Office visit,99213,CPT,,outpatient,facility,,,300.00,180.00,Aetna,PPO,160.00,,,,160.00,160.00,\
+fee schedule,
+"""
+
+
+def test_hospital_rows_use_the_hospital_address(tmp_path: Path) -> None:
+    wh = load(tmp_path)
+    path = tmp_path / "630000000_birmingham-example-hospital_standardcharges.csv"
+    path.write_text(HOSPITAL_CSV)
+    (result,) = ingest(wh, [str(path)])
+    assert result.n_rows == 2
+    rows = by_rate(wh)
+    # professional line: the hospital's ZIP 35203 -> 10112-00, POS not stated: non-facility
+    assert basis(rows[105.0]) == ("non-facility", 81.86, ALABAMA, 1, 128.27)  # 105 / 81.86
+    # facility (institutional) line: OPPS national, labelled (no 2025 Addendum B row loaded)
+    facility = rows[160.0]
+    assert (facility["medicare_basis"], facility["medicare_locality"]) == ("opps", "national")
+    assert facility["medicare_locality_reason"].startswith("OPPS national unadjusted")
+    assert facility["medicare_amount"] is None and facility["pct_of_medicare"] is None

@@ -129,7 +129,8 @@ def locality_methodology() -> tuple[str, ...]:
         "% of local Medicare (the way physician contracts are written): each professional "
         "rate is divided by the PFS amount of the place its providers practise: the NPIs of "
         "the rate's provider groups, their practice ZIP code in NPPES, the Medicare locality "
-        "of that ZIP in the CMS ZIP file, and that locality's GPCIs (amount = [work RVU x "
+        "of that ZIP in the CMS ZIP file (for a hospital's professional lines, the ZIP of the "
+        "hospital's own address), and that locality's GPCIs (amount = [work RVU x "
         "work GPCI + PE RVU x PE GPCI + MP RVU x MP GPCI] x conversion factor, rounded to "
         "the cent). The table shows the 25th percentile, median and 75th percentile of these "
         "per-rate percentages.",

@@ -16,7 +16,8 @@
   ``pct_of_medicare_national``).
 
 The locality of a row: its provider groups' NPIs (``provider_queries.links``) -> their NPPES
-practice ZIP5 -> the CMS ZIP file of the rate's year (else the latest loaded) -> carrier and
+practice ZIP5 (a hospital row: the ZIPs of its file's ``hospital_address``, kept in the
+ledger) -> the CMS ZIP file of the rate's year (else the latest loaded) -> carrier and
 locality. Several localities: the one with most of the row's NPIs; a tie: the lower amount.
 The amounts come from the registered table ``medicare_prices`` (one row per code, modifier,
 locality and setting, priced by ``medicare.pfs.price_pfs``).
@@ -43,17 +44,18 @@ ANY_ZIP = "SELECT 1 AS found FROM pfs_zip LIMIT 1"
 
 REASONS = {
     "opps": "OPPS national unadjusted payment rate (the wage index is not applied)",
-    "hospital": "hospital professional row: the hospital's address ZIP is not in the loaded rows",
+    "hospital": "hospital professional row: no ZIP code in the hospital_address of its file",
     "no_groups": "no provider group on the rate row",
     "tin_only": "TIN-only provider groups (npi [0]): no NPI to locate",
     "no_nppes": "NPPES not loaded: load an NPPES data file (npidata_pfile_*.csv)",
     "not_in_nppes": "the NPIs are not in the loaded NPPES file",
     "no_zip_file": "the CMS ZIP-to-locality file (ZIP5_*.txt) is not loaded",
-    "zip_unknown": "the NPIs' practice ZIP codes are not in the loaded ZIP-to-locality file",
+    "zip_unknown": "the practice ZIP codes (NPPES, or the hospital's address) are not in the "
+    "loaded ZIP-to-locality file",
     "no_gpci": "no GPCIs loaded for the rate's year: load the year's GPCI file",
 }
 
-_BASIS = """
+_BASIS = r"""
 , priced_rows AS (
     SELECT s.row_id, s.file_id, s.locator, s.billing_code, s.modifier_key, s.negotiated_rate,
            s.source_kind, coalesce(try_cast(s.rate_year AS INTEGER), $default_year) AS year,
@@ -82,21 +84,28 @@ _BASIS = """
     SELECT file_id, locator, count(npi) AS n_npis,
            count(npi) FILTER (WHERE is_registered) AS n_found
     FROM rate_npis GROUP BY ALL
-), zips_needed AS (
-    SELECT DISTINCT p.year, n.zip5
+), hospital_zips AS (  -- a hospital's own address ZIP(s), kept in its file's ledger meta
+    SELECT h.file_id, unnest(regexp_extract_all(
+               json_extract_string(l.meta, '$.hospital_address'),
+               '\b[A-Z]{2}\.?,?\s+(\d{5})(?:-\d{4})?\b', 1)) AS zip5
+    FROM (SELECT DISTINCT file_id FROM selected WHERE source_kind = 'hospital') h
+    JOIN ledger l USING (file_id)
+), row_zips AS (  -- who is paid, and where: NPIs of insurer rows, addresses of hospital rows
+    SELECT p.row_id, p.year, CAST(n.npi AS VARCHAR) AS who, n.zip5
     FROM settings p JOIN rate_npis n USING (file_id, locator)
     WHERE p.basis = 'pfs' AND n.is_registered AND n.zip5 IS NOT NULL
+    UNION ALL
+    SELECT p.row_id, p.year, h.zip5 AS who, h.zip5
+    FROM settings p JOIN hospital_zips h USING (file_id)
+    WHERE p.basis = 'pfs' AND p.source_kind = 'hospital'
 ), zip_localities AS (  -- the ZIP file of the rate's year, else the latest loaded
     SELECT w.year, w.zip5, z.carrier AS mac, z.locality
-    FROM zips_needed w JOIN pfs_zip z ON z.zip5 = w.zip5
+    FROM (SELECT DISTINCT year, zip5 FROM row_zips) w JOIN pfs_zip z ON z.zip5 = w.zip5
     QUALIFY row_number() OVER (PARTITION BY w.year, w.zip5
         ORDER BY (z.year = w.year) DESC, z.year_quarter DESC) = 1
 ), row_localities AS (
-    SELECT p.row_id, z.mac, z.locality, count(DISTINCT n.npi) AS n_npis
-    FROM settings p
-    JOIN rate_npis n USING (file_id, locator)
-    JOIN zip_localities z ON z.zip5 = n.zip5 AND z.year = p.year
-    WHERE p.basis = 'pfs' AND n.is_registered
+    SELECT r.row_id, z.mac, z.locality, count(DISTINCT r.who) AS n_npis
+    FROM row_zips r JOIN zip_localities z ON z.zip5 = r.zip5 AND z.year = r.year
     GROUP BY ALL
 ), ranked AS (
     SELECT l.row_id, l.mac, l.locality, m.label, m.amount,
@@ -122,7 +131,9 @@ _BASIS = """
                 ELSE 'national' END AS medicare_locality,
            CASE WHEN c.label IS NOT NULL AND c.amount IS NOT NULL THEN NULL
                 WHEN p.basis = 'opps' THEN 'opps'
-                WHEN p.source_kind = 'hospital' THEN 'hospital'
+                WHEN p.source_kind = 'hospital' AND hz.file_id IS NULL THEN 'hospital'
+                WHEN p.source_kind = 'hospital' THEN
+                     CASE WHEN NOT $zip_loaded THEN 'no_zip_file' ELSE 'zip_unknown' END
                 WHEN NOT p.has_groups THEN 'no_groups'
                 WHEN coalesce(st.n_npis, 0) = 0 THEN 'tin_only'
                 WHEN NOT $nppes_loaded THEN 'no_nppes'
@@ -136,6 +147,7 @@ _BASIS = """
     FROM settings p
     LEFT JOIN chosen c USING (row_id)
     LEFT JOIN npi_status st USING (file_id, locator)
+    LEFT JOIN (SELECT DISTINCT file_id FROM hospital_zips) hz USING (file_id)
     LEFT JOIN medicare_prices nat
       ON nat.year = p.year AND nat.billing_code = p.billing_code
      AND nat.modifier_key = p.modifier_key AND nat.basis = p.basis

@@ -237,6 +237,10 @@ def _fill_meta(ctx: ReadContext, parser, form: str) -> None:
         }
         form = f"csv_{parser.layout.form}"
     found["form"] = form
+    address = meta.get("hospital_address")  # "a|b" in CSV, a list in JSON: kept for its ZIPs
+    found["hospital_address"] = (
+        "|".join(a for a in address if isinstance(a, str)) if isinstance(address, list) else address
+    )
     ctx.meta.update({k: str(v) for k, v in found.items() if isinstance(v, (str, int, float))})
 
 
