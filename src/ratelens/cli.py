@@ -4,8 +4,8 @@ renders the result. Data goes to stdout, progress and messages to stderr."""
 from __future__ import annotations
 
 import gc
+import signal
 import sys
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,17 +13,37 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ratelens import config
-from ratelens.errors import RatelensError, UsageError
+from ratelens.errors import EnvironmentFailure, RatelensError, UsageError
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="What a US billing code is and what it is paid, from public data.",
 )
-err = Console(stderr=True, soft_wrap=True)
-_state: dict[str, bool] = {"debug": False}
+# Text from data files reaches these consoles: every value is escaped (rich.markup.escape)
+# and emoji codes (":x:") are left as written.
+err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+_state: dict[str, bool] = {"debug": "--debug" in sys.argv[1:]}
+
+
+def _out() -> Console:
+    return Console(emoji=False, highlight=False)
+
+
+class TextFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class CodeFormat(StrEnum):
+    text = "text"
+    md = "md"
+    html = "html"
+    pdf = "pdf"
+    json = "json"
 
 
 class DocFormat(StrEnum):
@@ -47,6 +67,7 @@ def _main(
     ctx: typer.Context, debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False
 ) -> None:
     _state["debug"] = debug
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # see ratelens._start
     if ctx.invoked_subcommand != "ingest":
         gc.enable()  # off since start (ratelens._start): ingest keeps it off
 
@@ -62,19 +83,34 @@ def _warehouse() -> Any:
     if wh.is_sample:
         err.print(
             "[yellow]Nothing ingested yet: using the bundled sample data "
-            f"(RATELENS_HOME={_home()}).[/yellow]"
+            f"(RATELENS_HOME={escape(str(_home()))}).[/yellow]"
         )
+    elif wh.is_empty():
+        err.print("[yellow]Nothing loaded: every file tried failed (see `ratelens sources`)."
+                  "[/yellow]")
     return wh
 
 
 def _emit(data: str | bytes, output: Path | None) -> None:
     if output is not None:
-        output.write_bytes(data.encode() if isinstance(data, str) else data)
-        err.print(f"wrote {output}")
+        try:
+            output.write_bytes(data.encode() if isinstance(data, str) else data)
+        except OSError as exc:
+            raise EnvironmentFailure(f"cannot write {output}: {exc.strerror or exc}") from exc
+        err.print(f"wrote {escape(str(output))}")
     elif isinstance(data, bytes):
         sys.stdout.buffer.write(data)
     else:
         sys.stdout.write(data if data.endswith("\n") else data + "\n")
+
+
+def _check_output(output: Path | None) -> Path | None:
+    """-o FILE: its folder must exist (checked before any work is done)."""
+    if output is not None and not output.parent.is_dir():
+        raise typer.BadParameter(f"{output.parent} is not an existing folder")
+    if output is not None and output.is_dir():
+        raise typer.BadParameter(f"{output} is a folder, not a file")
+    return output
 
 
 def _split_codes(codes: str | None, code_file: Path | None) -> frozenset[str] | None:
@@ -94,7 +130,9 @@ def ingest(
     codes: Annotated[
         str | None, typer.Option(help="Keep only these billing codes (comma list).")
     ] = None,
-    code_file: Annotated[Path | None, typer.Option(help="File of billing codes to keep.")] = None,
+    code_file: Annotated[Path | None, typer.Option(
+        help="File of billing codes to keep.", exists=True, dir_okay=False, readable=True,
+    )] = None,
     plan: Annotated[
         str | None, typer.Option(help="Table of contents: plans matching this.")
     ] = None,
@@ -134,25 +172,43 @@ def ingest(
     for r in results:
         failed += r.status == "failed"
         colour = {"loaded": "green", "skipped": "cyan", "failed": "red"}.get(r.status, "white")
-        err.print(f"[{colour}]{r.status}[/{colour}] {r.path}: {r.message}", highlight=False)
+        err.print(f"[{colour}]{r.status}[/{colour}] {escape(r.path)}: {escape(r.message)}")
         for w in r.warnings[:20]:
-            err.print(f"  warning: {w}", highlight=False)
+            err.print(f"  warning: {escape(w)}")
+        if len(r.warnings) > 20:
+            err.print(f"  ... and {len(r.warnings) - 20:,} more warnings (ratelens sources "
+                      "--format json lists them)")
     raise typer.Exit(1 if failed else 0)
 
 
 @app.command()
 def sources(
-    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    fmt: Annotated[TextFormat, typer.Option("--format", help="Output format.")] = TextFormat.text,
 ) -> None:
     """List the ingest ledger: what is loaded, from where, when, how many rows, errors."""
     from ratelens.reports.ledger import ledger_table
 
     wh = _warehouse()
     entries = wh.entries()
-    if fmt == "json":
+    if fmt == TextFormat.json:
         _emit(orjson.dumps([e.to_json() for e in entries], option=orjson.OPT_INDENT_2), None)
         return
-    Console().print(ledger_table(entries, is_sample=wh.is_sample))
+    _out().print(ledger_table(entries, is_sample=wh.is_sample))
+
+
+@app.command()
+def stats(
+    fmt: Annotated[TextFormat, typer.Option("--format", help="Output format.")] = TextFormat.text,
+) -> None:
+    """What the warehouse holds: files, rows, billing codes, payers, bytes on disk."""
+    from ratelens.reports.ledger import stats_text
+    from ratelens.warehouse.stats import warehouse_stats
+
+    figures = warehouse_stats(_warehouse())
+    if fmt == TextFormat.json:
+        _emit(orjson.dumps(figures.to_json(), option=orjson.OPT_INDENT_2), None)
+        return
+    _emit(stats_text(figures), None)
 
 
 def _filters(
@@ -174,7 +230,9 @@ StateOpt = Annotated[str | None, typer.Option(help="Only providers in this state
 SettingOpt = Annotated[str | None, typer.Option(help="inpatient | outpatient.")]
 ModifierOpt = Annotated[str | None, typer.Option(help="Only rates with this modifier.")]
 ClassOpt = Annotated[str | None, typer.Option(help="professional | institutional.")]
-OutOpt = Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file.")]
+OutOpt = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Write to this file.", callback=_check_output)
+]
 
 
 @app.command()
@@ -204,7 +262,7 @@ def report(
     if fmt == DocFormat.text and output is None:
         from ratelens.reports.benchmark import print_benchmark
 
-        print_benchmark(doc, Console())
+        print_benchmark(doc, _out())
         return
     _emit(render_benchmark(doc, fmt.value), output)
 
@@ -234,7 +292,7 @@ def rates(
 def code(
     code: str,
     year: Annotated[int | None, typer.Option(help="Year of definitions (default: latest).")] = None,
-    fmt: Annotated[DocFormat, typer.Option("--format", help="Output format.")] = DocFormat.text,
+    fmt: Annotated[CodeFormat, typer.Option("--format", help="Output format.")] = CodeFormat.text,
     output: OutOpt = None,
 ) -> None:
     """The code reference page: status, category, criteria by year, modifiers, equivalents."""
@@ -242,13 +300,10 @@ def code(
     from ratelens.reports import render_code
 
     doc = code_reference(_warehouse(), code, year=year)
-    if fmt in (DocFormat.csv, DocFormat.xlsx):
-        raise UsageError("the code reference page has no table format; use text, md, html, "
-                         "pdf or json")
-    if fmt == DocFormat.text and output is None:
+    if fmt == CodeFormat.text and output is None:
         from ratelens.reports.code_terminal import print_code
 
-        print_code(doc, Console())
+        print_code(doc, _out())
         return
     _emit(render_code(doc, fmt.value), output)
 
@@ -263,7 +318,7 @@ def medicare(
     setting: Annotated[str | None, typer.Option(help="facility | non-facility.")] = None,
     year: Annotated[int | None, typer.Option(help="Fee schedule year (default: latest).")] = None,
     qpp: Annotated[bool, typer.Option(help="Use the qualifying-APM conversion factor.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    fmt: Annotated[TextFormat, typer.Option("--format", help="Output format.")] = TextFormat.text,
 ) -> None:
     """What Medicare pays: PFS amount with its arithmetic, and the OPPS national payment."""
     from ratelens.medicare.quote import medicare_quotes
@@ -279,7 +334,7 @@ def medicare(
                                  state=state, zip5=zip_code, setting=setting, is_qpp=qpp)
     finally:
         con.close()
-    if fmt == "json":
+    if fmt == TextFormat.json:
         body = [q.to_json() for q in quotes]
         _emit(orjson.dumps(body[0] if len(body) == 1 else body, option=orjson.OPT_INDENT_2), None)
         return
@@ -289,14 +344,14 @@ def medicare(
 @app.command()
 def validate(
     path: str,
-    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    fmt: Annotated[TextFormat, typer.Option("--format", help="Output format.")] = TextFormat.text,
 ) -> None:
     """Check a hospital standard-charge file against the CMS template rules."""
     from ratelens.reports.validation_text import validation_json, validation_text
     from ratelens.sources.hospital.reader import validate_file
 
     result = validate_file(path)
-    _emit(validation_json(result) if fmt == "json" else validation_text(result), None)
+    _emit(validation_json(result) if fmt == TextFormat.json else validation_text(result), None)
     raise typer.Exit(0 if result.is_valid else 1)
 
 
@@ -309,7 +364,7 @@ def check_claim(
     path: Path,
     year: Annotated[int | None, typer.Option(help="Fee-schedule year.")] = None,
     setting: Annotated[str, typer.Option(help="practitioner | hospital")] = "practitioner",
-    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    fmt: Annotated[TextFormat, typer.Option("--format", help="Output format.")] = TextFormat.text,
 ) -> None:
     """Check claim lines (YAML/JSON): modifiers, NCCI edits, MUEs, medical necessity."""
     from ratelens.coding.claims import load_claim, validate_claim
@@ -322,7 +377,7 @@ def check_claim(
         check = validate_claim(con, lines, year=year, setting=setting)
     finally:
         con.close()
-    _emit(claim_json(check) if fmt == "json" else claim_text(check), None)
+    _emit(claim_json(check) if fmt == TextFormat.json else claim_text(check), None)
     raise typer.Exit(1 if check.has_errors else 0)
 
 
@@ -339,13 +394,14 @@ def check_radiation_delivery(
     rotational: Annotated[bool, typer.Option(help="Rotational beam.")] = False,
     compensators: Annotated[bool, typer.Option(help="Tissue compensation.")] = False,
     electron: Annotated[bool, typer.Option(help="Electron beam.")] = False,
-    technique: Annotated[str, typer.Option(help="2d|3d|imrt|vmat|sbrt|srs|electron")] = "2d",
+    technique: Annotated[str | None, typer.Option(
+        help="2d|3d|imrt|vmat|sbrt|srs|electron (default: inferred, and said)")] = None,
     isocenters: Annotated[int, typer.Option(help="Isocenters.")] = 1,
     motion_management: Annotated[bool, typer.Option(help="Active motion management.")] = False,
     setting: Annotated[str, typer.Option(help="hospital | freestanding")] = "freestanding",
     billing: Annotated[str, typer.Option(help="global | professional | technical")] = "global",
     year: Annotated[int, typer.Option(help="Date-of-service year.")] = 2026,
-    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    fmt: Annotated[TextFormat, typer.Option("--format", help="Output format.")] = TextFormat.text,
 ) -> None:
     """Which radiation treatment delivery code to bill, with which modifiers, and why."""
     from ratelens.coding.criteria import DeliveryFacts, select_delivery_code
@@ -358,28 +414,28 @@ def check_radiation_delivery(
         where = {"hospital": "hospital_outpatient"}.get(opts.get("setting") or setting, setting)
         choice = select_delivery_code(facts, int(opts.get("year") or year),
                                       billing=opts.get("billing") or billing, setting=where)
-        _emit(choice_json(choice) if fmt == "json" else choice_text(choice), None)
+        _emit(choice_json(choice) if fmt == TextFormat.json else choice_text(choice), None)
         return
     if energy_mev is None:
         raise UsageError("give --energy-mev (or --from-file with the facts)")
-    tech = {"3d": "3d_conformal", "vmat": "imrt"}.get(technique, technique)
+    tech = {"3d": "3d_conformal", "vmat": "imrt"}.get(technique or "", technique)
     if technique == "electron":
-        tech, electron = "2d", True
+        tech, electron = None, True
     facts = DeliveryFacts(
         energy_mev=energy_mev, treatment_areas=areas, ports_per_area=ports,
         simple_blocks=simple_blocks, custom_blocks=int(custom_blocks), wedges=int(wedges),
         tangential=tangential, rotational=rotational, compensators=compensators,
-        electron=electron, photon=not (electron and technique == "electron"), technique=tech,
+        electron=electron, photon=False if technique == "electron" else None, technique=tech,
         isocenters=isocenters, motion_management="active" if motion_management else "none")
     where = {"hospital": "hospital_outpatient"}.get(setting, setting)
     choice = select_delivery_code(facts, year, billing=billing, setting=where)
-    _emit(choice_json(choice) if fmt == "json" else choice_text(choice), None)
+    _emit(choice_json(choice) if fmt == TextFormat.json else choice_text(choice), None)
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=0, max=65535)] = 8000,
 ) -> None:
     """Serve the web pages and the /api/v1 JSON API (OpenAPI at /openapi.json)."""
     from ratelens.web.app import serve as run
@@ -405,28 +461,44 @@ def _hash_early(argv: list[str]) -> None:
 
 
 def main() -> None:
-    """Entry point: map errors to exit codes (1 input/data, 2 usage); tracebacks on --debug."""
-    _hash_early(sys.argv[1:])
+    """Entry point: exit 0 ok, 1 input, data or environment error, 2 usage error, 130
+    interrupted; one line on stderr for an error, tracebacks only with --debug."""
     try:
+        _hash_early(sys.argv[1:])
         code = app(standalone_mode=False)  # returns the code of a typer.Exit
         sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except RatelensError as exc:
+    except Exception as exc:
         if _state["debug"]:
             raise
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        sys.exit(exc.exit_code)
-    except (typer.BadParameter, typer.Abort) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        sys.exit(2)
-    except Exception as exc:  # click usage errors arrive here in standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise
+        sys.exit(_report_error(exc))
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
 
 
-Command = Callable[..., None]
+def _report_error(exc: Exception) -> int:
+    """Say what went wrong in one line (two for a usage error: the usage); the exit code."""
+    from typer.exceptions import TyperException
+
+    if isinstance(exc, RatelensError):
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        return exc.exit_code
+    if isinstance(exc, TyperException):  # unknown command or option, missing or bad value
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 2
+    if isinstance(exc, typer.Abort):
+        err.print("aborted")
+        return 1
+    if isinstance(exc, OSError):  # the machine: a full disk, a folder that cannot be written
+        where = f" ({exc.filename})" if exc.filename else ""
+        err.print(f"[red]error:[/red] {escape(str(exc.strerror or exc))}{escape(where)}")
+        return 1
+    err.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))} "
+              "(run with --debug for the traceback, and please report it)")
+    return 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ratelens.errors import InputError, RatelensError
+from ratelens.errors import EnvironmentFailure, InputError, RatelensError
 from ratelens.sources import ReadContext, Source, registry
 from ratelens.sources.files import sha256_file
 from ratelens.warehouse.store import LoadResult, Warehouse
@@ -47,14 +47,16 @@ def ingest(
     """Ingest files (and the files tables of contents list); one result per file.
 
     A file that fails is recorded in the ledger and loads nothing; the error is raised,
-    or, with ``keep_going``, returned as a failed result and the next file is read.
+    or, with ``keep_going``, returned as a failed result and the next file is read. An
+    :class:`EnvironmentFailure` (a full disk, a home that cannot be written) always stops
+    the run: the next file would meet it too.
     """
     results: list[LoadResult] = []
     for path in paths:
         try:
             results.extend(_ingest_one(wh, path, options, progress))
         except RatelensError as exc:
-            if not options.keep_going:
+            if not options.keep_going or isinstance(exc, EnvironmentFailure):
                 raise
             results.append(
                 LoadResult(path, getattr(exc, "file_id", ""), None, "failed", 0, str(exc))

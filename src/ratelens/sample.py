@@ -27,12 +27,18 @@ def bundled_files() -> list[str]:
 
 
 def open_warehouse(home: Path | None = None) -> Warehouse:
-    """The user's warehouse; the bundled sample's when the user has loaded nothing."""
+    """The user's warehouse; the bundled sample's while nothing was ever ingested there.
+
+    Once anything was tried, even a failure, the user's own is shown (its ledger says what
+    failed); the sample warehouse follows the home when that happens (``follow_user``).
+    """
     home = home or config.home()
     user = Warehouse(home)
-    if not user.is_empty():
+    if user.was_tried():
         return user
-    return sample_warehouse(home)
+    wh = sample_warehouse(home)
+    wh.stands_in_for = home
+    return wh
 
 
 def sample_warehouse(home: Path) -> Warehouse:

@@ -20,6 +20,7 @@ def progress_factory(
     if config.is_quiet():
         yield None
         return
+    from rich.markup import escape
     from rich.progress import (  # only for a terminal (20 ms of imports)
         BarColumn,
         DownloadColumn,
@@ -39,7 +40,8 @@ def progress_factory(
     with Progress(*columns, console=console, transient=False) as bar:
 
         def factory(path: str, total: int) -> Callable[[int], None]:
-            task = bar.add_task(path.rsplit("/", 1)[-1][:40], total=total or None)
+            name = escape(path.rsplit("/", 1)[-1][:40])  # a file name is never markup
+            task = bar.add_task(name, total=total or None)
             return lambda n: bar.update(task, completed=n)
 
         yield factory

@@ -61,17 +61,26 @@ def reading(catalog: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 @contextmanager
 def writing(catalog: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection, held by the caller for a commit only."""
-    try:
-        catalog.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EnvironmentFailure(f"cannot create the warehouse folder {catalog.parent}: "
-                                 f"{exc.strerror or exc}") from exc
+    make_folder(catalog.parent)
     con = _open(catalog, read_only=False, wait=WRITE_WAIT, what="write to")
     try:
         ledger.create(con)
         yield con
     finally:
         con.close()
+
+
+def make_folder(folder: Path) -> None:
+    """Make a folder of the warehouse, or say in one line why it cannot be made."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()),
+                       None)
+        why = f"{blocker} is a file, not a folder" if blocker else exc.strerror or str(exc)
+        raise EnvironmentFailure(
+            f"cannot create the warehouse folder {folder}: {why} (RATELENS_HOME)"
+        ) from exc
 
 
 def _open(catalog: Path, *, read_only: bool, wait: float, what: str) -> duckdb.DuckDBPyConnection:

@@ -21,7 +21,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -68,7 +68,8 @@ def describe_counts(counts: dict[str, int]) -> str:
         return "0 rows"
     if len(counts) == 1 and next(iter(counts)) not in TABLE_WORDS:
         return f"{next(iter(counts.values())):,} rows"
-    parts = [f"{n:,} {TABLE_WORDS.get(t, t + ' rows')}" for t, n in counts.items()]
+    order = [*(t for t in TABLE_WORDS if t in counts), *(t for t in counts if t not in TABLE_WORDS)]
+    parts = [f"{counts[t]:,} {TABLE_WORDS.get(t, t + ' rows')}" for t in order]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
@@ -85,13 +86,26 @@ def widened(loaded: frozenset[str] | None, wanted: frozenset[str] | None) -> fro
 class Warehouse:
     """The DuckDB catalog and Parquet parts under one folder (RATELENS_HOME).
 
-    Nothing is written by a reader: the folder and the catalog are made by the first load.
+    Nothing is written by a reader: the folder and the catalog are made by the first load
+    (or failure). The bundled sample's warehouse ``stands_in_for`` an empty home until then.
     """
+
+    stands_in_for: Path | None = None
 
     def __init__(self, home: Path, *, is_sample: bool = False) -> None:
         self.home = Path(home)
         self.is_sample = is_sample
         self.catalog = self.home / CATALOG
+
+    def follow_user(self) -> bool:
+        """Turn a sample warehouse into the home's own once anything was ingested there, so a
+        running web app shows the real ledger and loads; True if it did."""
+        home = self.stands_in_for
+        if home is None or not (home / CATALOG).exists():
+            return False
+        self.home, self.catalog, self.is_sample = home, home / CATALOG, False
+        self.stands_in_for = None
+        return True
 
     @contextmanager
     def session(self) -> Iterator[Warehouse]:
@@ -163,6 +177,7 @@ class Warehouse:
             return _skipped(path, earlier)
         if earlier is not None:
             ctx.codes = widened(earlier.codes, ctx.codes)
+        cat.make_folder(self.home / "staging")
         try:
             staged = stage_file(self.home, path, file_id, size, reader, ctx)
         except RatelensError as exc:
@@ -170,7 +185,8 @@ class Warehouse:
             raise
         except OSError as exc:  # the machine's fault (a full disk): said, and recorded
             failure = EnvironmentFailure(f"{path}: {_os_error(exc)}")
-            self.record_failure(path, file_id, size, reader.kind, ctx, str(failure))
+            with suppress(EnvironmentFailure):  # a home that cannot be written at all
+                self.record_failure(path, file_id, size, reader.kind, ctx, str(failure))
             raise failure from exc
         return self.commit(staged, earlier)
 
