@@ -180,7 +180,9 @@ def test_usage_error_exit_code(sample_home: Path) -> None:
 def test_readme_and_ci_run_the_same_test_command() -> None:
     readme = (REPO / "README.md").read_text()
     ci = (REPO / ".ci" / "run").read_text()
-    command = "pip install '.[test]' && ruff check src tests benchmarks scripts && pytest"
+    command = (
+        "pip install '.[test]' && ruff check src tests benchmarks scripts && mypy src && pytest"
+    )
     assert command in ci and "bash .ci/run" in readme
     assert "pip install . && ratelens report 77407" in readme
 
