@@ -365,3 +365,39 @@ def test_implausible_rates_load_with_one_warning(tmp_path: Path, codes: Any) -> 
     warning = ctx.warnings[0]
     assert "3 negotiated_rate value(s) <= 0 or above 10,000,000 dollars" in warning
     assert "first at in_network[0].negotiated_rates[0].negotiated_prices[1]" in warning
+
+
+def test_implausible_allowed_amounts_load_with_one_warning(tmp_path: Path) -> None:
+    payments = [
+        {"allowed_amount": amount, "providers": [{"billed_charge": 10.0, "npi": [1234567890]}]}
+        for amount in (50.0, 2e7, 0.0, 75.5)
+    ]
+    doc = {
+        "reporting_entity_name": "Payer",
+        "reporting_entity_type": "health insurance issuer",
+        "last_updated_on": "2025-01-01",
+        "version": "1.0.0",
+        "out_of_network": [
+            {
+                "name": "x",
+                "billing_code_type": "CPT",
+                "billing_code_type_version": "2025",
+                "billing_code": "77407",
+                "description": "x",
+                "allowed_amounts": [
+                    {
+                        "tin": {"type": "ein", "value": "1"},
+                        "billing_class": "professional",
+                        "service_code": ["11"],
+                        "payments": payments,
+                    }
+                ],
+            }
+        ],
+    }
+    tables, ctx = read(write(tmp_path / "aa.json", doc), "tic_allowed_amounts")
+    assert [r["allowed_amount"] for r in tables["allowed_amounts"]] == [50.0, 2e7, 0.0, 75.5]
+    assert ctx.warnings == [
+        f"{tmp_path / 'aa.json'}: 2 allowed_amount value(s) <= 0 or above 10,000,000 dollars, "
+        "loaded (first at out_of_network[0].allowed_amounts[0].payments[1].providers[0])"
+    ]

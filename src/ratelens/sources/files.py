@@ -138,20 +138,27 @@ def location_refusal(location: str, is_local_allowed: bool, is_http_allowed: boo
         return f"a URL with scheme {scheme}://"
     try:
         parts = urllib.parse.urlsplit(location)
-        host, port = parts.hostname, parts.port
+        host = parts.hostname
+        _ = parts.port  # raises on a port that is not a number
     except ValueError:
         return "a URL that cannot be parsed"
     if not host:
         return "a URL without a host"
     try:
-        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):  # the fetch says so, if it is ever tried
-        infos = []
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        addresses = _addresses(host)
+    except (OSError, UnicodeError):  # not resolved (not cached): the fetch then says so
+        addresses = ()
+    for address in addresses:
         if not address.is_global or address.is_multicast:
             return f"a URL of host {host} at {address}, not a public address"
     return "a plain http:// URL" if scheme == "http" and not is_http_allowed else None
+
+
+@functools.lru_cache(maxsize=1024)  # a table of contents names thousands of files on few hosts
+def _addresses(host: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...]:
+    """Every address of a host (socket.gaierror when it does not resolve)."""
+    infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
+    return tuple(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos)
 
 
 def open_binary(path: str) -> BinaryIO:
@@ -159,7 +166,6 @@ def open_binary(path: str) -> BinaryIO:
     raw = open_raw(path)
     if raw.read(2) == GZIP_MAGIC:
         raw.seek(0)
-        # typeshed: a GzipFile is a BufferedIOBase, which it does not count as a BinaryIO
         # typeshed: a GzipFile is a BufferedIOBase, which it does not count as a BinaryIO
         return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     raw.seek(0)
@@ -248,7 +254,6 @@ def _sha256(path: str, chunk: int = 16 << 20) -> tuple[str, int]:
     size = 0
     buffer = memoryview(bytearray(chunk))
     with open_raw(path) as fh:
-        # typing.BinaryIO declares no readinto; every file open_raw returns has it
         # typing.BinaryIO declares no readinto; every file open_raw returns has it
         while n := fh.readinto(buffer):  # type: ignore[attr-defined]
             digest.update(buffer[:n])

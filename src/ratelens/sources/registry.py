@@ -80,4 +80,5 @@ def bytes_kind(head: bytes) -> str:
     if stripped[0] in "<=+-@'\"#!%":
         return f"text starting with {stripped[0]!r}"
     n_lines = text.count("\n") + (not text.endswith("\n"))
-    return f"text of no known layout ({n_lines:,} lines in the first {len(head):,} bytes)"
+    lines = f"{n_lines:,} line" + ("s" if n_lines != 1 else "")
+    return f"text of no known layout ({lines} in the first {len(head):,} bytes)"

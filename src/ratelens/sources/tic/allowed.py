@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ratelens.errors import ValidationError
 from ratelens.sources import Batches, ReadContext
+from ratelens.sources.rates import PLAUSIBLE_MAX
 from ratelens.sources.tic.check import Checker
 from ratelens.sources.tic.codes import scan, upper_codes, wanted_item
 from ratelens.sources.tic.groups import npi_list
@@ -20,6 +21,7 @@ class AllowedAmounts:
         self.chunk_size = chunk_size
         self.root = Root(ctx)
         self.out = Output(self.root, ("allowed_amounts",), ctx.file_id)
+        self.n_odd, self.first_odd = 0, ""  # allowed amounts <= 0 or > PLAUSIBLE_MAX
 
     def read(self) -> Batches:
         try:
@@ -31,6 +33,11 @@ class AllowedAmounts:
                     self.item(event[3], event[2], event[4])
                 if self.out.is_full:
                     yield from self.out.batches()
+            if self.n_odd:
+                self.ctx.warnings.append(
+                    f"{self.path}: {self.n_odd:,} allowed_amount value(s) <= 0 or above "
+                    f"{PLAUSIBLE_MAX:,} dollars, loaded (first at {self.first_odd})"
+                )
             yield from self.out.batches(final=True)
         finally:
             self.out.close()
@@ -48,6 +55,10 @@ class AllowedAmounts:
                 raise
             self.ctx.warnings.append(str(err))
             return
+        for row in rows:
+            if not 0 < row["allowed_amount"] <= PLAUSIBLE_MAX:
+                self.first_odd = self.first_odd or row["locator"]
+                self.n_odd += 1
         self.out.add("allowed_amounts", rows)
 
     def rows(self, chk: Checker, obj: dict, where: str, code: str) -> list[dict]:
