@@ -11,6 +11,8 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from ratelens.errors import UsageError
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -28,11 +30,21 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("home", user_data_dir("ratelens"), "Folder holding the DuckDB catalog and Parquet."),
-    Setting("batch_rows", "50000", "Rows per batch written to Parquet while ingesting."),
+    Setting(
+        "batch_rows",
+        "50000",
+        "Rows per batch a reader hands to the warehouse while ingesting (read when ratelens "
+        "starts); fewer rows per batch hold less memory.",
+    ),
     Setting(
         "outlier_ratio", "20", "A rate this many times above or below the median is an outlier."
     ),
-    Setting("api_key", "", "If set, the web API requires this key (X-API-Key header)."),
+    Setting(
+        "api_key",
+        "",
+        "If set, the web app requires this key on every route but /static: the X-API-Key "
+        "header, or ?key= once in a browser (a cookie keeps it).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -41,6 +53,16 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 def setting(name: str) -> str:
     """The value of a setting: its environment variable, else its default."""
     return _BY_NAME[name].value()
+
+
+def batch_rows() -> int:
+    """RATELENS_BATCH_ROWS: rows per batch of every reader (a whole number, 1 or more)."""
+    raw = setting("batch_rows").strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise UsageError(
+            f"RATELENS_BATCH_ROWS: expected a whole number of rows, 1 or more; found {raw!r}"
+        )
+    return int(raw)
 
 
 def home() -> Path:

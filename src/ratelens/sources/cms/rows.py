@@ -15,11 +15,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from ratelens.config import batch_rows
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import Batches, ReadContext
 from ratelens.sources.files import open_binary
 
-BATCH_ROWS = 10_000
+BATCH_ROWS = batch_rows()  # RATELENS_BATCH_ROWS
 
 
 def read_text(ctx: ReadContext) -> str:

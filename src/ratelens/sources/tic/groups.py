@@ -13,12 +13,13 @@ from typing import Any, BinaryIO, ClassVar
 import numpy as np
 import pyarrow as pa
 
+from ratelens.config import batch_rows
 from ratelens.sources import Batches
 from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
 from ratelens.sources.tic.check import Checker, shown
 
 GROUP_FIELDS = list(PROVIDER_GROUP_SCHEMA)[1:]  # after file_id: rows come as tuples of these
-BATCH_ROWS = 50_000
+BATCH_ROWS = batch_rows()  # RATELENS_BATCH_ROWS
 
 
 def group_rows(
