@@ -114,6 +114,7 @@ class Warehouse:
 
     def entries(self) -> list[LedgerEntry]:
         """The current state of every file tried, oldest first."""
+        self.follow_user()
         with cat.reading(self.catalog) as con:
             return ledger.entries(con)
 
@@ -135,6 +136,7 @@ class Warehouse:
         Tables with no loaded part are empty views of their schema, so queries never fail
         for lack of data: they find no rows, and reports say "data not available".
         """
+        self.follow_user()
         with cat.reading(self.catalog) as catalog:
             part_paths = ledger.parts(catalog)
             ledger_rows = catalog.sql(ledger.LEDGER_VIEW).to_arrow_table()
