@@ -13,6 +13,7 @@ from ratelens.sources.payers import (
     normalised,
     payer_columns,
     payer_family_of,
+    payer_pattern,
     unmapped_payers,
 )
 
@@ -124,3 +125,38 @@ def test_unmapped_names_are_listed_with_row_counts_most_first() -> None:
         ("MEDICARE [2001]", 900),
     ]
     assert unmapped_payers(counts) == [("WORKERS COMP", 30), ("Acme Health Inc.", 15)]
+
+
+def test_payer_pattern_finds_family_plan_and_raw_text_in_duckdb() -> None:
+    """The pattern as the rate queries use it: over payer, payer_raw and plan_name."""
+    import duckdb
+
+    rows = [
+        ("Blue Cross Blue Shield", "BCBS CAP", "ALL PLANS"),
+        ("Regence BlueCross BlueShield", "Regence BlueShield of Idaho", None),
+        ("Anthem Blue Cross Blue Shield (Medicare Advantage)", "Anthem MA", None),
+        ("Aetna", "AETNA", "Open Choice PPO"),
+        ("BCBS OLD LOAD", "BCBS OLD LOAD", None),  # loaded before payers were mapped
+    ]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE r (payer VARCHAR, payer_raw VARCHAR, plan_name VARCHAR)")
+    con.executemany("INSERT INTO r VALUES (?, ?, ?)", rows)
+    sql = (
+        "SELECT payer_raw FROM r WHERE regexp_matches("
+        "concat_ws(' | ', payer, payer_raw, plan_name), $payer) ORDER BY payer_raw"
+    )
+
+    def found(query: str) -> list[str]:
+        return [r[0] for r in con.execute(sql, {"payer": payer_pattern(query)}).fetchall()]
+
+    assert found("BCBS") == [
+        "Anthem MA",
+        "BCBS CAP",
+        "BCBS OLD LOAD",
+        "Regence BlueShield of Idaho",
+    ]
+    # an old load's raw "BCBS" spelling is found by its own text only
+    assert found("blue cross") == ["Anthem MA", "BCBS CAP", "Regence BlueShield of Idaho"]
+    assert found("open choice") == ["AETNA"]
+    assert found("Idaho") == ["Regence BlueShield of Idaho"]
+    assert found("a.b") == []  # the text is matched as written, not as a pattern

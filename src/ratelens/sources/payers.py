@@ -157,6 +157,17 @@ def payer_family_of(query: str | None) -> str | None:
     return canonical_payer(query).family
 
 
+def payer_pattern(query: str) -> str:
+    """A case-insensitive regular expression (RE2 / Python) for a ``--payer`` filter: the
+    text as typed, or any canonical payer of the family it names (``BCBS`` also finds
+    Anthem, Regence, ...). Matched against payer, payer_raw and plan_name together."""
+    names = {query.strip()}
+    family = payer_family_of(query)
+    if family is not None:
+        names |= {family} | {r.payer for r in _rules() if r.family == family}
+    return "(?i)" + "|".join(re.escape(n) for n in sorted(names) if n)
+
+
 def unmapped_payers(counts: Iterable[tuple[str | None, int]]) -> list[tuple[str, int]]:
     """Payer names (as written) that no pattern maps, with their row counts, most rows
     first: the data gap a report shows. ``counts``: (payer_raw, rows) pairs, e.g. from
