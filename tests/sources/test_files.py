@@ -5,6 +5,7 @@ file of no known kind is described without quoting it."""
 from __future__ import annotations
 
 import gzip
+import http.server
 import os
 import socket
 import threading
@@ -15,7 +16,7 @@ import pytest
 
 from ratelens.errors import FormatError, InputError
 from ratelens.sources import registry
-from ratelens.sources.files import read_head, sha256_file
+from ratelens.sources.files import fetch_public_only, read_head, sha256_file
 from ratelens.sources.tic.scan import Scanner
 
 SECRET = "root:x:0:0:secret-token-1234:/root:/bin/bash\n"
@@ -132,3 +133,53 @@ def test_unknown_file_is_described_not_quoted(tmp_path: Path, content: bytes, ki
         registry.detect(str(path))
     assert info.value.found == kind
     assert "secret-token" not in str(info.value) and "root:x" not in str(info.value)
+
+
+class _Redirects(http.server.BaseHTTPRequestHandler):
+    """/away redirects to /secret on the same (loopback) server."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/away"):
+            self.send_response(302)
+            self.send_header("Location", "/secret")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = SECRET.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_named_url_reaches_public_addresses_only_redirects_and_dns_included() -> None:
+    """A URL named inside a file passed the address check when named; at the fetch, a
+    redirect or a DNS answer that leads to a local address is refused as well. (Here the
+    server is on loopback: the named URLs stand for public ones that turn local.)"""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirects)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port = httpd.server_address[1]
+    try:
+        given = f"http://127.0.0.1:{port}/away"  # given by the user: followed
+        assert read_head(given) == SECRET.encode()
+        named = f"http://127.0.0.1:{port}/away?named"
+        fetch_public_only(named, is_http_allowed=True)
+        with pytest.raises(InputError) as info:
+            read_head(named)
+        assert info.value.found == (
+            "redirected to a URL of host 127.0.0.1 at 127.0.0.1, not a public address"
+        )
+        rebound = f"http://localhost:{port}/secret"
+        fetch_public_only(rebound, is_http_allowed=True)
+        with pytest.raises(InputError) as info:
+            read_head(rebound)
+        assert "resolved to" in str(info.value.found) and "not a public address" in str(
+            info.value.found
+        )
+        assert "secret-token" not in str(info.value)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

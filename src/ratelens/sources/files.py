@@ -72,6 +72,9 @@ def _open_url(path: str) -> BinaryIO:
 
         timeout = aiohttp.ClientTimeout(sock_connect=NETWORK_TIMEOUT, sock_read=NETWORK_TIMEOUT)
         options["client_kwargs"] = {"timeout": timeout}
+        if path in _NAMED_URLS:
+            is_http_allowed = _NAMED_URLS[path]
+            options["get_client"] = functools.partial(_public_client, is_http_allowed)
     try:
         return fsspec.open(path, "rb", **options).open()
     except Exception as exc:  # fsspec and its backends raise many kinds: say what failed
@@ -98,6 +101,8 @@ def fetch_failure(exc: BaseException) -> str:
 
 
 def _network_cause(exc: object) -> str | None:
+    if isinstance(exc, NotPublicError):
+        return str(exc)
     status = getattr(exc, "status", None)
     if isinstance(status, int) and status >= 400:
         return f"HTTP status {status}"
@@ -159,6 +164,50 @@ def _addresses(host: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address
     """Every address of a host (socket.gaierror when it does not resolve)."""
     infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
     return tuple(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos)
+
+
+class NotPublicError(OSError):
+    """A URL named inside a file led to an address that is not public."""
+
+
+# URLs named inside files that passed location_refusal -> is plain http allowed. They are
+# fetched by a client that connects to public addresses only, and follows a redirect only
+# to a location that passes location_refusal: so neither DNS answering differently at the
+# fetch nor a redirect reaches a local service.
+_NAMED_URLS: dict[str, bool] = {}
+
+
+def fetch_public_only(url: str, is_http_allowed: bool) -> None:
+    """Fetch ``url`` (a location named inside a file) from public addresses only."""
+    _NAMED_URLS[url] = is_http_allowed
+
+
+async def _public_client(is_http_allowed: bool, **kwargs: Any) -> Any:
+    """An aiohttp session (fsspec's ``get_client``) that reaches public addresses only."""
+    import aiohttp
+    import yarl
+    from aiohttp.resolver import DefaultResolver
+
+    class PublicResolver(DefaultResolver):  # type: ignore[misc,valid-type]
+        async def resolve(self, host: str, *args: Any, **kw: Any) -> Any:
+            found = await super().resolve(host, *args, **kw)
+            for entry in found:
+                address = ipaddress.ip_address(str(entry["host"]).split("%", 1)[0])
+                if not address.is_global or address.is_multicast:
+                    raise NotPublicError(f"host {host} resolved to {address}, not a public address")
+            return found
+
+    async def on_redirect(session: Any, context: Any, params: Any) -> None:
+        location = yarl.URL(params.response.headers.get("Location", ""))
+        target = str(params.response.url.join(location))
+        reason = location_refusal(target, False, is_http_allowed)
+        if reason is not None:
+            raise NotPublicError(f"redirected to {reason}")
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_redirect.append(on_redirect)
+    connector = aiohttp.TCPConnector(resolver=PublicResolver())
+    return aiohttp.ClientSession(connector=connector, trace_configs=[trace], **kwargs)
 
 
 def open_binary(path: str) -> BinaryIO:

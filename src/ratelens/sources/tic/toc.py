@@ -7,7 +7,7 @@ from collections.abc import Generator
 
 from ratelens.errors import ValidationError
 from ratelens.sources import Batches, ReadContext
-from ratelens.sources.files import location_of, location_refusal
+from ratelens.sources.files import fetch_public_only, location_of, location_refusal
 from ratelens.sources.tic.check import Checker, shown
 from ratelens.sources.tic.codes import scan
 from ratelens.sources.tic.output import Root
@@ -54,6 +54,8 @@ def named_location(ctx: ReadContext, location: str, place: str) -> str:
     is_local, is_http = ctx.is_local_location_allowed, ctx.is_http_location_allowed
     reason = location_refusal(url, is_local, is_http)
     if reason is None:
+        if not is_local:
+            fetch_public_only(url, is_http)  # redirects and the fetch's DNS checked too
         return url
     is_plain_http = reason == "a plain http:// URL"
     flag = "--allow-http-locations" if is_plain_http else "--allow-local-locations"
