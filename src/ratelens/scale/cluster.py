@@ -173,7 +173,7 @@ class _Run:
     def _fingerprinted(self, item: _Item) -> None:
         fp = item.fp
         assert fp is not None
-        known = self.wh.loaded(fp.file_id)
+        known = self.wh.loaded(fp.file_id, self.options.codes)
         if known is not None:
             message = f"already loaded (same sha256, as {known.path})"
             self._finish(item, _result(fp, "skipped", message, known.n_rows or 0))
