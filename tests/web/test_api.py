@@ -144,8 +144,10 @@ def test_medicare_amounts(client: TestClient) -> None:
     by_state = client.get("/api/v1/codes/G6015/medicare", params=params).json()
     assert len(by_state["quotes"]) > 1
     assert all(q["locality_name"].startswith("CA ") for q in by_state["quotes"])
-    not_in_2026 = client.get("/api/v1/codes/G6015/medicare")
-    assert not_in_2026.status_code == 404 and "year=2025" in not_in_2026.json()["message"]
+    not_in_2026 = client.get("/api/v1/codes/G6015/medicare")  # OPPS 2026 still lists it
+    (outside,) = not_in_2026.json()["quotes"]
+    assert outside["pfs_amount"] is None and outside["opps_status_indicator"] is not None
+    assert any("year=2025" in s for s in outside["silent"])
 
 
 def test_sources_is_the_ledger(client: TestClient, sample_home: Path) -> None:
@@ -163,7 +165,7 @@ def test_api_key_is_required_when_set(sample_home: Path) -> None:
         assert missing.json()["error"] == "Unauthorized"
         assert c.get("/api/v1/sources", headers={"X-API-Key": "wrong"}).status_code == 401
         assert c.get("/api/v1/sources", headers={"X-API-Key": "s3cret"}).status_code == 200
-        assert c.get("/").status_code == 200  # pages are not the API
+        assert c.get("/").status_code == 401  # pages show the same data (test_security.py)
 
 
 def test_api_key_comes_from_the_environment(

@@ -6,25 +6,35 @@ nothing is ingested); ``serve(host, port)`` runs it with uvicorn. The app only r
 - Errors: every /api error is ``RatelensError.to_dict()`` JSON ({"error", "message", ...});
   pages show the same message in HTML. Bad parameters are 422, not-a-code 404, a missing
   or wrong API key 401, a warehouse locked by an ingest 503; never a bare 500.
-- ``RATELENS_API_KEY`` set: every /api request needs the header ``X-API-Key``.
+- ``RATELENS_API_KEY`` set: every route but /static needs the key (pages and downloads show
+  the same data as /api): the header ``X-API-Key``, or, for a browser, ``?key=KEY`` once on
+  any page, which answers with a cookie holding a token derived from the key (HttpOnly,
+  SameSite=Lax, the browser session) and sends the browser to the same address without it.
+- Every GET route answers HEAD (headers only); a 405 says ``Allow``; every response carries
+  a Content-Security-Policy (nothing from other origins, no inline script; inline styles for
+  the pages' stylesheet and SVG charts), ``X-Frame-Options: DENY`` and ``nosniff``.
 - No CORS headers: browsers of other origins cannot read the API.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import duckdb
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ratelens import __version__, config
 from ratelens.errors import DataNotAvailable, RatelensError, UsageError
@@ -42,6 +52,17 @@ If the server has `RATELENS_API_KEY` set, send it in the `X-API-Key` header.
 """
 
 STATUS: dict[type[RatelensError], int] = {DataNotAvailable: 404, UsageError: 422}
+SECURITY_HEADERS = {
+    "content-security-policy": "; ".join([
+        "default-src 'none'", "script-src 'self'", "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:", "connect-src 'self'", "form-action 'self'", "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]),
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+}  # fmt: skip
+KEY_COOKIE = "ratelens_key"
+OPEN_PATHS = ("/static/",)  # the pages' CSS and scripts: no warehouse data
 
 
 def create_app(
@@ -64,7 +85,7 @@ def create_app(
     app.include_router(pages.router)
     static = Path(str(resources.files("ratelens.web") / "static"))
     app.mount("/static", StaticFiles(directory=static), name="static")
-    app.middleware("http")(_require_api_key)
+    app.add_middleware(Guard)
     _add_error_handlers(app)
     return app
 
@@ -86,19 +107,78 @@ def error_response(
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
 
-async def _require_api_key(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    key = request.app.state.api_key
-    if key and request.url.path.startswith("/api/"):
-        given = request.headers.get("x-api-key", "")
-        if not hmac.compare_digest(given.encode(), key.encode()):
-            body = {
-                "error": "Unauthorized",
-                "message": "this server requires an API key: send it in the X-API-Key header",
-            }
-            return error_response(401, body, {"WWW-Authenticate": "X-API-Key"})
-    return await call_next(request)
+class Guard:
+    """The app's outer layer (plain ASGI): the API key, HEAD as a GET without its body, and
+    the security headers on every response that passes (``internal`` adds them to a 500)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_head = scope["method"] == "HEAD"
+        if is_head:
+            scope = {**scope, "method": "GET"}
+        send = _secured(send, is_head)
+        key = scope["app"].state.api_key
+        refusal = _key_check(Request(scope), key) if key else None
+        await (refusal or self.app)(scope, receive, send)
+
+
+def _secured(send: Send, is_head: bool) -> Send:
+    """``send`` adding the security headers (and HEAD to a 405's Allow); a HEAD's body
+    dropped, its Content-Length kept."""
+
+    async def secured(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            for name, value in SECURITY_HEADERS.items():
+                headers.setdefault(name, value)
+            allow = [m.strip() for m in headers.get("allow", "").split(",") if m.strip()]
+            if "GET" in allow and "HEAD" not in allow:
+                headers["allow"] = ", ".join([*allow, "HEAD"])
+        elif message["type"] == "http.response.body" and is_head:
+            message = {**message, "body": b""}
+        await send(message)
+
+    return secured
+
+
+def key_token(key: str) -> str:
+    """What a browser's cookie holds: derived from the key, so the key is never stored."""
+    return hmac.new(key.encode(), b"ratelens browser session", hashlib.sha256).hexdigest()
+
+
+def _is_same(given: str | None, expected: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _key_check(request: Request, key: str) -> Response | None:
+    """None when the request may pass; else the answer: a 401, or for a page opened with
+    the right ``?key=``, a cookie and the same address without the key."""
+    headers, cookies = request.headers, request.cookies
+    if request.url.path.startswith(OPEN_PATHS) or _is_same(headers.get("x-api-key"), key):
+        return None
+    if _is_same(cookies.get(KEY_COOKIE), key_token(key)):
+        return None
+    if _is_same(request.query_params.get("key"), key) and not is_api(request):
+        rest = [(k, v) for k, v in request.query_params.multi_items() if k != "key"]
+        to = request.url.path + (f"?{urlencode(rest)}" if rest else "")
+        resp = RedirectResponse(to, 303)
+        resp.set_cookie(KEY_COOKIE, key_token(key), httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https")  # fmt: skip
+        return resp
+    if is_api(request):
+        body = {
+            "error": "Unauthorized",
+            "message": "this server requires an API key: send it in the X-API-Key header",
+        }
+        return error_response(401, body, {"WWW-Authenticate": "X-API-Key"})
+    message = ("This server needs its key. Open this address once with ?key= and the key "
+               "added (a cookie then keeps it until the browser closes).")  # fmt: skip
+    return pages.error_page(request, 401, {"error": "Unauthorized", "message": message})
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -120,7 +200,9 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         name = "DataNotAvailable" if exc.status_code == 404 else "HTTPError"
         message = "no such page: data not available" if exc.status_code == 404 else exc.detail
-        return _error(request, exc.status_code, {"error": name, "message": str(message)})
+        resp = _error(request, exc.status_code, {"error": name, "message": str(message)})
+        resp.headers.update(exc.headers or {})  # a 405's Allow
+        return resp
 
     @app.exception_handler(duckdb.IOException)
     async def busy(request: Request, exc: duckdb.IOException) -> Response:
@@ -135,11 +217,12 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def internal(request: Request, exc: Exception) -> Response:
         log.exception("internal error on %s", request.url.path)
         body = {"error": "InternalError", "message": "internal error: see the server log"}
-        if is_api(request):
-            return error_response(500, body)
+        if is_api(request):  # sent outside Guard: its headers are added here
+            return error_response(500, body, SECURITY_HEADERS)
         return Response(
             f"<!DOCTYPE html><title>Error</title><p>{body['message']}</p>",
             500,
+            SECURITY_HEADERS,
             media_type="text/html",
         )
 
