@@ -146,6 +146,13 @@ class Warehouse:
             paths = part_paths.get(table)
             if paths:
                 rel = con.read_parquet(paths, union_by_name=True)
+                empty = con.from_arrow(schema.empty_table())
+                missing = [  # columns added to the schema after these parts were written
+                    f'CAST(NULL AS {t}) AS "{c}"'
+                    for c, t in zip(empty.columns, empty.types, strict=True)
+                    if c not in rel.columns
+                ]
+                rel = rel.select(", ".join(["*", *missing])) if missing else rel
             else:
                 rel = con.from_arrow(schema.empty_table())
             rel.create_view(table, replace=True)
