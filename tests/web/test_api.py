@@ -144,10 +144,8 @@ def test_medicare_amounts(client: TestClient) -> None:
     by_state = client.get("/api/v1/codes/G6015/medicare", params=params).json()
     assert len(by_state["quotes"]) > 1
     assert all(q["locality_name"].startswith("CA ") for q in by_state["quotes"])
-    not_in_2026 = client.get("/api/v1/codes/G6015/medicare")  # OPPS 2026 still lists it
-    (outside,) = not_in_2026.json()["quotes"]
-    assert outside["pfs_amount"] is None and outside["opps_status_indicator"] is not None
-    assert any("year=2025" in s for s in outside["silent"])
+    not_in_2026 = client.get("/api/v1/codes/G6015/medicare")
+    assert not_in_2026.status_code == 404 and "year=2025" in not_in_2026.json()["message"]
 
 
 def test_sources_is_the_ledger(client: TestClient, sample_home: Path) -> None:
