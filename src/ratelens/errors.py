@@ -16,6 +16,7 @@ class RatelensError(Exception):
 
     retryable: bool = False
     exit_code: int = 1
+    file_id: str = ""  # sha256 of the file being ingested, when ingest() raises it
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

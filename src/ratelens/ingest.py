@@ -86,7 +86,7 @@ def _ingest_one(
     try:
         return [wh.load(path, file_id, size, reader, ctx)]
     except RatelensError as exc:
-        exc.file_id = file_id  # type: ignore[attr-defined]
+        exc.file_id = file_id
         raise
 
 
@@ -97,5 +97,5 @@ def _reader(
         return registry.source(options.kind) if options.kind else registry.detect(path)
     except InputError as exc:
         wh.record_failure(path, file_id, size, None, ctx, str(exc))
-        exc.file_id = file_id  # type: ignore[attr-defined]
+        exc.file_id = file_id
         raise

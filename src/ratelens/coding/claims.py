@@ -40,6 +40,7 @@ from ratelens.medicare.status import (
 )
 from ratelens.warehouse import medicare_queries as mq
 from ratelens.warehouse import ncci_queries as nq
+from ratelens.warehouse.store import Warehouse
 
 __all__ = [
     "BYPASS_MODIFIERS",
@@ -94,6 +95,20 @@ def validate_claim(
         _with_paths(con, findings), key=lambda f: (f.line, f.severity != "error", f.rule)
     )
     return ClaimCheck(tuple(lines), setting, tuple(order), tuple(dict.fromkeys(notes)))
+
+
+def check_claim_file(
+    wh: Warehouse, path: str, *, year: int | None = None, setting: str = "practitioner"
+) -> ClaimCheck:
+    """:func:`validate_claim` of a claim file over a warehouse (``ratelens check claim``)."""
+    from ratelens.sources.registry import TABLES
+
+    lines = load_claim(path)
+    con = wh.connect(TABLES)
+    try:
+        return validate_claim(con, lines, year=year, setting=setting)
+    finally:
+        con.close()
 
 
 def _with_paths(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> list[Finding]:
@@ -200,8 +215,8 @@ def deleted_code(
     why = [f"the {year} PFS relative value file loaded does not list it"]
     if earlier:
         why.append(f"the {earlier[0]['year']} file does")
-    if ends is not None and ends < year:
-        why.append(f"the knowledge pack gives it for {entry.years_valid.label()} only")  # type: ignore[union-attr]
+    if entry is not None and ends is not None and ends < year:
+        why.append(f"the knowledge pack gives it for {entry.years_valid.label()} only")
         sources.append(FindingSource(pack=f"{_pack_id(code)}:{code}:years_valid"))
     instead, src = replacement_for(code, year)
     sources += src

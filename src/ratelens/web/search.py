@@ -8,6 +8,7 @@ A code-shaped query with no pack is still offered: its page says what the loaded
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from ratelens.coding.packs import CodeEntry, load_packs
 from ratelens.web.models import CodeMatch
@@ -44,12 +45,12 @@ def _haystack(entry: CodeEntry) -> str:
     return " ".join(parts).lower()
 
 
-def _match(entry: CodeEntry, how: str) -> CodeMatch:
+def _match(entry: CodeEntry, how: Literal["code", "prefix", "words"]) -> CodeMatch:
     return CodeMatch(
         code=entry.code,
         title=entry.title,
         summary=entry.plain_summary,
         family=entry.family,
-        match=how,  # type: ignore[arg-type]
+        match=how,
         has_pack=True,
     )

@@ -90,7 +90,7 @@ class HospitalCsv:
 
     def read_header(self) -> None:
         """Read and check rows 1-3: general data, version, column layout."""
-        lines = text_lines(self._fh, self._text_log)  # type: ignore[arg-type]
+        lines = text_lines(self._fh, self._text_log)
         self._reader = self.header.read(lines)
         self._columns = ColumnMap(self.layout.groups, self.layout.width)
 

@@ -14,15 +14,21 @@ import io
 import re
 from collections.abc import Iterator
 from itertools import chain
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
-from ratelens.sources.hospital.rules import Problem, ProblemLog
+from ratelens.sources.hospital.rules import Problem
+
+
+class ProblemSink(Protocol):
+    """Where decoding problems go: a ProblemLog, or a log that holds them back a while."""
+
+    def add(self, problem: Problem) -> None: ...
 
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
-def text_lines(fh: BinaryIO, log: ProblemLog) -> Iterator[str]:
+def text_lines(fh: BinaryIO, log: ProblemSink) -> Iterator[str]:
     """Decoded physical lines of a file opened in binary mode (BOM removed)."""
     head = fh.read(4)
     encoding = _utf16_encoding(head)
@@ -77,7 +83,7 @@ def _split_keep_last(text: str) -> tuple[list[str], str]:
     return lines, text[start:]
 
 
-def _utf8_lines(raw_lines: Iterator[bytes], offset: int, log: ProblemLog) -> Iterator[str]:
+def _utf8_lines(raw_lines: Iterator[bytes], offset: int, log: ProblemSink) -> Iterator[str]:
     line_no = 0
     for raw in raw_lines:
         pieces = _LONE_CR.split(raw) if raw.find(b"\r", 0, len(raw) - 2) != -1 else [raw]
@@ -94,7 +100,7 @@ def _utf8_lines(raw_lines: Iterator[bytes], offset: int, log: ProblemLog) -> Ite
             offset += size
 
 
-def _without_nul(data: bytes, offset: int, line_no: int, log: ProblemLog) -> bytes:
+def _without_nul(data: bytes, offset: int, line_no: int, log: ProblemSink) -> bytes:
     """A line without its NUL bytes (never text in a CSV), saying where they were."""
     at = data.index(b"\0")
     n = data.count(b"\0")
@@ -113,7 +119,7 @@ def _without_nul(data: bytes, offset: int, line_no: int, log: ProblemLog) -> byt
     return data.replace(b"\0", b"")
 
 
-def _repair(data: bytes, offset: int, line_no: int, log: ProblemLog) -> str:
+def _repair(data: bytes, offset: int, line_no: int, log: ProblemSink) -> str:
     """Decode invalid UTF-8 bytes as Windows-1252, saying where each was."""
     out: list[str] = []
     pos = 0
