@@ -38,6 +38,16 @@ class TextFormat(StrEnum):
     json = "json"
 
 
+class PfsSetting(StrEnum):
+    facility = "facility"
+    non_facility = "non-facility"
+
+
+class ClaimSetting(StrEnum):
+    practitioner = "practitioner"
+    hospital = "hospital"
+
+
 class CodeFormat(StrEnum):
     text = "text"
     md = "md"
@@ -315,25 +325,18 @@ def medicare(
     locality: Annotated[str | None, typer.Option(help="MAC-locality, e.g. 10112-00.")] = None,
     state: Annotated[str | None, typer.Option(help="Every locality of this state.")] = None,
     zip_code: Annotated[str | None, typer.Option("--zip", help="Locality of a ZIP code.")] = None,
-    setting: Annotated[str | None, typer.Option(help="facility | non-facility.")] = None,
+    setting: Annotated[PfsSetting | None, typer.Option(help="Place of service.")] = None,
     year: Annotated[int | None, typer.Option(help="Fee schedule year (default: latest).")] = None,
     qpp: Annotated[bool, typer.Option(help="Use the qualifying-APM conversion factor.")] = False,
     fmt: Annotated[TextFormat, typer.Option("--format", help="Output format.")] = TextFormat.text,
 ) -> None:
     """What Medicare pays: PFS amount with its arithmetic, and the OPPS national payment."""
-    from ratelens.medicare.quote import medicare_quotes
+    from ratelens.medicare.quote import quote_code
     from ratelens.reports.medicare_text import quotes_text
-    from ratelens.sources import registry
 
-    if setting not in (None, "facility", "non-facility"):
-        raise UsageError(f"--setting must be facility or non-facility, not {setting!r}")
     wh = _warehouse()
-    con = wh.connect(registry.TABLES)
-    try:
-        quotes = medicare_quotes(con, code, year=year, modifier=modifier, locality=locality,
-                                 state=state, zip5=zip_code, setting=setting, is_qpp=qpp)
-    finally:
-        con.close()
+    quotes = quote_code(wh, code, year=year, modifier=modifier, locality=locality, state=state,
+                        zip5=zip_code, setting=setting.value if setting else None, is_qpp=qpp)
     if fmt == TextFormat.json:
         body = [q.to_json() for q in quotes]
         _emit(orjson.dumps(body[0] if len(body) == 1 else body, option=orjson.OPT_INDENT_2), None)
@@ -363,20 +366,16 @@ app.add_typer(check_app, name="check")
 def check_claim(
     path: Path,
     year: Annotated[int | None, typer.Option(help="Fee-schedule year.")] = None,
-    setting: Annotated[str, typer.Option(help="practitioner | hospital")] = "practitioner",
+    setting: Annotated[ClaimSetting, typer.Option(help="NCCI tables to apply.")] = (
+        ClaimSetting.practitioner
+    ),
     fmt: Annotated[TextFormat, typer.Option("--format", help="Output format.")] = TextFormat.text,
 ) -> None:
     """Check claim lines (YAML/JSON): modifiers, NCCI edits, MUEs, medical necessity."""
-    from ratelens.coding.claims import load_claim, validate_claim
+    from ratelens.coding.claims import check_claim_file
     from ratelens.reports.claim_text import claim_json, claim_text
-    from ratelens.sources.registry import TABLES
 
-    lines = load_claim(str(path))
-    con = _warehouse().connect(TABLES)
-    try:
-        check = validate_claim(con, lines, year=year, setting=setting)
-    finally:
-        con.close()
+    check = check_claim_file(_warehouse(), str(path), year=year, setting=setting.value)
     _emit(claim_json(check) if fmt == TextFormat.json else claim_text(check), None)
     raise typer.Exit(1 if check.has_errors else 0)
 

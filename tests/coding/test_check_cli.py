@@ -40,7 +40,13 @@ def test_2025_two_areas_at_6_mev_is_77407_paid_as_g6008(tmp_path: Path) -> None:
     assert body["billed_code"] == "G6008" and body["energy_band"] == "6to10"
     rules = {r["rule"] for r in body["reasons"]}
     assert {"intermediate-2015", "two-areas", "pfs-energy-band-6to10", "pctc-3"} <= rules
-    assert all(r["source"].startswith("radiation-treatment-delivery:") for r in body["reasons"])
+    inferred = [r for r in body["reasons"] if r["rule"].startswith("inferred-")]
+    assert [r["rule"] for r in inferred] == ["inferred-technique"]  # no --technique: said
+    assert all(
+        r["source"].startswith("radiation-treatment-delivery:")
+        for r in body["reasons"]
+        if r not in inferred
+    )
 
 
 @pytest.mark.parametrize(("energy", "g_code"), [("4", "G6007"), ("18", "G6009"), ("20", "G6010")])
@@ -90,3 +96,12 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path: Path, args, message: s
     assert done.returncode == 2
     assert message in done.stderr and done.stdout == ""
     assert "Traceback" not in done.stderr
+
+
+def test_electron_alone_in_2026_is_an_electron_only_level_1_and_says_so(tmp_path: Path) -> None:
+    # 2026: level 1 (77402) is electron-only or 2D photon; mixed beams would be level 3
+    body = run_json(tmp_path, "--energy-mev", "9", "--electron", "--year", "2026")
+    assert body["cpt_code"] == "77402"
+    texts = {r["rule"]: r["text"] for r in body["reasons"]}
+    assert texts["inferred-photon"].startswith("photon beam not stated: taken as an electron")
+    assert "technique not stated: taken as 2D" in texts["inferred-technique"]

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from ratelens.coding.criteria import DeliveryFacts, select_delivery_code
+from ratelens.coding.criteria import INFERRED, DeliveryFacts, select_delivery_code
 from ratelens.errors import UsageError
 
 SIX_MV = DeliveryFacts(energy_mev=6)
@@ -47,7 +47,10 @@ def test_2025_reasons_name_the_rule_and_source() -> None:
     assert choice.level == "intermediate"
     ids = [r.rule_id for r in choice.reasons]
     assert "intermediate-2015" in ids and "ports-3plus" in ids
-    assert all(r.source.startswith("radiation-treatment-delivery:") for r in choice.reasons)
+    assert all(
+        r.source.startswith("radiation-treatment-delivery:") or r.source == INFERRED
+        for r in choice.reasons
+    )
 
 
 # ------------------------------------------------------------------ energy bands (PFS G-codes)
@@ -201,3 +204,17 @@ def test_usage_error_exit_code() -> None:
     with pytest.raises(UsageError) as info:
         select_delivery_code(SIX_MV, 2030)
     assert info.value.exit_code == 2
+
+
+def test_photon_and_technique_not_given_are_inferred_and_said() -> None:
+    electron_only = select_delivery_code(DeliveryFacts(energy_mev=9, electron=True), 2026)
+    assert electron_only.cpt_code == "77402"
+    assert [r.rule_id for r in electron_only.reasons[:2]] == [
+        "inferred-photon",
+        "inferred-technique",
+    ]
+    mixed = select_delivery_code(
+        DeliveryFacts(energy_mev=9, electron=True, technique="3d_conformal"), 2026
+    )
+    assert mixed.cpt_code == "77412"  # photon and electron fields in one session: level 3
+    assert mixed.reasons[0].text.startswith("photon beam not stated: taken as used")

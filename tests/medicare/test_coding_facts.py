@@ -177,3 +177,9 @@ def test_facts_loaded_once_are_reused_without_the_rvu_table(con, tables) -> None
     assert q.pfs_amount == Decimal("17.14")
     with pytest.raises(DataNotAvailable, match="not in the 2025 PFS RVU file"):  # no RVU row
         pfs_code_facts(without_rvus, "0001U", facts=load_medicare_facts(con, "0001U", 2025))
+
+
+def test_a_year_where_neither_pfs_nor_opps_lists_the_code_is_not_available(con) -> None:
+    # G6015: in the 2025 RVU file and the 2023/2025 Addendum B, in neither 2026 file
+    with pytest.raises(DataNotAvailable, match=r"G6015 2026: PFS: .*pass year=2025"):
+        medicare_quote(con, "G6015", year=2026)

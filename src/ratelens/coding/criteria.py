@@ -15,13 +15,20 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ratelens.coding.packs import CodeEntry, Condition, Pack, Selection, load_packs
 from ratelens.errors import UsageError
 
-__all__ = ["CodeChoice", "DeliveryFacts", "Reason", "evaluate", "select_delivery_code"]
+__all__ = [
+    "CodeChoice",
+    "DeliveryFacts",
+    "Reason",
+    "evaluate",
+    "infer_facts",
+    "select_delivery_code",
+]
 
 FAMILY = "radiation-treatment-delivery"
 BILLING_TYPES = ("global", "professional", "technical")
@@ -44,7 +51,9 @@ class DeliveryFacts:
 
     ``energy_mev`` is the highest nominal beam energy used, in MeV. ``technique`` is one of
     ``2d``, ``3d_conformal``, ``imrt`` (includes VMAT), ``sbrt``, ``srs``;
-    ``motion_management`` one of ``none``, ``passive``, ``active``.
+    ``motion_management`` one of ``none``, ``passive``, ``active``. ``photon`` and
+    ``technique`` left as None are inferred from the other facts, and the choice's reasons
+    say so (:func:`infer_facts`).
     """
 
     energy_mev: float
@@ -57,8 +66,8 @@ class DeliveryFacts:
     rotational: bool = False
     compensators: bool = False
     electron: bool = False
-    photon: bool = True
-    technique: str = "2d"
+    photon: bool | None = None  # None: inferred (electron only when an electron beam is named)
+    technique: str | None = None  # None: inferred (2d)
     isocenters: int = 1
     motion_management: str = "none"
     total_skin_electron: bool = False
@@ -100,6 +109,7 @@ def select_delivery_code(
     """
     pack, sel = _family()
     _check_request(sel, year, billing, setting)
+    facts, inferred = infer_facts(facts)
     values = _check_facts(sel, facts)
     routed = _route(pack, sel, values, year)
     if routed is not None:
@@ -107,7 +117,43 @@ def select_delivery_code(
         level = None
     else:
         entry, level, reasons = _level(pack, sel, values, year)
-    return _choice(pack, sel, entry, level, reasons, values, year, billing, setting)
+    return _choice(pack, sel, entry, level, [*inferred, *reasons], values, year, billing, setting)
+
+
+PHOTON_TECHNIQUES = frozenset({"3d_conformal", "imrt", "sbrt", "srs"})
+INFERRED = "ratelens: inferred from the facts given"
+
+
+def infer_facts(facts: DeliveryFacts) -> tuple[DeliveryFacts, list[Reason]]:
+    """The facts with ``photon`` and ``technique`` filled in when not given, and why.
+
+    An electron beam named without photons or a photon technique is an electron-only
+    session; a session that names no beam type is a photon session; no technique is 2D.
+    """
+    reasons: list[Reason] = []
+    photon, technique = facts.photon, facts.technique
+    if photon is None:
+        photon = not facts.electron or technique in PHOTON_TECHNIQUES
+        if facts.electron:  # with no electron beam, photons are the only beam there is
+            text = (
+                f"photon beam not stated: taken as used (technique {technique} is a photon "
+                "technique)"
+                if photon
+                else "photon beam not stated: taken as an electron-only session (electron "
+                "beam named, no photon technique); state photon=true if photons were used too"
+            )
+            reasons.append(Reason("inferred-photon", text, INFERRED))
+    if technique is None:
+        technique = "2d"
+        reasons.append(
+            Reason(
+                "inferred-technique",
+                "technique not stated: taken as 2D "
+                "(non-volumetric); state it if it was 3D, IMRT/VMAT, SBRT or SRS",
+                INFERRED,
+            )
+        )
+    return replace(facts, photon=photon, technique=technique), reasons
 
 
 # --------------------------------------------------------------------------- evaluator

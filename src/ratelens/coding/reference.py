@@ -14,10 +14,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ratelens.benchmark.medicare_basis import medicare_context
-from ratelens.benchmark.report import source_files
 from ratelens.codes import normalize_code
 from ratelens.coding import packs
+from ratelens.coding.code_facts import (
+    Line,
+    check_code,
+    date_lines,
+    modifier_rows,
+    ncci_lines,
+)
 from ratelens.document import (
     CodeFacts,
     DataGap,
@@ -26,6 +31,7 @@ from ratelens.document import (
     SourceFile,
     plain,
 )
+from ratelens.medicare.amounts import MedicareSide, medicare_side, source_files
 from ratelens.sources import registry
 from ratelens.warehouse.store import Warehouse
 
@@ -89,42 +95,73 @@ class CodeReference:
     data_gaps: tuple[DataGap, ...]
     citations: tuple[Citation, ...]
     sources: tuple[SourceFile, ...] = ()  # the loaded files behind the data-driven sections
+    level2_year: int | None = None  # the year of the HCPCS Level II file the descriptor is from
+    payment_policy: tuple[Item, ...] = ()  # RVU payment policy indicators, in words
+    ncci_pairs: tuple[Item, ...] = ()  # PTP edits naming the code (NCCI files loaded)
+    mue: tuple[Item, ...] = ()  # the code's medically unlikely edits
 
     def to_json(self) -> dict[str, Any]:
         return plain(self)
 
 
 def code_reference(wh: Warehouse, code: str, *, year: int | None = None) -> CodeReference:
-    """The reference page of ``code`` for ``year`` (default: the latest PFS year loaded)."""
+    """The reference page of ``code`` for ``year`` (default: the latest PFS year loaded).
+
+    DataNotAvailable when no loaded code set (nor a knowledge pack) knows the code.
+    """
     code = normalize_code(code)
     con = wh.connect(registry.TABLES)
     try:
-        medicare = medicare_context(con, code, year)
-        files = source_files(con, dict(medicare.rows_used))
+        check_code(con, code)
+        side = medicare_side(con, code, year)
+        pairs, mues = ncci_lines(con, code)
+        files = source_files(con, dict(side.rows_used))
     finally:
         con.close()
-    year = medicare.year or year
+    year = side.year or year
     entry = packs.pack_for(code)
-    gaps = list(medicare.gaps)
+    gaps = list(side.gaps)
     if entry is None:
         gaps.append(DataGap("editorial content", NO_PACK))
+    facts = dataclasses.replace(side.facts, summary=entry.plain_summary if entry else None)
+    level2 = side.medicare.level2 if side.medicare else None
     base: dict[str, Any] = dict(
         code=code, year=year, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        is_sample=wh.is_sample, facts=medicare.facts, modifiers=medicare.modifiers,
-        medicare=medicare.amounts, data_gaps=tuple(gaps), sources=files,
-        dates=(Item("Effective / revision dates", "not available: no loaded source gives "
-                    "them for this code"),),
-    )
+        is_sample=wh.is_sample, facts=facts, modifiers=modifier_rows(code, year, side.medicare),
+        medicare=side.amounts, data_gaps=tuple(gaps), sources=files, dates=_dates(side),
+        level2_year=int(level2["year"]) if level2 else None, payment_policy=_policy(side),
+        ncci_pairs=_items(pairs), mue=_items(mues),
+    )  # fmt: skip
     if entry is None:
         return CodeReference(has_pack=False, **base, **_empty_editorial())
     return CodeReference(has_pack=True, **base, **_editorial(entry, year))
 
 
+def _items(lines: tuple[Line, ...]) -> tuple[Item, ...]:
+    return tuple(Item(x.title, x.text, x.detail) for x in lines)
+
+
+def _dates(side: MedicareSide) -> tuple[Item, ...]:
+    found = _items(date_lines(side.medicare))
+    missing = Item("Effective / revision dates", "not available: no loaded source gives them "
+                   "for this code")  # fmt: skip
+    return found or (missing,)
+
+
+def _policy(side: MedicareSide) -> tuple[Item, ...]:
+    quote = side.quotes.get("") or next(iter(side.quotes.values()), None)
+    if quote is None:
+        return ()
+    where = f"PFS RVU file {quote.release}"
+    return tuple(Item(p.label, f"{p.value} — {p.meaning}", where) for p in quote.policy)
+
+
 def _empty_editorial() -> dict[str, Any]:
     names = [f.name for f in dataclasses.fields(CodeReference)]
     start = names.index("title")
-    out: dict[str, Any] = {n: () for n in names[start:] if n not in
-                           ("modifiers", "medicare", "data_gaps", "dates", "sources")}
+    kept = ("modifiers", "medicare", "data_gaps", "dates", "sources", "level2_year",
+            "payment_policy", "ncci_pairs", "mue")
+    out: dict[str, Any] = {n: () for n in names[start:] if n not in kept}
     out["title"] = out["plain_summary"] = None
     return out
 

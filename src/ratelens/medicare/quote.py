@@ -37,6 +37,7 @@ from ratelens.medicare.pfs import (
     round_cents,
 )
 from ratelens.warehouse import medicare_queries as q
+from ratelens.warehouse.store import Warehouse
 
 Source = dict[str, str]  # {"table", "file_id", "locator"}
 
@@ -267,6 +268,13 @@ def _equivalents(
     return kept, [t for t in text if t["hcpcs"] in {e.code for e in kept}]
 
 
+def pfs_equivalents(
+    con: duckdb.DuckDBPyConnection, facts: MedicareFacts
+) -> tuple[Equivalent, ...]:
+    """The codes the year's PFS file pays instead of a status-I code (none otherwise)."""
+    return _equivalents(con, facts.code, facts.base, [])[0]
+
+
 def _quote(
     con: duckdb.DuckDBPyConnection,
     facts: MedicareFacts,
@@ -361,6 +369,8 @@ def medicare_quotes(
     setting = _setting(setting, notes)
     if facts is None or facts.code != code:
         facts = load_medicare_facts(con, code, year, is_qpp=is_qpp)
+    if not facts.rvu_rows and facts.opps_row is None:
+        raise DataNotAvailable(f"{code} {facts.year}: {'; '.join(facts.silent())}")
     row = facts.modifier_row(modifier) if facts.rvu_rows else None
     rel = facts.release
     if rel is not None and rel["cf_kind"] != "single":
@@ -379,6 +389,17 @@ def medicare_quotes(
         notes=notes,
     )  # fmt: skip
     return [_quote(con, facts, row, loc, setting, notes) for loc in (localities or [None])]
+
+
+def quote_code(wh: Warehouse, code: str, **options: Any) -> list[MedicareQuote]:
+    """:func:`medicare_quotes` over a warehouse (``ratelens medicare``, the library's entry)."""
+    from ratelens.sources.registry import TABLES
+
+    con = wh.connect(TABLES)
+    try:
+        return medicare_quotes(con, code, **options)
+    finally:
+        con.close()
 
 
 def medicare_quote(

@@ -159,8 +159,15 @@ def _dated(item: Item) -> str:
     return figures.text(item.text) + (f" ({item.detail})" if item.detail else "")
 
 
+def _level2_label(ref: CodeReference) -> str:
+    """The year a Level II fact is from: its own file's, not the page's."""
+    if ref.level2_year is None:
+        return figures.year(ref.facts.year)
+    return f"HCPCS Level II {ref.level2_year} file"
+
+
 def _category(ref: CodeReference) -> tuple[Block, ...]:
-    label = f"BETOS category ({figures.year(ref.facts.year)})"
+    label = f"BETOS category ({_level2_label(ref)})"
     return (
         Facts(((label, figures.text(ref.facts.betos)),)),
         Text(("BETOS is CMS's Berenson-Eggers Type of Service grouping of HCPCS codes.",)),
@@ -171,6 +178,7 @@ def _description(ref: CodeReference) -> tuple[Block, ...]:
     f = ref.facts
     if f.descriptor:
         label = "HCPCS Level II descriptor" if f.code_system != "CPT" else "CPT descriptor"
+        label += f" ({_level2_label(ref)})" if ref.level2_year is not None else ""
         descriptor = (label, f.descriptor)
     elif f.code_system == "CPT":
         descriptor = ("CPT descriptor", NO_CPT_DESCRIPTOR)
@@ -278,7 +286,29 @@ def _items_table(
 
 def _billing(ref: CodeReference) -> tuple[Block, ...]:
     headers = ("Years, setting", "Bundled or billed separately", "Sources")
-    return (_items_table(ref, ref.billing_notes, headers, f"No billing note for {_year(ref)}."),)
+    notes = _items_table(ref, ref.billing_notes, headers, f"No billing note for {_year(ref)}.")
+    return (notes, *_file_rules(ref))
+
+
+def _file_rules(ref: CodeReference) -> tuple[Block, ...]:
+    """Payment policy indicators and NCCI edits of the loaded files, when there are any."""
+    out: list[Block] = []
+    rows: tuple[tuple[str, ...], ...]
+    if ref.payment_policy:
+        rows = tuple((i.title, i.text) for i in ref.payment_policy)
+        where = ref.payment_policy[0].detail
+        out.append(Table(("Payment policy indicator", "Value and meaning"), rows,
+                         caption=f"Payment policy indicators ({where})"))  # fmt: skip
+    if ref.ncci_pairs:
+        rows = tuple((i.title, i.text, i.detail) for i in ref.ncci_pairs)
+        headers = ("Column 1 / column 2", "Modifier indicator", "Setting, dates, rationale")
+        caption = "NCCI procedure-to-procedure edits naming the code"
+        out.append(Table(headers, rows, caption=caption))
+    if ref.mue:
+        rows = tuple((i.title, i.text, i.detail) for i in ref.mue)
+        out.append(Table(("Table", "Units", "Rationale, effective date"), rows,
+                         caption="NCCI medically unlikely edits (MUE)"))  # fmt: skip
+    return tuple(out)
 
 
 def _necessity(ref: CodeReference) -> tuple[Block, ...]:

@@ -65,6 +65,13 @@ WHERE hcpcs = $code AND year = $year
 ORDER BY period DESC, publisher = 'CMS' DESC LIMIT 1
 """
 
+# Years each kind of CMS file is loaded for (any code), to name the code sets searched.
+LOADED_YEARS = {
+    "pfs_rvu": "SELECT DISTINCT year FROM pfs_rvu ORDER BY year DESC",
+    "opps_addendum_b": "SELECT DISTINCT year FROM opps_addendum_b ORDER BY year DESC",
+    "hcpcs_level2": "SELECT DISTINCT year FROM hcpcs_level2 ORDER BY year DESC",
+}
+
 OPPS_YEARS = "SELECT DISTINCT year FROM opps_addendum_b WHERE hcpcs = $code ORDER BY year DESC"
 
 ADDENDUM_A = "SELECT * FROM opps_addendum_a WHERE year = $year"

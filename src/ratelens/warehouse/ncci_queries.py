@@ -34,3 +34,23 @@ LEVEL2_HAS_CODE = "SELECT hcpcs, file_id, locator FROM hcpcs_level2 WHERE hcpcs 
 
 # The file names of file ids (the warehouse's "ledger" view), so findings can name files.
 FILE_PATHS = "SELECT file_id, path FROM ledger WHERE file_id IN (SELECT unnest($ids))"
+
+# Every PTP edit naming a code, in either column, newest first (for the code page).
+CODE_PAIRS = """
+SELECT * FROM ncci_ptp WHERE column1 = $code OR column2 = $code
+ORDER BY setting, column1 = $code DESC, column1, column2, effective_date DESC
+LIMIT $limit
+"""
+
+CODE_PAIR_COUNT = "SELECT count(*) AS n FROM ncci_ptp WHERE column1 = $code OR column2 = $code"
+
+CODE_MUE = """
+SELECT * FROM ncci_mue WHERE hcpcs = $code
+ORDER BY setting, effective_date DESC NULLS LAST, file_id, locator
+"""
+
+NCCI_HAS_CODE = """
+SELECT 1 FROM ncci_ptp WHERE column1 = $code OR column2 = $code LIMIT 1
+"""
+
+MUE_HAS_CODE = "SELECT 1 FROM ncci_mue WHERE hcpcs = $code LIMIT 1"
