@@ -15,11 +15,15 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from ratelens.benchmark.rates import rate_rows
+from ratelens.benchmark.report import Filters
 from ratelens.errors import FormatError, ValidationError
+from ratelens.ingest import ingest
 from ratelens.sources import ReadContext
 from ratelens.sources.files import read_head
 from ratelens.sources.hospital.reader import read, sniff_form, validate_file
 from ratelens.sources.rates import PLAUSIBLE_MAX, RATE_SCHEMA
+from ratelens.warehouse.store import Warehouse
 
 ATTESTATION = (
     "To the best of its knowledge and belief, this hospital has included all applicable "
@@ -450,3 +454,43 @@ def json_doc(payers: list[dict]) -> dict:
             }
         ],
     }
+
+
+# -- end to end: ingest, --payer, rate export ---------------------------------------------
+
+
+def test_payer_filter_finds_every_bcbs_spelling_and_export_keeps_allowed_amounts(
+    tmp_path: Path,
+) -> None:
+    names = ["BLUE CROSS BLUE SHIELD [110001]", "BCBS CAP", "BLUE CROSS/BLUE SHIELD", "Regence"]
+    rows = [visit(payer_name=n, plan_name="ALL", **dollar_cells("100")) for n in names]
+    rows.append(
+        visit(
+            payer_name="Aetna",
+            plan_name="PPO",
+            **{
+                "standard_charge|negotiated_percentage": "55",
+                "standard_charge|methodology": "percent of total billed charges",
+                "median_amount": "1200.5",
+                "10th_percentile": "900",
+                "90th_percentile": "1500.25",
+                "count": "11",
+            },
+        )
+    )
+    wh = Warehouse(tmp_path / "home")
+    ingest(wh, [str(tall_file(tmp_path / "h.csv", rows))])
+
+    bcbs = rate_rows(wh, "99213", Filters(payer="BCBS")).to_pylist()
+    assert sorted(r["payer_raw"] for r in bcbs) == sorted(names)
+    assert {r["payer_family"] for r in bcbs} == {"Blue Cross Blue Shield"}
+    assert {r["methodology"] for r in bcbs} == {"fee schedule"}
+
+    (aetna,) = rate_rows(wh, "99213", Filters(payer="aetna")).to_pylist()
+    assert (aetna["negotiated_type"], aetna["negotiated_rate"]) == ("percentage", 55)
+    assert (aetna["median_amount"], aetna["10th_percentile"], aetna["90th_percentile"]) == (
+        1200.5,
+        900,
+        1500.25,
+    )
+    assert (aetna["count"], aetna["methodology"]) == ("11", "percent of total billed charges")
