@@ -31,17 +31,17 @@ def group_rows(
     rows, npis = [], []
     for g, group in enumerate(groups):
         gw = f"{where}.provider_groups[{g}]" if is_listed else where
-        tin = group.get("tin")
+        tin: Any = group.get("tin")  # parsed JSON, checked below when not the usual shape
         value = tin.get("value") if type(tin) is dict else None
-        if type(value) is not str or type(tin.get("type")) is not str:  # type: ignore[union-attr]
+        if type(value) is not str or type(tin.get("type")) is not str:
             tin = chk.get(group, "tin", dict, gw, True)
             value = str(chk.get(tin, "value", (str, int), f"{gw}.tin", True))
             chk.text(tin, "type", f"{gw}.tin", True)
-        business = tin.get("business_name")  # type: ignore[union-attr]
+        business = tin.get("business_name")
         if business is not None and type(business) is not str:
-            chk.text(tin, "business_name", f"{gw}.tin")  # type: ignore[arg-type]
+            chk.text(tin, "business_name", f"{gw}.tin")
         ids = npi_list(chk, group, gw)
-        rows.append((gw, group_id, network, tin["type"], value, business, len(ids)))  # type: ignore[index]
+        rows.append((gw, group_id, network, tin["type"], value, business, len(ids)))
         npis.append((group_id, value, ids))
     return rows, npis
 

@@ -419,7 +419,6 @@ class Scanner:
         """Absolute positions of needles in depth <= 3 text (and across the chunk start)."""
         assert self.needles is not None and analysis.text is not None
         assert analysis.groups is not None  # the numpy analysis gives both
-        assert analysis.groups is not None  # the numpy analysis gives both
         text, groups = analysis.text, analysis.groups
         tail, self.tail = self.tail, data[len(data) - self.needles.tail :]
         found = self.needles.find(tail + text)
