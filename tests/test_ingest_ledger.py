@@ -116,3 +116,23 @@ def test_stats_counts_files_rows_codes_payers_and_bytes(tmp_path: Path) -> None:
     assert figures["bytes_on_disk"] == on_disk
     text = run(home, "stats").stdout
     assert "rates           5" in text and "2 loaded, 0 failed" in text
+
+
+def test_synthetic_is_what_the_file_says_not_where_it_lies(tmp_path: Path) -> None:
+    """Issue 13: the synthetic payer file, renamed, is still synthetic (its
+    reporting_entity_type says so); a real CMS example under a folder named synthetic is not."""
+    plain = tmp_path / "payer-a.json"
+    plain.write_bytes((DATA / "synthetic" / "synthetic-payer-a-2025_in-network-rates.json")
+                      .read_bytes())
+    decoy = tmp_path / "synthetic" / "cms-example.json"
+    decoy.parent.mkdir()
+    decoy.write_bytes(FFS.read_bytes())
+    home = tmp_path / "home"
+    assert run(home, "ingest", str(plain), str(decoy)).returncode == 0
+    flags = {Path(e.path).name: e.is_synthetic for e in Warehouse(home).entries()}
+    assert flags == {"payer-a.json": True, "cms-example.json": False}
+    for code, name, is_synthetic in (("77407", "payer-a.json", True),
+                                     ("27447", "cms-example.json", False)):
+        report = json.loads(run(home, "report", code, "--format", "json").stdout)
+        [source] = [s for s in report["sources"] if Path(s["path"]).name == name]
+        assert source["is_synthetic"] is is_synthetic and report["is_synthetic"] is is_synthetic

@@ -5,6 +5,11 @@ The public API; everything else may change freely::
     from ratelens import open_warehouse, benchmark_code, code_reference
     wh = open_warehouse()
     report = benchmark_code(wh, "77407", year=2025)
+    quotes = quote_code(wh, "77407", state="TX")        # what Medicare pays
+    check = check_claim_file(wh, "claim.yaml")            # NCCI, MUE, modifiers
+    choice = select_delivery_code(DeliveryFacts(...), 2026)
+    validation = validate_file("standardcharges.csv")    # CMS template rules
+    figures = warehouse_stats(wh)
 
 Names are imported on first use (PEP 562), so ``import ratelens`` and the CLI start fast.
 """
@@ -35,28 +40,58 @@ _WHERE = {
     "LoadResult": "ratelens.warehouse.store",
     "Warehouse": "ratelens.warehouse.store",
     "ingest_distributed": "ratelens.scale",
+    "ClaimCheck": "ratelens.coding.findings",
+    "check_claim_file": "ratelens.coding.claims",
+    "load_claim": "ratelens.coding.claim_files",
+    "validate_claim": "ratelens.coding.claims",
+    "CodeChoice": "ratelens.coding.criteria",
+    "DeliveryFacts": "ratelens.coding.criteria",
+    "select_delivery_code": "ratelens.coding.criteria",
+    "EnvironmentFailure": "ratelens.errors",
+    "MedicareQuote": "ratelens.medicare.quote",
+    "medicare_quotes": "ratelens.medicare.quote",
+    "quote_code": "ratelens.medicare.quote",
+    "validate_file": "ratelens.sources.hospital.reader",
+    "LedgerEntry": "ratelens.warehouse.ledger",
+    "WarehouseStats": "ratelens.warehouse.stats",
+    "warehouse_stats": "ratelens.warehouse.stats",
 }
 
 __all__ = [
     "BenchmarkReport",
+    "ClaimCheck",
+    "CodeChoice",
     "CodeReference",
     "DataNotAvailable",
+    "DeliveryFacts",
+    "EnvironmentFailure",
     "Filters",
     "FormatError",
     "IngestOptions",
     "InputError",
+    "LedgerEntry",
     "LoadResult",
+    "MedicareQuote",
     "RatelensError",
     "UsageError",
     "ValidationError",
     "Warehouse",
+    "WarehouseStats",
     "__version__",
     "benchmark_code",
+    "check_claim_file",
     "code_reference",
     "ingest",
     "ingest_distributed",
+    "load_claim",
+    "medicare_quotes",
     "open_warehouse",
+    "quote_code",
     "rate_rows",
+    "select_delivery_code",
+    "validate_claim",
+    "validate_file",
+    "warehouse_stats",
 ]
 
 
@@ -70,9 +105,14 @@ if TYPE_CHECKING:
     from ratelens.benchmark.document import BenchmarkReport
     from ratelens.benchmark.rates import rate_rows
     from ratelens.benchmark.report import Filters, benchmark_code
+    from ratelens.coding.claim_files import load_claim
+    from ratelens.coding.claims import check_claim_file, validate_claim
+    from ratelens.coding.criteria import CodeChoice, DeliveryFacts, select_delivery_code
+    from ratelens.coding.findings import ClaimCheck
     from ratelens.coding.reference import CodeReference, code_reference
     from ratelens.errors import (
         DataNotAvailable,
+        EnvironmentFailure,
         FormatError,
         InputError,
         RatelensError,
@@ -80,6 +120,10 @@ if TYPE_CHECKING:
         ValidationError,
     )
     from ratelens.ingest import IngestOptions, ingest
+    from ratelens.medicare.quote import MedicareQuote, medicare_quotes, quote_code
     from ratelens.sample import open_warehouse
     from ratelens.scale import ingest_distributed
+    from ratelens.sources.hospital.reader import validate_file
+    from ratelens.warehouse.ledger import LedgerEntry
+    from ratelens.warehouse.stats import WarehouseStats, warehouse_stats
     from ratelens.warehouse.store import LoadResult, Warehouse

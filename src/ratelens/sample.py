@@ -6,6 +6,7 @@ With nothing ingested, commands read a warehouse built once from these files und
 
 from __future__ import annotations
 
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from ratelens import config
 from ratelens.ingest import IngestOptions, ingest
 from ratelens.warehouse.store import Warehouse
 
+SAMPLE_FOLDER = "sample-2"
+OLD_SAMPLE_FOLDERS = ("sample",)
 DATA_SUFFIXES = (".csv", ".txt", ".json", ".gz", ".TXT", ".xlsx")
 
 
@@ -42,8 +45,14 @@ def open_warehouse(home: Path | None = None) -> Warehouse:
 
 
 def sample_warehouse(home: Path) -> Warehouse:
-    """The warehouse of the bundled files, built on first use (idempotent by sha256)."""
-    wh = Warehouse(home / "sample", is_sample=True)
+    """The warehouse of the bundled files, built on first use (idempotent by sha256).
+
+    Built anew in a folder of its own when what its ledger records changes (``sample-2``:
+    a file's reporting_entity_type, which says the synthetic files are synthetic).
+    """
+    for old in OLD_SAMPLE_FOLDERS:
+        shutil.rmtree(home / old, ignore_errors=True)
+    wh = Warehouse(home / SAMPLE_FOLDER, is_sample=True)
     loaded = {e.path for e in wh.entries()}
     missing = [p for p in bundled_files() if p not in loaded]
     if missing:

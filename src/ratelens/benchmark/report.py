@@ -176,7 +176,7 @@ def source_files(con: duckdb.DuckDBPyConnection, used: dict[str, int]) -> tuple[
         out.append(SourceFile(
             file_id=file_id, path=row.get("path", ""), kind=row.get("kind"),
             publisher=row.get("publisher"), file_date=row.get("file_date"), rows_used=n,
-            is_synthetic="/synthetic/" in path, is_bundled="/ratelens/data/" in path,
+            is_synthetic=bool(row.get("is_synthetic")), is_bundled="/ratelens/data/" in path,
         ))
     return tuple(sorted(out, key=lambda s: s.path))
 

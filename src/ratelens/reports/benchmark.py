@@ -8,7 +8,7 @@ that. JSON, CSV and XLSX are written from the report itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from ratelens.benchmark.document import (
     NOT_AVAILABLE,
@@ -25,7 +25,6 @@ from ratelens.reports.layout import Banner, Block, Chart, Document, Facts, Secti
 if TYPE_CHECKING:
     from rich.console import Console
 
-Format = Literal["text", "md", "html", "pdf", "json", "csv", "xlsx"]
 FORMATS: tuple[str, ...] = ("text", "md", "html", "pdf", "json", "csv", "xlsx")
 
 SAMPLE_BANNER = (

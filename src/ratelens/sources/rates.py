@@ -74,8 +74,6 @@ RATE_SCHEMA = pa.schema(
     ]
 )
 
-RATE_COLUMNS: tuple[str, ...] = tuple(RATE_SCHEMA.names)
-
 # Dollars for one service beyond which a value is implausible: loaded with a warning, flagged
 # as an outlier and left out of statistics (a value that is not finite is refused).
 PLAUSIBLE_MAX = 10_000_000

@@ -77,8 +77,12 @@ CURRENT = f"""
     QUALIFY rank = 1
 """
 
+# A file is synthetic (made-up data) when it says so: TiC's reporting_entity_type.
+IS_SYNTHETIC = """coalesce(lower(json_extract_string(meta, '$.reporting_entity_type'))
+    LIKE 'synthetic%', false)"""
+
 # The same, for the "ledger" view of queries (benchmark sources, file names of findings).
-LEDGER_VIEW = f"SELECT * EXCLUDE (n_attempts) FROM ({CURRENT})"
+LEDGER_VIEW = f"SELECT * EXCLUDE (n_attempts), {IS_SYNTHETIC} AS is_synthetic FROM ({CURRENT})"
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,8 @@ class LedgerEntry:
 
     @property
     def is_synthetic(self) -> bool:
-        """Made-up data, as the file itself says (see the bundled synthetic sample)."""
-        return self.meta.get("is_synthetic") == "true"
+        """Made-up data, as the file itself says (see ``IS_SYNTHETIC``)."""
+        return self.meta.get("reporting_entity_type", "").lower().startswith("synthetic")
 
     def to_json(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
