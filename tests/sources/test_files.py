@@ -183,3 +183,39 @@ def test_named_url_reaches_public_addresses_only_redirects_and_dns_included() ->
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_download_cut_mid_file_says_so() -> None:
+    body = gzip.compress(
+        b'{"version": "1.0.0", "in_network": ['
+        + b",".join(b'{"a": %d}' % i for i in range(300_000))
+        + b"]}"
+    )
+
+    class Cut(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # promises the whole file, sends half
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.connection.close()
+
+        do_HEAD = do_GET
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Cut)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/in-network.json.gz"
+    try:
+        with pytest.raises(InputError) as info:
+            for _ in Scanner(url, {"in_network": False}).events():
+                pass
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    err = info.value
+    assert err.found == "the connection closed before the end of the file" and err.retryable
+    assert str(err.locator).startswith("compressed byte ")

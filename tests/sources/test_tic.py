@@ -125,6 +125,7 @@ def test_v1_fee_for_service_rows_by_hand() -> None:
         "file_date": "2020-08-27",
         "version": "1.2.0",
         "schema": "v1",
+        "reporting_entity_type": "medicare",
     }
 
 

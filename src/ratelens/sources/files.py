@@ -103,6 +103,8 @@ def fetch_failure(exc: BaseException) -> str:
 def _network_cause(exc: object) -> str | None:
     if isinstance(exc, NotPublicError):
         return str(exc)
+    if type(exc).__name__ in ("ClientPayloadError", "ContentLengthError"):  # aiohttp
+        return "the connection closed before the end of the file"
     status = getattr(exc, "status", None)
     if isinstance(status, int) and status >= 400:
         return f"HTTP status {status}"

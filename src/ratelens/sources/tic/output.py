@@ -14,7 +14,7 @@ from ratelens.config import batch_rows
 from ratelens.errors import FormatError
 from ratelens.sources import Batches, ReadContext
 from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
-from ratelens.sources.payers import canonical_payer
+from ratelens.sources.payers import canonical_payer, payer_columns
 from ratelens.sources.rates import RATE_SCHEMA
 from ratelens.sources.tic.check import shown
 from ratelens.sources.tic.groups import group_batch, npi_batch
@@ -104,6 +104,8 @@ class Root:
             self.ctx.meta["publisher"] = value
         elif key == "last_updated_on" and isinstance(value, str):
             self.ctx.meta["file_date"] = value
+        elif key == "reporting_entity_type" and isinstance(value, str):
+            self.ctx.meta["reporting_entity_type"] = value  # "synthetic ..." marks made-up data
 
     def is_known(self) -> bool:
         return all(k in self.values for k in HEADER)
@@ -113,7 +115,7 @@ class Root:
         v = self.values
         raw = _text_or_none(v.get("reporting_entity_name"))
         fields = {k: _text_or_none(v.get(k)) for k in (*PLAN_FIELDS, "reporting_entity_type")}
-        fields.update(payer=canonical_payer(raw).payer, payer_raw=raw)
+        fields.update({**payer_columns(raw), "payer": canonical_payer(raw).payer}, payer_raw=raw)
         fields["last_updated_on"] = _text_or_none(v.get("last_updated_on"))
         plans = v.get("reporting_plans")
         if isinstance(plans, list) and plans and all(isinstance(p, dict) for p in plans):

@@ -28,8 +28,14 @@ import numpy as np
 import orjson
 from isal import igzip_lib
 
-from ratelens.errors import FormatError, ValidationError
-from ratelens.sources.files import GZIP_MAGIC, gzip_error, keep_big_buffers, open_raw
+from ratelens.errors import FormatError, InputError, RatelensError, ValidationError
+from ratelens.sources.files import (
+    GZIP_MAGIC,
+    fetch_failure,
+    gzip_error,
+    keep_big_buffers,
+    open_raw,
+)
 from ratelens.sources.tic.structure import (  # noqa: F401 (has_native: the module's API)
     Analysis,
     Needles,
@@ -73,17 +79,41 @@ def read_chunks(
     """
     keep_big_buffers()
     raw = open_raw(path)
+    n_read = 0  # compressed bytes consumed so far
+    chunks = in_thread(lambda: _blocks(path, raw, size), "ratelens-inflate")
     try:
-        for data, n, pad in in_thread(lambda: _blocks(path, raw, size), "ratelens-inflate"):
+        while True:
+            try:
+                data, n, pad = next(chunks)
+            except StopIteration:
+                return
+            except RatelensError:
+                raise
+            except Exception as exc:  # a URL that stops answering, a failing disk: say so
+                where = f"compressed byte {_position(raw, n_read):,}"
+                found, expected = fetch_failure(exc), "the rest of the file"
+                raise InputError(path, where, expected, found, retryable=True) from exc
+            n_read += n
             yield data, n, pad, None if analyse is None else analyse(data)
     finally:
+        chunks.close()
         raw.close()
+
+
+def _position(raw: BinaryIO, at_least: int) -> int:
+    """How far a file was read (where a read failed), or ``at_least`` if it cannot say."""
+    try:
+        return max(int(raw.tell()), at_least)
+    except (OSError, ValueError):
+        return at_least
 
 
 _END = object()
 
 
-def in_thread(make: Callable[[], Generator[Any, None, None]], name: str) -> Iterator[Any]:
+def in_thread(
+    make: Callable[[], Generator[Any, None, None]], name: str
+) -> Generator[Any, None, None]:
     """The items of ``make()``, produced ahead in a thread (exceptions come through)."""
     out: queue.Queue[Any] = queue.Queue(maxsize=8)
     stop = threading.Event()
