@@ -5,6 +5,9 @@ dates and file years; payment policy, limiting charge and NCCI edits on the page
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +107,14 @@ def test_payment_policy_and_ncci_edits_on_the_page(wh) -> None:
     assert "NCCI procedure-to-procedure edits naming the code" in page
     assert "Payment policy indicators (PFS RVU file RVU25D)" in page
     validate_code_reference_json(ref.to_json())
+
+
+def test_the_cli_exits_1_for_a_non_code(tmp_path: Path) -> None:
+    env = {**os.environ, "RATELENS_HOME": str(tmp_path / "home"), "CI": "true"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ratelens", "code", "ABCDE"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1 and done.stdout == ""
+    assert "ABCDE is not found in any loaded code set" in done.stderr
+    assert "NCCI PTP edits not loaded" in done.stderr  # the bundled sample has no NCCI file

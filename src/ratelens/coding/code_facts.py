@@ -92,7 +92,8 @@ def searched(con: duckdb.DuckDBPyConnection) -> list[str]:
         ("ncci_mue", "NCCI MUE tables"),
         ("rates", "payer and hospital rate files (any code type)"),
     ):
-        out.append(name if q.has_table(con, table) else f"{name} not loaded")
+        has_rows = q.fetch_if(con, table, q.ANY_ROW[table])
+        out.append(name if has_rows else f"{name} not loaded")
     out.append("the knowledge packs")
     return out
 

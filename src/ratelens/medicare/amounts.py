@@ -217,7 +217,7 @@ def source_files(con: duckdb.DuckDBPyConnection, used: dict[str, int]) -> tuple[
                 publisher=row.get("publisher"),
                 file_date=row.get("file_date"),
                 rows_used=n,
-                is_synthetic=bool(row.get("is_synthetic", "/synthetic/" in path)),
+                is_synthetic=bool(row.get("is_synthetic")),  # the ledger view's, from file metadata
                 is_bundled="/ratelens/data/" in path,
             )
         )

@@ -72,6 +72,9 @@ LOADED_YEARS = {
     "hcpcs_level2": "SELECT DISTINCT year FROM hcpcs_level2 ORDER BY year DESC",
 }
 
+# Whether a table holds any row (a view over no file is empty).
+ANY_ROW = {t: f"SELECT 1 FROM {t} LIMIT 1" for t in ("ncci_ptp", "ncci_mue", "rates")}
+
 OPPS_YEARS = "SELECT DISTINCT year FROM opps_addendum_b WHERE hcpcs = $code ORDER BY year DESC"
 
 ADDENDUM_A = "SELECT * FROM opps_addendum_a WHERE year = $year"
