@@ -7,6 +7,7 @@ from a data file is never read as rich markup or emoji codes. Real processes thr
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -160,3 +161,18 @@ def test_markup_in_a_payer_name_stays_text_in_the_ledger(tmp_path: Path) -> None
     assert table.returncode == 0, table.stderr
     assert "[bold]in-network[red] :x:.json" in table.stdout and HOSTILE in table.stdout
     assert "\u274c" not in table.stdout
+
+
+@pytest.mark.parametrize(("url", "said"), [
+    ("nosuchproto://host/file.json", "Protocol not known: nosuchproto"),
+    ("s3://bucket/in-network.json.gz", "no package installed for this URL scheme"),
+])
+def test_urls_that_cannot_be_fetched_are_one_line_and_exit_1(
+    home: Path, url: str, said: str
+) -> None:
+    if url.startswith("s3://") and importlib.util.find_spec("s3fs") is not None:
+        pytest.skip("s3fs is installed here: s3:// URLs are fetchable")
+    proc = run(home, "ingest", url)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert url in line and said in line

@@ -96,7 +96,7 @@ def fetch_failure(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError):
         return "no such file"
     if isinstance(exc, ImportError):
-        return f"a URL whose scheme needs a package that is not installed ({exc.name})"
+        return f"no package installed for this URL scheme ({exc.name or exc})"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
