@@ -64,6 +64,7 @@ def test_v3_tall_example_rows() -> None:
         "detected_version": "3.0",
         "state": "CA",
         "form": "csv_tall",
+        "hospital_address": "12 Main Street, Fullerton, CA  92832|23 Ocean Ave, San Jose, CA 94088",
     }
     (mri,) = rows_at(table, "line 4")
     assert (mri["billing_code"], mri["billing_code_type"], mri["bundled_codes"]) == (

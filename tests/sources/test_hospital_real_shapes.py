@@ -414,6 +414,18 @@ def test_cr_only_file_is_recognised_and_read(tmp_path: Path) -> None:
     assert [(r["locator"], r["negotiated_rate"]) for r in got] == [("line 4", 1), ("line 5", 2)]
 
 
+def test_large_cr_only_file_is_read_in_blocks_with_every_line(tmp_path: Path) -> None:
+    """Past the first 64 KB and across 1 MB reads, every line and its number is kept."""
+    rows = [
+        visit(payer_name="Aetna", plan_name="PPO", **dollar_cells(str(i))) for i in range(1, 12001)
+    ]
+    path = tall_file(tmp_path / "cr.csv", rows, newline="\r")
+    assert path.stat().st_size > 1 << 20 and b"\n" not in path.read_bytes()
+    got, _ = load(path)
+    assert len(got) == 12000
+    assert (got[-1]["locator"], got[-1]["negotiated_rate"]) == ("line 12003", 12000)
+
+
 def test_lenient_money_text_says_what_was_read(tmp_path: Path) -> None:
     rows = [visit(payer_name="Aetna", plan_name="PPO", **dollar_cells("100"))]
     rows[0]["standard_charge|negotiated_dollar"] = "$242.10"

@@ -24,6 +24,7 @@ class ProblemSink(Protocol):
 
     def add(self, problem: Problem) -> None: ...
 
+
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
@@ -45,8 +46,26 @@ def text_lines(fh: BinaryIO, log: ProblemSink) -> Iterator[str]:
         )
         return _decoded_lines(chain([head], iter(lambda: fh.read(1 << 20), b"")), encoding)
     skip = 3 if head.startswith(codecs.BOM_UTF8) else 0
-    first = io.BytesIO(head[skip:] + fh.readline())
+    block = head[skip:] + fh.read(1 << 16)
+    if b"\r" in block and b"\n" not in block:  # lone CRs only (old Mac exports): by blocks
+        return _utf8_lines(
+            _cr_lines(chain([block], iter(lambda: fh.read(1 << 20), b""))), skip, log
+        )
+    first = io.BytesIO(block + fh.readline())
     return _utf8_lines(chain(first, fh), skip, log)
+
+
+def _cr_lines(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """The lines of a file whose lines end in a lone CR, read a block at a time (reading by
+    ``\n`` lines would hold the whole file as one line)."""
+    rest = b""
+    for block in blocks:
+        lines = (rest + block).split(b"\r")
+        rest = lines.pop()
+        for line in lines:
+            yield line + b"\r"
+    if rest:
+        yield rest
 
 
 def _utf16_encoding(head: bytes) -> str | None:
