@@ -37,7 +37,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ratelens import __version__, config
-from ratelens.errors import DataNotAvailable, RatelensError, UsageError
+from ratelens.errors import DataNotAvailable, EnvironmentFailure, RatelensError, UsageError
 from ratelens.sample import open_warehouse
 from ratelens.web import api, pages
 from ratelens.web.warehouse_cache import CachedWarehouse
@@ -51,7 +51,9 @@ to the file and row it came from. Read-only. Errors are JSON objects
 If the server has `RATELENS_API_KEY` set, send it in the `X-API-Key` header.
 """
 
-STATUS: dict[type[RatelensError], int] = {DataNotAvailable: 404, UsageError: 422}
+STATUS: dict[type[RatelensError], int] = {
+    DataNotAvailable: 404, UsageError: 422, EnvironmentFailure: 503,  # a catalog locked too long
+}
 SECURITY_HEADERS = {
     "content-security-policy": "; ".join([
         "default-src 'none'", "script-src 'self'", "style-src 'self' 'unsafe-inline'",
