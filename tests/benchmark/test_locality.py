@@ -236,3 +236,28 @@ def test_hospital_rows_use_the_hospital_address(tmp_path: Path) -> None:
     assert (facility["medicare_basis"], facility["medicare_locality"]) == ("opps", "national")
     assert facility["medicare_locality_reason"].startswith("OPPS national unadjusted")
     assert facility["medicare_amount"] is None and facility["pct_of_medicare"] is None
+
+
+def test_the_exact_key_join_gives_the_same_rows(warehouse: Warehouse) -> None:
+    """The join used when two keys share a hash (every key column) fills the same values."""
+    from ratelens.benchmark.locality import build_prices
+    from ratelens.warehouse import locality_queries as lq
+    from ratelens.warehouse import rate_queries as q
+
+    con = warehouse.connect(registry.TABLES)
+    try:
+        con.from_arrow(build_prices(con, ["99213"], [2025]).table()).create_view(
+            "medicare_prices", replace=True)
+        bound = {"default_year": 2025, "facility_pos": sorted(lq.FACILITY_POS),
+                 "dollar_types": list(lq.DOLLAR_TYPES), "nppes_loaded": True,
+                 "zip_loaded": True}  # fmt: skip
+        found = []
+        for is_exact in (False, True):
+            q.select_rates(con, q.params(["99213"], year=2025))
+            lq.attach_basis(con, "selection", bound, is_exact=is_exact)
+            found.append(con.sql("SELECT * EXCLUDE (is_local_basis) FROM selection "
+                                 "ORDER BY negotiated_rate").fetchall())
+    finally:
+        con.close()
+    assert found[0] == found[1] and len(found[0]) == 8
+    assert ("13202-01 NY MANHATTAN" in str(found[0])) and "national" in str(found[0])

@@ -136,8 +136,9 @@ def _opps_rows(con: duckdb.DuckDBPyConnection, year: int, code: str,
 
 
 def attach_medicare(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
-                    default_year: int | None) -> None:
-    """Add each row's Medicare basis columns to the selection ``table`` (see the queries)."""
+                    default_year: int | None, *, is_export: bool = False) -> None:
+    """Add each row's Medicare basis columns to the selection ``table`` (see the queries):
+    all of them for the rate export, the ones the statistics read for a report."""
     con.from_arrow(prices.table()).create_view("medicare_prices", replace=True)
     bound = {
         "default_year": default_year,
@@ -146,7 +147,7 @@ def attach_medicare(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
         "nppes_loaded": is_nppes_loaded(con),
         "zip_loaded": bool(mq.fetch_if(con, "pfs_zip", lq.ANY_ZIP)),
     }
-    lq.attach_basis(con, table, bound)
+    lq.attach_basis(con, table, bound, None if is_export else lq.REPORT_COLUMNS)
 
 
 def basis_gaps(con: duckdb.DuckDBPyConnection, table: str, prices: Prices) -> tuple[DataGap, ...]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 
 from ratelens.benchmark import locality
@@ -9,6 +11,7 @@ from ratelens.benchmark.report import Filters
 from ratelens.codes import normalize_code
 from ratelens.errors import DataNotAvailable
 from ratelens.sources import registry
+from ratelens.sources.payers import payer_pattern
 from ratelens.warehouse import locality_queries as lq
 from ratelens.warehouse import medicare_queries as mq
 from ratelens.warehouse import rate_queries as q
@@ -35,7 +38,7 @@ def rate_rows(wh: Warehouse, code: str, filters: Filters = Filters()) -> pa.Tabl
         default_year = latest[0] if latest else None
         years = {int(y) for (y,) in con.execute(lq.RATE_YEARS).fetchall() if y}
         prices = locality.build_prices(con, [normal], sorted(years | set(latest[:1])))
-        locality.attach_medicare(con, "selection", prices, default_year)
+        locality.attach_medicare(con, "selection", prices, default_year, is_export=True)
         return con.sql(lq.EXPORT_ROWS).to_arrow_table()
     finally:
         con.close()
@@ -55,7 +58,7 @@ def check_payer(wh: Warehouse, payer: str | None) -> None:
     if not payer:
         return
     names = loaded_payers(wh)
-    if not any(payer.lower() in name.lower() for name in names):
+    if not any(re.search(payer_pattern(payer), name) for name in names):  # BCBS: family
         shown = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
         raise DataNotAvailable(f"no loaded payer matches {payer!r}; loaded payers: "
                                f"{shown or 'none'}")

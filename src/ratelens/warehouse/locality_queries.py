@@ -1,4 +1,4 @@
-"""Named SQL giving each rate row its own Medicare basis: one join per report, not per row.
+"""Named SQL giving each rate row its own Medicare basis: one pass per report, not per row.
 
 ``attach_basis`` adds to a report's selection table (``rate_queries.SELECTIONS``), per row:
 
@@ -15,12 +15,14 @@
   national amount of the same setting (``medicare_amount_national``,
   ``pct_of_medicare_national``).
 
-The locality of a row: its provider groups' NPIs (``provider_queries.links``) -> their NPPES
-practice ZIP5 (a hospital row: the ZIPs of its file's ``hospital_address``, kept in the
-ledger) -> the CMS ZIP file of the rate's year (else the latest loaded) -> carrier and
+The locality of a row: its provider groups' NPIs (``provider_queries.NPI_CTES``) -> their
+NPPES practice ZIP5 (a hospital row: the ZIPs of its file's ``hospital_address``, kept in
+the ledger) -> the CMS ZIP file of the rate's year (else the latest loaded) -> carrier and
 locality. Several localities: the one with most of the row's NPIs; a tie: the lower amount.
 The amounts come from the registered table ``medicare_prices`` (one row per code, modifier,
-locality and setting, priced by ``medicare.pfs.price_pfs``).
+locality and setting, priced by ``medicare.pfs.price_pfs``). All of it is worked out once
+per distinct key of the rows (:data:`KEY_COLUMNS`: a report has few), then one UPDATE
+fills the rows, joined on the key's hash.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 
 import duckdb
 
-from ratelens.warehouse.provider_queries import links
+from ratelens.warehouse.provider_queries import NPI_CTES
 from ratelens.warehouse.rate_queries import SELECTIONS, fetch
 
 # Places of service CMS pays at the PFS facility rate (CMS PFS, "Facility and non-facility
@@ -55,21 +57,36 @@ REASONS = {
     "no_gpci": "no GPCIs loaded for the rate's year: load the year's GPCI file",
 }
 
+# What decides a row's basis; rows sharing these share it (a report has few such keys).
+KEY_COLUMNS = (
+    "file_id", "provider_references", "service_code", "billing_code", "modifier_key",
+    "rate_year", "billing_class", "source_kind", "negotiated_type",
+)  # fmt: skip
+_KEY = f"hash({', '.join(KEY_COLUMNS)})"
+
+# The distinct keys of the selected rows, each with its hash (the join key of the update).
+_KEYS = f"""
+CREATE OR REPLACE TEMP TABLE basis_keys AS
+SELECT *, {_KEY} AS basis_key FROM (SELECT DISTINCT {', '.join(KEY_COLUMNS)} FROM {{table}})
+"""
+
+HAS_COLLISION = "SELECT count(*) <> count(DISTINCT basis_key) AS found FROM basis_keys"
+
 _BASIS = r"""
-, priced_rows AS (
-    SELECT s.row_id, s.file_id, s.locator, s.billing_code, s.modifier_key, s.negotiated_rate,
-           s.source_kind, coalesce(try_cast(s.rate_year AS INTEGER), $default_year) AS year,
-           CASE WHEN s.billing_class = 'institutional'
-                  OR (s.source_kind = 'hospital'
-                      AND s.billing_class IS DISTINCT FROM 'professional')
+CREATE OR REPLACE TEMP TABLE rate_basis AS
+WITH keyed AS (
+    SELECT k.*, coalesce(try_cast(k.rate_year AS INTEGER), $default_year) AS year,
+           CASE WHEN k.billing_class = 'institutional'
+                  OR (k.source_kind = 'hospital'
+                      AND k.billing_class IS DISTINCT FROM 'professional')
                 THEN 'opps' ELSE 'pfs' END AS basis,
-           len(list_filter(coalesce(s.service_code, []),
+           len(list_filter(coalesce(k.service_code, []),
                            lambda c: list_contains($facility_pos, c))) > 0 AS has_facility,
-           len(list_filter(coalesce(s.service_code, []),
+           len(list_filter(coalesce(k.service_code, []),
                            lambda c: NOT list_contains($facility_pos, c))) > 0 AS has_other,
-           len(coalesce(s.provider_references, [])) > 0 AS has_groups
-    FROM selected s
-    WHERE s.negotiated_type IN (SELECT unnest($dollar_types))
+           len(coalesce(k.provider_references, [])) > 0 AS has_groups
+    FROM basis_keys k
+    WHERE k.negotiated_type IN (SELECT unnest($dollar_types))
 ), settings AS (
     SELECT *,
            CASE WHEN basis = 'opps' THEN ''
@@ -79,57 +96,70 @@ _BASIS = r"""
                 WHEN has_facility AND has_other THEN 'both'
                 WHEN has_facility THEN 'facility'
                 ELSE 'non-facility' END AS medicare_setting
-    FROM priced_rows
+    FROM keyed
+), ref_groups AS (  -- each distinct provider_references list of a file, and its groups
+    SELECT DISTINCT file_id, provider_references,
+           unnest(provider_references) AS provider_group_id
+    FROM settings WHERE basis = 'pfs' AND has_groups
+), used_groups AS (
+    SELECT DISTINCT file_id, provider_group_id FROM ref_groups
+)
+""" + NPI_CTES + r"""
+, ref_npis AS (
+    SELECT r.file_id, r.provider_references, g.npi, n.zip5,
+           coalesce(len(n.taxonomies), 0) > 0 AS is_registered
+    FROM ref_groups r
+    JOIN group_npis g USING (file_id, provider_group_id)
+    LEFT JOIN registry n ON n.npi = g.npi
 ), npi_status AS (
-    SELECT file_id, locator, count(npi) AS n_npis,
+    SELECT file_id, provider_references, count(npi) AS n_npis,
            count(npi) FILTER (WHERE is_registered) AS n_found
-    FROM rate_npis GROUP BY ALL
+    FROM ref_npis GROUP BY ALL
 ), hospital_zips AS (  -- a hospital's own address ZIP(s), kept in its file's ledger meta
     SELECT h.file_id, unnest(regexp_extract_all(
                json_extract_string(l.meta, '$.hospital_address'),
                '\b[A-Z]{2}\.?,?\s+(\d{5})(?:-\d{4})?\b', 1)) AS zip5
-    FROM (SELECT DISTINCT file_id FROM selected WHERE source_kind = 'hospital') h
+    FROM (SELECT DISTINCT file_id FROM settings WHERE source_kind = 'hospital') h
     JOIN ledger l USING (file_id)
-), row_zips AS (  -- who is paid, and where: NPIs of insurer rows, addresses of hospital rows
-    SELECT p.row_id, p.year, CAST(n.npi AS VARCHAR) AS who, n.zip5
-    FROM settings p JOIN rate_npis n USING (file_id, locator)
+), key_zips AS (  -- who is paid, and where: NPIs of insurer rows, addresses of hospital rows
+    SELECT p.basis_key, p.year, CAST(n.npi AS VARCHAR) AS who, n.zip5
+    FROM settings p JOIN ref_npis n
+      ON n.file_id = p.file_id AND n.provider_references = p.provider_references
     WHERE p.basis = 'pfs' AND n.is_registered AND n.zip5 IS NOT NULL
     UNION ALL
-    SELECT p.row_id, p.year, h.zip5 AS who, h.zip5
-    FROM settings p JOIN hospital_zips h USING (file_id)
+    SELECT p.basis_key, p.year, h.zip5 AS who, h.zip5
+    FROM settings p JOIN hospital_zips h ON h.file_id = p.file_id
     WHERE p.basis = 'pfs' AND p.source_kind = 'hospital'
 ), zip_localities AS (  -- the ZIP file of the rate's year, else the latest loaded
     SELECT w.year, w.zip5, z.carrier AS mac, z.locality
-    FROM (SELECT DISTINCT year, zip5 FROM row_zips) w JOIN pfs_zip z ON z.zip5 = w.zip5
+    FROM (SELECT DISTINCT year, zip5 FROM key_zips) w JOIN pfs_zip z ON z.zip5 = w.zip5
     QUALIFY row_number() OVER (PARTITION BY w.year, w.zip5
         ORDER BY (z.year = w.year) DESC, z.year_quarter DESC) = 1
-), row_localities AS (
-    SELECT r.row_id, z.mac, z.locality, count(DISTINCT r.who) AS n_npis
-    FROM row_zips r JOIN zip_localities z ON z.zip5 = r.zip5 AND z.year = r.year
+), key_localities AS (
+    SELECT r.basis_key, z.mac, z.locality, count(DISTINCT r.who) AS n_npis
+    FROM key_zips r JOIN zip_localities z ON z.zip5 = r.zip5 AND z.year = r.year
     GROUP BY ALL
 ), ranked AS (
-    SELECT l.row_id, l.mac, l.locality, m.label, m.amount,
-           count(*) OVER (PARTITION BY l.row_id) AS n_localities,
-           row_number() OVER (PARTITION BY l.row_id
+    SELECT l.basis_key, l.mac, l.locality, m.label, m.amount,
+           count(*) OVER (PARTITION BY l.basis_key) AS n_localities,
+           row_number() OVER (PARTITION BY l.basis_key
                ORDER BY l.n_npis DESC, m.amount ASC NULLS LAST, l.mac, l.locality) AS rank
-    FROM row_localities l
-    JOIN settings p USING (row_id)
+    FROM key_localities l
+    JOIN settings p USING (basis_key)
     LEFT JOIN medicare_prices m
       ON m.year = p.year AND m.billing_code = p.billing_code
      AND m.modifier_key = p.modifier_key AND m.basis = 'pfs' AND m.setting = p.setting
      AND m.mac = l.mac AND m.locality = l.locality
 ), chosen AS (
-    SELECT * FROM ranked WHERE rank = 1
+    SELECT *, label IS NOT NULL AND amount IS NOT NULL AS is_local FROM ranked WHERE rank = 1
 ), based AS (
-    SELECT p.row_id, p.basis AS medicare_basis, p.medicare_setting, p.negotiated_rate,
-           nat.amount AS national_amount,
-           c.label IS NOT NULL AND c.amount IS NOT NULL AS is_local,
+    SELECT p.basis_key, p.basis AS medicare_basis, p.medicare_setting,
+           nat.amount AS medicare_amount_national,
+           coalesce(c.is_local, false) AS is_local_basis,
            coalesce(c.n_localities, 0) AS medicare_n_localities,
-           CASE WHEN c.label IS NOT NULL AND c.amount IS NOT NULL THEN c.amount
-                ELSE nat.amount END AS medicare_amount,
-           CASE WHEN c.label IS NOT NULL AND c.amount IS NOT NULL THEN c.label
-                ELSE 'national' END AS medicare_locality,
-           CASE WHEN c.label IS NOT NULL AND c.amount IS NOT NULL THEN NULL
+           CASE WHEN c.is_local THEN c.amount ELSE nat.amount END AS medicare_amount,
+           CASE WHEN c.is_local THEN c.label ELSE 'national' END AS medicare_locality,
+           CASE WHEN c.is_local THEN NULL
                 WHEN p.basis = 'opps' THEN 'opps'
                 WHEN p.source_kind = 'hospital' AND hz.file_id IS NULL THEN 'hospital'
                 WHEN p.source_kind = 'hospital' THEN
@@ -139,15 +169,16 @@ _BASIS = r"""
                 WHEN NOT $nppes_loaded THEN 'no_nppes'
                 WHEN st.n_found = 0 THEN 'not_in_nppes'
                 WHEN NOT $zip_loaded THEN 'no_zip_file'
-                WHEN c.row_id IS NULL THEN 'zip_unknown'
+                WHEN c.basis_key IS NULL THEN 'zip_unknown'
                 ELSE 'no_gpci' END AS reason_key,
            CASE WHEN p.medicare_setting = 'both' THEN
-                CASE WHEN c.label IS NOT NULL AND c.amount IS NOT NULL THEN fac.amount
-                     ELSE natfac.amount END END AS medicare_amount_facility
+                CASE WHEN c.is_local THEN fac.amount ELSE natfac.amount END
+           END AS medicare_amount_facility
     FROM settings p
-    LEFT JOIN chosen c USING (row_id)
-    LEFT JOIN npi_status st USING (file_id, locator)
-    LEFT JOIN (SELECT DISTINCT file_id FROM hospital_zips) hz USING (file_id)
+    LEFT JOIN chosen c USING (basis_key)
+    LEFT JOIN npi_status st
+      ON st.file_id = p.file_id AND st.provider_references = p.provider_references
+    LEFT JOIN (SELECT DISTINCT file_id FROM hospital_zips) hz ON hz.file_id = p.file_id
     LEFT JOIN medicare_prices nat
       ON nat.year = p.year AND nat.billing_code = p.billing_code
      AND nat.modifier_key = p.modifier_key AND nat.basis = p.basis
@@ -161,60 +192,66 @@ _BASIS = r"""
      AND natfac.modifier_key = p.modifier_key AND natfac.basis = 'pfs'
      AND natfac.setting = 'facility' AND natfac.mac = ''
 )
-SELECT row_id, medicare_basis, medicare_setting, medicare_amount, medicare_locality,
-       reason_key AS medicare_reason_key, medicare_n_localities, is_local AS is_local_basis,
-       negotiated_rate / nullif(medicare_amount, 0) * 100 AS pct_of_medicare,
-       medicare_amount_facility,
-       negotiated_rate / nullif(medicare_amount_facility, 0) * 100 AS pct_of_medicare_facility,
-       national_amount AS medicare_amount_national,
-       negotiated_rate / nullif(national_amount, 0) * 100 AS pct_of_medicare_national
-FROM based
+SELECT b.* EXCLUDE (reason_key), r.reason AS medicare_locality_reason
+FROM based b LEFT JOIN reasons r USING (reason_key)
 """
 
+# The columns each row gains (name, type), in the order the rate export shows them.
 BASIS_COLUMNS = (
-    "medicare_basis", "medicare_setting", "medicare_amount", "medicare_locality",
-    "medicare_locality_reason", "medicare_n_localities", "pct_of_medicare",
-    "medicare_amount_facility", "pct_of_medicare_facility", "medicare_amount_national",
-    "pct_of_medicare_national",
+    ("medicare_basis", "VARCHAR"), ("medicare_setting", "VARCHAR"),
+    ("medicare_amount", "DOUBLE"), ("pct_of_medicare", "DOUBLE"),
+    ("medicare_locality", "VARCHAR"), ("medicare_locality_reason", "VARCHAR"),
+    ("medicare_n_localities", "INTEGER"), ("medicare_amount_facility", "DOUBLE"),
+    ("pct_of_medicare_facility", "DOUBLE"), ("medicare_amount_national", "DOUBLE"),
+    ("pct_of_medicare_national", "DOUBLE"), ("is_local_basis", "BOOLEAN"),
 )  # fmt: skip
+# The ones a report's statistics and data gaps read (the export takes them all).
+REPORT_COLUMNS = (
+    "medicare_setting", "pct_of_medicare", "medicare_locality", "medicare_locality_reason",
+    "pct_of_medicare_national", "is_local_basis",
+)  # fmt: skip
+_PCT = {  # percentage column -> the amount it is of
+    "pct_of_medicare": "medicare_amount",
+    "pct_of_medicare_facility": "medicare_amount_facility",
+    "pct_of_medicare_national": "medicare_amount_national",
+}
 
 
-# The years of the selected rows (their files' last_updated_on), to price each at its year.
-RATE_YEARS = "SELECT DISTINCT try_cast(rate_year AS INTEGER) AS year FROM selection"
+def _update(table: str, columns: tuple[str, ...], is_exact: bool) -> str:
+    """Fill ``columns`` of ``table`` from ``rate_basis``, one pass over the rows."""
+    sets = ", ".join(
+        f"{name} = {table}.negotiated_rate / nullif(b.{_PCT[name]}, 0) * 100" if name in _PCT
+        else f"{name} = b.{name}" for name in columns
+    )  # fmt: skip
+    if is_exact:  # two keys share a hash: match on every key column instead
+        where = " AND ".join(f"b.{c} IS NOT DISTINCT FROM {table}.{c}" for c in KEY_COLUMNS)
+        source = "(SELECT * FROM rate_basis JOIN basis_keys USING (basis_key)) b"
+        return f"UPDATE {table} SET {sets} FROM {source} WHERE {where}"
+    return f"UPDATE {table} SET {sets} FROM rate_basis b WHERE b.basis_key = {_KEY}"
 
-# The rate export: the selected rows with their basis columns, internal columns left out.
-EXPORT_ROWS = """
-SELECT * EXCLUDE (row_id, modifier_key, rate_year, last_updated_on, is_local_basis)
-FROM selection
-ORDER BY billing_code, payer, negotiated_rate, file_id, locator
-"""
 
+def attach_basis(con: duckdb.DuckDBPyConnection, table: str, bound: dict[str, Any],
+                 columns: tuple[str, ...] | None = None, *, is_exact: bool = False) -> None:
+    """Add the basis columns of the module doc to ``table`` (``columns``: only those).
 
-def attach_basis(con: duckdb.DuckDBPyConnection, table: str, bound: dict[str, Any]) -> None:
-    """Rewrite ``table`` with a ``row_id`` and the basis columns of the module doc.
-
-    Needs the registered ``medicare_prices`` table; ``bound``: default_year,
+    Works on the distinct keys of the rows (:data:`KEY_COLUMNS`), then fills the rows in one
+    update, joined on the key's hash; on every key column when two keys share a hash (or
+    ``is_exact``). Needs the registered ``medicare_prices`` table; ``bound``: default_year,
     facility_pos, dollar_types, nppes_loaded, zip_loaded.
     """
+    kinds = dict(BASIS_COLUMNS)
+    columns = columns or tuple(kinds)
     if table not in SELECTIONS:
         raise ValueError(f"unknown selection table {table!r}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
-                f"SELECT *, row_number() OVER () AS row_id FROM {table}")
-    sql = f"CREATE OR REPLACE TEMP TABLE rate_basis AS {links(table)}{_BASIS}"
-    con.execute(sql, {k: v for k, v in bound.items() if f"${k}" in sql})
+    con.execute(_KEYS.format(table=table))
     con.execute("CREATE OR REPLACE TEMP TABLE reasons AS SELECT * FROM (VALUES "
                 + ", ".join("(?, ?)" for _ in REASONS) + ") t(reason_key, reason)",
                 [x for kv in REASONS.items() for x in kv])
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {table} AS
-        SELECT s.*, b.* EXCLUDE (row_id, medicare_reason_key, is_local_basis),
-               r.reason AS medicare_locality_reason, coalesce(b.is_local_basis, false)
-               AS is_local_basis
-        FROM {table} s
-        LEFT JOIN rate_basis b USING (row_id)
-        LEFT JOIN reasons r ON r.reason_key = b.medicare_reason_key
-        ORDER BY s.row_id
-    """)
+    con.execute(_BASIS, {k: v for k, v in bound.items() if f"${k}" in _BASIS})
+    for name in columns:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kinds[name]}")
+    is_exact = is_exact or bool(con.execute(HAS_COLLISION).fetchall()[0][0])
+    con.execute(_update(table, columns, is_exact))
 
 
 def national_reasons(table: str) -> str:
@@ -228,5 +265,16 @@ def national_reasons(table: str) -> str:
     """
 
 
-__all__ = ["ANY_ZIP", "BASIS_COLUMNS", "EXPORT_ROWS", "FACILITY_POS", "RATE_YEARS",
-           "attach_basis", "fetch", "national_reasons"]
+# The years of the selected rows (their files' last_updated_on), to price each at its year.
+RATE_YEARS = "SELECT DISTINCT try_cast(rate_year AS INTEGER) AS year FROM selection"
+
+# The rate export: the selected rows with their basis columns, internal columns left out.
+EXPORT_ROWS = """
+SELECT * EXCLUDE (modifier_key, rate_year, last_updated_on, is_local_basis)
+FROM selection
+ORDER BY billing_code, payer, negotiated_rate, file_id, locator
+"""
+
+
+__all__ = ["ANY_ZIP", "BASIS_COLUMNS", "EXPORT_ROWS", "FACILITY_POS", "KEY_COLUMNS",
+           "RATE_YEARS", "REPORT_COLUMNS", "attach_basis", "fetch", "national_reasons"]

@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 
 from ratelens.sources.rates import PLAUSIBLE_MAX
-from ratelens.warehouse.rate_queries import SELECTIONS, fetch, params, select_rates
+from ratelens.warehouse.rate_queries import fetch, params, select_rates
 
 DOLLAR_TYPES = ("negotiated", "derived", "fee schedule")
 # Taxonomy prefixes accepted as performing for institutional rows: 28xx are hospitals
@@ -31,17 +31,10 @@ INSTITUTIONAL_PREFIXES = ("28",)
 
 IS_NPPES_LOADED = "SELECT EXISTS (SELECT 1 FROM nppes WHERE npi IS NOT NULL) AS is_loaded"
 
-_LINK_CTES = """
-, tic_rates AS (
-    SELECT file_id, locator, payer, billing_code, negotiated_type, rate_year, negotiated_rate,
-           billing_class, provider_references
-    FROM selected WHERE len(coalesce(provider_references, [])) > 0
-), rate_groups AS (
-    SELECT DISTINCT file_id, locator, unnest(provider_references) AS provider_group_id
-    FROM tic_rates
-), used_groups AS (
-    SELECT DISTINCT file_id, provider_group_id FROM rate_groups
-), group_npis AS (
+# A group's NPIs and their one NPPES row each; needs a CTE ``used_groups`` (file_id,
+# provider_group_id) before it.
+NPI_CTES = """
+, group_npis AS (
     SELECT p.file_id, p.provider_group_id, p.npi
     FROM provider_npis p JOIN used_groups u USING (file_id, provider_group_id)
     UNION
@@ -54,7 +47,25 @@ _LINK_CTES = """
     WHERE n.npi IN (SELECT npi FROM group_npis)
     QUALIFY row_number() OVER (PARTITION BY n.npi
         ORDER BY l.file_date DESC NULLS LAST, l.finished_at DESC NULLS LAST, n.file_id) = 1
-), rate_npis AS (
+)
+"""
+
+_LINK_CTES = (
+    """
+, tic_rates AS (
+    SELECT file_id, locator, payer, billing_code, negotiated_type, rate_year, negotiated_rate,
+           billing_class, provider_references
+    FROM selected WHERE len(coalesce(provider_references, [])) > 0
+), rate_groups AS (
+    SELECT DISTINCT file_id, locator, unnest(provider_references) AS provider_group_id
+    FROM tic_rates
+), used_groups AS (
+    SELECT DISTINCT file_id, provider_group_id FROM rate_groups
+)
+"""
+    + NPI_CTES
+    + """
+, rate_npis AS (
     SELECT rg.file_id, rg.locator, rg.provider_group_id, g.npi, r.state, r.zip5, r.taxonomies,
            coalesce(len(r.taxonomies), 0) > 0 AS is_registered
     FROM rate_groups rg
@@ -62,17 +73,10 @@ _LINK_CTES = """
     LEFT JOIN registry r ON r.npi = g.npi
 )
 """
+)
 
 
-def links(table: str) -> str:
-    """The CTEs above over the rate rows of ``table`` (one of ``rate_queries.SELECTIONS``)."""
-    if table not in SELECTIONS:
-        raise ValueError(f"unknown selection table {table!r}")
-    return f"WITH selected AS (SELECT * FROM {table})" + _LINK_CTES
-
-
-# The rate rows this module's queries read: ``provider_selection`` (see ``select_providers``).
-_LINKS = links("provider_selection")
+_LINKS = "WITH selected AS (SELECT * FROM provider_selection)" + _LINK_CTES
 
 # (a) Rates by the practice state of the NPIs they pay. A rate row counts once in each
 # state where at least one NPI of its groups practises (a group spanning TX and OK puts
@@ -180,11 +184,11 @@ def is_nppes_loaded(con: duckdb.DuckDBPyConnection) -> bool:
 
 __all__ = [
     "GHOST_RATES",
+    "NPI_CTES",
     "RATE_STATUS",
     "STATE_OF_RATES",
     "fetch",
     "is_nppes_loaded",
-    "links",
     "provider_params",
 ]
 
