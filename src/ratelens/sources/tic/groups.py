@@ -189,4 +189,3 @@ class GroupSpill:
         for spill in self.files.values():
             spill.close()
         self.files.clear()
-
