@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -157,3 +160,19 @@ def test_a_catalog_of_schema_1_opens_and_keeps_its_loads(tmp_path: Path) -> None
     src.write_text("77412,300\n")
     assert _load(wh, src).status == "loaded"  # and the upgraded catalog takes new loads
     assert len(wh.entries()) == 3
+
+
+def test_staging_left_by_a_dead_ingest_is_removed_not_a_live_one(tmp_path: Path) -> None:
+    src = tmp_path / "a.csv"
+    src.write_text("77407,250\n")
+    file_id, _size = sha256_file(str(src))
+    staging = tmp_path / "home" / "staging"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    orphan = staging / f"{file_id}.{dead}.0000beef"
+    live = staging / f"{file_id}.{os.getpid()}.0000cafe"
+    for folder in (orphan, live):
+        folder.mkdir(parents=True)
+        (folder / "amounts.parquet").write_bytes(b"PAR1 half written")
+    assert _load(Warehouse(tmp_path / "home"), src).status == "loaded"
+    assert not orphan.exists() and live.exists()

@@ -321,7 +321,9 @@ def stage_file(
     A plain function of picklable arguments, so a Dask worker can run it (see scale/).
     """
     started = ledger.now()
-    staging = Path(home) / "staging" / f"{file_id}.{uuid.uuid4().hex[:12]}"  # ingests side by side
+    _drop_orphans(Path(home) / "staging", file_id)
+    # A folder per ingest process: two ingests of one file read side by side.
+    staging = Path(home) / "staging" / f"{file_id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     reading_setup()
     is_collecting = gc.isenabled()
     gc.disable()  # readers make millions of short-lived objects and no cycles worth a pass
@@ -345,6 +347,25 @@ def stage_file(
         started,
         ctx.codes,
     )
+
+
+def _drop_orphans(staging: Path, file_id: str) -> None:
+    """Remove this file's staging folders left by ingests that died (kill -9, power loss):
+    those of processes of this machine that no longer run."""
+    for folder in staging.glob(f"{file_id}.*"):
+        pid = folder.name.split(".")[1] if folder.name.count(".") == 2 else ""
+        if pid.isdigit() and not _is_running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 @functools.cache
