@@ -97,7 +97,15 @@ class Chunk:
     n_cells: list[int] = field(default_factory=list)  # non-empty cells per row
     extra: dict[int, list[int]] = field(default_factory=dict)  # row: filled cols past row 3
 
-    def add(self, line, item, codes, cols: list[int], row: list[str], mark: int) -> None:
+    def add(
+        self,
+        line: int,
+        item: dict[str, str],
+        codes: list[tuple[str, str]],
+        cols: list[int],
+        row: list[str],
+        mark: int,
+    ) -> None:
         """A row and the columns of its non-empty cells (see :func:`filled`)."""
         self.lines.append(line)
         self.items.append(item)

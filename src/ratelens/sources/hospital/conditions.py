@@ -96,7 +96,7 @@ def check_row(
     others: tuple[bool, bool] = (False, False),
     *,
     is_wide: bool = False,
-):
+) -> CheckedItem:
     """Every rule of the data dictionary that one row can break.
 
     ``others``: (any charge, any dollar amount) among the row's charges not passed in

@@ -456,7 +456,17 @@ class CsvHeader:
 
     # -- problems ---------------------------------------------------------------------------
 
-    def add(self, severity, line, col, rule, message, expected=None, found=None, column=None):
+    def add(
+        self,
+        severity: str,
+        line: int,
+        col: int | None,
+        rule: str,
+        message: str,
+        expected: str | None = None,
+        found: str | None = None,
+        column: str | None = None,
+    ) -> None:
         """Log a problem; ``col`` (0-based) names the cell (``N4``) and its header."""
         names = self.layout.names if line >= 3 else self._row1
         if col is not None:

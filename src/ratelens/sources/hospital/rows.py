@@ -208,7 +208,9 @@ class RowBuffer:
             yield rate_batch(arrays, self.constants, n)
 
 
-def rate_batch(columns: dict[str, pa.Array], constants: dict[str, str | None], n: int):
+def rate_batch(
+    columns: dict[str, pa.Array], constants: dict[str, str | None], n: int
+) -> pa.RecordBatch:
     """A :data:`RATE_SCHEMA` batch of ``n`` rows: the columns given, the constants repeated,
     the rest null."""
     arrays = []

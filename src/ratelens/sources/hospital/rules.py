@@ -253,7 +253,9 @@ class Rules:
     charge_fields: tuple[str, ...]  # fields of one payer/plan charge (wide group columns)
     code_types: frozenset[str]
 
-    def header_of(self, charge_field: str, payer: str = "[payer_name]", plan: str = "[plan_name]"):
+    def header_of(
+        self, charge_field: str, payer: str = "[payer_name]", plan: str = "[plan_name]"
+    ) -> str:
         """The wide-format header of a charge field for a payer/plan."""
         for (first, last), name in WIDE_CHARGE_PARTS.items():
             if name == charge_field:
