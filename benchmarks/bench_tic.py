@@ -1,6 +1,7 @@
 """Speed and memory of the TiC in-network reader, against gzip and an ijson loop.
 
     python benchmarks/bench_tic.py --size-mb 1024
+    python benchmarks/bench_tic.py --size-mb 300 --full --profile   # every code, no --codes
 
 Generates (or reuses) a seeded v2.0 in-network gzip file (``gen_in_network.py``), then times
 in the same run, each in its own process (so peak RSS is that measurement's own):
@@ -16,6 +17,10 @@ d) with ``--peers``: cms-mrf-extractor and mrfkit (``tic_peers.py``, their own v
 a, b, b', b'' run ``--repeat`` times, interleaved (this machine's speed drifts); medians are
 shown with the best run. Prints MB/s of uncompressed JSON, CPU seconds, peak RSS, the ratios,
 and checks that every reader found the rows the generator planted.
+
+``--full`` reads every code (no ``--codes``: the full ingest a user runs on a whole file); the
+row counts of the readers are then compared with each other (the generator tallies only the
+planted codes). ``--profile`` adds one profiled reader run and prints where its time goes.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import time
 from pathlib import Path
 
 CODES = ("77407", "77412")
+FULL = os.environ.get("RATELENS_BENCH_FULL") == "1"  # set by --full for the measuring processes
 HERE = Path(__file__).resolve().parent
 
 
@@ -56,7 +62,7 @@ def measure_reader(path: str) -> dict:
     from ratelens.sources.tic.reader import read_in_network
 
     start, cpu_start = time.perf_counter(), cpu(resource.RUSAGE_SELF)
-    ctx = ReadContext(path=path, file_id="bench", codes=frozenset(CODES))
+    ctx = ReadContext(path=path, file_id="bench", codes=None if FULL else frozenset(CODES))
     rows: dict[str, int] = {}
     for table, batch in read_in_network(ctx):
         rows[table] = rows.get(table, 0) + batch.num_rows
@@ -76,7 +82,7 @@ def measure_cli(path: str, one_core: bool = False) -> dict:
     try:
         env = dict(os.environ, RATELENS_HOME=home)
         exe = shutil.which("ratelens") or str(Path(sys.executable).with_name("ratelens"))
-        command = [exe, "ingest", path, "--codes", ",".join(CODES)]
+        command = [exe, "ingest", path, *([] if FULL else ["--codes", ",".join(CODES)])]
         if one_core:
             command = ["taskset", "-c", "0", *command]
         start = time.perf_counter()
@@ -102,12 +108,27 @@ def measure_ijson(path: str) -> dict:
     with igzip.open(path, "rb") as fh:
         for item in ijson.items(fh, "in_network.item", use_float=True):
             code = item.get("billing_code")
-            if code in CODES or code == "CSTM-00":
+            if FULL or code in CODES or code == "CSTM-00":
                 rows += sum(len(r["negotiated_prices"]) for r in item["negotiated_rates"])
     seconds = time.perf_counter() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     used = cpu(resource.RUSAGE_SELF) - cpu_start
     return {"seconds": seconds, "rss_kb": rss, "cpu": used, "rows": rows, "backend": ijson.backend}
+
+
+def measure_profile(path: str) -> dict:
+    """The reader under cProfile: its top functions by own time go to stderr."""
+    import cProfile
+    import io
+    import pstats
+
+    profile = cProfile.Profile()
+    result = profile.runcall(measure_reader, path)
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out).sort_stats("tottime")
+    stats.print_stats(25)
+    print(out.getvalue(), file=sys.stderr)
+    return result
 
 
 MEASURES = {
@@ -116,6 +137,7 @@ MEASURES = {
     "cli": measure_cli,
     "cli1": measure_cli_one_core,
     "ijson": measure_ijson,
+    "profile": measure_profile,
 }
 
 
@@ -126,7 +148,10 @@ def run(kind: str, path: Path) -> dict:
         capture_output=True,
         text=True,
         check=True,
+        env=dict(os.environ, RATELENS_BENCH_FULL="1" if FULL else "0"),
     )
+    if kind == "profile":
+        print(out.stderr, file=sys.stderr)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -202,6 +227,8 @@ def report(path: Path, truth: dict, results: dict[str, list[dict]]) -> bool:
     planted = sum(v["rows"] for k, v in truth["codes"].items() if k in CODES)
     found = {name: runs[0]["rows"] for name, runs in results.items() if "rows" in runs[0]}
     ours = {name: n for name, n in found.items() if not name.startswith("d ")}
+    if FULL:  # every code: the readers must agree (the generator tallies planted codes only)
+        planted = found["c ijson"]
     ok = all(n == planted for n in ours.values())
     listed = ", ".join(f"{name.split()[-1]} {n:,}" for name, n in ours.items())
     print(f"  rows: {listed}, planted {planted:,}: ", end="")
@@ -223,8 +250,12 @@ def main() -> None:
     parser.add_argument(
         "--groups-per-mb", type=float, default=20, help="provider references per MB (20: few)"
     )
+    parser.add_argument("--full", action="store_true", help="every code (no --codes)")
+    parser.add_argument("--profile", action="store_true", help="also one profiled reader run")
     parser.add_argument("--measure", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global FULL
+    FULL = FULL or args.full
     if args.measure:
         print(json.dumps(MEASURES[args.measure[0]](args.measure[1])))
         return
@@ -240,6 +271,8 @@ def main() -> None:
         for name, kind in kinds.items():
             results[name].append(run(kind, path))
     results["c ijson"] = [run("ijson", path)]
+    if args.profile:
+        results["e reader under cProfile"] = [run("profile", path)]
     if args.peers:
         results.update(peer_results(path))
     if not report(path, truth, results):
