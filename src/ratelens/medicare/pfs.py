@@ -69,7 +69,9 @@ def round_cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _formula(work: Decimal, pe: Decimal, mp: Decimal, g: Gpci, cf: Decimal, pe_label: str):
+def _formula(
+    work: Decimal, pe: Decimal, mp: Decimal, g: Gpci, cf: Decimal, pe_label: str
+) -> tuple[Decimal, list[str]]:
     lines = [
         f"work RVU {work} × work GPCI {g.work} = {work * g.work}",
         f"{pe_label} RVU {pe} × PE GPCI {g.pe} = {pe * g.pe}",

@@ -73,7 +73,9 @@ def _shade(value: float, lo: float, hi: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def _legend(lo: float, hi: float, write: Callable[[float], str], height: int, any_data: bool):
+def _legend(
+    lo: float, hi: float, write: Callable[[float], str], height: int, any_data: bool
+) -> list[str]:
     y = height - LEGEND_H + 10
     out = [f'<rect x="0" y="{y}" width="14" height="14" fill="{NO_DATA}"/>',
            f'<text x="18" y="{y + 11}">no data</text>']

@@ -225,7 +225,9 @@ class ChargeTable:
         return values
 
 
-def _plain_numbers(texts: pa.Array, bounded: bool, at: np.ndarray, n: int):
+def _plain_numbers(
+    texts: pa.Array, bounded: bool, at: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(numbers, good): the cells read as floats; good where each is a plain, finite,
     positive number (and, when ``bounded``, at most :data:`PLAUSIBLE_MAX`)."""
     numbers = np.full(n, np.nan)

@@ -122,7 +122,9 @@ def check_row(
     return CheckedItem(out, numbers, charge_numbers, is_modifier_row)
 
 
-def _numbers(values: Values, fields: tuple[str, ...], scope: int | None, out: list[Finding]):
+def _numbers(
+    values: Values, fields: tuple[str, ...], scope: int | None, out: list[Finding]
+) -> Numbers:
     numbers: Numbers = {}
     for name in fields:
         raw = values.get(name, "")

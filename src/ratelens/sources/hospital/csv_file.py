@@ -212,7 +212,7 @@ class HospitalCsv:
         }
         rows.add(_item(item, codes, checked, line), lo, hi, charges)
 
-    def _report(self, findings: list[Finding], line: int, groups: list[Group]):
+    def _report(self, findings: list[Finding], line: int, groups: list[Group]) -> set[int | None]:
         """Log findings; the scopes (None: item, k: charge) whose rows must not load."""
         dropped: set[int | None] = set()
         for f in findings:

@@ -189,7 +189,7 @@ class CsvHeader:
         )
         return found
 
-    def _check_general(self, found: dict[str, int], names: list[str], values: list[str]):
+    def _check_general(self, found: dict[str, int], names: list[str], values: list[str]) -> None:
         statement = "attestation" if self.rules.version == "3.0" else "affirmation"
         required = [*self.rules.general, "license_number", statement]
         for key in required:

@@ -30,7 +30,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -126,7 +126,7 @@ def _general_keys(row: list[str]) -> set[str]:
     return keys & (_GENERAL | {"license_number", "affirmation", "attestation"})
 
 
-def _sniffer(form: str):
+def _sniffer(form: str) -> Callable[[bytes, str], bool]:
     def sniff(head: bytes, name: str) -> bool:
         return sniff_form(head) == form
 
