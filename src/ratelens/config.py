@@ -40,6 +40,12 @@ SETTINGS: tuple[Setting, ...] = (
         "outlier_ratio", "20", "A rate this many times above or below the median is an outlier."
     ),
     Setting(
+        "memory_limit",
+        "",
+        "Memory DuckDB may use for a query, e.g. 2GB (empty: a quarter of the machine's "
+        "memory, at most 2GB); beyond it queries spill to RATELENS_HOME/tmp.",
+    ),
+    Setting(
         "api_key",
         "",
         "If set, the web app requires this key on every route but /static: the X-API-Key "

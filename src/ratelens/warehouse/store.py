@@ -30,6 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ratelens import config
 from ratelens.errors import EnvironmentFailure, RatelensError
 from ratelens.sources import ReadContext, Source
 from ratelens.sources.files import keep_big_buffers
@@ -140,7 +141,8 @@ class Warehouse:
         with cat.reading(self.catalog) as catalog:
             part_paths = ledger.parts(catalog)
             ledger_rows = catalog.sql(ledger.LEDGER_VIEW).to_arrow_table()
-        con = duckdb.connect()
+        con = duckdb.connect(config=query_config(self.home))
+        con.execute("SET enable_progress_bar = false")  # drawn on stdout, inside --format json
         con.from_arrow(ledger_rows).create_view("ledger", replace=True)
         for table, schema in tables.items():
             paths = part_paths.get(table)
@@ -366,6 +368,20 @@ def _is_running(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's process
     return True
+
+
+def query_config(home: Path) -> dict[str, str]:
+    """DuckDB settings of a query connection: memory bounded whatever the warehouse size.
+
+    Beyond ``memory_limit`` (RATELENS_MEMORY_LIMIT, else a quarter of the machine's memory,
+    at most 2 GB) DuckDB spills to ``home/tmp``; threads are the cores this process may
+    use.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    limit = config.setting("memory_limit") or f"{min(memory // 4, 2 << 30) >> 20}MB"
+    return {"memory_limit": limit, "threads": str(cores or 1),
+            "temp_directory": str(Path(home) / "tmp")}
 
 
 @functools.cache
