@@ -51,6 +51,8 @@ class PayerBenchmark:
     n_localities: int = 0  # distinct localities among them
     n_both_settings: int = 0  # rows listing facility and non-facility places of service
     medicare_setting: str | None = None  # facility | non-facility | mixed (of the rows)
+    p10: float | None = None  # 10th and 90th percentiles, same unit as min
+    p90: float | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,19 @@ class ProviderFindings:
 
 
 @dataclass(frozen=True)
+class Headline:
+    """The answer in one line: the code's own dollar rates of the report's year, pooled."""
+
+    n_rates: int
+    n_payers: int
+    median: float | None  # of every rate in the statistics (outliers excluded), dollars
+    min: float | None
+    max: float | None
+    pct_min: float | None  # lowest and highest group median % of each row's own Medicare
+    pct_max: float | None
+
+
+@dataclass(frozen=True)
 class BenchmarkReport:
     code: str
     year: int | None
@@ -111,6 +126,9 @@ class BenchmarkReport:
     methodology: tuple[str, ...]
     sources: tuple[SourceFile, ...] = field(default=())
     providers: ProviderFindings | None = None  # NPPES: provider states, ghost rates
+    years_with_rates: tuple[int, ...] = ()  # years the warehouse has rates for the code
+    year_note: str | None = None  # how the year was chosen when none was asked
+    headline: Headline | None = None  # None: no dollar rate for the code
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types; the shape is documented by ``benchmark-report.schema.json``."""

@@ -6,13 +6,33 @@ from statistics import median
 from typing import TYPE_CHECKING
 
 from ratelens import config
-from ratelens.benchmark.document import PayerBenchmark, ProviderFindings
-from ratelens.money import money, percent
+from ratelens.benchmark.document import Headline, PayerBenchmark, ProviderFindings
+from ratelens.money import counted, money, percent
 from ratelens.sources.rates import PLAUSIBLE_MAX
 from ratelens.warehouse.locality_queries import FACILITY_POS
 
 if TYPE_CHECKING:
     from ratelens.benchmark.medicare_basis import MedicareContext
+
+
+def headline(code: str, payers: tuple[PayerBenchmark, ...]) -> Headline | None:
+    """The code's own dollar rates pooled: count, payers, median and range, % of Medicare."""
+    own = [p for p in payers if p.billing_code == code and p.is_dollar and p.n]
+    rates = sorted(x for p in own for x in p.rates)
+    if not rates:
+        return None
+    pcts = [x for p in own if (x := _group_pct(p)) is not None]
+    return Headline(
+        n_rates=len(rates), n_payers=len({p.payer for p in own}), median=median(rates),
+        min=rates[0], max=rates[-1], pct_min=min(pcts, default=None),
+        pct_max=max(pcts, default=None),
+    )
+
+
+def _group_pct(p: PayerBenchmark) -> float | None:
+    """A group's % of Medicare: of each row's own locality, else of the national amount."""
+    return p.pct_of_medicare_median if p.pct_of_medicare_median is not None else (
+        p.pct_of_medicare)
 
 
 def summarize(
@@ -43,7 +63,7 @@ def summarize(
     n_out = sum(p.n_outliers for p in payers)
     if n_out:
         out.append(
-            f"{n_out} rate(s) flagged as outliers ($0.01 or less, more than "
+            f"{counted(n_out, 'rate')} flagged as outliers ($0.01 or less, more than "
             f"{money(PLAUSIBLE_MAX)}, or more than {config.setting('outlier_ratio')}x away "
             "from their group median) are listed but left out of the statistics."
         )
@@ -51,7 +71,7 @@ def summarize(
     if non_dollar:
         kinds = ", ".join(sorted({p.negotiated_type for p in non_dollar}))
         out.append(
-            f"{sum(p.n for p in non_dollar)} rate(s) of type {kinds} are shown apart: "
+            f"{counted(sum(p.n for p in non_dollar), 'rate')} of type {kinds}: shown apart, as "
             "they are not dollar amounts and are never mixed with them."
         )
     return tuple(out)
@@ -64,7 +84,7 @@ def _spread_sentence(code: str, own: list[PayerBenchmark]) -> str:
     years = sorted({p.rate_year for p in own if p.rate_year})
     yr = f" in files dated {', '.join(years)}" if years else ""
     return (
-        f"{n:,} negotiated dollar rates for {code} from {len(names)} payer(s)"
+        f"{counted(n, 'negotiated dollar rate')} for {code} from {counted(len(names), 'payer')}"
         f"{yr} ({', '.join(names)}); group medians range from {money(min(medians))} "
         f"to {money(max(medians))} (median of medians {money(median(medians))})."
     )
@@ -157,7 +177,8 @@ def provider_sentences(providers: ProviderFindings) -> tuple[str, ...]:
     out = [f"Ghost rates: {n_ghost:,} of {providers.n_checked:,} rates checked against NPPES "
            "are paid to provider groups none of whose NPIs holds a specialty that performs "
            "the service; they are counted here and stay in the tables above."]
-    out += [f"  {g.payer}: {g.n_rates:,} ghost rate(s) in {g.n_groups:,} provider group(s)."
+    out += [f"  {g.payer}: {counted(g.n_rates, 'ghost rate')} in "
+            f"{counted(g.n_groups, 'provider group')}."
             for g in providers.ghost]
     out += list(providers.notes)
     return tuple(out)

@@ -24,6 +24,7 @@ from ratelens.medicare import opps as opps_math
 from ratelens.medicare import status as meaning
 from ratelens.medicare.facts import load_medicare_facts
 from ratelens.medicare.pfs import NATIONAL, Gpci, Rvus, price_pfs
+from ratelens.money import counted
 from ratelens.warehouse import locality_queries as lq
 from ratelens.warehouse import medicare_queries as mq
 from ratelens.warehouse.provider_queries import is_nppes_loaded
@@ -160,8 +161,9 @@ def basis_gaps(con: duckdb.DuckDBPyConnection, table: str, prices: Prices) -> tu
     ]
     for r in lq.fetch(con, lq.national_reasons(table), {}):
         if r["reason"] != lq.REASONS["opps"]:
-            gaps.append(DataGap("Medicare locality of rates", f"{r['n']:,} dollar rate row(s) "
-                                f"compared with the national amount: {r['reason']}"))
+            rows = counted(r["n"], "dollar rate row")
+            gaps.append(DataGap("Medicare locality of rates",
+                                f"{rows} compared with the national amount: {r['reason']}"))
     return tuple(gaps)
 
 

@@ -20,10 +20,12 @@ from ratelens.benchmark.document import (
 from ratelens.benchmark.medicare_basis import MedicareContext, medicare_context, pfs_label
 from ratelens.benchmark.providers import NOT_LOADED, provider_findings
 from ratelens.codes import normalize_code
+from ratelens.money import counted
 from ratelens.sources import registry
 from ratelens.sources.rates import PLAUSIBLE_MAX
 from ratelens.warehouse import rate_queries as q
 from ratelens.warehouse.store import Warehouse
+from ratelens.warehouse.years import CodeYears, code_years
 
 DOLLAR_TYPES = frozenset({"negotiated", "derived", "fee schedule"})
 EXPECTED_PAYERS = ("Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare")
@@ -50,6 +52,10 @@ def benchmark_code(
     code = normalize_code(code)
     con = wh.connect(registry.TABLES)
     try:
+        years = code_years(con, code)
+        note = _year_note(code, year, years)
+        if year is None:
+            year = years.latest_rates
         medicare = medicare_context(con, code, year)
         codes = [code, *medicare.equivalent_codes]
         bound = q.params(codes, **filters.as_dict(), year=medicare.year)
@@ -92,7 +98,17 @@ def benchmark_code(
         data_gaps=gaps,
         methodology=findings.methodology(medicare) + findings.locality_methodology(),
         sources=sources, providers=providers,
+        years_with_rates=years.rates, year_note=note, headline=findings.headline(code, payers),
     )
+
+
+def _year_note(code: str, asked: int | None, years: CodeYears) -> str | None:
+    """One line on the year shown when none was asked (the latest with rates)."""
+    if asked is not None or not years.rates:
+        return None
+    others = [str(y) for y in years.rates[1:]]
+    also = f"; other years with rates: {', '.join(others)}" if others else ""
+    return f"{years.rates[0]}: the latest year with rates for {code}{also}."
 
 
 
@@ -133,6 +149,8 @@ def _payer_rows(rows: list[dict[str, Any]], code: str, medicare: MedicareContext
             n_localities=r["n_localities"] if is_dollar else 0,
             n_both_settings=r["n_both_settings"] if is_dollar else 0,
             medicare_setting=_setting_of(r["medicare_settings"]) if is_dollar else None,
+            p10=r["p10"],
+            p90=r["p90"],
         )
 
 
@@ -202,9 +220,9 @@ def _gaps(
     if bound["year"]:
         for row in q.fetch(con, q.OTHER_YEARS, bound):
             gaps.append(DataGap(f"rates of {row['rate_year']}", (
-                f"{row['n']:,} rate rows come from files dated {row['rate_year']}; they are "
-                f"left out of this {bound['year']} report (the code's definition and Medicare "
-                f"payment differ by year): run with --year {row['rate_year']}")))
+                f"{counted(row['n'], 'rate row')} from files dated {row['rate_year']}: "
+                f"not in this {bound['year']} report (the code's definition and Medicare "
+                f"payment differ by year): ask for the year {row['rate_year']}")))
     if not payers:
         gaps.append(
             DataGap(

@@ -7,6 +7,7 @@ that. JSON, CSV and XLSX are written from the report itself.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -19,8 +20,10 @@ from ratelens.benchmark.document import (
     StateBenchmark,
 )
 from ratelens.errors import UsageError
-from ratelens.reports import charts, figures
+from ratelens.reports import figures
+from ratelens.reports.comparison import comparison_charts, payer_label
 from ratelens.reports.layout import Banner, Block, Chart, Document, Facts, Section, Table, Text
+from ratelens.reports.state_map import state_map
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -117,13 +120,14 @@ def benchmark_document(report: BenchmarkReport, *, is_compact: bool = False) -> 
         subtitle=_subtitle(report),
         banners=banners(report),
         sections=(
-            Section("summary", "Summary", _summary(report)),
+            Section("payers", "Payers at a glance", _answer(report, is_compact)),
+            Section("summary", "Findings", _summary(report)),
+            Section("medicare", "Medicare benchmark", medicare_blocks(report.medicare)),
+            Section("states", "By state", _states(report)),
+            Section("details", "Payer benchmarks in full", _payers(report, is_compact)),
+            Section("gaps", "Data availability", _gaps(report)),
             Section("overview", "Billing code overview", _overview(report.facts)),
             Section("coding", "Clinical and coding specifications", _coding(report)),
-            Section("medicare", "Medicare benchmark", medicare_blocks(report.medicare)),
-            Section("payers", "Payer benchmarks", _payers(report, is_compact)),
-            Section("states", "By state", _states(report)),
-            Section("gaps", "Data availability", _gaps(report)),
             Section("methodology", "Methodology", _methodology(report)),
             Section("sources", "Sources", _sources(report, is_compact)),
         ),
@@ -137,12 +141,12 @@ def title(report: BenchmarkReport) -> str:
 
 
 def banners(report: BenchmarkReport) -> tuple[Banner, ...]:
-    out = []
-    if report.is_sample:
-        out.append(Banner(SAMPLE_BANNER, "notice"))
+    """One banner at most: synthetic rows (loud) say everything the sample notice would."""
     if report.is_synthetic:
-        out.append(Banner(SYNTHETIC_BANNER, "alert"))
-    return tuple(out)
+        return (Banner(SYNTHETIC_BANNER, "alert"),)
+    if report.is_sample:
+        return (Banner(SAMPLE_BANNER, "notice"),)
+    return ()
 
 
 def _subtitle(report: BenchmarkReport) -> tuple[str, ...]:
@@ -336,29 +340,111 @@ def _payers(report: BenchmarkReport, is_compact: bool) -> tuple[Block, ...]:
     return (
         _payer_table(report, dollar, True, is_compact),
         _payer_table(report, other, False, is_compact),
-        *_charts(report),
+        *_charts(other),
     )
 
 
-def _charts(report: BenchmarkReport) -> tuple[Block, ...]:
-    """One chart per payer and unit, groups in report order."""
-    grouped: dict[tuple[str, str], list[PayerBenchmark]] = {}
-    for p in report.payers:
-        grouped.setdefault((p.payer, figures.unit(p)), []).append(p)
-    if not grouped:
-        return (Text((f"Charts: {NOT_AVAILABLE}",)),)
-    return tuple(
-        Chart(
-            svg=charts.payer_chart(payer, groups, group_label),
-            alt=charts.chart_alt(groups, group_label),
-            caption=f"{payer}: rates in {unit}",
-        )
-        for (payer, unit), groups in grouped.items()
-    )
+def _answer(report: BenchmarkReport, is_compact: bool) -> tuple[Block, ...]:
+    """The first screen: the answer in one line, the year, one compact table, one chart
+    (the terminal, compact: no chart, whose words would repeat the table)."""
+    dollar = [p for p in report.payers if p.is_dollar]
+    lead = Text((_headline(report),), is_lead=True)
+    year = (Text((report.year_note,)),) if report.year_note else ()
+    table = _glance_table(report, dollar, is_compact)
+    if is_compact:
+        return (lead, *year, table)
+    return (lead, *year, table, *comparison_charts(dollar, payer_label(group_label)))
+
+
+def _headline(report: BenchmarkReport) -> str:
+    h = report.headline
+    if h is None:
+        return f"No dollar rate for {report.code} in the loaded files: {NOT_AVAILABLE}."
+    line = (f"{figures.counted(h.n_rates, 'negotiated dollar rate')} from "
+            f"{figures.counted(h.n_payers, 'payer')}: median {figures.money(h.median)}, "
+            f"range {figures.money(h.min)} – {figures.money(h.max)}")
+    if h.pct_min is not None and h.pct_max is not None:
+        spread = (figures.percent(h.pct_min) if h.pct_min == h.pct_max
+                  else f"{figures.percent(h.pct_min)} – {figures.percent(h.pct_max)}")
+        line += f"; {spread} of Medicare by payer group"
+    return line + "."
+
+
+_GLANCE_HEADERS = ("Payer", "Code", "Setting", "Modifier", "n", "P10", "P25", "Median", "P75",
+                   "P90", "% of Medicare (median)")
+
+
+def _glance_table(report: BenchmarkReport, rows: list[PayerBenchmark], is_compact: bool
+                  ) -> Table:
+    """Payer, setting, modifier, n, p10–p90 and % of Medicare: one line per dollar group
+    (compact: the group named in one cell, p25–p75 only, for an 80-column terminal)."""
+    ordered = sorted(rows, key=lambda p: (p.billing_code != report.code, p.payer.lower(), -p.n))
+    if is_compact:
+        headers: tuple[str, ...] = ("Payer group", "Mod.", "n", "Median", "% of Medicare")
+        body = tuple(
+            (f"{p.payer}\n{_code_prefix(report, p)}{_setting_cell(p)}",
+             figures.modifier(p.modifier), figures.count(p.n), figures.rate(p, p.median),
+             _glance_pct(p))
+            for p in ordered)
+        numeric = frozenset(range(2, 5))
+    else:
+        headers = _GLANCE_HEADERS
+        body = tuple(
+            (p.payer, p.billing_code, _setting_cell(p), figures.modifier(p.modifier),
+             figures.count(p.n),
+             *(figures.rate(p, x) for x in (p.p10, p.p25, p.median, p.p75, p.p90)),
+             _glance_pct(p))
+            for p in ordered)
+        numeric = frozenset(range(4, 11))
+    return Table(headers, body, numeric=numeric,
+                 caption="Dollar rates by payer group (details, outliers and sources below)",
+                 empty=f"No dollar rate for {report.code}: {NOT_AVAILABLE}")
+
+
+def _code_prefix(report: BenchmarkReport, p: PayerBenchmark) -> str:
+    return "" if p.billing_code == report.code else f"{p.billing_code} · "
+
+
+def _setting_cell(p: PayerBenchmark) -> str:
+    parts = [figures.text(p.setting), figures.text(p.billing_class)]
+    if p.negotiated_type != "negotiated":
+        parts.append(p.negotiated_type)
+    return " · ".join(parts)
+
+
+def _glance_pct(p: PayerBenchmark) -> str:
+    if p.pct_of_medicare_median is not None:
+        return figures.percent(p.pct_of_medicare_median) + (
+            "" if p.n_local_basis else " (national)")
+    return figures.percent(p.pct_of_medicare) + (
+        " (national)" if p.pct_of_medicare is not None else "")
+
+
+def _charts(groups: list[PayerBenchmark]) -> tuple[Block, ...]:
+    """Rates that are not dollars: one comparison per unit, every payer on its scale."""
+    by_unit: dict[str, list[PayerBenchmark]] = {}
+    for p in groups:
+        by_unit.setdefault(figures.unit(p), []).append(p)
+    return tuple(chart for same in by_unit.values()
+                 for chart in comparison_charts(same, payer_label(group_label)))
 
 
 def _states(report: BenchmarkReport) -> tuple[Block, ...]:
-    return (*_state_table(report), *_ghosts(report))
+    return (*_state_map(report), *_state_table(report), *_ghosts(report))
+
+
+def _state_map(report: BenchmarkReport) -> tuple[Block, ...]:
+    """The median of the state's payer medians (the code asked for, dollar rates) on a map."""
+    medians: dict[str, list[float]] = {}
+    for s in report.by_state:
+        if s.billing_code == report.code and s.median is not None:
+            medians.setdefault(s.state.upper(), []).append(s.median)
+    if not medians:
+        return ()
+    values = {state: statistics.median(xs) for state, xs in medians.items()}
+    label = f"Median {report.code} rate by provider state (median of the payers' medians)"
+    alt = tuple(f"{state}: {figures.money(v)}" for state, v in sorted(values.items()))
+    return (Chart(state_map(values, figures.money, label=label), alt, caption=label),)
 
 
 def _ghosts(report: BenchmarkReport) -> tuple[Block, ...]:
@@ -373,7 +459,7 @@ def _ghosts(report: BenchmarkReport) -> tuple[Block, ...]:
     )
     caption = (f"Ghost rates: paid to provider groups none of whose NPIs holds a performing "
                f"specialty (NUCC {', '.join(found.taxonomies) or 'none listed'}); "
-               f"{figures.count(found.n_checked)} rate(s) checked against NPPES, "
+               f"{figures.counted(found.n_checked, 'rate')} checked against NPPES, "
                f"{figures.count(found.n_tin_only)} TIN-only, "
                f"{figures.count(found.n_not_in_nppes)} with NPIs not in NPPES")
     headers = ("Payer", "Ghost rates", "Provider groups", "Examples (file, locator)")

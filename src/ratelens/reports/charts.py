@@ -69,11 +69,12 @@ def chart_alt(
     rows = []
     for p in groups:
         line = (
-            f"{label(p)}: {figures.count(p.n)} rate(s), {figures.rate(p, p.min)} to "
+            f"{label(p)}: {figures.counted(p.n, 'rate')}, {figures.rate(p, p.min)} to "
             f"{figures.rate(p, p.max)}, median {figures.rate(p, p.median)}"
         )
         if p.outliers:
-            line += "; outlier(s), not in the statistics: " + ", ".join(
+            word = "outlier" if len(p.outliers) == 1 else "outliers"
+            line += f"; {word}, not in the statistics: " + ", ".join(
                 figures.rate(p, x) for x in p.outliers
             )
         if p.medicare_amount is not None:

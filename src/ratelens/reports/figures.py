@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from ratelens.benchmark.document import PayerBenchmark
 from ratelens.document import NOT_AVAILABLE
-from ratelens.money import count, money, percent, rounded
+from ratelens.money import count, counted, money, percent, rounded
 
-__all__ = ["NOT_AVAILABLE", "count", "money", "percent", "rounded"]
+__all__ = ["NOT_AVAILABLE", "count", "counted", "money", "percent", "rounded"]
 
 SHORT_SHA = 12  # characters of a sha256 shown where the full id does not fit
 

@@ -19,7 +19,7 @@ def ledger_table(entries: list[LedgerEntry], *, is_sample: bool = False) -> Tabl
 
     Cells are plain text (a file's name or publisher is never read as markup). The codes
     column appears when a load kept only some codes, the error column when a file failed;
-    `--format json` has every field, and every attempt's history.
+    `--format json` has every field; `--history` lists every attempt.
     """
     title = "Ingest ledger" + (" (bundled sample data: nothing ingested yet)" if is_sample else "")
     table = Table(title=title, show_lines=False)

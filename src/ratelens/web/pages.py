@@ -125,15 +125,20 @@ def code_page(
     normal = billing_code(code)
     years = _code_years(wh, normal)
     asked = _year(year)
-    if asked is not None and years.any and asked not in years.any:
-        raise DataNotAvailable(f"{normal}: nothing loaded for {asked}; years loaded: "
-                               + ", ".join(str(y) for y in years.any))
+    _check_year(years, normal, asked)
     ref = code_reference(wh, normal, year=asked or years.latest_fee_schedule)
     doc = code_reference_document(ref)
     place = {"zip": zip or None, "state": state.upper() if state else None}
     panel = _medicare_panel(wh, ref.code, ref.year, place)
     return page(request, "code.html.j2", title=doc.title, doc=doc, code=ref.code, year=ref.year,
                 years=years.any, place=place, panel=panel)
+
+
+def _check_year(years: CodeYears, code: str, year: int | None) -> None:
+    """A year nothing is loaded for is a 404 naming the years that are."""
+    if year is not None and years.any and year not in years.any:
+        raise DataNotAvailable(f"{code}: nothing loaded for {year}; years loaded: "
+                               + ", ".join(str(y) for y in years.any))
 
 
 def _code_years(wh: Any, code: str) -> CodeYears:
@@ -201,7 +206,10 @@ def benchmark_page(
     filters: m.ReportFilters,
     year: PageYear = None,
 ) -> HTMLResponse:
-    report = warehouse(request).report(billing_code(code), _year(year), filters)
+    normal = billing_code(code)
+    asked_year = _year(year)
+    _check_year(_code_years(warehouse(request), normal), normal, asked_year)
+    report = warehouse(request).report(normal, asked_year, filters)
     doc = benchmark_document(report)
     asked = {k: v for k in FILTER_NAMES if (v := request.query_params.get(k))}
     query = urlencode(asked)
@@ -213,6 +221,7 @@ def benchmark_page(
         code=report.code,
         asked=asked,
         payers=sorted({p.payer for p in report.payers}),
+        years=report.years_with_rates, year=report.year,
         downloads=[(fmt, f"/benchmark/{report.code}/download/{fmt}?{query}") for fmt in DOWNLOADS],
     )
 
