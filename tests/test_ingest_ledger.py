@@ -61,6 +61,9 @@ def test_a_code_filter_is_part_of_the_load(tmp_path: Path) -> None:
     assert len(json.loads(run(home, "rates", "27448", "--format", "json").stdout)) == 2
     assert len(json.loads(run(home, "rates", "27447", "--format", "json").stdout)) == 3
     assert "already loaded" in run(home, "ingest", str(FFS), "--codes", "27448").stderr
+    attempts = json.loads(run(home, "sources", "--history", "--format", "json").stdout)
+    assert [(a["status"], a["codes"], a["n_rows"]) for a in attempts] == [
+        ("loaded", ["27447"], 3), ("loaded", None, 5)]
 
 
 def test_codes_asked_later_are_added_to_the_earlier_ones(tmp_path: Path) -> None:

@@ -194,12 +194,15 @@ def ingest(
 @app.command()
 def sources(
     fmt: Annotated[TextFormat, typer.Option("--format", help="Output format.")] = TextFormat.text,
+    history: Annotated[
+        bool, typer.Option(help="Every attempt to load each file, not only its current state.")
+    ] = False,
 ) -> None:
     """List the ingest ledger: what is loaded, from where, when, how many rows, errors."""
     from ratelens.reports.ledger import ledger_table
 
     wh = _warehouse()
-    entries = wh.entries()
+    entries = wh.history() if history else wh.entries()
     if fmt == TextFormat.json:
         _emit(orjson.dumps([e.to_json() for e in entries], option=orjson.OPT_INDENT_2), None)
         return
