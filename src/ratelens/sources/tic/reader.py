@@ -1,7 +1,8 @@
 """Transparency-in-Coverage machine-readable files (CMS schemas v1.x and v2.x).
 
 Four kinds: in-network rates (here), allowed amounts (:mod:`.allowed`), the v1
-standalone provider reference file (here) and the table of contents (:mod:`.toc`).
+standalone provider reference file (:mod:`.remote`, with the references an in-network
+file gives by location) and the table of contents (:mod:`.toc`).
 Files are streamed by :mod:`.scan`; with wanted codes (:mod:`.codes`), in-network
 items whose own text cannot hold a wanted ``billing_code`` are skipped unparsed, and every
 other item is decided on its real ``billing_code``. Items are read as Arrow columns when
@@ -13,8 +14,6 @@ Root fields and batching of rows: :mod:`.output`.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
 
@@ -48,8 +47,9 @@ from ratelens.sources.tic.refs import (
     read_reference_ids,
     read_references,
 )
+from ratelens.sources.tic.remote import RemoteReferences, read_provider_reference
 from ratelens.sources.tic.scan import CHUNK, Scanner, at, loads, loads_written
-from ratelens.sources.tic.toc import expand_toc, named_location, read_toc
+from ratelens.sources.tic.toc import expand_toc, read_toc
 
 REFERENCE_BATCH = 1 << 21  # bytes of root provider references read at a time
 ITEM_BATCH = 1 << 22  # bytes of in_network items read at a time (fast path: tic_items)
@@ -109,11 +109,9 @@ class InNetwork:
         self.root = Root(ctx)
         self.out = Output(self.root, ("rates",), ctx.file_id)
         self.defined = IdSet()  # provider_group_id values of the root array
-        self.locations: dict[str, tuple[str, str]] = {}  # v1 remote: id -> (location, place)
-        self.remote_rates: Counter[tuple[str, ...]] = Counter()  # v1: prices by ids maybe remote
+        self.remote = RemoteReferences(ctx)  # v1 references given by location
         self.pending: dict[str, tuple[int, str]] = {}  # used before defined: id -> place
         self.used: set[str] = set()  # ids referenced by kept rates (when filtering)
-        self.used_locations: set[str] = set()
         self.is_refs_read = self.is_items_read = False
         self.kept = GroupSpill(ctx.file_id)  # groups read before we know if they are used
         self.raw = RawReferences()  # references only checked and their ids read (see submit)
@@ -198,7 +196,7 @@ class InNetwork:
         if not blocks:
             return
         done = None
-        if self.is_refs_read and not self.locations and self.root.schema is not None:
+        if self.is_refs_read and not self.remote and self.root.schema is not None:
             done = read_items(
                 blocks, self.codes, self.root.schema, self.ctx.file_id, self.is_shallow()
             )
@@ -232,17 +230,6 @@ class InNetwork:
                     self.odd_rates.append(row["locator"])
                 self.n_odd_rates += 1
 
-    def note_remote(self, rates: list[dict]) -> None:
-        """Count the rates whose references may be v1 remote ones (known at the end)."""
-        last, key = None, ()
-        for row in rates:
-            refs = row["provider_references"]
-            if refs is not last:
-                last = refs
-                key = tuple(r for r in refs if r in self.locations or r not in self.defined)
-            if key:
-                self.remote_rates[key] += 1
-
     def item(self, data: bytes, index: int, offset: int) -> None:
         where = f"in_network[{index}]"
         found = wanted_item(self.path, data, offset, where, self.codes)
@@ -259,8 +246,8 @@ class InNetwork:
             self.ctx.warnings.append(str(err))
             return
         self.note_odd_rates(rates)
-        if self.root.schema != "v2" and (self.locations or not self.is_refs_read):
-            self.note_remote(rates)
+        if self.root.schema != "v2" and (self.remote or not self.is_refs_read):
+            self.remote.note_rates(rates, self.defined)
         self.out.add("rates", rates)
         self.out.add("provider_groups", groups)
         self.out.add("provider_npis", npis)
@@ -340,8 +327,8 @@ class InNetwork:
         """Note provider_group_id values used at ``place`` (offset, JSON path)."""
         if self.codes is not None:
             self.used.update(ids)
-        if self.locations:
-            self.used_locations.update(self.locations.keys() & ids)
+        if self.remote:
+            self.remote.use(ids)
         defined = self.defined
         if defined.issuperset(ids):  # the usual case, checked in C
             return
@@ -439,7 +426,7 @@ class InNetwork:
         self.defined.add(rid)
         location = chk.text(obj, "location", where, False)
         if location is not None and self.root.schema != "v2":
-            self.locations[rid] = (location, at(offset, f"{where}.location"))
+            self.remote.add(rid, location, at(offset, f"{where}.location"))
             return
         if self.codes is None or self.is_items_read:
             if self.codes is None or rid in self.used:
@@ -504,12 +491,14 @@ class InNetwork:
         for rid, place in self.pending.items():
             if rid not in self.defined:
                 self.dangling(rid, place)
-            elif rid in self.locations:
-                self.used_locations.add(rid)
+            elif rid in self.remote:
+                self.remote.use([rid])
         self.resolve_raw()
         for rid in sorted(self.used.intersection(self.kept_errors)):
             self.kept_error(rid)
-        self.resolve_remote()
+        for groups, npis in self.remote.rows():
+            self.out.add("provider_groups", groups)
+            self.out.add("provider_npis", npis)
         if self.n_odd_rates:
             self.ctx.warnings.append(
                 f"{self.path}: {self.n_odd_rates:,} negotiated_rate value(s) <= 0 or above "
@@ -522,72 +511,6 @@ class InNetwork:
                 f"{self.path}: {n:,} negotiated_rate values written as text, read as numbers "
                 f"(first at {first})"
             )
-
-    def resolve_remote(self) -> None:
-        """Groups of the v1 remote provider references the kept rates use, each file read
-        once. One that cannot be read fails the file, or with ``is_lenient`` leaves its
-        rates without provider details: one warning, and counts in ``ctx.meta``."""
-        by_url: dict[str, list[str]] = {}
-        unread: dict[str, InputError] = {}  # location -> why not read
-        missing: set[str] = set()  # ids left without provider groups
-        for rid in sorted(self.used_locations):
-            location, place = self.locations[rid]
-            try:
-                by_url.setdefault(named_location(self.ctx, location, place), []).append(rid)
-            except ValidationError as err:
-                self.unread(err, unread, location, [rid], missing)
-        for url, rids in by_url.items():
-            try:
-                groups = list(reference_groups(self.ctx, url))
-                rows = [self.remote_rows(rid, url, groups) for rid in rids]
-            except InputError as err:
-                self.unread(self.fetch_error(err, url, rids[0]), unread, url, rids, missing)
-                continue
-            for groups_rows, npis in rows:
-                self.out.add("provider_groups", groups_rows)
-                self.out.add("provider_npis", npis)
-        if unread:
-            n_rates = sum(n for ids, n in self.remote_rates.items() if not missing.isdisjoint(ids))
-            self.ctx.meta["n_provider_files_not_read"] = str(len(unread))
-            self.ctx.meta["n_rates_without_provider_details"] = str(n_rates)
-            first = next(iter(unread.values()))
-            self.ctx.warnings.append(
-                f"{self.path}: {len(unread):,} provider reference file(s) not read, so "
-                f"{n_rates:,} rate(s) have no provider details (first: {first})"
-            )
-
-    def unread(
-        self, err: InputError, unread: dict, location: str, rids: list[str], missing: set
-    ) -> None:
-        if not self.ctx.is_lenient:
-            raise err
-        unread.setdefault(location, err)
-        missing.update(rids)
-
-    def fetch_error(self, err: InputError, url: str, rid: str) -> InputError:
-        """A remote file that could not be opened: the error says which reference names it."""
-        if err.locator is not None:  # opened, but not a valid provider reference file
-            return err
-        place = self.locations[rid][1]
-        return InputError(
-            url,
-            None,
-            "a provider reference file that can be fetched",
-            err.found,
-            hint=f"named at {place} of {self.path}; --lenient loads the rates without it",
-            retryable=err.retryable,
-        )
-
-    def remote_rows(self, rid: str, url: str, groups: list[dict]) -> tuple[list, list]:
-        """Rows of the groups of a remote file for the reference ``rid``."""
-        all_rows: list[tuple] = []
-        all_npis: list = []
-        for g, group in enumerate(groups):
-            where = f"{url}#provider_groups[{g}]"
-            rows, npis = group_rows(Checker(url, 0), [group], rid, where, None, is_listed=False)
-            all_rows.extend(rows)
-            all_npis.extend(npis)
-        return all_rows, all_npis
 
 
 ReadReferences = tuple[
@@ -610,42 +533,9 @@ def _references(
     return done, (groups, npis), None
 
 
-def reference_groups(ctx: ReadContext, path: str) -> Iterator[dict]:
-    """The provider_groups objects of a v1 provider reference file."""
-    scanner = Scanner(path, {"provider_groups": False})
-    for event in scanner.events():
-        if event[0] == "item":
-            where = f"provider_groups[{event[2]}]"
-            group = loads(path, event[3], event[4], where)
-            if not isinstance(group, dict):
-                raise Checker(path, event[4]).fail(where, "an object", shown(group))
-            yield group
-        elif event[0] == "value" and event[1] == "version":
-            version = loads(path, event[2], event[3])
-            schema_version(path, version, event[3], ctx.is_lenient, ctx.warnings)
-
-
 def read_in_network(ctx: ReadContext) -> Batches:
     """Rates (one row per negotiated price), provider groups and NPIs of an in-network file."""
     return InNetwork(ctx).read()
-
-
-def read_provider_reference(ctx: ReadContext) -> Batches:
-    """provider_groups / provider_npis of a standalone v1 provider reference file.
-
-    The file has no group id of its own: rows carry its location as ``provider_group_id``.
-    """
-    out = Output(Root(ctx), (), ctx.file_id)
-    for g, group in enumerate(reference_groups(ctx, ctx.path)):
-        where = f"provider_groups[{g}]"
-        chk = Checker(ctx.path, 0)
-        rows, npis = group_rows(chk, [group], ctx.path, where, None, is_listed=False)
-        out.add("provider_groups", rows)
-        out.add("provider_npis", npis)
-        if out.is_full:
-            yield from out.batches()
-    ctx.meta.setdefault("schema", "v1")
-    yield from out.batches(final=True)
 
 
 SOURCES: list[Source] = [
