@@ -370,7 +370,7 @@ def _is_running(pid: int) -> bool:
     return True
 
 
-def query_config(home: Path) -> dict[str, str]:
+def query_config(home: Path) -> dict[str, str | bool | int | float | list[str]]:
     """DuckDB settings of a query connection: memory bounded whatever the warehouse size.
 
     Beyond ``memory_limit`` (RATELENS_MEMORY_LIMIT, else a quarter of the machine's memory,
