@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -119,25 +120,42 @@ def test_two_ingests_run_side_by_side(slow_url: str, tmp_path: Path) -> None:
 
 
 def test_a_writer_waits_for_the_lock_with_a_message(tmp_path: Path) -> None:
-    """Another process holds the catalog read-write for 3 s (as a long commit would)."""
+    """Another process holds the catalog read-write (as a long commit would) until the test
+    has seen the writer and a reader wait; then both finish their work."""
     home = tmp_path / "home"
     assert _run(home, "ingest", str(DATA / "cms" / "GPCI2025.csv")).returncode == 0
     hold = (
-        "import duckdb, sys, time\n"
+        "import duckdb, sys\n"
         f"con = duckdb.connect({str(home / 'ratelens.duckdb')!r})\n"
-        "print('held', flush=True); time.sleep(3); con.close()\n"
+        "print('held', flush=True); sys.stdin.readline(); con.close()\n"
     )
-    holder = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen([sys.executable, "-c", hold], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    waiting = []
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        started = time.monotonic()
-        writer = _run(home, "ingest", str(DATA / "cms" / "25LOCCO.csv"))
-        reader = _run(home, "sources", "--format", "json")
-        waited = time.monotonic() - started
+        writer = _start(home, "ingest", str(DATA / "cms" / "25LOCCO.csv"))
+        reader = _start(home, "sources", "--format", "json")
+        waiting = [writer, reader]
+        said = [_first_line(p) for p in waiting]  # each says why it waits, then waits on
+        assert writer.poll() is None and reader.poll() is None
     finally:
+        assert holder.stdin is not None
+        holder.stdin.write("go\n")
+        holder.stdin.close()
         holder.wait(timeout=30)
-    assert writer.returncode == 0, writer.stderr
-    assert "waiting for another ratelens process" in writer.stderr
-    assert "Traceback" not in writer.stderr and "loaded" in writer.stderr
-    assert reader.returncode == 0 and '"pfs_locality"' in reader.stdout, reader.stderr
-    assert waited >= 1.0  # it did wait (the holder kept the lock ~3 s after "held")
+        done = [p.communicate(timeout=60) for p in waiting]
+    for line in said:
+        assert line.startswith("waiting for another ratelens process"), line
+        assert "PID" in line
+    assert writer.returncode == 0 and "loaded 110 rows as pfs_locality" in done[0][1]
+    assert reader.returncode == 0 and '"pfs_gpci"' in done[1][0], done[1][1]
+    assert "Traceback" not in done[0][1] + done[1][1]
+
+
+def _first_line(proc: subprocess.Popen[str], timeout: float = 60) -> str:
+    """The first line the process writes to stderr, waiting at most ``timeout`` seconds."""
+    assert proc.stderr is not None
+    ready, _w, _x = select.select([proc.stderr], [], [], timeout)
+    assert ready, f"nothing on stderr after {timeout} s"
+    return proc.stderr.readline().strip()
