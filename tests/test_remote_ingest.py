@@ -56,10 +56,10 @@ def test_ingest_a_url_and_a_table_of_contents_listing_urls(served: tuple[str, Pa
     }
     (root / "toc.json").write_text(json.dumps(toc))
     home = tmp_path / "home"
-    done = _ingest(home, f"{base}/toc.json")
+    done = _ingest(home, f"{base}/toc.json", "--allow-local-locations")  # lists 127.0.0.1
     assert done.returncode == 0, done.stderr
     assert "lists 1 file(s)" in done.stderr and f"{base}/{name}" in done.stderr
-    assert "loaded 63 rows as tic_in_network" in done.stderr
+    assert "loaded 54 rates, 3 provider groups and 6 NPIs as tic_in_network" in done.stderr
     again = _ingest(home, f"{base}/{name}")
     assert "already loaded" in again.stderr  # the same bytes by URL: same sha256
 
@@ -69,3 +69,23 @@ def test_a_missing_url_is_an_input_error(served: tuple[str, Path], tmp_path: Pat
     done = _ingest(tmp_path / "home", f"{base}/nope.json.gz")
     assert done.returncode == 1
     assert "nope.json.gz" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_toc_naming_a_loopback_url_is_refused_and_recorded(served: tuple[str, Path],
+                                                             tmp_path: Path) -> None:
+    """Without --allow-local-locations a file may not send ratelens to 127.0.0.1; the
+    refusal is one line, and the table of contents' failure is in the ledger."""
+    base, root = served
+    toc = {"reporting_entity_name": "Payer", "reporting_entity_type": "health insurance issuer",
+           "reporting_structure": [{"reporting_plans": [{"plan_name": "PPO"}],
+                                    "in_network_files": [{"location": f"{base}/x.json"}]}]}
+    (root / "toc.json").write_text(json.dumps(toc))
+    home = tmp_path / "home"
+    done = _ingest(home, f"{base}/toc.json")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "--allow-local-locations" in done.stderr
+    ledger = subprocess.run([sys.executable, "-m", "ratelens", "sources", "--format", "json"],
+                            env={**os.environ, "RATELENS_HOME": str(home), "CI": "true"},
+                            capture_output=True, text=True, timeout=60)
+    [entry] = json.loads(ledger.stdout)
+    assert entry["status"] == "failed" and entry["path"] == f"{base}/toc.json"

@@ -149,6 +149,12 @@ def ingest(
     limit: Annotated[int | None, typer.Option(help="Table of contents: at most N files.")] = None,
     lenient: Annotated[bool, typer.Option(help="Load valid rows of files with errors.")] = False,
     keep_going: Annotated[bool, typer.Option(help="Continue with other files on error.")] = False,
+    allow_local_locations: Annotated[bool, typer.Option(
+        help="Let files name local paths, file:// and private or loopback hosts to read.",
+    )] = False,
+    allow_http_locations: Annotated[bool, typer.Option(
+        help="Let files name plain http:// URLs of public hosts to read.",
+    )] = False,
     workers: Annotated[int | None, typer.Option(help="Parse on a local Dask cluster of N.")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://HOST:8786.")] = None,
 ) -> None:
@@ -169,6 +175,8 @@ def ingest(
         limit=limit,
         is_lenient=lenient,
         keep_going=keep_going,
+        is_local_location_allowed=allow_local_locations,
+        is_http_location_allowed=allow_http_locations,
     )
     wh = Warehouse(_home())
     if workers or scheduler:

@@ -24,6 +24,10 @@ class IngestOptions:
     limit: int | None = None
     is_lenient: bool = False
     keep_going: bool = False
+    # Locations named inside files (TOC entries, remote provider references): only https://
+    # URLs of public hosts are read unless these allow more (see ReadContext).
+    is_local_location_allowed: bool = False
+    is_http_location_allowed: bool = False
 
 
 def read_context(path: str, file_id: str, options: IngestOptions) -> ReadContext:
@@ -35,6 +39,8 @@ def read_context(path: str, file_id: str, options: IngestOptions) -> ReadContext
         is_lenient=options.is_lenient,
         plan=options.plan,
         limit=options.limit,
+        is_local_location_allowed=options.is_local_location_allowed,
+        is_http_location_allowed=options.is_http_location_allowed,
     )
 
 
@@ -71,7 +77,12 @@ def _ingest_one(
     ctx = read_context(path, file_id, options)
     reader = _reader(wh, path, file_id, size, ctx, options)
     if reader.expand is not None:
-        listed = reader.expand(ctx)
+        try:
+            listed = reader.expand(ctx)
+        except RatelensError as exc:  # a table of contents that fails is recorded too
+            wh.record_failure(path, file_id, size, reader.kind, ctx, str(exc))
+            exc.file_id = file_id
+            raise
         head = LoadResult(
             path,
             file_id,
@@ -79,6 +90,7 @@ def _ingest_one(
             "expanded",
             0,
             f"{reader.kind}: lists {len(listed)} file(s) to ingest",
+            tuple(ctx.warnings),  # e.g. locations refused under --lenient
         )
         return [head, *ingest(wh, listed, options, progress)]
     if progress is not None:

@@ -260,9 +260,10 @@ def test_tic_files_and_table_of_contents_same_as_serial(tmp_path: Path, schedule
     truncated.write_bytes(Path(direct).read_bytes()[:20_000])
     paths = [_toc(tmp_path / "in", listed), direct, str(truncated)]
     serial = Warehouse(tmp_path / "serial")
-    ingest(serial, paths, IngestOptions(keep_going=True))
+    local = IngestOptions(keep_going=True, is_local_location_allowed=True)  # a TOC of paths
+    ingest(serial, paths, local)
     wh = Warehouse(tmp_path / "dask")
-    results = ingest_distributed(wh, paths, scheduler=scheduler)
+    results = ingest_distributed(wh, paths, local, scheduler=scheduler)
     assert [(Path(r.path).name, r.status) for r in results] == [
         ("payer_index.json", "expanded"),
         *[(Path(p).name, "loaded") for p in listed],
