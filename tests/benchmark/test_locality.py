@@ -160,7 +160,7 @@ def test_without_nppes_every_rate_is_national_and_the_gap_says_what_to_load(
     assert round(rows[150.0]["pct_of_medicare"], 2) == 168.63  # 150 / 88.95
     report = benchmark_code(wh, "99213")
     gaps = [g.detail for g in report.data_gaps if g.topic == "Medicare locality of rates"]
-    assert "7 dollar rate row(s) compared with the national amount: NPPES not loaded" in gaps[0]
+    assert "7 dollar rate rows compared with the national amount: NPPES not loaded" in gaps[0]
     assert report.payers[0].n_local_basis == 0
 
 

@@ -23,6 +23,7 @@ from ratelens.benchmark.document import (
     SourceFile,
     StateBenchmark,
 )
+from ratelens.benchmark.findings import headline
 from ratelens.coding.reference import Citation, CodeReference, Definition, Item
 
 NO_FILTERS: dict[str, str | None] = {
@@ -176,6 +177,7 @@ def build_report_77407() -> BenchmarkReport:
             "from 156% to 156% of Medicare.",
         ),
         modifiers=_modifiers(), medicare=_medicare(), payers=_payers(),
+        headline=headline("77407", _payers()),
         by_state=(
             StateBenchmark("Aetna", "77407", "negotiated", "2025", "OK", 2, 380.0),
             StateBenchmark("Aetna", "77407", "negotiated", "2025", "TX", 4, 428.5),

@@ -30,7 +30,7 @@ def test_ghost_rates_are_a_table_of_their_own(report_77407: BenchmarkReport) -> 
         assert "Ghost rates" in out and "Aetna" in out
         if fmt != "text":  # the terminal wraps long captions and cells
             assert "in_network[3].negotiated_rates[0]" in out
-            assert "11 rate(s) checked against NPPES" in out and "2085R0001X" in out
+            assert "11 rates checked against NPPES" in out and "2085R0001X" in out
     data = json.loads(render_benchmark(report, "json"))
     validate_benchmark_json(data)
     assert data["providers"]["ghost"][0]["n_rates"] == 2
