@@ -10,6 +10,13 @@ use from its thread and to close). The views are rebuilt when the catalog file c
 Benchmark reports are cached too (``report``): a report is a function of the ledger state,
 the code, the year and the filters, so the page, its downloads and the API answer from one
 computation, and a popular code is computed once per ingest, not once per request.
+
+Memory is bounded by a stated budget: DuckDB's own (``memory_limit`` of the one shared
+database, see ``warehouse.store.query_config``; queries spill beyond it) and the report
+cache's, ``budget_mb`` (default 256 MB). A cached report is counted as its JSON body plus
+``OBJECT_BYTES_PER_JSON_BYTE`` times that for its Python objects (measured with tracemalloc:
+a 100,000-rate report of 1.1 MB JSON holds 4.4 MB of objects); the least recently used
+reports leave first, and a report larger than the whole budget is served but not kept.
 """
 
 from __future__ import annotations
@@ -28,24 +35,26 @@ from ratelens.benchmark.report import Filters, benchmark_code
 from ratelens.warehouse.store import Warehouse
 
 ReportKey = tuple[tuple[int, ...], str, int | None, Filters]
+OBJECT_BYTES_PER_JSON_BYTE = 4
 
 
 class CachedWarehouse(Warehouse):
     """A read-only view of a :class:`Warehouse` whose ``connect`` is cached (see module doc)."""
 
-    def __init__(self, wh: Warehouse, *, n_reports: int = 64) -> None:
+    def __init__(self, wh: Warehouse, *, n_reports: int = 64, budget_mb: int = 256) -> None:
         # no super().__init__: this class never writes to the catalog (but makes it once)
         self.home = wh.home
         self.is_sample = wh.is_sample
         self.catalog = wh.catalog
-        self.stands_in_for = wh.stands_in_for  # the sample until the home has a ledger
         self._session, self._is_created = None, False
         self._lock = threading.Lock()
         self._views: dict[int, tuple[tuple[int, ...], duckdb.DuckDBPyConnection]] = {}
-        self._reports: OrderedDict[ReportKey, BenchmarkReport] = OrderedDict()
-        self._pending: dict[ReportKey, Future[BenchmarkReport]] = {}
-        self._json: OrderedDict[int, tuple[BenchmarkReport, bytes]] = OrderedDict()
+        # key -> (report, its JSON body, bytes counted against the budget)
+        self._reports: OrderedDict[ReportKey, tuple[BenchmarkReport, bytes, int]] = OrderedDict()
+        self._pending: dict[ReportKey, Future[tuple[BenchmarkReport, bytes]]] = {}
         self.n_reports = n_reports  # 0: no report cache
+        self.budget = budget_mb << 20
+        self.n_bytes = 0  # counted bytes of the cached reports
 
     def connect(self, tables: dict[str, pa.Schema]) -> duckdb.DuckDBPyConnection:
         """A new connection over views of the loaded parts (closing it is the caller's job)."""
@@ -61,7 +70,6 @@ class CachedWarehouse(Warehouse):
 
     def ledger_state(self) -> tuple[int, ...]:
         """Changes whenever the catalog (ledger and parts list) may have changed."""
-        self.follow_user()  # a sample shown while the home was empty gives way to the home
         out: list[int] = []
         for path in (self.catalog, Path(f"{self.catalog}.wal")):
             try:
@@ -75,27 +83,23 @@ class CachedWarehouse(Warehouse):
     def report_json(self, code: str, year: int | None, filters: Filters) -> bytes:
         """The report's ``to_json()`` as JSON bytes, serialized once per cached report
         (a report of 100,000 rates takes longer to turn into JSON than to fetch)."""
-        report = self.report(code, year, filters)
-        with self._lock:
-            body = self._json.get(id(report))
-        if body is None or body[0] is not report:
-            body = (report, orjson.dumps(report.to_json()))
-            with self._lock:
-                self._json[id(report)] = body
-                while len(self._json) > max(self.n_reports, 1):
-                    self._json.popitem(last=False)
-        return body[1]
+        return self._entry(code, year, filters)[1]
 
     def report(self, code: str, year: int | None, filters: Filters) -> BenchmarkReport:
-        """``benchmark_code`` of this warehouse, from the cache while the ledger stands.
+        """``benchmark_code`` of this warehouse, from the cache while the ledger stands."""
+        return self._entry(code, year, filters)[0]
 
-        Requests for a report being computed wait for it rather than computing it again.
-        """
+    def _entry(
+        self, code: str, year: int | None, filters: Filters
+    ) -> tuple[BenchmarkReport, bytes]:
+        """The report and its JSON: cached, being computed (then waited for, not computed
+        again), or computed now."""
         key = (self.ledger_state(), code, year, filters)
         with self._lock:
             if key in self._reports:
                 self._reports.move_to_end(key)
-                return self._reports[key]
+                report, body, _ = self._reports[key]
+                return report, body
             pending = self._pending.get(key)
             is_owner = pending is None
             if is_owner:
@@ -105,6 +109,7 @@ class CachedWarehouse(Warehouse):
             return pending.result()
         try:
             report = benchmark_code(self, code, year=year, filters=filters)
+            body = orjson.dumps(report.to_json())
         except BaseException as exc:
             with self._lock:
                 self._pending.pop(key, None)
@@ -112,9 +117,16 @@ class CachedWarehouse(Warehouse):
             raise
         with self._lock:
             self._pending.pop(key, None)
-            if self.n_reports:
-                self._reports[key] = report
-            while len(self._reports) > self.n_reports:
-                self._reports.popitem(last=False)
-        pending.set_result(report)
-        return report
+            self._keep(key, report, body)
+        pending.set_result((report, body))
+        return report, body
+
+    def _keep(self, key: ReportKey, report: BenchmarkReport, body: bytes) -> None:
+        """Cache a report within ``n_reports`` and the byte budget (lock held)."""
+        size = len(body) * (1 + OBJECT_BYTES_PER_JSON_BYTE)
+        if not self.n_reports or size > self.budget:
+            return
+        self._reports[key] = (report, body, size)
+        self.n_bytes += size
+        while len(self._reports) > self.n_reports or self.n_bytes > self.budget:
+            self.n_bytes -= self._reports.popitem(last=False)[1][2]
