@@ -4,10 +4,13 @@ Builds a temporary warehouse: the bundled CMS files (for the Medicare side) plus
 rate rows in RATE_SCHEMA, written by a small Source that yields 50,000-row batches, as
 ingest does, in P files (one ledger entry and Parquet part each; rows of a file grouped by
 billing code, as in-network files group them). Starts the app with uvicorn on 127.0.0.1 in a
-subprocess, sends a bounded load to /api/v1/benchmark/CODE and prints p50/p95/p99 and the
-server's peak RSS.
+subprocess, sends a bounded load to /api/v1/benchmark/CODE over 5 codes x 5 filter
+combinations and prints the cold first request, p50/p95/p99 (all requests, and the median per
+code and per filter) and the server's peak RSS; before that, the cold time and peak RSS of the
+CLI ``ratelens report CODE --format json`` on the same warehouse.
 
     python benchmarks/bench_web.py                       # 10M rows, 200 requests, 4 at a time
+    python benchmarks/bench_web.py --rows 10000000 --no-cache --keep /tmp/wh10m
     python benchmarks/bench_web.py --rows 1000000 --requests 50 --keep /tmp/wh
 """
 
@@ -17,6 +20,7 @@ import argparse
 import concurrent.futures
 import hashlib
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -40,6 +44,10 @@ BATCH = 50_000
 PAYERS = ["Aetna", "Blue Cross Blue Shield of Texas", "Cigna", "UnitedHealthcare", "Humana",
           "Anthem", "Kaiser", "Molina", "Centene", "Highmark", "Oscar", "Wellcare"]  # fmt: skip
 STATES = ["TX", "CA", "NY", "FL", "IL", "PA", "OH", "GA", "NC", "MI"]
+# --code (1 % of the rows) and four codes of the other 2,000 (about 0.05 % each)
+OTHER_CODES = ["70010", "70500", "71000", "71999"]
+FILTERS = ["", "payer=aetna", "state=TX", "setting=outpatient&billing_class=professional",
+           "modifier=26"]  # fmt: skip
 
 
 def synthetic_rates(n_rows: int, code: str, share: float, seed: int) -> Source:
@@ -134,13 +142,14 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def load(url: str, n_requests: int, concurrency: int) -> list[float]:
-    """Seconds per request; every response must be a 200."""
-    client = httpx.Client(timeout=60)
+def load(urls: list[str], n_requests: int, concurrency: int) -> list[float]:
+    """Seconds per request (request i asks for urls[i % len(urls)]); every response must be
+    a 200."""
+    client = httpx.Client(timeout=120)
 
-    def one(_: int) -> float:
+    def one(i: int) -> float:
         t = time.perf_counter()
-        resp = client.get(url)
+        resp = client.get(urls[i % len(urls)])
         resp.raise_for_status()
         return time.perf_counter() - t
 
@@ -160,9 +169,14 @@ def main() -> None:
     ap.add_argument("--share", type=float, default=0.01, help="share of rows for --code")
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--concurrency", type=int, default=4)
-    ap.add_argument("--query", default="", help="extra query string, e.g. payer=aetna")
+    ap.add_argument("--query", action="append", help="filter query strings to cycle over "
+                    f"(repeatable; default: {FILTERS})")  # fmt: skip
+    ap.add_argument("--codes", default=",".join(OTHER_CODES), help="other codes to cycle over")
+    ap.add_argument("--no-cache", action="store_true", help="only the pass without report cache")
     ap.add_argument("--keep", type=Path, help="build (or reuse) the warehouse here")
     args = ap.parse_args()
+    args.query = args.query or FILTERS
+    args.all_codes = [args.code, *[c for c in args.codes.split(",") if c]]
 
     home = args.keep or Path(tempfile.mkdtemp(prefix="ratelens-bench-web-"))
     t = time.perf_counter()
@@ -171,31 +185,58 @@ def main() -> None:
         build(home, args.rows, args.files, args.code, args.share)
     n_loaded = sum(e.n_rows or 0 for e in Warehouse(home).entries() if e.kind == "bench_rates")
     print(f"warehouse: {n_loaded:,} synthetic rate rows ({time.perf_counter() - t:.1f} s)")
+    for code in (args.all_codes[0], args.all_codes[1]):
+        cli_report(home, code)
 
     passes = (
         (0, "no report cache: requests run the queries (identical concurrent ones share a run)"),
         (64, "report cache on (the default)"),
     )
-    for n_reports, label in passes:
+    for n_reports, label in passes[:1] if args.no_cache else passes:
         print(f"-- {label}")
         measure(home, args, n_reports)
+
+
+def cli_report(home: Path, code: str) -> None:
+    """The whole ``ratelens report CODE --format json`` command, cold (a new process)."""
+    exe = shutil.which("ratelens") or str(Path(sys.executable).with_name("ratelens"))
+    script = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+              "out = subprocess.run(sys.argv[1:], capture_output=True); "
+              "print(time.perf_counter() - t, out.returncode, len(out.stdout), "
+              "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")  # fmt: skip
+    env = dict(os.environ, RATELENS_HOME=str(home), CI="1")
+    done = subprocess.run([sys.executable, "-c", script, exe, "report", code, "--format", "json"],
+                          env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    seconds, rc, size, rss_kb = done.stdout.split()
+    print(f"CLI report {code} --format json (cold): {float(seconds):.2f} s, exit {rc}, "
+          f"{int(size) / 1e6:.1f} MB, peak RSS {int(rss_kb) / 1024:.0f} MB")  # fmt: skip
 
 
 def measure(home: Path, args: argparse.Namespace, n_reports: int) -> None:
     port = free_port()
     proc = start_server(home, port, n_reports)
+    base = f"http://127.0.0.1:{port}/api/v1/benchmark"
     try:
-        url = f"http://127.0.0.1:{port}/api/v1/benchmark/{args.code}?{args.query}"
         t = time.perf_counter()
-        first = httpx.get(url, timeout=120)
+        first = httpx.get(f"{base}/{args.code}?{args.query[0]}", timeout=120)
         first.raise_for_status()
         n_rates = sum(p["n"] + p["n_outliers"] for p in first.json()["payers"])
         print(f"first request (cold): {(time.perf_counter() - t) * 1000:.0f} ms, "
               f"{len(first.content) / 1e6:.1f} MB, {n_rates:,} rates of {args.code}")  # fmt: skip
-        times = load(url, args.requests, args.concurrency)
-        print(f"{args.requests} requests, concurrency {args.concurrency}: "
-              f"p50 {pct(times, 50):.0f} ms, p95 {pct(times, 95):.0f} ms, "
-              f"p99 {pct(times, 99):.0f} ms, max {max(times) * 1000:.0f} ms")  # fmt: skip
+        urls = [(c, f, f"{base}/{c}?{f}") for c in args.all_codes for f in args.query]
+        times = load([u for _, _, u in urls], args.requests, args.concurrency)
+        print(f"{args.requests} requests over {len(args.all_codes)} codes x {len(args.query)} "
+              f"filters, concurrency {args.concurrency}: p50 {pct(times, 50):.0f} ms, "
+              f"p95 {pct(times, 95):.0f} ms, p99 {pct(times, 99):.0f} ms, "
+              f"max {max(times) * 1000:.0f} ms")  # fmt: skip
+        by_url = {u: [x for i, x in enumerate(times) if i % len(urls) == k]
+                  for k, (_, _, u) in enumerate(urls)}  # fmt: skip
+        for label, pick in (("code", 0), ("filter", 1)):
+            groups: dict[str, list[float]] = {}
+            for key in urls:
+                groups.setdefault(key[pick] or "(none)", []).extend(by_url[key[2]])
+            shown = ", ".join(f"{k} {statistics.median(v) * 1000:.0f}" for k, v in groups.items())
+            print(f"  median ms by {label}: {shown}")
         print(f"server peak RSS: {peak_rss_mb(proc.pid):.0f} MB; cores: {os.cpu_count()}")
     finally:
         proc.terminate()
