@@ -235,7 +235,9 @@ def measure(home: Path, args: argparse.Namespace, n_reports: int) -> None:
             groups: dict[str, list[float]] = {}
             for key in urls:
                 groups.setdefault(key[pick] or "(none)", []).extend(by_url[key[2]])
-            shown = ", ".join(f"{k} {statistics.median(v) * 1000:.0f}" for k, v in groups.items())
+            shown = ", ".join(
+                f"{k} {statistics.median(v) * 1000:.0f}" for k, v in groups.items() if v
+            )
             print(f"  median ms by {label}: {shown}")
         print(f"server peak RSS: {peak_rss_mb(proc.pid):.0f} MB; cores: {os.cpu_count()}")
     finally:
