@@ -72,7 +72,7 @@ def test_the_payer_table_sorts_by_a_column(browser: Any, live_server: Any) -> No
     page = open_page(browser, live_server, DESKTOP)
     page.goto("/benchmark/77407")
     table = page.locator("#payers table.sortable").first
-    table.get_by_role("button", name="Median").click()
+    table.get_by_role("button", name="Median", exact=True).click()
     column = page.evaluate("""() => {
         const t = document.querySelector('#payers table.sortable');
         const i = [...t.tHead.rows[0].cells].findIndex(c => c.textContent.startsWith('Median'));
