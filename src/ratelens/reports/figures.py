@@ -6,6 +6,8 @@ A value of ``None`` is always written as "data not available".
 
 from __future__ import annotations
 
+import math
+
 from ratelens.benchmark.document import PayerBenchmark
 from ratelens.document import NOT_AVAILABLE
 from ratelens.money import count, counted, money, percent, rounded
@@ -45,9 +47,20 @@ def rate(p: PayerBenchmark, x: float | None) -> str:
         return money(x)
     if p.negotiated_type == "percentage":
         return percent(x, 2)
-    if p.negotiated_type == "per diem":
-        return f"{money(x)}/day"
+    if p.negotiated_type in _DOLLARS_PER:
+        return f"{money(x)}{_DOLLARS_PER[p.negotiated_type][0]}"
+    if not math.isfinite(x):
+        return money(x)
     return f"{rounded(x, 2):,.2f}"
+
+
+# Hospital dollar amounts set by a methodology other than fee for service: never pooled.
+_DOLLARS_PER = {
+    "per diem": ("/day", "dollars per day"),
+    "case rate": ("/case", "dollars per case"),
+    "percent of total billed charges": ("", "dollars set as a percent of billed charges"),
+    "other": ("", "dollars set by another method (see the file's notes)"),
+}
 
 
 def unit(p: PayerBenchmark) -> str:
@@ -56,6 +69,6 @@ def unit(p: PayerBenchmark) -> str:
         return "dollars"
     if p.negotiated_type == "percentage":
         return "percent of billed charges"
-    if p.negotiated_type == "per diem":
-        return "dollars per day"
+    if p.negotiated_type in _DOLLARS_PER:
+        return _DOLLARS_PER[p.negotiated_type][1]
     return p.negotiated_type

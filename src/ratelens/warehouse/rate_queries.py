@@ -67,6 +67,20 @@ _SELECTED = """
 WITH selected AS (SELECT * FROM selection)
 """
 
+# For statistics, a hospital dollar amount set per case, per day, as a share of billed charges
+# or by another method is its own unit (its methodology), never pooled with fee-for-service
+# dollars: its rows are grouped under the methodology as their rate type.
+UNIT_METHODOLOGIES = ("case rate", "per diem", "percent of total billed charges", "other")
+_SELECTED_BY_UNIT = """
+WITH selected AS (
+    SELECT * REPLACE (
+        CASE WHEN source_kind = 'hospital' AND negotiated_type = 'negotiated'
+                  AND methodology IN ('case rate', 'per diem',
+                                      'percent of total billed charges', 'other')
+             THEN methodology ELSE negotiated_type END AS negotiated_type)
+    FROM selection)
+"""
+
 
 SELECTIONS = ("selection", "provider_selection")
 
@@ -105,7 +119,7 @@ def selection_sql(bound: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 GROUP_STATS = (
-    _SELECTED
+    _SELECTED_BY_UNIT
     + """
 , grouped AS (
     SELECT *,
@@ -156,7 +170,7 @@ ORDER BY billing_code, payer, setting, billing_class, modifier_key, negotiated_t
 )
 
 STATE_STATS = (
-    _SELECTED
+    _SELECTED_BY_UNIT
     + """
 SELECT billing_code, payer, negotiated_type, rate_year, state, count(*) AS n,
        quantile_cont(negotiated_rate, 0.5) AS median
