@@ -46,6 +46,7 @@ class CachedWarehouse(Warehouse):
         self.home = wh.home
         self.is_sample = wh.is_sample
         self.catalog = wh.catalog
+        self.stands_in_for = wh.stands_in_for  # the sample until the home has a ledger
         self._session, self._is_created = None, False
         self._lock = threading.Lock()
         self._views: dict[int, tuple[tuple[int, ...], duckdb.DuckDBPyConnection]] = {}
@@ -70,6 +71,7 @@ class CachedWarehouse(Warehouse):
 
     def ledger_state(self) -> tuple[int, ...]:
         """Changes whenever the catalog (ledger and parts list) may have changed."""
+        self.follow_user()  # a sample shown while the home was empty gives way to the home
         out: list[int] = []
         for path in (self.catalog, Path(f"{self.catalog}.wal")):
             try:
