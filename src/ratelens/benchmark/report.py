@@ -22,6 +22,7 @@ from ratelens.benchmark.providers import NOT_LOADED, provider_findings
 from ratelens.codes import normalize_code
 from ratelens.money import counted
 from ratelens.sources import registry
+from ratelens.sources.payers import unmapped_payers
 from ratelens.sources.rates import PLAUSIBLE_MAX
 from ratelens.warehouse import rate_queries as q
 from ratelens.warehouse.store import Warehouse
@@ -230,6 +231,7 @@ def _gaps(
                 "no negotiated rate for this code in the loaded files: data not available",
             )
         )
+    gaps += _unread_references(con) + _unmapped_payers(con, bound)
     missing = q.fetch(con, q.MISSING_FIELDS, bound)[0]
     labels = {
         "no_setting": "setting",
@@ -246,3 +248,27 @@ def _gaps(
                 )
             )
     return tuple(gaps)
+
+
+def _unread_references(con: duckdb.DuckDBPyConnection) -> list[DataGap]:
+    """Rates loaded without provider details (remote references not fetched, lenient)."""
+    return [
+        DataGap("provider details", (
+            f"{r['path'].rsplit('/', 1)[-1]}: {counted(r['n_rates'], 'rate')} of the file "
+            f"{'has' if r['n_rates'] == 1 else 'have'} no provider details: "
+            f"{counted(r['n_files'], 'provider reference file')} could not be fetched when "
+            "it was loaded (--lenient); load it again when the files can be reached"))
+        for r in q.fetch(con, q.PROVIDERS_NOT_READ, {})
+    ]
+
+
+def _unmapped_payers(con: duckdb.DuckDBPyConnection, bound: dict[str, Any]) -> list[DataGap]:
+    """Payer names no reviewed pattern maps to a payer family, with their rows."""
+    counts = [(r["payer_raw"], r["n"]) for r in q.fetch(con, q.PAYER_NAMES, bound)]
+    unmapped = unmapped_payers(counts)
+    if not unmapped:
+        return []
+    shown = "; ".join(f"{name} ({counted(n, 'row')})" for name, n in unmapped[:10])
+    more = f"; and {counted(len(unmapped) - 10, 'other name')}" if len(unmapped) > 10 else ""
+    return [DataGap("payer names not mapped to a payer family",
+                    f"{shown}{more}: shown as written; a --payer family filter misses them")]

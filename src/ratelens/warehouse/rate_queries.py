@@ -252,3 +252,24 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str, bound: dict[str, Any]) -> li
     cur = con.execute(sql, used)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+# Payer names as the files write them, with their rows (unmapped names are a data gap).
+PAYER_NAMES = (
+    _SELECTED
+    + """
+SELECT payer_raw, count(*) AS n FROM selected WHERE payer_raw IS NOT NULL GROUP BY payer_raw
+"""
+)
+
+# Files of the selection whose remote provider references could not be read (lenient loads):
+# their counts as the reader recorded them in the ledger.
+PROVIDERS_NOT_READ = """
+SELECT l.path,
+       CAST(json_extract_string(l.meta, '$.n_rates_without_provider_details') AS BIGINT) AS n_rates,
+       CAST(json_extract_string(l.meta, '$.n_provider_files_not_read') AS BIGINT) AS n_files
+FROM ledger l
+WHERE l.file_id IN (SELECT DISTINCT file_id FROM selection)
+  AND json_extract_string(l.meta, '$.n_rates_without_provider_details') IS NOT NULL
+ORDER BY l.path
+"""
