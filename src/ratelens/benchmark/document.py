@@ -96,6 +96,24 @@ class ProviderFindings:
 
 
 @dataclass(frozen=True)
+class AllowedFigures:
+    """Percentage or algorithm rates of one payer group: the file's allowed-amount figures."""
+
+    payer: str
+    billing_code: str
+    setting: str | None
+    billing_class: str | None
+    negotiated_type: str  # percentage | algorithm
+    methodology: str | None
+    n: int  # rate rows
+    median_amount: float | None  # median of the rows' median_amount, dollars
+    p10: float | None  # lowest 10th_percentile of the rows, dollars
+    p90: float | None  # highest 90th_percentile of the rows, dollars
+    counts: str | None  # the rows' count values as written ("1 through 10", "25")
+    file_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Headline:
     """The answer in one line: the code's own dollar rates of the report's year, pooled."""
 
@@ -129,6 +147,7 @@ class BenchmarkReport:
     years_with_rates: tuple[int, ...] = ()  # years the warehouse has rates for the code
     year_note: str | None = None  # how the year was chosen when none was asked
     headline: Headline | None = None  # None: no dollar rate for the code
+    allowed: tuple[AllowedFigures, ...] = ()  # percentage/algorithm rows' allowed amounts
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types; the shape is documented by ``benchmark-report.schema.json``."""

@@ -11,6 +11,7 @@ import duckdb
 from ratelens import config
 from ratelens.benchmark import findings, locality
 from ratelens.benchmark.document import (
+    AllowedFigures,
     BenchmarkReport,
     DataGap,
     PayerBenchmark,
@@ -66,6 +67,8 @@ def benchmark_code(
         prices = locality.build_prices(con, codes, [medicare.year] if medicare.year else [])
         locality.attach_medicare(con, "selection", prices, medicare.year)
         stats = q.fetch(con, q.GROUP_STATS, bound)
+        allowed = tuple(AllowedFigures(**{**r, "file_ids": tuple(r["file_ids"] or ())})
+                        for r in q.fetch(con, q.ALLOWED_FIGURES, bound))
         payers = tuple(_payer_rows(stats, code, medicare, prices))
         providers = provider_findings(con, code, codes, year=medicare.year)
         # hospital rows carry their state; insurer rows get theirs from NPPES (disjoint)
@@ -99,7 +102,8 @@ def benchmark_code(
         data_gaps=gaps,
         methodology=findings.methodology(medicare) + findings.locality_methodology(),
         sources=sources, providers=providers,
-        years_with_rates=years.rates, year_note=note, headline=findings.headline(code, payers),
+        years_with_rates=years.rates, year_note=note, allowed=allowed,
+        headline=findings.headline(code, payers),
     )
 
 

@@ -340,8 +340,29 @@ def _payers(report: BenchmarkReport, is_compact: bool) -> tuple[Block, ...]:
     return (
         _payer_table(report, dollar, True, is_compact),
         _payer_table(report, other, False, is_compact),
+        *_allowed_table(report),
         *_charts(other),
     )
+
+
+def _allowed_table(report: BenchmarkReport) -> tuple[Block, ...]:
+    """Percentage and algorithm rates: the allowed amounts the files give for them."""
+    if not report.allowed:
+        return ()
+    rows = tuple(
+        (a.payer, a.billing_code, _setting_text(a.setting, a.billing_class), a.negotiated_type,
+         figures.text(a.methodology), figures.count(a.n), figures.money(a.median_amount),
+         figures.money(a.p10), figures.money(a.p90), figures.text(a.counts))
+        for a in report.allowed)
+    headers = ("Payer", "Code", "Setting", "Rate type", "Methodology", "Rows",
+               "Median allowed", "10th percentile", "90th percentile", "Count")
+    caption = ("Percentage and algorithm rates: no comparable dollar amount; the allowed "
+               "amounts the files give for them (dollars)")
+    return (Table(headers, rows, caption=caption, numeric=frozenset({5, 6, 7, 8})),)
+
+
+def _setting_text(setting: str | None, billing_class: str | None) -> str:
+    return f"{figures.text(setting)} · {figures.text(billing_class)}"
 
 
 def _answer(report: BenchmarkReport, is_compact: bool) -> tuple[Block, ...]:

@@ -273,3 +273,22 @@ WHERE l.file_id IN (SELECT DISTINCT file_id FROM selection)
   AND json_extract_string(l.meta, '$.n_rates_without_provider_details') IS NOT NULL
 ORDER BY l.path
 """
+
+# Rates given as a percentage or an algorithm carry no comparable dollar amount; a v3 hospital
+# file gives the allowed amounts it saw for them (median, 10th and 90th percentile, count).
+ALLOWED_FIGURES = (
+    _SELECTED
+    + """
+SELECT payer, billing_code, setting, billing_class, negotiated_type, methodology,
+       count(*) AS n, median(median_amount) AS median_amount,
+       min("10th_percentile") AS p10, max("90th_percentile") AS p90,
+       string_agg(DISTINCT "count", '; ' ORDER BY "count") AS counts,
+       list(DISTINCT file_id ORDER BY file_id) AS file_ids
+FROM selected
+WHERE negotiated_type IN ('percentage', 'algorithm')
+  AND (median_amount IS NOT NULL OR "10th_percentile" IS NOT NULL
+       OR "90th_percentile" IS NOT NULL)
+GROUP BY ALL ORDER BY billing_code, payer, setting, billing_class, negotiated_type
+"""
+)
+
