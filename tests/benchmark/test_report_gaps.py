@@ -11,8 +11,8 @@ from ratelens.ingest import IngestOptions, ingest
 from ratelens.warehouse.store import Warehouse
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "sources"))
-from test_hospital_real_shapes import payer, visit, wide_file  # noqa: E402
-from test_tic_hostile import closed_port, v1_remote, write  # noqa: E402
+from test_hospital_real_shapes import payer, visit, wide_file
+from test_tic_hostile import closed_port, v1_remote, write
 
 
 def gaps(wh: Warehouse, code: str, year: int) -> dict[str, str]:

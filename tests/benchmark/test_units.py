@@ -12,7 +12,7 @@ from ratelens.reports import render_benchmark
 from ratelens.warehouse.store import Warehouse
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "sources"))
-from test_hospital_real_shapes import BCBS, payer, visit, wide_file  # noqa: E402
+from test_hospital_real_shapes import BCBS, payer, visit, wide_file
 
 
 def test_per_diem_and_case_rate_dollars_are_their_own_groups(tmp_path: Path) -> None:
