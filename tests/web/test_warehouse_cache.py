@@ -42,3 +42,15 @@ def test_no_report_cache_when_asked(sample_home) -> None:
     wh = CachedWarehouse(Warehouse(sample_home), n_reports=0)
     assert wh.report("77407", 2025, NONE) is not wh.report("77407", 2025, NONE)
     assert wh.n_bytes == 0
+
+
+def test_concurrent_requests_share_the_database_without_conflict(sample_home) -> None:
+    """Each request is a cursor of one shared DuckDB database: what a report creates must be
+    its own (TEMP), or two reports at once conflict on the catalog."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    wh = CachedWarehouse(Warehouse(sample_home), n_reports=0)
+    asks = [("77407", Filters()), ("77412", Filters(modifier="26")), ("77407", Filters(payer="a"))]
+    with ThreadPoolExecutor(8) as pool:  # 30 rounds: the conflict showed within 90 reports
+        done = list(pool.map(lambda ask: wh.report(ask[0], 2025, ask[1]), asks * 30))
+    assert [r.code for r in done] == [code for code, _ in asks * 30]

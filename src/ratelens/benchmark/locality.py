@@ -140,7 +140,10 @@ def attach_medicare(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
                     default_year: int | None, *, is_export: bool = False) -> None:
     """Add each row's Medicare basis columns to the selection ``table`` (see the queries):
     all of them for the rate export, the ones the statistics read for a report."""
-    con.from_arrow(prices.table()).create_view("medicare_prices", replace=True)
+    # a TEMP table: this connection's own (the web app's requests are cursors of one shared
+    # database, where a view of the same name made by two requests at once conflicts)
+    medicare_arrow = prices.table()  # noqa: F841 (read by name in the SQL below)
+    con.execute("CREATE OR REPLACE TEMP TABLE medicare_prices AS SELECT * FROM medicare_arrow")
     bound = {
         "default_year": default_year,
         "facility_pos": sorted(lq.FACILITY_POS),
