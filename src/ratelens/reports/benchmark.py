@@ -400,6 +400,7 @@ def _glance_table(report: BenchmarkReport, rows: list[PayerBenchmark], is_compac
     """Payer, setting, modifier, n, p10–p90 and % of Medicare: one line per dollar group
     (compact: the group named in one cell, p25–p75 only, for an 80-column terminal)."""
     ordered = sorted(rows, key=lambda p: (p.billing_code != report.code, p.payer.lower(), -p.n))
+    body: tuple[tuple[str, ...], ...]
     if is_compact:
         headers: tuple[str, ...] = ("Payer group", "Mod.", "n", "Median", "% of Medicare")
         body = tuple(

@@ -190,6 +190,7 @@ async def _public_client(is_http_allowed: bool, **kwargs: Any) -> Any:
     import yarl
     from aiohttp.resolver import DefaultResolver
 
+    # aiohttp types DefaultResolver as a variable (AsyncResolver or ThreadedResolver)
     class PublicResolver(DefaultResolver):  # type: ignore[misc,valid-type]
         async def resolve(self, host: str, *args: Any, **kw: Any) -> Any:
             found = await super().resolve(host, *args, **kw)
