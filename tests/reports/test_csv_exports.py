@@ -47,6 +47,6 @@ def test_benchmark_csv_quotes_a_hostile_payer_name(report_77407: BenchmarkReport
     rows = list(csv.DictReader(io.StringIO(render_csv(report, "payers"), newline="")))
     assert rows[0]["payer"] == "'=cmd|' /C calc'!A0"
     assert rows[1]["payer"] == "'-Aetna"
-    assert rows[0]["median"] == str(report.payers[0].median)  # a number, not quoted
+    assert rows[0]["median"] == "410.13"  # a number (to the cent), not quoted
     plain = list(csv.DictReader(io.StringIO(render_csv(report_77407, "payers"), newline="")))
     assert [r["payer"] for r in plain] == [p.payer for p in report_77407.payers]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -112,7 +113,17 @@ def _csv_cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float):
+        return _cents(value)
     return csv_text(value) if isinstance(value, str) else value
+
+
+def _cents(value: float) -> str:
+    """A computed figure (a median, a percentage) to the cent, half up as written:
+    337.66499999999996 is written 337.66, 337.665 is 337.67; no binary-float noise."""
+    if not math.isfinite(value) or abs(value) >= 1e15:
+        return repr(value) if math.isfinite(value) else ""
+    return str(figures.rounded(value, 2))
 
 
 def render_xlsx(report: BenchmarkReport, heading: Sequence[str] = ()) -> bytes:
