@@ -537,10 +537,11 @@ def _sources(report: BenchmarkReport, is_compact: bool) -> tuple[Block, ...]:
     rows = []
     for s in report.sources:
         cells: tuple[str, ...] = (
-            s.path, figures.text(s.kind), figures.text(s.publisher), figures.text(s.file_date)
+            figures.path(s.path), figures.text(s.kind), figures.text(s.publisher),
+            figures.text(s.file_date)
         )
         if is_compact:
-            cells = (f"{s.path}\n{cells[1]} · {cells[2]} · {cells[3]}",)
+            cells = (f"{cells[0]}\n{cells[1]} · {cells[2]} · {cells[3]}",)
         flags = ("SYNTHETIC" if s.is_synthetic else "no", figures.yes_no(s.is_bundled))
         sha = figures.sha(s.file_id, is_short=is_compact)
         rows.append((*cells, sha, figures.count(s.rows_used), *flags))

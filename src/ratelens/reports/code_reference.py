@@ -388,7 +388,7 @@ def _sources(ref: CodeReference, is_compact: bool) -> tuple[Block, ...]:
         headers = ("Id", "Title", "Publisher", "Primary or secondary", "URL")
         cited = Table(headers, rows, caption="Citations", literal=frozenset({0, 4}), empty=empty)
     files = tuple(
-        f"{f.path} — {figures.text(f.kind)}, {figures.text(f.publisher)}, "
+        f"{figures.path(f.path)} — {figures.text(f.kind)}, {figures.text(f.publisher)}, "
         f"{figures.text(f.file_date)}; sha256 {figures.sha(f.file_id, is_short=is_compact)}; "
         f"{figures.count(f.rows_used)} row(s) used"
         for f in ref.sources

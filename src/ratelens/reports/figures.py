@@ -35,6 +35,18 @@ def modifier(value: str) -> str:
     return value or "none"
 
 
+BUNDLED = "/ratelens/data/"
+
+
+def path(value: str) -> str:
+    """A source file's path as a reader needs it: a bundled sample file by its place in the
+    package (``ratelens/data/cms/GPCI2025.csv``), never the server's install folders."""
+    where = value.replace("\\", "/")
+    if BUNDLED in where:
+        return "bundled sample: ratelens/data/" + where.split(BUNDLED, 1)[1]
+    return value
+
+
 def sha(file_id: str, *, is_short: bool = False) -> str:
     return file_id[:SHORT_SHA] if is_short and len(file_id) > SHORT_SHA else file_id
 

@@ -71,7 +71,7 @@ def benchmark_tables(report: BenchmarkReport) -> dict[str, tuple[tuple[str, ...]
             [
                 (
                     s.file_id,
-                    s.path,
+                    figures.path(s.path),
                     s.kind,
                     s.publisher,
                     s.file_date,
