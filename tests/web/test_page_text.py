@@ -27,3 +27,14 @@ def test_counts_agree_with_their_nouns(client: TestClient) -> None:
     page = client.get("/benchmark/77407").text
     for wrong in ("(s)", "1 negotiated dollar rates", "1 rates", "1 payers"):
         assert wrong not in page, wrong
+
+
+def test_code_pages_lead_somewhere(client: TestClient) -> None:
+    """Related codes link their pages, the packs' citations their URLs, the benchmark its
+    codes; a report rendered to a file links nothing (it is read offline)."""
+    code_page = client.get("/codes/77407").text
+    assert '<a href="/codes/77412">77412</a>' in code_page
+    assert '<a href="https://www.cms.gov/' in code_page
+    assert '<a href="/codes/77407">77407</a>' in client.get("/benchmark/77407").text
+    download = client.get("/benchmark/77407/download/json")
+    assert download.status_code == 200

@@ -418,7 +418,8 @@ def _glance_table(report: BenchmarkReport, rows: list[PayerBenchmark], is_compac
              _glance_pct(p))
             for p in ordered)
         numeric = frozenset(range(4, 11))
-    return Table(headers, body, numeric=numeric,
+    return Table(headers, body, numeric=numeric, code_columns=frozenset() if is_compact
+                 else frozenset({1}),
                  caption="Dollar rates by payer group (details, outliers and sources below)",
                  empty=f"No dollar rate for {report.code}: {NOT_AVAILABLE}")
 

@@ -8,6 +8,7 @@ own ``to_json()``, documented by ``code-reference.schema.json``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 
 from ratelens.benchmark.document import NOT_AVAILABLE
@@ -360,7 +361,8 @@ def _medicare(ref: CodeReference) -> tuple[Block, ...]:
 
 def _related(ref: CodeReference) -> tuple[Block, ...]:
     headers = ("Code", "Relation", "Sources")
-    return (_items_table(ref, ref.related_codes, headers, NOT_AVAILABLE),)
+    table = _items_table(ref, ref.related_codes, headers, NOT_AVAILABLE)
+    return (dataclasses.replace(table, code_columns=frozenset({0})),)
 
 
 def _gaps(ref: CodeReference) -> tuple[Block, ...]:
@@ -386,7 +388,8 @@ def _sources(ref: CodeReference, is_compact: bool) -> tuple[Block, ...]:
     else:
         rows = tuple((c.id, c.title, c.publisher, c.kind, c.url or "no URL") for c in ref.citations)
         headers = ("Id", "Title", "Publisher", "Primary or secondary", "URL")
-        cited = Table(headers, rows, caption="Citations", literal=frozenset({0, 4}), empty=empty)
+        cited = Table(headers, rows, caption="Citations", literal=frozenset({0, 4}), empty=empty,
+                      url_columns=frozenset({4}))  # the knowledge packs' own citations
     files = tuple(
         f"{figures.path(f.path)} — {figures.text(f.kind)}, {figures.text(f.publisher)}, "
         f"{figures.text(f.file_date)}; sha256 {figures.sha(f.file_id, is_short=is_compact)}; "

@@ -24,6 +24,7 @@ def environment() -> jinja2.Environment:
     )
     env.globals["block_kind"] = block_kind
     env.globals["cell_class"] = cell_class
+    env.globals["cell_link"] = no_link
     return env
 
 
@@ -34,6 +35,11 @@ def render_html(doc: Document, template: str = "layout.html.j2") -> str:
 
 def block_kind(block: Block) -> str:
     return _KINDS[type(block)]
+
+
+def no_link(table: Table, column: int, cell: str) -> str | None:
+    """Documents rendered to a file link nothing (they are read offline, fetch nothing)."""
+    return None
 
 
 def cell_class(table: Table, column: int) -> Markup:

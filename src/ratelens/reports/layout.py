@@ -45,6 +45,8 @@ class Table:
     numeric: frozenset[int] = frozenset()  # column indexes aligned right
     literal: frozenset[int] = frozenset()  # identifiers (paths, file ids): code, never links
     empty: str = NOT_AVAILABLE  # printed instead of the table when there are no rows
+    code_columns: frozenset[int] = frozenset()  # billing codes: the web app links their pages
+    url_columns: frozenset[int] = frozenset()  # our own citations' URLs: linked by the web app
 
 
 @dataclass(frozen=True)

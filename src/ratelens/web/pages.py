@@ -57,7 +57,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(block_kind=block_kind, cell_class=cell_class)
+    env.globals.update(block_kind=block_kind, cell_class=cell_class, cell_link=cell_link)
     return env
 
 
@@ -69,6 +69,18 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
         .render(request_path=request.url.path, is_sample=wh.is_sample, **context)
     )
     return HTMLResponse(html, status)
+
+
+_LINKED_CODE = re.compile(r"^[A-Z0-9]{5}$")
+
+
+def cell_link(table: Any, column: int, cell: str) -> str | None:
+    """In the web app, a billing code links to its page and a citation to its URL."""
+    if column in table.code_columns and _LINKED_CODE.match(cell):
+        return f"/codes/{cell}"
+    if column in table.url_columns and cell.startswith("https://") and " " not in cell:
+        return cell
+    return None
 
 
 HEADINGS = {
