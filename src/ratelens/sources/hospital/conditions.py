@@ -115,7 +115,7 @@ def check_row(
     if is_modifier_row:
         _check_modifier_row(item, charges, out)
     else:
-        _check_item_conditions(item, codes, charges, rules, out, others, is_wide)
+        _check_item_conditions(item, codes, charges, out, others, is_wide)
         for k, charge in enumerate(charges):
             _check_charge_conditions(item, charge, k, rules, out, is_wide)
     _check_nine_nines(charges, charge_numbers, out)
@@ -252,9 +252,7 @@ def _check_modifier_row(item: Values, charges: list[Values], out: list[Finding])
         )
 
 
-def _check_item_conditions(
-    item: Values, codes, charges, rules: Rules, out, others, is_wide: bool
-) -> None:
+def _check_item_conditions(item: Values, codes, charges, out, others, is_wide: bool) -> None:
     has_charge = others[0] or any(_has_charge(c) for c in charges)
     if not (item.get("gross") or item.get("cash") or has_charge):
         missing = _missing(

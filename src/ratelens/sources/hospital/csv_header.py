@@ -214,7 +214,7 @@ class CsvHeader:
                 "both",
             )
         self._check_statement(found, names, values, statement)
-        self._check_date(found, values)
+        self._check_date(found)
         self._check_license(found)
 
     def _missing_header(self, key: str, names: list[str], statement: str) -> None:
@@ -268,7 +268,7 @@ class CsvHeader:
         elif value == "false":
             self._warn(2, col, "statement", f"the {statement} value is false")
 
-    def _check_date(self, found: dict[str, int], values: list[str]) -> None:
+    def _check_date(self, found: dict[str, int]) -> None:
         raw = self.meta.get("last_updated_on")
         if raw:
             iso = parse_date(raw)
