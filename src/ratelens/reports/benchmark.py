@@ -374,7 +374,21 @@ def _answer(report: BenchmarkReport, is_compact: bool) -> tuple[Block, ...]:
     table = _glance_table(report, dollar, is_compact)
     if is_compact:
         return (lead, *year, table)
-    return (lead, *year, table, *comparison_charts(dollar, payer_label(group_label)))
+    return (lead, *year, table, *comparison_charts(dollar, _chart_label(report)))
+
+
+def _chart_label(report: BenchmarkReport) -> Callable[[PayerBenchmark], str]:
+    """A comparison row's name: the payer and only what sets its group apart."""
+    def label(p: PayerBenchmark) -> str:
+        parts = [p.payer, figures.text(p.setting), figures.text(p.billing_class)]
+        if p.modifier:
+            parts.append(f"modifier {p.modifier}")
+        if p.billing_code != report.code:
+            parts.append(p.billing_code)
+        if p.negotiated_type != "negotiated":
+            parts.append(p.negotiated_type)
+        return " · ".join(parts)
+    return label
 
 
 def _headline(report: BenchmarkReport) -> str:
