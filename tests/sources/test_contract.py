@@ -29,6 +29,7 @@ SAMPLES = {
     "opps_addendum_b_extract": DATA / "cms" / "softek_addendumB_extract_2025-10.subset.csv",
     "opps_addendum_a": DATA / "cms" / "2025_January_Web_Addendum_A.12.31.24.subset.csv",
     "opps_status_indicators": DATA / "cms" / "softek_status-indicators.csv",
+    "opps_wage_index": TEST_DATA / "cms" / "wage_index" / "cbsa-wage-index-2026.subset.csv",
     "hcpcs_level2": DATA / "cms" / "HCPC2019_subset_G6001-G6017_and_modifiers.csv",
     "tic_toc": TIC / "v2.2.0" / "table-of-contents" / "table-of-contents-sample.json",
     "tic_in_network": DATA / "tic" / "in-network-rates-fee-for-service-single-plan-sample.json",

@@ -6,23 +6,30 @@ carrier and locality -> that locality's GPCIs -> the fee schedule amount of the 
 modifier (-26 and -TC from their own RVU rows) and setting. The pricing itself is
 :func:`ratelens.medicare.pfs.price_pfs`, called once per (code, modifier, locality, setting)
 of the year here, never per row; the rows meet the prices in one SQL join
-(:mod:`ratelens.warehouse.locality_queries`). Institutional rows keep the OPPS national rate.
+(:mod:`ratelens.warehouse.locality_queries`).
+
+Institutional rows are compared with the OPPS national unadjusted rate; when the user names
+the hospital's CBSA and the year's OPPS wage index (CMS OPPS Pricer table) is loaded, with
+that rate adjusted as OPPS does: 60% (the labor-related share) x wage index + 40%
+(:func:`wage_adjusted`), the wage index being the CBSA's geographic one raised to the
+imputed floor of the hospital's state where the table sets one (see docs/methodology.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from ratelens.benchmark.document import DataGap, StateBenchmark
-from ratelens.errors import DataNotAvailable
+from ratelens.errors import DataNotAvailable, UsageError
 from ratelens.medicare import opps as opps_math
 from ratelens.medicare import status as meaning
-from ratelens.medicare.facts import load_medicare_facts
+from ratelens.medicare.facts import MedicareFacts, load_medicare_facts
 from ratelens.medicare.pfs import NATIONAL, Gpci, Rvus, price_pfs
 from ratelens.money import counted
 from ratelens.warehouse import locality_queries as lq
@@ -53,6 +60,9 @@ class Prices:
     rows: list[dict[str, Any]] = field(default_factory=list)
     gpci_years: set[int] = field(default_factory=set)  # years whose GPCIs were loaded
     missing_gpci_years: set[int] = field(default_factory=set)
+    cbsa: str = ""  # the hospital CBSA the user gave ("" none): OPPS wage adjustment
+    wage_index_years: set[int] = field(default_factory=set)  # years with an OPPS wage index
+    cbsa_years: set[int] = field(default_factory=set)  # years whose wage index has the CBSA
 
     def table(self) -> pa.Table:
         return pa.Table.from_pylist(self.rows, schema=PRICE_SCHEMA)
@@ -76,24 +86,48 @@ def locality_label(row: dict[str, Any]) -> str:
     return f"{row['mac']}-{row['locality']} {row['state']} {name}".strip()
 
 
-def build_prices(con: duckdb.DuckDBPyConnection, codes: list[str],
-                 years: list[int]) -> Prices:
-    """PFS amounts (national and every loaded locality, both settings) and OPPS amounts."""
-    prices = Prices()
+def build_prices(con: duckdb.DuckDBPyConnection, codes: list[str], years: list[int],
+                 *, cbsa: str | None = None,
+                 known: Mapping[tuple[str, int], MedicareFacts | None] | None = None) -> Prices:
+    """PFS amounts (national and every loaded locality, both settings) and OPPS amounts:
+    national, and wage-adjusted for ``cbsa`` (the hospital's CBSA, or a state's two-digit
+    rural area code) when the year's OPPS wage index is loaded. ``known``: the facts a
+    report already read, by (code, year) (None: no loaded file knows it), not read again."""
+    prices = Prices(cbsa=check_cbsa(cbsa))
     for year in years:
         gpcis = mq.fetch_if(con, "pfs_gpci", mq.LOCALITIES,
                             {"year": year, "mac": None, "locality": None, "state": None})
         (prices.gpci_years if gpcis else prices.missing_gpci_years).add(year)
+        area = _wage_area(con, year, prices)
         for code in codes:
-            try:
-                facts = load_medicare_facts(con, code, year)
-            except DataNotAvailable:
+            facts = _facts(con, code, year, known or {})
+            if facts is None:
                 continue
             for rvu_row in facts.rvu_rows:
                 prices.rows += _pfs_rows(year, code, rvu_row, gpcis)
             if facts.opps_row is not None:
-                prices.rows += _opps_rows(con, year, code, facts.opps_row)
+                prices.rows += _opps_rows(con, year, code, facts.opps_row, area)
     return prices
+
+
+def _facts(con: duckdb.DuckDBPyConnection, code: str, year: int,
+           known: Mapping[tuple[str, int], MedicareFacts | None]) -> MedicareFacts | None:
+    """The code's facts of the year: as the report read them, else read now."""
+    if (code, year) in known:
+        return known[(code, year)]
+    try:
+        return load_medicare_facts(con, code, year)
+    except DataNotAvailable:
+        return None
+
+
+def check_cbsa(cbsa: str | None) -> str:
+    """The CBSA as given ("" for none); UsageError unless 5 digits or a 2-digit rural area."""
+    text = (cbsa or "").strip()
+    if text and not (text.isdigit() and len(text) in (2, 5)):
+        raise UsageError(f"cbsa: expected a CBSA code (5 digits, e.g. 35084) or a state rural "
+                         f"area code (2 digits), found {text!r}")
+    return text
 
 
 def _rvus(row: dict[str, Any]) -> Rvus:
@@ -124,16 +158,76 @@ def _pfs_rows(year: int, code: str, rvu_row: dict[str, Any],
     ]
 
 
-def _opps_rows(con: duckdb.DuckDBPyConnection, year: int, code: str,
-               row: dict[str, Any]) -> list[dict[str, Any]]:
-    """The OPPS national unadjusted payment rate of the code (Addendum B, as printed)."""
+def _opps_rows(con: duckdb.DuckDBPyConnection, year: int, code: str, row: dict[str, Any],
+               area: WageArea | None) -> list[dict[str, Any]]:
+    """The OPPS national unadjusted payment rate of the code (Addendum B, as printed), and
+    the rate wage-adjusted for the CBSA given: one row per state the hospital may be in
+    (``locality``: its code; "" when the rate row does not say its state)."""
     apcs = mq.fetch_if(con, "opps_addendum_a", mq.ADDENDUM_A, {"year": year})
     payment = opps_math.opps_payment(row, apcs).payment
     if payment is None:
         return []
-    return [{"year": year, "billing_code": code, "modifier_key": "", "basis": "opps", "mac": "",
-             "locality": "", "state": None, "label": "national", "setting": "",
-             "amount": float(payment)}]
+    base = {"year": year, "billing_code": code, "modifier_key": "", "basis": "opps",
+            "setting": ""}
+    out = [{**base, "mac": "", "locality": "", "state": None, "label": "national",
+            "amount": float(payment)}]
+    if area is None:
+        return out
+    for state in (*area.states, ""):
+        index, label = area.index_for(state)
+        if index > 0:
+            out.append({**base, "mac": area.cbsa, "locality": state, "state": state or None,
+                        "label": label, "amount": float(wage_adjusted(payment, index))})
+    return out
+
+
+LABOR_SHARE = Decimal("0.60")  # OPPS labor-related share (42 CFR 419.43, CY 2026 OPPS rule)
+
+
+def wage_adjusted(national: Decimal, wage_index: Decimal) -> Decimal:
+    """OPPS wage adjustment: national x (60% x wage index + 40%), rounded once to the cent."""
+    factor = LABOR_SHARE * wage_index + (1 - LABOR_SHARE)
+    return (national * factor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class WageArea:
+    """The CBSA's row of the year's OPPS wage index, and the imputed floors of its states."""
+
+    cbsa: str
+    name: str
+    states: tuple[str, ...]  # USPS codes its name ends with
+    geographic: Decimal  # the wage index of hospitals that have not reclassified
+    floors: dict[str, Decimal]  # state -> imputed floor (state rural rows, when > 0)
+
+    def index_for(self, state: str) -> tuple[Decimal, str]:
+        """The wage index of a hospital of ``state`` ("": unknown; the CBSA's one state if it
+        names one) in the CBSA, raised to the state's imputed floor as the OPPS Pricer does,
+        and the label saying which."""
+        if not state and len(self.states) == 1:
+            state = self.states[0]
+        floor = self.floors.get(state, Decimal(0))
+        index, why = (floor, f" ({state} imputed floor)") if floor > self.geographic \
+            else (self.geographic, "")
+        return index, f"CBSA {self.cbsa} {self.name}: OPPS wage index {index}{why}"
+
+
+def _wage_area(con: duckdb.DuckDBPyConnection, year: int, prices: Prices) -> WageArea | None:
+    """The given CBSA in the year's loaded OPPS wage index (None: not given or not found)."""
+    if not prices.cbsa:
+        return None
+    rows = mq.fetch_if(con, "opps_wage_index", lq.WAGE_INDEX, {"year": year, "cbsa": prices.cbsa})
+    if rows:
+        prices.wage_index_years.add(year)
+    found = next((r for r in rows if r["cbsa"] == prices.cbsa), None)
+    if found is None:
+        return None
+    prices.cbsa_years.add(year)
+    floors = {r["states"][0]: r["imputed_floor_wage_index"] for r in rows
+              if len(r["cbsa"]) == 2 and len(r["states"]) == 1
+              and (r["imputed_floor_wage_index"] or 0) > 0}
+    return WageArea(found["cbsa"], found["name"], tuple(found["states"]),
+                    found["geographic_wage_index"], floors)
 
 
 def attach_medicare(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
@@ -150,6 +244,9 @@ def attach_medicare(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
         "dollar_types": list(lq.DOLLAR_TYPES),
         "nppes_loaded": is_nppes_loaded(con),
         "zip_loaded": bool(mq.fetch_if(con, "pfs_zip", lq.ANY_ZIP)),
+        "cbsa": prices.cbsa,
+        "wage_index_years": sorted(prices.wage_index_years),
+        "cbsa_years": sorted(prices.cbsa_years),
     }
     lq.attach_basis(con, table, bound, None if is_export else lq.REPORT_COLUMNS)
 
@@ -162,11 +259,12 @@ def basis_gaps(con: duckdb.DuckDBPyConnection, table: str, prices: Prices) -> tu
                 "of the year is compared with the national amount")
         for year in sorted(prices.missing_gpci_years)
     ]
+    wage = {lq.REASONS[k] for k in lq.REASONS if k.startswith("opps_")}
     for r in lq.fetch(con, lq.national_reasons(table), {}):
         if r["reason"] != lq.REASONS["opps"]:
             rows = counted(r["n"], "dollar rate row")
-            gaps.append(DataGap("Medicare locality of rates",
-                                f"{rows} compared with the national amount: {r['reason']}"))
+            topic = "OPPS wage index" if r["reason"] in wage else "Medicare locality of rates"
+            gaps.append(DataGap(topic, f"{rows} compared with the national amount: {r['reason']}"))
     return tuple(gaps)
 
 

@@ -18,7 +18,8 @@ from ratelens.warehouse import rate_queries as q
 from ratelens.warehouse.store import Warehouse
 
 
-def rate_rows(wh: Warehouse, code: str, filters: Filters = Filters()) -> pa.Table:
+def rate_rows(wh: Warehouse, code: str, filters: Filters = Filters(), *,
+              cbsa: str | None = None) -> pa.Table:
     """Every loaded rate row of ``code`` (filters applied), ordered by payer and rate.
 
     Each row carries its own Medicare basis at the year of its file (see
@@ -27,7 +28,9 @@ def rate_rows(wh: Warehouse, code: str, filters: Filters = Filters()) -> pa.Tabl
     with ``medicare_locality_reason``), ``medicare_n_localities``, ``medicare_setting``,
     ``pct_of_medicare``; rows listing facility and non-facility places of service also
     ``medicare_amount_facility`` and ``pct_of_medicare_facility``; and the national
-    comparison (``medicare_amount_national``, ``pct_of_medicare_national``).
+    comparison (``medicare_amount_national``, ``pct_of_medicare_national``). ``cbsa``: the
+    hospital's CBSA; institutional rows are then compared with the OPPS rate wage-adjusted
+    for it (when the year's OPPS wage index is loaded; see :mod:`ratelens.benchmark.locality`).
     """
     normal = normalize_code(code)
     con = wh.connect(registry.TABLES)
@@ -37,7 +40,8 @@ def rate_rows(wh: Warehouse, code: str, filters: Filters = Filters()) -> pa.Tabl
         latest = [int(r["year"]) for r in mq.fetch_if(con, "pfs_rvu", mq.PFS_YEARS)]
         default_year = latest[0] if latest else None
         years = {int(y) for (y,) in con.execute(lq.RATE_YEARS).fetchall() if y}
-        prices = locality.build_prices(con, [normal], sorted(years | set(latest[:1])))
+        prices = locality.build_prices(con, [normal], sorted(years | set(latest[:1])),
+                                       cbsa=cbsa)
         locality.attach_medicare(con, "selection", prices, default_year, is_export=True)
         return con.sql(lq.EXPORT_ROWS).to_arrow_table()
     finally:

@@ -6,7 +6,7 @@ import pyarrow as pa
 
 from ratelens.errors import FormatError, UsageError
 from ratelens.sources import Source
-from ratelens.sources.cms import hcpcs, ncci, nppes
+from ratelens.sources.cms import hcpcs, ncci, nppes, wage_index
 from ratelens.sources.cms import opps as cms_opps
 from ratelens.sources.cms import pfs as cms_pfs
 from ratelens.sources.files import GZIP_MAGIC, read_head
@@ -15,7 +15,7 @@ from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
 from ratelens.sources.rates import RATE_SCHEMA
 from ratelens.sources.tic import reader as tic
 
-MODULES = (cms_pfs, cms_opps, hcpcs, tic, hospital, ncci, nppes)
+MODULES = (cms_pfs, cms_opps, wage_index, hcpcs, tic, hospital, ncci, nppes)
 
 SOURCES: tuple[Source, ...] = tuple(s for m in MODULES for s in m.SOURCES)
 

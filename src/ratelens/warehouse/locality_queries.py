@@ -23,6 +23,12 @@ The amounts come from the registered table ``medicare_prices`` (one row per code
 locality and setting, priced by ``medicare.pfs.price_pfs``). All of it is worked out once
 per distinct key of the rows (:data:`KEY_COLUMNS`: a report has few), then one UPDATE
 fills the rows, joined on the key's hash.
+
+An institutional row is compared with the OPPS national rate, or, when the user gave the
+hospital's CBSA (``$cbsa``) and the year's OPPS wage index is loaded, with the wage-adjusted
+rate of ``medicare_prices`` for that CBSA and the row's state (``locality``: the state whose
+imputed floor applies, "" when the row does not say). A row of another state than the CBSA's
+stays national, with the reason.
 """
 
 from __future__ import annotations
@@ -44,8 +50,23 @@ DOLLAR_TYPES = ("negotiated", "derived", "fee schedule")
 
 ANY_ZIP = "SELECT 1 AS found FROM pfs_zip LIMIT 1"
 
+# A CBSA's row of the year's OPPS wage index and the state rural rows (their imputed floors);
+# the latest effective date of the year when a CBSA has several.
+WAGE_INDEX = """
+SELECT cbsa, name, states, geographic_wage_index, imputed_floor_wage_index
+FROM opps_wage_index
+WHERE year = $year AND (cbsa = $cbsa OR length(cbsa) = 2)
+QUALIFY row_number() OVER (PARTITION BY cbsa ORDER BY effective_date DESC, locator) = 1
+"""
+
 REASONS = {
     "opps": "OPPS national unadjusted payment rate (the wage index is not applied)",
+    "opps_no_wage_index": "OPPS national unadjusted payment rate: a CBSA was given but no "
+    "OPPS wage index of the rate's year is loaded (CMS OPPS Pricer cbsa-wage-index-YYYY.csv)",
+    "opps_cbsa_unknown": "OPPS national unadjusted payment rate: the CBSA given is not in the "
+    "loaded OPPS wage index of the rate's year",
+    "opps_other_state": "OPPS national unadjusted payment rate: the hospital's state is not one "
+    "of the CBSA given",
     "hospital": "hospital professional row: no ZIP code in the hospital_address of its file",
     "no_groups": "no provider group on the rate row",
     "tin_only": "TIN-only provider groups (npi [0]): no NPI to locate",
@@ -60,7 +81,7 @@ REASONS = {
 # What decides a row's basis; rows sharing these share it (a report has few such keys).
 KEY_COLUMNS = (
     "file_id", "provider_references", "service_code", "billing_code", "modifier_key",
-    "rate_year", "billing_class", "source_kind", "negotiated_type",
+    "rate_year", "billing_class", "source_kind", "negotiated_type", "state",
 )  # fmt: skip
 _KEY = f"hash({', '.join(KEY_COLUMNS)})"
 
@@ -155,12 +176,23 @@ WITH keyed AS (
 ), based AS (
     SELECT p.basis_key, p.basis AS medicare_basis, p.medicare_setting,
            nat.amount AS medicare_amount_national,
-           coalesce(c.is_local, false) AS is_local_basis,
-           coalesce(c.n_localities, 0) AS medicare_n_localities,
-           CASE WHEN c.is_local THEN c.amount ELSE nat.amount END AS medicare_amount,
-           CASE WHEN c.is_local THEN c.label ELSE 'national' END AS medicare_locality,
-           CASE WHEN c.is_local THEN NULL
-                WHEN p.basis = 'opps' THEN 'opps'
+           coalesce(c.is_local, w.amount IS NOT NULL) AS is_local_basis,
+           coalesce(c.n_localities, CASE WHEN w.amount IS NOT NULL THEN 1 END, 0)
+               AS medicare_n_localities,
+           CASE WHEN c.is_local THEN c.amount ELSE coalesce(w.amount, nat.amount) END
+               AS medicare_amount,
+           CASE WHEN c.is_local THEN c.label ELSE coalesce(w.label, 'national') END
+               AS medicare_locality,
+           CASE WHEN c.is_local OR w.amount IS NOT NULL THEN NULL
+                WHEN p.basis = 'opps' THEN
+                     CASE WHEN $cbsa = '' THEN 'opps'
+                          WHEN NOT list_contains(CAST($wage_index_years AS INTEGER[]), p.year)
+                          THEN 'opps_no_wage_index'
+                          WHEN NOT list_contains(CAST($cbsa_years AS INTEGER[]), p.year)
+                          THEN 'opps_cbsa_unknown'
+                          WHEN p.state IS NOT NULL AND nat.amount IS NOT NULL
+                          THEN 'opps_other_state'
+                          ELSE 'opps' END
                 WHEN p.source_kind = 'hospital' AND hz.file_id IS NULL THEN 'hospital'
                 WHEN p.source_kind = 'hospital' THEN
                      CASE WHEN NOT $zip_loaded THEN 'no_zip_file' ELSE 'zip_unknown' END
@@ -179,6 +211,10 @@ WITH keyed AS (
     LEFT JOIN npi_status st
       ON st.file_id = p.file_id AND st.provider_references = p.provider_references
     LEFT JOIN (SELECT DISTINCT file_id FROM hospital_zips) hz ON hz.file_id = p.file_id
+    LEFT JOIN medicare_prices w  -- OPPS wage-adjusted for the CBSA given, by the row's state
+      ON p.basis = 'opps' AND $cbsa <> '' AND w.year = p.year
+     AND w.billing_code = p.billing_code AND w.modifier_key = p.modifier_key
+     AND w.basis = 'opps' AND w.mac = $cbsa AND w.locality = coalesce(p.state, '')
     LEFT JOIN medicare_prices nat
       ON nat.year = p.year AND nat.billing_code = p.billing_code
      AND nat.modifier_key = p.modifier_key AND nat.basis = p.basis
@@ -237,10 +273,12 @@ def attach_basis(con: duckdb.DuckDBPyConnection, table: str, bound: dict[str, An
     Works on the distinct keys of the rows (:data:`KEY_COLUMNS`), then fills the rows in one
     update, joined on the key's hash; on every key column when two keys share a hash (or
     ``is_exact``). Needs the registered ``medicare_prices`` table; ``bound``: default_year,
-    facility_pos, dollar_types, nppes_loaded, zip_loaded.
+    facility_pos, dollar_types, nppes_loaded, zip_loaded, and for institutional rows cbsa
+    ("" none), wage_index_years, cbsa_years.
     """
     kinds = dict(BASIS_COLUMNS)
     columns = columns or tuple(kinds)
+    bound = {"cbsa": "", "wage_index_years": [], "cbsa_years": [], **bound}
     if table not in SELECTIONS:
         raise ValueError(f"unknown selection table {table!r}")
     con.execute(_KEYS.format(table=table))
@@ -277,4 +315,5 @@ ORDER BY billing_code, payer, negotiated_rate, file_id, locator
 
 
 __all__ = ["ANY_ZIP", "BASIS_COLUMNS", "EXPORT_ROWS", "FACILITY_POS", "KEY_COLUMNS",
-           "RATE_YEARS", "REPORT_COLUMNS", "attach_basis", "fetch", "national_reasons"]
+           "RATE_YEARS", "REPORT_COLUMNS", "WAGE_INDEX", "attach_basis", "fetch",
+           "national_reasons"]
