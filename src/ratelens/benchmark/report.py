@@ -26,6 +26,7 @@ from ratelens.sources import registry
 from ratelens.sources.payers import unmapped_payers
 from ratelens.sources.rates import PLAUSIBLE_MAX
 from ratelens.warehouse import rate_queries as q
+from ratelens.warehouse.ledger import source_files
 from ratelens.warehouse.store import Warehouse
 from ratelens.warehouse.years import CodeYears, code_years
 
@@ -64,7 +65,8 @@ def benchmark_code(
         bound["outlier_ratio"] = float(config.setting("outlier_ratio"))
         bound["plausible_max"] = float(PLAUSIBLE_MAX)
         q.select_rates(con, bound)
-        prices = locality.build_prices(con, codes, [medicare.year] if medicare.year else [])
+        prices = locality.build_prices(con, codes, [medicare.year] if medicare.year else [],
+                                       known=medicare.known_facts())
         locality.attach_medicare(con, "selection", prices, medicare.year)
         stats = q.fetch(con, q.GROUP_STATS, bound)
         allowed = tuple(AllowedFigures(**{**r, "file_ids": tuple(r["file_ids"] or ())})
@@ -187,21 +189,6 @@ def _sources(con: duckdb.DuckDBPyConnection, bound: dict[str, Any],
     for file_id, n in medicare.rows_used.items():
         used[file_id] = used.get(file_id, 0) + n
     return source_files(con, used)
-
-
-def source_files(con: duckdb.DuckDBPyConnection, used: dict[str, int]) -> tuple[SourceFile, ...]:
-    """The ledger's facts on each file used (file_id -> rows used), ordered by path."""
-    ledger = {r["file_id"]: r for r in q.fetch(con, "SELECT * FROM ledger", {})}
-    out = []
-    for file_id, n in used.items():
-        row = ledger.get(file_id, {})
-        path = str(row.get("path", "")).replace("\\", "/")
-        out.append(SourceFile(
-            file_id=file_id, path=row.get("path", ""), kind=row.get("kind"),
-            publisher=row.get("publisher"), file_date=row.get("file_date"), rows_used=n,
-            is_synthetic=bool(row.get("is_synthetic")), is_bundled="/ratelens/data/" in path,
-        ))
-    return tuple(sorted(out, key=lambda s: s.path))
 
 
 def _gaps(

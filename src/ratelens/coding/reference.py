@@ -31,8 +31,9 @@ from ratelens.document import (
     SourceFile,
     plain,
 )
-from ratelens.medicare.amounts import MedicareSide, medicare_side, source_files
+from ratelens.medicare.amounts import MedicareSide, medicare_side
 from ratelens.sources import registry
+from ratelens.warehouse.ledger import source_files
 from ratelens.warehouse.store import Warehouse
 
 NO_PACK = "no editorial content for this code yet"

@@ -14,12 +14,11 @@ from dataclasses import dataclass, field, replace
 
 import duckdb
 
-from ratelens.document import CodeFacts, DataGap, MedicareAmount, SourceFile
+from ratelens.document import CodeFacts, DataGap, MedicareAmount
 from ratelens.errors import DataNotAvailable, UsageError
 from ratelens.medicare import quote as mq
 from ratelens.medicare.facts import MedicareFacts, components_meaning, load_medicare_facts
 from ratelens.medicare.status import status_words
-from ratelens.warehouse import medicare_queries as q
 
 MODIFIER_WORDS = {
     "": "global (no modifier)",
@@ -42,6 +41,8 @@ class MedicareSide:
     opps: dict[str, MedicareAmount] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     equivalent_codes: tuple[str, ...] = ()
+    # the facts read for the code and each equivalent, for ``year`` (None: no file knows it)
+    facts_of: dict[str, MedicareFacts | None] = field(default_factory=dict)
     rows_used: Counter[str] = field(default_factory=Counter)
     gaps: list[DataGap] = field(default_factory=list)
 
@@ -55,10 +56,10 @@ def medicare_side(con: duckdb.DuckDBPyConnection, code: str, year: int | None) -
     try:
         facts = load_medicare_facts(con, code, year)
     except DataNotAvailable as exc:
-        side = MedicareSide(code, year, _bare(code, year))
+        side = MedicareSide(code, year, _bare(code, year), facts_of={code: None})
         side.gaps.append(DataGap("Medicare files", f"{exc}: data not available"))
         return side
-    side = MedicareSide(code, facts.year, _document_facts(facts), facts)
+    side = MedicareSide(code, facts.year, _document_facts(facts), facts, facts_of={code: facts})
     side.gaps += [DataGap(_topic(s), f"{s}: data not available") for s in facts.silent()]
     for row in facts.rvu_rows:
         _add_pfs(side, con, code, row["modifier"], facts)
@@ -66,7 +67,7 @@ def medicare_side(con: duckdb.DuckDBPyConnection, code: str, year: int | None) -
     for eq in mq.pfs_equivalents(con, facts):
         side.labels[eq.code] = f"{eq.label} ({eq.basis})"
         side.equivalent_codes += (eq.code,)
-        _add_pfs(side, con, eq.code, "", None)
+        _add_equivalent(side, con, eq.code)
     if not side.facts.betos:
         side.gaps.append(
             DataGap(
@@ -121,6 +122,18 @@ def _document_facts(f: MedicareFacts) -> CodeFacts:
         opps_apc=None,
         betos=level2.get("betos"),
     )
+
+
+def _add_equivalent(side: MedicareSide, con: duckdb.DuckDBPyConnection, code: str) -> None:
+    """The global PFS amount of an equivalent code, from its facts read once."""
+    try:
+        facts = load_medicare_facts(con, code, side.year)
+    except DataNotAvailable as exc:
+        side.facts_of[code] = None
+        side.gaps.append(DataGap(f"Medicare PFS {code}", str(exc)))
+        return
+    side.facts_of[code] = facts
+    _add_pfs(side, con, code, "", facts)
 
 
 def _add_pfs(
@@ -201,24 +214,3 @@ def _count(side: MedicareSide, sources: list[dict[str, str]] | tuple[dict[str, s
     for s in sources:
         side.rows_used[s["file_id"]] += 1
 
-
-def source_files(con: duckdb.DuckDBPyConnection, used: dict[str, int]) -> tuple[SourceFile, ...]:
-    """The ledger's facts on each file used (file_id -> rows used), ordered by path."""
-    ledger = {r["file_id"]: r for r in q.fetch_if(con, "ledger", "SELECT * FROM ledger")}
-    out = []
-    for file_id, n in used.items():
-        row = ledger.get(file_id, {})
-        path = str(row.get("path", "")).replace("\\", "/")
-        out.append(
-            SourceFile(
-                file_id=file_id,
-                path=row.get("path", ""),
-                kind=row.get("kind"),
-                publisher=row.get("publisher"),
-                file_date=row.get("file_date"),
-                rows_used=n,
-                is_synthetic=bool(row.get("is_synthetic")),  # the ledger view's, from file metadata
-                is_bundled="/ratelens/data/" in path,
-            )
-        )
-    return tuple(sorted(out, key=lambda s: s.path))

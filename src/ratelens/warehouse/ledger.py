@@ -9,11 +9,14 @@ failure therefore never hides a load, and a wider load supersedes a narrower one
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+
+from ratelens.document import SourceFile
 
 SCHEMA_VERSION = 2
 
@@ -237,6 +240,38 @@ def superseded_parts(con: duckdb.DuckDBPyConnection, before: datetime) -> list[s
         {"before": before},
     ).fetchall()
     return [r[0] for r in rows]
+
+
+# The files a document used, from the "ledger" view of a query connection (Warehouse.connect).
+USED_FILES = """
+SELECT file_id, path, kind, publisher, file_date, is_synthetic FROM ledger
+WHERE file_id IN (SELECT unnest($file_ids))
+"""
+
+
+def source_files(
+    con: duckdb.DuckDBPyConnection, used: Mapping[str, int]
+) -> tuple[SourceFile, ...]:
+    """The ledger's facts on each file a document used (file_id -> rows used), by path.
+
+    ``con`` is a query connection (it has the ``ledger`` view); a file the ledger does not
+    know is listed by its id alone. Synthetic from the file's own metadata (IS_SYNTHETIC).
+    """
+    cur = con.execute(USED_FILES, {"file_ids": list(used)})
+    names = [d[0] for d in cur.description]
+    known = {row[0]: dict(zip(names, row, strict=True)) for row in cur.fetchall()}
+    out = [_source_file(file_id, n, known.get(file_id, {})) for file_id, n in used.items()]
+    return tuple(sorted(out, key=lambda s: s.path))
+
+
+def _source_file(file_id: str, rows_used: int, row: dict[str, Any]) -> SourceFile:
+    path = str(row.get("path") or "")
+    return SourceFile(
+        file_id=file_id, path=path, kind=row.get("kind"), publisher=row.get("publisher"),
+        file_date=row.get("file_date"), rows_used=rows_used,
+        is_synthetic=bool(row.get("is_synthetic")),
+        is_bundled="/ratelens/data/" in path.replace("\\", "/"),
+    )  # fmt: skip
 
 
 def _codes_json(codes: frozenset[str] | None) -> str | None:
