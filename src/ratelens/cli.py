@@ -414,31 +414,15 @@ def check_radiation_delivery(
     fmt: Annotated[TextFormat, typer.Option("--format", help="Output format.")] = TextFormat.text,
 ) -> None:
     """Which radiation treatment delivery code to bill, with which modifiers, and why."""
-    from ratelens.coding.criteria import DeliveryFacts, select_delivery_code
+    from ratelens.coding.claim_files import check_radiation_delivery as choose
     from ratelens.reports.check_text import choice_json, choice_text
 
-    if from_file is not None:
-        from ratelens.coding.claims import load_delivery_facts
-
-        facts, opts = load_delivery_facts(str(from_file))
-        where = {"hospital": "hospital_outpatient"}.get(opts.get("setting") or setting, setting)
-        choice = select_delivery_code(facts, int(opts.get("year") or year),
-                                      billing=opts.get("billing") or billing, setting=where)
-        _emit(choice_json(choice) if fmt == TextFormat.json else choice_text(choice), None)
-        return
-    if energy_mev is None:
-        raise UsageError("give --energy-mev (or --from-file with the facts)")
-    tech = {"3d": "3d_conformal", "vmat": "imrt"}.get(technique or "", technique)
-    if technique == "electron":
-        tech, electron = None, True
-    facts = DeliveryFacts(
-        energy_mev=energy_mev, treatment_areas=areas, ports_per_area=ports,
-        simple_blocks=simple_blocks, custom_blocks=int(custom_blocks), wedges=int(wedges),
-        tangential=tangential, rotational=rotational, compensators=compensators,
-        electron=electron, photon=False if technique == "electron" else None, technique=tech,
-        isocenters=isocenters, motion_management="active" if motion_management else "none")
-    where = {"hospital": "hospital_outpatient"}.get(setting, setting)
-    choice = select_delivery_code(facts, year, billing=billing, setting=where)
+    choice = choose(
+        energy_mev, from_file=from_file, areas=areas, ports=ports, simple_blocks=simple_blocks,
+        custom_blocks=custom_blocks, wedges=wedges, tangential=tangential, rotational=rotational,
+        compensators=compensators, electron=electron, technique=technique, isocenters=isocenters,
+        motion_management=motion_management, setting=setting, billing=billing, year=year,
+    )  # fmt: skip
     _emit(choice_json(choice) if fmt == TextFormat.json else choice_text(choice), None)
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ratelens.errors import UsageError
+
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RATELENS_HOME": str(tmp_path / "home"), "CI": "true"}
@@ -105,3 +107,32 @@ def test_electron_alone_in_2026_is_an_electron_only_level_1_and_says_so(tmp_path
     texts = {r["rule"]: r["text"] for r in body["reasons"]}
     assert texts["inferred-photon"].startswith("photon beam not stated: taken as an electron")
     assert "technique not stated: taken as 2D" in texts["inferred-technique"]
+
+
+def test_from_file_keeps_the_files_setting(tmp_path: Path) -> None:
+    # the file's setting once gave way to the --setting default unless it was "hospital"
+    facts = tmp_path / "session.yaml"
+    facts.write_text(
+        "energy_mev: 6\ntreatment_areas: 2\nyear: 2025\nsetting: hospital_off_campus\n",
+        encoding="utf-8",
+    )
+    body = run_json(tmp_path, "--from-file", str(facts))
+    assert body["billed_code"] == "77407" and body["modifiers"] == ["PO"]
+    hospital = tmp_path / "hospital.yaml"
+    hospital.write_text("energy_mev: 6\ntreatment_areas: 2\nyear: 2025\nsetting: hospital\n",
+                        encoding="utf-8")
+    body = run_json(tmp_path, "--from-file", str(hospital), "--setting", "freestanding")
+    assert body["billed_code"] == "77407" and body["modifiers"] == []  # outpatient: no PO
+
+
+def test_the_command_is_one_library_call(tmp_path: Path) -> None:
+    from ratelens.coding.claim_files import check_radiation_delivery
+    from ratelens.reports.check_text import choice_json
+
+    choice = check_radiation_delivery(9, technique="electron", year=2026)
+    assert json.loads(choice_json(choice)) == run_json(
+        tmp_path, "--energy-mev", "9", "--technique", "electron", "--year", "2026"
+    )
+    assert choice.cpt_code == "77402"
+    with pytest.raises(UsageError, match="give --energy-mev"):
+        check_radiation_delivery(areas=2)

@@ -16,11 +16,17 @@ from typing import Any
 
 import yaml
 
-from ratelens.coding.criteria import BILLING_TYPES, FAMILY, DeliveryFacts
+from ratelens.coding.criteria import (
+    BILLING_TYPES,
+    FAMILY,
+    CodeChoice,
+    DeliveryFacts,
+    select_delivery_code,
+)
 from ratelens.coding.packs import load_packs
 from ratelens.errors import FormatError, InputError, UsageError, ValidationError
 
-__all__ = ["ClaimLine", "load_claim", "load_delivery_facts"]
+__all__ = ["ClaimLine", "check_radiation_delivery", "load_claim", "load_delivery_facts"]
 
 
 @dataclass(frozen=True)
@@ -309,3 +315,51 @@ def _fact(doc: _Doc, key: str, value: Any, spec: Any) -> Any:
             expected = f"a whole number of at least {spec.minimum:g}"
         raise doc.fail([key], f"{expected} ({spec.help})", value)
     return float(value) if spec.type == "float" else value
+
+
+def check_radiation_delivery(
+    energy_mev: float | None = None,
+    *,
+    from_file: str | Path | None = None,
+    areas: int = 1,
+    ports: int = 1,
+    simple_blocks: int = 0,
+    custom_blocks: bool = False,
+    wedges: bool = False,
+    tangential: bool = False,
+    rotational: bool = False,
+    compensators: bool = False,
+    electron: bool = False,
+    technique: str | None = None,
+    isocenters: int = 1,
+    motion_management: bool = False,
+    setting: str = "freestanding",
+    billing: str = "global",
+    year: int = 2026,
+) -> CodeChoice:
+    """The delivery code of one session, from the facts given (``ratelens check
+    radiation-delivery``): in a YAML/JSON file (``from_file``, whose ``year``, ``billing``
+    and ``setting`` win over the arguments), else as the arguments.
+
+    ``technique`` takes the pack's values and ``3d``, ``vmat`` and ``electron`` (an
+    electron-only session); ``setting`` also ``hospital`` (outpatient department).
+    """
+    if from_file is not None:
+        facts, options = load_delivery_facts(from_file)
+        year, billing = int(options.get("year") or year), options.get("billing") or billing
+        setting = options.get("setting") or setting
+    elif energy_mev is None:
+        raise UsageError("give --energy-mev (or --from-file with the facts)")
+    else:
+        is_electron_only = technique == "electron"
+        facts = DeliveryFacts(
+            energy_mev=energy_mev, treatment_areas=areas, ports_per_area=ports,
+            simple_blocks=simple_blocks, custom_blocks=int(custom_blocks), wedges=int(wedges),
+            tangential=tangential, rotational=rotational, compensators=compensators,
+            electron=electron or is_electron_only, photon=False if is_electron_only else None,
+            technique=None if is_electron_only else _ALIASES["technique"].get(
+                technique or "", technique),
+            isocenters=isocenters, motion_management="active" if motion_management else "none",
+        )  # fmt: skip
+    where = _ALIASES["setting"].get(setting, setting)
+    return select_delivery_code(facts, year, billing=billing, setting=where)
