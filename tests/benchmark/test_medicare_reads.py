@@ -18,6 +18,8 @@ import pytest
 from ratelens.benchmark.report import benchmark_code
 from ratelens.coding.reference import code_reference
 from ratelens.ingest import IngestOptions, ingest
+from ratelens.medicare.facts import load_medicare_facts
+from ratelens.sources.registry import TABLES
 from ratelens.warehouse import medicare_queries as mq
 from ratelens.warehouse.store import Warehouse
 
@@ -61,6 +63,11 @@ class CountingWarehouse(Warehouse):
         """How many times the RVU rows of each (code, year) were fetched."""
         return Counter((p["code"], p["year"]) for sql, p in self.sent if sql == mq.RVU_ROWS)
 
+    def asked_again(self, table: str) -> list[str]:
+        """The questions about ``table`` sent more than once (same SQL, same parameters)."""
+        asked = Counter((sql, repr(p)) for sql, p in self.sent if f"FROM {table}" in sql)
+        return [f"{n}x {' '.join(sql.split())} {p}" for (sql, p), n in asked.items() if n > 1]
+
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory: pytest.TempPathFactory) -> CountingWarehouse:
@@ -78,6 +85,8 @@ def test_a_report_reads_each_codes_rvu_rows_once(wh: CountingWarehouse) -> None:
     assert paid_under == {"G6007", "G6008", "G6009", "G6010"}  # status I: the G-codes
     assert any(p.billing_code in paid_under for p in report.payers)  # compared, so priced
     assert wh.rvu_reads() == {(c, 2025): 1 for c in ["77407", *paid_under]}
+    # nor any other question of the RVU file or of Addendum A (the extract names no APC)
+    assert wh.asked_again("pfs_rvu") == [] and wh.asked_again("opps_addendum_a") == []
 
 
 def test_every_modifier_row_comes_from_the_one_read(wh: CountingWarehouse) -> None:
@@ -95,3 +104,16 @@ def test_the_code_page_reads_them_once_too(wh: CountingWarehouse) -> None:
     page = code_reference(wh, "77407", year=2025)
     assert {a.code for a in page.medicare} >= {"77407", "G6007", "G6010"}
     assert set(wh.rvu_reads().values()) == {1}
+
+
+def test_facts_read_like_another_codes_are_the_same_facts(wh: CountingWarehouse) -> None:
+    con = Warehouse(wh.home).connect(TABLES)
+    try:
+        first = load_medicare_facts(con, "77407", 2025)
+        for code in ("G6008", "70450", "99213"):
+            assert load_medicare_facts(con, code, 2025, like=first) == load_medicare_facts(
+                con, code, 2025
+            )
+        assert first.apc_rows  # the extract's row names no APC: Addendum A read with it
+    finally:
+        con.close()

@@ -106,7 +106,7 @@ def build_prices(con: duckdb.DuckDBPyConnection, codes: list[str], years: list[i
             for rvu_row in facts.rvu_rows:
                 prices.rows += _pfs_rows(year, code, rvu_row, gpcis)
             if facts.opps_row is not None:
-                prices.rows += _opps_rows(con, year, code, facts.opps_row, area)
+                prices.rows += _opps_rows(year, code, facts.opps_row, facts.apc_rows, area)
     return prices
 
 
@@ -158,13 +158,13 @@ def _pfs_rows(year: int, code: str, rvu_row: dict[str, Any],
     ]
 
 
-def _opps_rows(con: duckdb.DuckDBPyConnection, year: int, code: str, row: dict[str, Any],
-               area: WageArea | None) -> list[dict[str, Any]]:
+def _opps_rows(year: int, code: str, row: dict[str, Any],
+               apcs: tuple[dict[str, Any], ...] | None, area: WageArea | None
+               ) -> list[dict[str, Any]]:
     """The OPPS national unadjusted payment rate of the code (Addendum B, as printed), and
     the rate wage-adjusted for the CBSA given: one row per state the hospital may be in
     (``locality``: its code; "" when the rate row does not say its state)."""
-    apcs = mq.fetch_if(con, "opps_addendum_a", mq.ADDENDUM_A, {"year": year})
-    payment = opps_math.opps_payment(row, apcs).payment
+    payment = opps_math.opps_payment(row, list(apcs or ())).payment  # apcs: read with facts
     if payment is None:
         return []
     base = {"year": year, "billing_code": code, "modifier_key": "", "basis": "opps",

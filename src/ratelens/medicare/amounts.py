@@ -64,7 +64,8 @@ def medicare_side(con: duckdb.DuckDBPyConnection, code: str, year: int | None) -
     for row in facts.rvu_rows:
         _add_pfs(side, con, code, row["modifier"], facts)
     _add_opps(side, con, facts)
-    for eq in mq.pfs_equivalents(con, facts):
+    global_quote = side.quotes.get("")  # a status-I code's quote names its equivalents
+    for eq in global_quote.equivalents if global_quote else mq.pfs_equivalents(con, facts):
         side.labels[eq.code] = f"{eq.label} ({eq.basis})"
         side.equivalent_codes += (eq.code,)
         _add_equivalent(side, con, eq.code)
@@ -127,7 +128,7 @@ def _document_facts(f: MedicareFacts) -> CodeFacts:
 def _add_equivalent(side: MedicareSide, con: duckdb.DuckDBPyConnection, code: str) -> None:
     """The global PFS amount of an equivalent code, from its facts read once."""
     try:
-        facts = load_medicare_facts(con, code, side.year)
+        facts = load_medicare_facts(con, code, side.year, like=side.medicare)
     except DataNotAvailable as exc:
         side.facts_of[code] = None
         side.gaps.append(DataGap(f"Medicare PFS {code}", str(exc)))

@@ -36,6 +36,8 @@ class MedicareFacts:
     level2: Row | None  # the latest HCPCS Level II row of the code
     is_level2_loaded: bool = False
     is_opps_loaded: bool = False
+    pfs_years: tuple[int, ...] = ()  # years of the PFS RVU files loaded, newest first
+    apc_rows: tuple[Row, ...] | None = None  # the year's Addendum A (read: OPPS row has no APC)
 
     @property
     def base(self) -> Row | None:
@@ -95,19 +97,31 @@ class MedicareFacts:
 
 
 def load_medicare_facts(
-    con: duckdb.DuckDBPyConnection, code: str, year: int | None = None, *, is_qpp: bool = False
+    con: duckdb.DuckDBPyConnection,
+    code: str,
+    year: int | None = None,
+    *,
+    is_qpp: bool = False,
+    like: MedicareFacts | None = None,
 ) -> MedicareFacts:
     """Every Medicare fact of ``code`` for ``year`` (default: the latest PFS year loaded).
 
+    ``like``: the facts of another code read on the same connection (same ``is_qpp``), e.g.
+    the code a status-I code's equivalents stand for: what they say of the files whatever
+    the code (PFS years loaded, the year's RVU release, its Addendum A) is not asked again.
     DataNotAvailable only when no loaded file (PFS, OPPS, HCPCS Level II) knows the code.
     """
     code = code.strip().upper()
-    pfs_years = [int(r["year"]) for r in q.fetch_if(con, "pfs_rvu", q.PFS_YEARS)]
+    pfs_years = list(like.pfs_years) if like else [
+        int(r["year"]) for r in q.fetch_if(con, "pfs_rvu", q.PFS_YEARS)
+    ]  # fmt: skip
     opps_years = tuple(
         int(r["year"]) for r in q.fetch_if(con, "opps_addendum_b", q.OPPS_YEARS, {"code": code})
     )
     chosen = year if year is not None else next(iter(pfs_years or opps_years), None)
-    release, rows, gap = _pfs(con, code, chosen, pfs_years, is_qpp)
+    same_year = like if like is not None and like.year == chosen else None
+    known = same_year.release if same_year else None
+    release, rows, gap = _pfs(con, code, chosen, pfs_years, is_qpp, known)
     opps = q.fetch_if(con, "opps_addendum_b", q.OPPS_ROW, {"code": code, "year": chosen})
     level2 = q.fetch_if(con, "hcpcs_level2", q.LEVEL2_ROW, {"code": code})
     facts = MedicareFacts(
@@ -121,6 +135,8 @@ def load_medicare_facts(
         level2=level2[0] if level2 else None,
         is_level2_loaded=q.has_table(con, "hcpcs_level2"),
         is_opps_loaded=q.has_table(con, "opps_addendum_b"),
+        pfs_years=tuple(pfs_years),
+        apc_rows=_apc_rows(con, opps[0] if opps else None, same_year),
     )
     if not facts.is_known:
         raise DataNotAvailable(f"{code}: no loaded file knows it: {'; '.join(facts.silent())}")
@@ -133,6 +149,7 @@ def _pfs(
     year: int | None,
     loaded: list[int],
     is_qpp: bool,
+    known: Row | None = None,
 ) -> tuple[Row | None, list[Row], str | None]:
     """(release, RVU rows, why there are none) of the code in the year's PFS file."""
     if not loaded:
@@ -143,7 +160,7 @@ def _pfs(
             [],
             (f"PFS: no RVU file for {year} is loaded (loaded: {', '.join(map(str, loaded))})"),
         )
-    release = _release(con, year, is_qpp)
+    release = known or _release(con, year, is_qpp)
     rows = q.fetch(con, q.RVU_ROWS, {"code": code, **release})
     if rows:
         return release, rows, None
@@ -158,6 +175,17 @@ def _pfs(
         [],
         (f"PFS: {code} is not in the {year} PFS RVU file loaded ({release['release']}){where}"),
     )
+
+
+def _apc_rows(
+    con: duckdb.DuckDBPyConnection, opps: Row | None, like: MedicareFacts | None
+) -> tuple[Row, ...] | None:
+    """Addendum A of the OPPS row's year, when the row names no APC (an extract's)."""
+    if opps is None or opps.get("apc"):
+        return None
+    if like is not None and like.apc_rows is not None:
+        return like.apc_rows
+    return tuple(q.fetch_if(con, "opps_addendum_a", q.ADDENDUM_A, {"year": opps["year"]}))
 
 
 def _release(con: duckdb.DuckDBPyConnection, year: int, is_qpp: bool) -> Row:

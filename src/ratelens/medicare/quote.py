@@ -236,10 +236,7 @@ def _opps(
     if facts.opps_row is None:
         return None
     row = facts.opps_row
-    apcs = [] if row.get("apc") else q.fetch_if(
-        con, "opps_addendum_a", q.ADDENDUM_A, {"year": row["year"]}
-    )
-    pay = opps_math.opps_payment(row, apcs)
+    pay = opps_math.opps_payment(row, _addendum_a(con, facts, row))
     if pay.is_apc_inferred:
         notes.append(
             f"OPPS APC {pay.apc} inferred from Addendum A (the only APC with status "
@@ -248,6 +245,17 @@ def _opps(
     if pay.publisher != "CMS":
         notes.append(f"OPPS line from {pay.publisher} ({pay.period}), not a CMS file")
     return pay
+
+
+def _addendum_a(
+    con: duckdb.DuckDBPyConnection, facts: MedicareFacts, row: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The Addendum A rows an APC is inferred from (none when the OPPS row names its APC)."""
+    if row.get("apc"):
+        return []
+    if facts.apc_rows is not None:  # read with the facts
+        return list(facts.apc_rows)
+    return q.fetch_if(con, "opps_addendum_a", q.ADDENDUM_A, {"year": row["year"]})
 
 
 def _equivalents(
