@@ -56,7 +56,8 @@ def target_room(module: str, names: tuple[str, ...]) -> list[str]:
 
 
 def test_every_room_has_a_floor() -> None:
-    rooms = {room(path.relative_to(PACKAGE).with_suffix("").parts) for path in PACKAGE.rglob("*.py")}
+    paths = PACKAGE.rglob("*.py")
+    rooms = {room(path.relative_to(PACKAGE).with_suffix("").parts) for path in paths}
     assert rooms <= FLOORS.keys(), f"rooms without a floor: {sorted(rooms - FLOORS.keys())}"
 
 
@@ -77,7 +78,8 @@ def test_no_room_imports_a_private_name_of_another() -> None:
         f"{module} imports {target}.{name}"
         for module, mine, target, names in imports()
         for name in names
-        if name.startswith("_") and not name.startswith("__") and target_room(target, names)[0] != mine
+        if name.startswith("_") and not name.startswith("__")
+        and target_room(target, names)[0] != mine
     ]
     assert not wrong, "\n".join(wrong)
 

@@ -12,8 +12,8 @@ from pypdf import PdfReader
 from ratelens.benchmark.document import BenchmarkReport
 from ratelens.benchmark.findings import headline
 from ratelens.reports import render_benchmark
-from ratelens.reports.comparison import ROWS_PER_CHART, comparison_charts, payer_label
 from ratelens.reports.benchmark import group_label
+from ratelens.reports.comparison import ROWS_PER_CHART, comparison_charts, payer_label
 
 AXIS = "rate (dollars)"
 
