@@ -238,11 +238,13 @@ def _filters(
     setting: str | None,
     modifier: str | None,
     billing_class: str | None,
+    cbsa: str | None = None,
 ) -> Any:
     from ratelens.benchmark.report import Filters
 
     return Filters(
-        payer=payer, state=state, setting=setting, modifier=modifier, billing_class=billing_class
+        payer=payer, state=state, setting=setting, modifier=modifier, billing_class=billing_class,
+        cbsa=cbsa,
     )
 
 
@@ -251,6 +253,11 @@ StateOpt = Annotated[str | None, typer.Option(help="Only providers in this state
 SettingOpt = Annotated[str | None, typer.Option(help="inpatient | outpatient.")]
 ModifierOpt = Annotated[str | None, typer.Option(help="Only rates with this modifier.")]
 ClassOpt = Annotated[str | None, typer.Option(help="professional | institutional.")]
+CbsaOpt = Annotated[
+    str | None,
+    typer.Option(help="The hospital's CBSA (5 digits; a state's 2-digit rural code): "
+                 "institutional rows against the OPPS rate wage-adjusted for it."),
+]
 OutOpt = Annotated[
     Path | None, typer.Option("-o", "--output", help="Write to this file.", callback=_check_output)
 ]
@@ -262,13 +269,15 @@ def report(
     fmt: Annotated[DocFormat, typer.Option("--format", help="Output format.")] = DocFormat.text,
     output: OutOpt = None,
     year: Annotated[
-        int | None, typer.Option(help="Medicare year (default: latest loaded).")
+        int | None,
+        typer.Option(help="Year of the rates and Medicare files (default: latest with rates)."),
     ] = None,
     payer: PayerOpt = None,
     state: StateOpt = None,
     setting: SettingOpt = None,
     modifier: ModifierOpt = None,
     billing_class: ClassOpt = None,
+    cbsa: CbsaOpt = None,
 ) -> None:
     """The payer benchmark report of a billing code."""
     from ratelens.benchmark.report import benchmark_code
@@ -278,7 +287,7 @@ def report(
         _warehouse(),
         code,
         year=year,
-        filters=_filters(payer, state, setting, modifier, billing_class),
+        filters=_filters(payer, state, setting, modifier, billing_class, cbsa),
     )
     if fmt == DocFormat.text and output is None:
         from ratelens.reports.benchmark import print_benchmark
@@ -298,12 +307,14 @@ def rates(
     setting: SettingOpt = None,
     modifier: ModifierOpt = None,
     billing_class: ClassOpt = None,
+    cbsa: CbsaOpt = None,
 ) -> None:
     """Export the rate rows behind a report, each with its source file id and locator."""
     from ratelens.benchmark.rates import rate_rows
     from ratelens.reports.rows import rows_to
 
-    table = rate_rows(_warehouse(), code, _filters(payer, state, setting, modifier, billing_class))
+    filters = _filters(payer, state, setting, modifier, billing_class, cbsa)
+    table = rate_rows(_warehouse(), code, filters)
     if fmt == RowFormat.parquet and output is None:
         raise UsageError("--format parquet needs -o FILE")
     _emit(rows_to(table, fmt.value), output)

@@ -180,3 +180,36 @@ def test_data_gaps_count_the_rows_left_national(warehouse: Warehouse) -> None:
         "OPPS wage index",
         "1 dollar rate row compared with the national amount: OPPS national unadjusted "
         "payment rate: the hospital's state is not one of the CBSA given")]
+
+
+# ---- the report, the CLI and the API take the CBSA ------------------------------------------
+
+
+def test_the_report_compares_institutional_groups_with_the_adjusted_rate(
+    warehouse: Warehouse,
+) -> None:
+    """Aetna's insurer group ($500, $700: median $600) against Newark's $621.65:
+    600 / 621.65 = 96.52 %; nationally 600 / 564.51 = 106.29 %."""
+    from ratelens.benchmark.report import Filters, benchmark_code
+
+    def group(cbsa: str | None):
+        report = benchmark_code(warehouse, "77412", year=2026, filters=Filters(cbsa=cbsa))
+        return next(p for p in report.payers if p.source_kind == "tic")
+
+    assert round(group(None).pct_of_medicare_median, 2) == 106.29
+    newark = group("35084")
+    assert round(newark.pct_of_medicare_median, 2) == 96.52
+    assert round(newark.pct_of_medicare, 2) == 106.29  # the national column stays
+
+
+def test_rates_cli_takes_the_cbsa(warehouse: Warehouse, tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+
+    env = {**os.environ, "RATELENS_HOME": str(warehouse.home)}
+    out = subprocess.run(
+        [sys.executable, "-m", "ratelens", "rates", "77412", "--format", "json",
+         "--cbsa", "33860"], env=env, capture_output=True, text=True, timeout=120, check=True)
+    found = {r["negotiated_rate"]: r for r in json.loads(out.stdout)}
+    assert found[500.0]["medicare_amount"] == 490.81

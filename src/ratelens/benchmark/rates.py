@@ -35,13 +35,13 @@ def rate_rows(wh: Warehouse, code: str, filters: Filters = Filters(), *,
     normal = normalize_code(code)
     con = wh.connect(registry.TABLES)
     try:
-        bound = q.params([normal], **filters.as_dict(), year=None)  # every year
+        bound = q.params([normal], **filters.row_filters(), year=None)  # every year
         q.select_rates(con, bound)
         latest = [int(r["year"]) for r in mq.fetch_if(con, "pfs_rvu", mq.PFS_YEARS)]
         default_year = latest[0] if latest else None
         years = {int(y) for (y,) in con.execute(lq.RATE_YEARS).fetchall() if y}
         prices = locality.build_prices(con, [normal], sorted(years | set(latest[:1])),
-                                       cbsa=cbsa)
+                                       cbsa=cbsa or filters.cbsa)
         locality.attach_medicare(con, "selection", prices, default_year, is_export=True)
         return con.sql(lq.EXPORT_ROWS).to_arrow_table()
     finally:

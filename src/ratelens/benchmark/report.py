@@ -43,9 +43,16 @@ class Filters:
     setting: str | None = None
     modifier: str | None = None
     billing_class: str | None = None
+    # the hospital's CBSA (or a state's 2-digit rural code): institutional rows are compared
+    # with the OPPS rate wage-adjusted for it; it selects no rows
+    cbsa: str | None = None
 
     def as_dict(self) -> dict[str, str | None]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    def row_filters(self) -> dict[str, str | None]:
+        """The filters that select rate rows (every one but ``cbsa``)."""
+        return {k: v for k, v in self.as_dict().items() if k != "cbsa"}
 
 
 def benchmark_code(
@@ -61,12 +68,12 @@ def benchmark_code(
             year = years.latest_rates
         medicare = medicare_context(con, code, year)
         codes = [code, *medicare.equivalent_codes]
-        bound = q.params(codes, **filters.as_dict(), year=medicare.year)
+        bound = q.params(codes, **filters.row_filters(), year=medicare.year)
         bound["outlier_ratio"] = float(config.setting("outlier_ratio"))
         bound["plausible_max"] = float(PLAUSIBLE_MAX)
         q.select_rates(con, bound)
         prices = locality.build_prices(con, codes, [medicare.year] if medicare.year else [],
-                                       known=medicare.known_facts())
+                                       cbsa=filters.cbsa, known=medicare.known_facts())
         locality.attach_medicare(con, "selection", prices, medicare.year)
         stats = q.fetch(con, q.GROUP_STATS, bound)
         allowed = tuple(AllowedFigures(**{**r, "file_ids": tuple(r["file_ids"] or ())})

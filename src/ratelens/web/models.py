@@ -140,6 +140,12 @@ BillingClass = Annotated[
     Literal["", "professional", "institutional"] | None,
     Query(description="Billing class ('': any)."),
 ]
+Cbsa = Annotated[
+    str | None,
+    Query(pattern=r"^(\d{5}|\d{2})?$",
+          description="The hospital's CBSA (or a state's 2-digit rural code): institutional "
+          "rows against the OPPS rate wage-adjusted for it."),
+]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Rows per page, 1 to {MAX_PAGE}.")]
 Cursor = Annotated[
     str | None,
@@ -156,6 +162,7 @@ def filters_of(
     setting: SettingParam = None,
     modifier: Modifier = None,
     billing_class: BillingClass = None,
+    cbsa: Cbsa = None,
 ) -> Filters:
     """The library's Filters from query parameters: '' is no filter, modifier 'global' is
     "no modifier" (the library's ''). A FastAPI dependency: see :data:`ReportFilters`."""
@@ -166,6 +173,7 @@ def filters_of(
         setting=setting or None,
         modifier="" if mod == "GLOBAL" else mod,
         billing_class=billing_class or None,
+        cbsa=cbsa or None,
     )
 
 

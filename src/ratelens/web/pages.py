@@ -37,7 +37,7 @@ DOWNLOADS: dict[str, tuple[str, str]] = {  # format: (media type, file suffix)
     "pdf": ("application/pdf", "pdf"),
     "json": ("application/json", "json"),
 }
-FILTER_NAMES = ("year", "payer", "state", "setting", "modifier", "billing_class")
+FILTER_NAMES = ("year", "payer", "state", "setting", "modifier", "billing_class", "cbsa")
 Code = Annotated[str, Path(max_length=40)]
 PageYear = Annotated[str | None, Query(pattern=r"^(\d{4})?$", description="Year or empty.")]
 
