@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ratelens.benchmark import findings
-from ratelens.money import money, percent
+from ratelens.money import counted, money, percent
 from ratelens.reports import figures
 
 
@@ -38,3 +38,10 @@ def test_no_stored_value_can_crash_a_renderer(x: float) -> None:
     assert percent(x)
     if math.isfinite(x) and abs(x) < 1e15:
         assert written.lstrip("-").startswith("$")
+
+
+@pytest.mark.parametrize(("n", "text"), [(0, "0 rates"), (1, "1 rate"), (12, "12 rates"),
+                                         (1204, "1,204 rates")])
+def test_counts_agree_with_their_noun(n: int, text: str) -> None:
+    assert counted(n, "rate") == text
+    assert counted(n, "locality", "localities").endswith("locality" if n == 1 else "localities")

@@ -42,3 +42,8 @@ def percent(x: float | None, places: int = 0) -> str:
 
 def count(n: int | None) -> str:
     return NOT_AVAILABLE if n is None else f"{n:,}"
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: 1 rate, 12 rates, 1,204 provider groups."""
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
