@@ -133,9 +133,11 @@ def methodology(medicare: MedicareContext) -> tuple[str, ...]:
         f"price of one service), or more than {config.setting('outlier_ratio')} times above "
         "or below its group median, is flagged, counted and left out of the statistics.",
         f"Medicare ({yr}): institutional rows (and hospital rows not marked professional) "
-        "are compared with the OPPS national unadjusted payment rate (Addendum B; the "
-        "hospital wage index is not applied); professional rows with the physician fee "
-        "schedule (PFS), modifier by modifier (-26 and -TC against their own RVU rows).",
+        "are compared with the OPPS national unadjusted payment rate (Addendum B), "
+        "wage-adjusted for the hospital's CBSA when one is given and the year's OPPS wage "
+        "index is loaded (60% x wage index + 40%; else national, and each row says why); "
+        "professional rows with the physician fee schedule (PFS), modifier by modifier "
+        "(-26 and -TC against their own RVU rows).",
         "Years: a code whose definition or payment changed between years (77402/77407/77412 "
         "in 2026) is compared only with the same year's Medicare; rates from files of "
         "different years are separate rows, not a trend.",
