@@ -85,8 +85,14 @@ def test_unknown_payer_is_a_404_naming_the_loaded_payers(client: TestClient) -> 
 
 
 def test_code_with_no_data_is_200_with_gaps(client: TestClient) -> None:
-    body = client.get("/api/v1/benchmark/ZZ999").json()
+    body = client.get("/api/v1/benchmark/77014").json()  # in the PFS files, no rate loaded
     assert body["payers"] == [] and body["data_gaps"]
+
+
+def test_code_no_loaded_set_knows_is_a_404(client: TestClient) -> None:
+    response = client.get("/api/v1/benchmark/ZZ999")
+    assert response.status_code == 404
+    assert "not found in any loaded code set" in response.json()["message"]
 
 
 @pytest.mark.parametrize(("url", "status"), ERROR_REQUESTS)

@@ -93,6 +93,7 @@ def test_a_code_page_without_a_year_opens_the_latest_year_with_data(browser: Any
 
 @pytest.mark.parametrize(("path", "status"), [
     ("/codes/ZZZZZ", 404), ("/benchmark/77407?year=1999", 404), ("/codes/%3Cscript%3E", 404),
+    ("/benchmark/abc", 404), ("/benchmark/ZZ999", 404),
 ])
 def test_errors_a_person_reads(browser: Any, live_server: Any, path: str, status: int) -> None:
     page = open_page(browser, live_server, DESKTOP)

@@ -21,6 +21,7 @@ from ratelens.benchmark.document import (
 from ratelens.benchmark.medicare_basis import MedicareContext, medicare_context, pfs_label
 from ratelens.benchmark.providers import NOT_LOADED, provider_findings
 from ratelens.codes import normalize_code
+from ratelens.coding.code_facts import check_code
 from ratelens.money import counted
 from ratelens.sources import registry
 from ratelens.sources.payers import unmapped_payers
@@ -28,7 +29,7 @@ from ratelens.sources.rates import PLAUSIBLE_MAX
 from ratelens.warehouse import rate_queries as q
 from ratelens.warehouse.ledger import source_files
 from ratelens.warehouse.store import Warehouse
-from ratelens.warehouse.years import CodeYears, code_years
+from ratelens.warehouse.years import CodeYears
 
 DOLLAR_TYPES = frozenset({"negotiated", "derived", "fee schedule"})
 EXPECTED_PAYERS = ("Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare")
@@ -62,7 +63,7 @@ def benchmark_code(
     code = normalize_code(code)
     con = wh.connect(registry.TABLES)
     try:
-        years = code_years(con, code)
+        years = check_code(con, code)  # a code no loaded code set knows: DataNotAvailable
         note = _year_note(code, year, years)
         if year is None:
             year = years.latest_rates

@@ -22,7 +22,7 @@ from ratelens.medicare.facts import MedicareFacts
 from ratelens.medicare.status import PAYABLE_STATUS, pfs_status_meaning
 from ratelens.warehouse import medicare_queries as q
 from ratelens.warehouse import ncci_queries as nq
-from ratelens.warehouse.years import code_years
+from ratelens.warehouse.years import CodeYears, code_years
 
 CPT_FORM = re.compile(r"^(\d{5}|\d{4}[FTU])$")
 HCPCS_FORM = re.compile(r"^[A-Z]\d{4}$")
@@ -50,11 +50,12 @@ def code_form(code: str) -> str | None:
     return "HCPCS" if HCPCS_FORM.match(code) else None
 
 
-def check_code(con: duckdb.DuckDBPyConnection, code: str) -> None:
-    """DataNotAvailable unless a loaded code set (or a knowledge pack) knows ``code``."""
+def check_code(con: duckdb.DuckDBPyConnection, code: str) -> CodeYears:
+    """The years the loaded files hold for ``code`` (asked once, for the caller to reuse);
+    DataNotAvailable unless a loaded code set (or a knowledge pack) knows it."""
     years = code_years(con, code)
     if years.any or packs.pack_for(code) is not None or _in_ncci(con, code):
-        return
+        return years
     form = code_form(code)
     shape = (
         ""

@@ -106,14 +106,17 @@ class CodeReference:
 
 
 def code_reference(wh: Warehouse, code: str, *, year: int | None = None) -> CodeReference:
-    """The reference page of ``code`` for ``year`` (default: the latest PFS year loaded).
+    """The reference page of ``code`` for ``year`` (default: the latest year a loaded CMS
+    file lists the code, so a code deleted since opens on its last year, not an empty one).
 
     DataNotAvailable when no loaded code set (nor a knowledge pack) knows the code.
     """
     code = normalize_code(code)
     con = wh.connect(registry.TABLES)
     try:
-        check_code(con, code)
+        years = check_code(con, code)
+        if year is None:
+            year = years.latest_fee_schedule
         side = medicare_side(con, code, year)
         pairs, mues = ncci_lines(con, code)
         files = source_files(con, dict(side.rows_used))
