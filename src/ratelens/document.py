@@ -76,12 +76,15 @@ class DataGap:
     detail: str
 
 
+_SCALARS = frozenset({float, int, str, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A document as plain JSON types (dataclasses to dicts, tuples to lists)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple | list):
-        return [plain(v) for v in value]
+    if isinstance(value, tuple | list):  # a number passes as it is (no call per rate)
+        return [v if type(v) in _SCALARS else plain(v) for v in value]
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     return value

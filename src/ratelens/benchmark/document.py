@@ -53,6 +53,8 @@ class PayerBenchmark:
     medicare_setting: str | None = None  # facility | non-facility | mixed (of the rows)
     p10: float | None = None  # 10th and 90th percentiles, same unit as min
     p90: float | None = None
+    # rates holds rate_queries.DOTS_CAP of the n rates (at evenly spaced ranks), not all
+    is_thinned: bool = False
 
 
 @dataclass(frozen=True)

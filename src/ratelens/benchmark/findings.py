@@ -15,16 +15,24 @@ if TYPE_CHECKING:
     from ratelens.benchmark.medicare_basis import MedicareContext
 
 
-def headline(code: str, payers: tuple[PayerBenchmark, ...]) -> Headline | None:
-    """The code's own dollar rates pooled: count, payers, median and range, % of Medicare."""
-    own = [p for p in payers if p.billing_code == code and p.is_dollar and p.n]
-    rates = sorted(x for p in own for x in p.rates)
-    if not rates:
+def headline(
+    code: str, payers: tuple[PayerBenchmark, ...], pooled_median: float | None = None
+) -> Headline | None:
+    """The code's own dollar rates pooled: count, payers, median and range, % of Medicare.
+
+    ``pooled_median``: their median over every row (a report's statistics query gives it:
+    a large group's ``rates`` are thinned); None: the median of the groups' ``rates``.
+    """
+    own = [p for p in payers if p.billing_code == code and p.is_dollar and p.n and p.rates]
+    if not own:
         return None
+    if pooled_median is None:
+        pooled_median = median(x for p in own for x in p.rates)
     pcts = [x for p in own if (x := _group_pct(p)) is not None]
-    return Headline(
-        n_rates=len(rates), n_payers=len({p.payer for p in own}), median=median(rates),
-        min=rates[0], max=rates[-1], pct_min=min(pcts, default=None),
+    return Headline(  # a thinned group's rates keep its lowest and highest
+        n_rates=sum(p.n for p in own), n_payers=len({p.payer for p in own}),
+        median=pooled_median, min=min(min(p.rates) for p in own),
+        max=max(max(p.rates) for p in own), pct_min=min(pcts, default=None),
         pct_max=max(pcts, default=None),
     )
 

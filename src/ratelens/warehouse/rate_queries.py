@@ -7,6 +7,7 @@ reproduced by hand from the rows.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import duckdb
@@ -21,19 +22,38 @@ from ratelens.sources.payers import payer_pattern
 # list is a plain ``IN`` list, which DuckDB pushes down to the Parquet scan so row groups
 # are skipped by their billing_code min/max statistics. Values are always bound parameters
 # ($code_0, $code_1, ..., $payer, ...), never formatted into the SQL.
-_ROWS = """
-    SELECT r.billing_code, r.billing_code_type, r.billing_code_type_version,
-           r.billing_code_modifier, r.negotiated_type, r.negotiated_rate, r.billing_class,
-           r.setting, r.service_code, r.payer, r.payer_raw, r.plan_name, r.source_kind,
-           r.file_id, r.locator, r.negotiation_arrangement, r.expiration_date, r.state,
-           r.hospital_name, r.provider_references, r.description, r.last_updated_on,
-           r.methodology, r.payer_family, r.payer_plan, r.line_of_business,
-           r.median_amount, r."10th_percentile", r."90th_percentile", r."count",
+# Every column of a rate row: the rate export and the provider queries read them all.
+ROW_COLUMNS = (
+    "billing_code", "billing_code_type", "billing_code_type_version", "billing_code_modifier",
+    "negotiated_type", "negotiated_rate", "billing_class", "setting", "service_code", "payer",
+    "payer_raw", "plan_name", "source_kind", "file_id", "locator", "negotiation_arrangement",
+    "expiration_date", "state", "hospital_name", "provider_references", "description",
+    "last_updated_on", "methodology", "payer_family", "payer_plan", "line_of_business",
+    "median_amount", "10th_percentile", "90th_percentile", "count",
+)  # fmt: skip
+# The ones a report's queries read (the statistics, data gaps, sources, allowed amounts, and
+# locality_queries.KEY_COLUMNS): a report's selection leaves out the per-row text it never
+# reads (locator, description, plan name, ...), 35 % of the selection's time on 100,000 rows.
+REPORT_COLUMNS = (
+    "billing_code", "negotiated_type", "negotiated_rate", "billing_class", "setting",
+    "service_code", "payer", "payer_raw", "source_kind", "file_id", "state",
+    "provider_references", "methodology", "median_amount", "10th_percentile",
+    "90th_percentile", "count",
+)  # fmt: skip
+_DERIVED = """
            coalesce(nullif(array_to_string(list_sort(r.billing_code_modifier), ','), ''), '')
                AS modifier_key,
            left(r.last_updated_on, 4) AS rate_year
     FROM rates r  -- parts of loaded files only (the warehouse registers nothing else)
     WHERE """
+
+
+def _rows_sql(columns: tuple[str, ...]) -> str:
+    """The SELECT of ``columns`` (names of ours, quoted) of the rate rows, and the derived
+    ``modifier_key`` and ``rate_year``, up to its WHERE."""
+    listed = "".join(f'r."{c}", ' for c in columns)
+    return f"\n    SELECT {listed}{_DERIVED}"
+
 
 # Each optional filter: its predicate over a rate row ``r``, used when its parameter is set.
 FILTERS = {
@@ -86,19 +106,27 @@ SELECTIONS = ("selection", "provider_selection")
 
 
 def select_rates(
-    con: duckdb.DuckDBPyConnection, bound: dict[str, Any], table: str = "selection"
+    con: duckdb.DuckDBPyConnection,
+    bound: dict[str, Any],
+    table: str = "selection",
+    columns: tuple[str, ...] = ROW_COLUMNS,
 ) -> None:
     """Materialize the filtered rate rows of ``bound`` as ``table`` for the queries.
 
-    ``table`` is one of :data:`SELECTIONS` (an identifier of ours, never user input).
+    ``table`` is one of :data:`SELECTIONS` (an identifier of ours, never user input);
+    ``columns``: :data:`ROW_COLUMNS` or :data:`REPORT_COLUMNS` (plus modifier_key, rate_year).
     """
     if table not in SELECTIONS:
         raise ValueError(f"unknown selection table {table!r}")
-    sql, used = selection_sql(bound)
+    if not set(columns) <= set(ROW_COLUMNS):
+        raise ValueError(f"unknown rate columns {sorted(set(columns) - set(ROW_COLUMNS))}")
+    sql, used = selection_sql(bound, columns)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}", used)
 
 
-def selection_sql(bound: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def selection_sql(
+    bound: dict[str, Any], columns: tuple[str, ...] = ROW_COLUMNS
+) -> tuple[str, dict[str, Any]]:
     """The SELECT of the rows ``bound`` asks for (see :func:`params`), and its parameters.
 
     Only the filters whose parameter is not None are in the statement.
@@ -111,13 +139,19 @@ def selection_sql(bound: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if bound.get(name) is not None:
             where.append(predicate)
             used[name] = bound[name]
-    sql = _ROWS + "\n      AND ".join(where)
+    sql = _rows_sql(columns) + "\n      AND ".join(where)
     if bound.get("state") is None:
         return sql, used
     used["state"] = bound["state"]
     return f"WITH coded AS MATERIALIZED ({sql}) SELECT * FROM coded r WHERE {STATE_FILTER}", used
 
 
+# A group's ``rates`` feed the charts' dots: every rate up to DOTS_CAP, beyond it DOTS_CAP of
+# them at evenly spaced ranks (0-based rank i * (n - 1) // (DOTS_CAP - 1), i = 0 .. DOTS_CAP - 1:
+# the lowest and the highest included); counts and percentiles are always of every row. The
+# row's ``pooled_median`` is the median of the asked code's (``$code``) dollar rates of all
+# groups pooled, outliers excluded (the headline's), as statistics.median takes it.
+DOTS_CAP = 1000
 GROUP_STATS = (
     _SELECTED_BY_UNIT
     + """
@@ -128,7 +162,7 @@ GROUP_STATS = (
                OVER (PARTITION BY billing_code, payer, coalesce(setting,''),
                coalesce(billing_class,''), modifier_key, negotiated_type) AS group_median
     FROM selected WHERE negotiated_rate IS NOT NULL
-), flagged AS (
+), flagged AS MATERIALIZED (
     SELECT *,
            (negotiated_type NOT IN ('percentage') AND (
                negotiated_rate <= 0.01
@@ -136,23 +170,20 @@ GROUP_STATS = (
                OR negotiated_rate > group_median * $outlier_ratio
                OR negotiated_rate < group_median / $outlier_ratio)) AS is_outlier
     FROM grouped
-)
+), groups AS (
 SELECT billing_code, payer, setting, billing_class, modifier_key, negotiated_type, source_kind,
        rate_year, count(*) FILTER (WHERE NOT is_outlier) AS n,
        count(*) FILTER (WHERE is_outlier) AS n_outliers,
        min(negotiated_rate) FILTER (WHERE NOT is_outlier) AS min,
-       quantile_cont(negotiated_rate, 0.10) FILTER (WHERE NOT is_outlier) AS p10,
-       quantile_cont(negotiated_rate, 0.25) FILTER (WHERE NOT is_outlier) AS p25,
-       quantile_cont(negotiated_rate, 0.5) FILTER (WHERE NOT is_outlier) AS median,
-       quantile_cont(negotiated_rate, 0.75) FILTER (WHERE NOT is_outlier) AS p75,
-       quantile_cont(negotiated_rate, 0.90) FILTER (WHERE NOT is_outlier) AS p90,
+       -- one sort for the five (the same values as five quantile_cont calls)
+       quantile_cont(negotiated_rate, [0.10, 0.25, 0.5, 0.75, 0.90])
+           FILTER (WHERE NOT is_outlier) AS quantiles,
        max(negotiated_rate) FILTER (WHERE NOT is_outlier) AS max,
-       list(negotiated_rate ORDER BY negotiated_rate) FILTER (WHERE NOT is_outlier) AS rates,
+       list(negotiated_rate ORDER BY negotiated_rate) FILTER (WHERE NOT is_outlier) AS all_rates,
        list(negotiated_rate ORDER BY negotiated_rate) FILTER (WHERE is_outlier) AS outliers,
        -- each row's % of its own Medicare amount (locality_queries.attach_basis adds them)
-       quantile_cont(pct_of_medicare, 0.25) FILTER (WHERE NOT is_outlier) AS pct_of_medicare_p25,
-       quantile_cont(pct_of_medicare, 0.5) FILTER (WHERE NOT is_outlier) AS pct_of_medicare_median,
-       quantile_cont(pct_of_medicare, 0.75) FILTER (WHERE NOT is_outlier) AS pct_of_medicare_p75,
+       quantile_cont(pct_of_medicare, [0.25, 0.5, 0.75]) FILTER (WHERE NOT is_outlier)
+           AS pct_quantiles,
        quantile_cont(pct_of_medicare_national, 0.5) FILTER (WHERE NOT is_outlier)
            AS pct_of_medicare_national,
        count(*) FILTER (WHERE NOT is_outlier AND is_local_basis) AS n_local_basis,
@@ -165,6 +196,22 @@ SELECT billing_code, payer, setting, billing_class, modifier_key, negotiated_typ
        list(DISTINCT file_id ORDER BY file_id) AS file_ids
 FROM flagged
 GROUP BY ALL
+), pooled AS (
+    SELECT list(negotiated_rate ORDER BY negotiated_rate) AS own FROM flagged
+    WHERE NOT is_outlier AND billing_code = $code
+      AND negotiated_type IN ('negotiated', 'derived', 'fee schedule')
+)
+SELECT g.* EXCLUDE (quantiles, all_rates, pct_quantiles),
+       g.quantiles[1] AS p10, g.quantiles[2] AS p25, g.quantiles[3] AS median,
+       g.quantiles[4] AS p75, g.quantiles[5] AS p90,
+       CASE WHEN len(g.all_rates) <= $dots_cap THEN g.all_rates
+            ELSE list_transform(range($dots_cap),
+                 lambda i: g.all_rates[i * (len(g.all_rates) - 1) // ($dots_cap - 1) + 1])
+       END AS rates,
+       g.pct_quantiles[1] AS pct_of_medicare_p25, g.pct_quantiles[2] AS pct_of_medicare_median,
+       g.pct_quantiles[3] AS pct_of_medicare_p75,
+       (p.own[(len(p.own) - 1) // 2 + 1] + p.own[len(p.own) // 2 + 1]) / 2 AS pooled_median
+FROM groups g CROSS JOIN pooled p
 ORDER BY billing_code, payer, setting, billing_class, modifier_key, negotiated_type
 """
 )
@@ -178,18 +225,6 @@ FROM selected
 WHERE state IS NOT NULL AND negotiated_rate > 0 AND negotiated_rate <= $plausible_max
   AND negotiated_type IN ('negotiated', 'derived', 'fee schedule')
 GROUP BY ALL ORDER BY billing_code, payer, state, negotiated_type, rate_year
-"""
-)
-
-RATE_ROWS = (
-    _SELECTED
-    + """
-SELECT billing_code, billing_code_type, billing_code_type_version, billing_code_modifier,
-       negotiated_type, negotiated_rate, billing_class, setting, service_code, payer, payer_raw,
-       plan_name, source_kind, file_id, locator, negotiation_arrangement, expiration_date,
-       state, hospital_name, provider_references, description
-FROM selected
-ORDER BY billing_code, payer, negotiated_rate, file_id, locator
 """
 )
 
@@ -243,12 +278,14 @@ def params(
         "billing_class": billing_class,
         "modifier": modifier,
         "year": str(year) if year else None,
+        "code": codes[0] if codes else None,  # the asked code (the others: its equivalents)
+        "dots_cap": DOTS_CAP,
     }
 
 
 def fetch(con: duckdb.DuckDBPyConnection, sql: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows of a named query as dicts."""
-    used = {k: v for k, v in bound.items() if "$" + k in sql}
+    used = {k: v for k, v in bound.items() if re.search(rf"\${re.escape(k)}\b", sql)}
     cur = con.execute(sql, used)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

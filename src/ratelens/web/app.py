@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ratelens import __version__, config
 from ratelens.errors import DataNotAvailable, EnvironmentFailure, RatelensError, UsageError
 from ratelens.sample import open_warehouse
+from ratelens.sources import registry
 from ratelens.web import api, pages
 from ratelens.web.warehouse_cache import CachedWarehouse
 
@@ -80,6 +83,7 @@ def create_app(
         openapi_url="/openapi.json",
         docs_url=None,  # Swagger UI and ReDoc load from a CDN: /docs/api draws the spec
         redoc_url=None,
+        lifespan=_warm_up,
     )
     app.state.warehouse = CachedWarehouse(open_warehouse(home), n_reports=n_reports)
     app.state.api_key = config.setting("api_key") if api_key is None else api_key
@@ -90,6 +94,17 @@ def create_app(
     app.add_middleware(Guard)
     _add_error_handlers(app)
     return app
+
+
+@asynccontextmanager
+async def _warm_up(app: FastAPI) -> AsyncIterator[None]:
+    """Start-up: the warehouse views, Parquet footers and packs, before the first request
+    (issue 18: the first request under a second); a failure only leaves them cold."""
+    try:
+        app.state.warehouse.warm_up(registry.TABLES)
+    except (RatelensError, duckdb.Error, OSError) as exc:
+        log.warning("warm-up skipped: %s", exc)
+    yield
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:

@@ -69,6 +69,20 @@ class CachedWarehouse(Warehouse):
                 self._views[id(tables)] = cached  # a replaced one closes when unreferenced
             return cached[1].cursor()
 
+    def warm_up(self, tables: dict[str, pa.Schema]) -> None:
+        """Pay the first request's fixed costs now (the app calls it at start-up): the views
+        over the loaded parts, the Parquet footers of every part (kept by DuckDB's metadata
+        cache), the knowledge packs and the modules a report imports."""
+        from ratelens.coding.packs import load_packs
+
+        load_packs()
+        con = self.connect(tables)
+        try:
+            for table in tables:  # count(*) reads each part's footer, no rows
+                con.execute(f'SELECT count(*) FROM "{table}"').fetchall()
+        finally:
+            con.close()
+
     def ledger_state(self) -> tuple[int, ...]:
         """Changes whenever the catalog (ledger and parts list) may have changed."""
         self.follow_user()  # a sample shown while the home was empty gives way to the home
