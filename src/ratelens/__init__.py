@@ -43,6 +43,7 @@ _WHERE = {
     "ClaimCheck": "ratelens.coding.findings",
     "check_claim_file": "ratelens.coding.claims",
     "load_claim": "ratelens.coding.claim_files",
+    "check_radiation_delivery": "ratelens.coding.claim_files",
     "validate_claim": "ratelens.coding.claims",
     "CodeChoice": "ratelens.coding.criteria",
     "DeliveryFacts": "ratelens.coding.criteria",
@@ -80,6 +81,7 @@ __all__ = [
     "__version__",
     "benchmark_code",
     "check_claim_file",
+    "check_radiation_delivery",
     "code_reference",
     "ingest",
     "ingest_distributed",
@@ -105,7 +107,7 @@ if TYPE_CHECKING:
     from ratelens.benchmark.document import BenchmarkReport
     from ratelens.benchmark.rates import rate_rows
     from ratelens.benchmark.report import Filters, benchmark_code
-    from ratelens.coding.claim_files import load_claim
+    from ratelens.coding.claim_files import check_radiation_delivery, load_claim
     from ratelens.coding.claims import check_claim_file, validate_claim
     from ratelens.coding.criteria import CodeChoice, DeliveryFacts, select_delivery_code
     from ratelens.coding.findings import ClaimCheck
