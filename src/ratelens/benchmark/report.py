@@ -72,11 +72,12 @@ def benchmark_code(
         bound = q.params(codes, **filters.row_filters(), year=medicare.year)
         bound["outlier_ratio"] = float(config.setting("outlier_ratio"))
         bound["plausible_max"] = float(PLAUSIBLE_MAX)
-        q.select_rates(con, bound)
+        q.select_rates(con, bound, columns=q.REPORT_COLUMNS)
         prices = locality.build_prices(con, codes, [medicare.year] if medicare.year else [],
                                        cbsa=filters.cbsa, known=medicare.known_facts())
         locality.attach_medicare(con, "selection", prices, medicare.year)
         stats = q.fetch(con, q.GROUP_STATS, bound)
+        pooled_median = stats[0]["pooled_median"] if stats else None  # over every row
         allowed = tuple(AllowedFigures(**{**r, "file_ids": tuple(r["file_ids"] or ())})
                         for r in q.fetch(con, q.ALLOWED_FIGURES, bound))
         payers = tuple(_payer_rows(stats, code, medicare, prices))
@@ -110,10 +111,11 @@ def benchmark_code(
         payers=payers,
         by_state=by_state,
         data_gaps=gaps,
-        methodology=findings.methodology(medicare) + findings.locality_methodology(),
+        methodology=findings.methodology(medicare) + findings.locality_methodology()
+        + _dots_note(payers),
         sources=sources, providers=providers,
         years_with_rates=years.rates, year_note=note, allowed=allowed,
-        headline=findings.headline(code, payers),
+        headline=findings.headline(code, payers, pooled_median),
     )
 
 
@@ -166,7 +168,17 @@ def _payer_rows(rows: list[dict[str, Any]], code: str, medicare: MedicareContext
             medicare_setting=_setting_of(r["medicare_settings"]) if is_dollar else None,
             p10=r["p10"],
             p90=r["p90"],
+            is_thinned=len(r["rates"] or ()) < r["n"],
         )
+
+
+def _dots_note(payers: tuple[PayerBenchmark, ...]) -> tuple[str, ...]:
+    """How the charts' dots of a large group are chosen (only when a group has that many)."""
+    if not any(p.is_thinned for p in payers):
+        return ()
+    return (f"Charts: a group of more than {q.DOTS_CAP:,} rates shows {q.DOTS_CAP:,} of them as "
+            "dots, those at evenly spaced ranks (the lowest and highest included); its count, "
+            "percentiles and the headline are of every rate.",)
 
 
 def _setting_of(settings: list[str] | None) -> str | None:
