@@ -155,14 +155,26 @@ DOTS_CAP = 1000
 GROUP_STATS = (
     _SELECTED_BY_UNIT
     + """
-, grouped AS (
-    SELECT *,
+-- each group's median (the outlier test's reference), joined back to its rows (a window
+-- over the rows costs more); setting and billing class: NULL and '' are one group here
+, medians AS (
+    SELECT billing_code, payer, coalesce(setting, '') AS setting_key,
+           coalesce(billing_class, '') AS class_key, modifier_key, negotiated_type,
            median(negotiated_rate) FILTER (WHERE negotiated_rate > 0
-                                           AND negotiated_rate <= $plausible_max)
-               OVER (PARTITION BY billing_code, payer, coalesce(setting,''),
-               coalesce(billing_class,''), modifier_key, negotiated_type) AS group_median
-    FROM selected WHERE negotiated_rate IS NOT NULL
-), flagged AS MATERIALIZED (
+                                           AND negotiated_rate <= $plausible_max) AS group_median
+    FROM selected WHERE negotiated_rate IS NOT NULL GROUP BY ALL
+), grouped AS (  -- only the columns read below
+    SELECT s.billing_code, s.payer, s.setting, s.billing_class, s.modifier_key,
+           s.negotiated_type, s.source_kind, s.rate_year, s.negotiated_rate, s.file_id,
+           s.pct_of_medicare, s.pct_of_medicare_national, s.is_local_basis,
+           s.medicare_locality, s.medicare_setting, m.group_median
+    FROM selected s JOIN medians m
+      ON m.billing_code = s.billing_code AND m.payer IS NOT DISTINCT FROM s.payer
+     AND m.setting_key = coalesce(s.setting, '') AND m.class_key = coalesce(s.billing_class, '')
+     AND m.modifier_key = s.modifier_key
+     AND m.negotiated_type IS NOT DISTINCT FROM s.negotiated_type
+    WHERE s.negotiated_rate IS NOT NULL
+), flagged AS (
     SELECT *,
            (negotiated_type NOT IN ('percentage') AND (
                negotiated_rate <= 0.01
@@ -204,7 +216,7 @@ GROUP BY ALL
 SELECT g.* EXCLUDE (quantiles, all_rates, pct_quantiles),
        g.quantiles[1] AS p10, g.quantiles[2] AS p25, g.quantiles[3] AS median,
        g.quantiles[4] AS p75, g.quantiles[5] AS p90,
-       CASE WHEN len(g.all_rates) <= $dots_cap THEN g.all_rates
+       CASE WHEN coalesce(len(g.all_rates), 0) <= $dots_cap THEN g.all_rates
             ELSE list_transform(range($dots_cap),
                  lambda i: g.all_rates[i * (len(g.all_rates) - 1) // ($dots_cap - 1) + 1])
        END AS rates,
