@@ -72,7 +72,7 @@ def benchmark_code(
         bound = q.params(codes, **filters.row_filters(), year=medicare.year)
         bound["outlier_ratio"] = float(config.setting("outlier_ratio"))
         bound["plausible_max"] = float(PLAUSIBLE_MAX)
-        q.select_rates(con, bound, columns=q.REPORT_COLUMNS)
+        other_years = q.select_report_rates(con, bound)
         prices = locality.build_prices(con, codes, [medicare.year] if medicare.year else [],
                                        cbsa=filters.cbsa, known=medicare.known_facts())
         locality.attach_medicare(con, "selection", prices, medicare.year)
@@ -86,7 +86,7 @@ def benchmark_code(
         by_state = tuple(StateBenchmark(**r) for r in q.fetch(con, q.STATE_STATS, bound))
         by_state = locality.with_state_ranges(by_state + providers.by_state, prices)
         sources = _sources(con, bound, medicare)
-        gaps = _gaps(con, bound, payers, medicare, filters)
+        gaps = _gaps(con, bound, payers, medicare, filters, other_years)
         gaps += locality.basis_gaps(con, "selection", prices)
         if not providers.is_nppes_loaded:
             gaps += (DataGap("provider state and ghost rates", NOT_LOADED),)
@@ -217,6 +217,7 @@ def _gaps(
     payers: tuple[PayerBenchmark, ...],
     medicare: MedicareContext,
     filters: Filters,
+    other_years: list[dict[str, Any]],
 ) -> tuple[DataGap, ...]:
     gaps = list(medicare.gaps)
     found = {p.payer for p in payers}
@@ -230,7 +231,7 @@ def _gaps(
                 )
             )
     if bound["year"]:
-        for row in q.fetch(con, q.OTHER_YEARS, bound):
+        for row in other_years:
             gaps.append(DataGap(f"rates of {row['rate_year']}", (
                 f"{counted(row['n'], 'rate row')} from files dated {row['rate_year']}: "
                 f"not in this {bound['year']} report (the code's definition and Medicare "

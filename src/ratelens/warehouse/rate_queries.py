@@ -208,8 +208,10 @@ SELECT billing_code, payer, setting, billing_class, modifier_key, negotiated_typ
        list(DISTINCT file_id ORDER BY file_id) AS file_ids
 FROM flagged
 GROUP BY ALL
-), pooled AS (
-    SELECT list(negotiated_rate ORDER BY negotiated_rate) AS own FROM flagged
+), pooled AS (  -- the two middle rates (discrete quantiles: ranks (n-1)//2 and n//2)
+    SELECT quantile_disc(negotiated_rate, 0.5) AS low,
+           -quantile_disc(-negotiated_rate, 0.5) AS high
+    FROM flagged
     WHERE NOT is_outlier AND billing_code = $code
       AND negotiated_type IN ('negotiated', 'derived', 'fee schedule')
 )
@@ -222,7 +224,7 @@ SELECT g.* EXCLUDE (quantiles, all_rates, pct_quantiles),
        END AS rates,
        g.pct_quantiles[1] AS pct_of_medicare_p25, g.pct_quantiles[2] AS pct_of_medicare_median,
        g.pct_quantiles[3] AS pct_of_medicare_p75,
-       (p.own[(len(p.own) - 1) // 2 + 1] + p.own[len(p.own) // 2 + 1]) / 2 AS pooled_median
+       (p.low + p.high) / 2 AS pooled_median
 FROM groups g CROSS JOIN pooled p
 ORDER BY billing_code, payer, setting, billing_class, modifier_key, negotiated_type
 """
@@ -247,6 +249,7 @@ SELECT file_id, count(*) AS n_rows FROM selected GROUP BY file_id ORDER BY file_
 """
 )
 
+# Rate rows of the codes in files of other years than the report's (whatever the filters).
 OTHER_YEARS = """
 SELECT left(last_updated_on, 4) AS rate_year, count(*) AS n
 FROM rates
@@ -254,6 +257,29 @@ WHERE billing_code IN (SELECT unnest($codes)) AND last_updated_on IS NOT NULL
   AND left(last_updated_on, 4) <> $year
 GROUP BY ALL ORDER BY rate_year
 """
+_OTHER_SELECTED = """
+SELECT rate_year, count(*) AS n FROM selection
+WHERE rate_year IS NOT NULL AND rate_year <> $year GROUP BY ALL ORDER BY rate_year
+"""
+
+
+def select_report_rates(
+    con: duckdb.DuckDBPyConnection, bound: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """``select_rates`` of a report (:data:`REPORT_COLUMNS`), and the :data:`OTHER_YEARS`
+    rows. With no row filter but the year (the usual report), both come from one scan of
+    the rates: every year's rows are selected, the other years counted, then left out."""
+    is_filtered = any(bound.get(k) is not None for k in ("payer", "state", "setting",
+                                                          "billing_class", "modifier"))
+    if not bound.get("year") or is_filtered:
+        select_rates(con, bound, columns=REPORT_COLUMNS)
+        return fetch(con, OTHER_YEARS, bound) if bound.get("year") else []
+    select_rates(con, {**bound, "year": None}, columns=REPORT_COLUMNS)
+    other = fetch(con, _OTHER_SELECTED, bound)
+    if other:
+        con.execute("DELETE FROM selection WHERE rate_year IS NOT NULL AND rate_year <> $year",
+                    {"year": bound["year"]})
+    return other
 
 PAYERS_LOADED = "SELECT DISTINCT payer FROM rates WHERE payer IS NOT NULL ORDER BY payer"
 
