@@ -185,6 +185,8 @@ def test_readme_and_ci_run_the_same_test_command() -> None:
     )
     assert command in ci and "bash .ci/run" in readme
     assert "pip install . && ratelens report 77407" in readme
+    # the README says what .ci/run runs after installing
+    assert command.split(" && ", 1)[1].replace(" && pytest", "") in readme
 
 
 def test_report_combines_insurer_and_hospital_rows(tmp_path: Path) -> None:
