@@ -57,11 +57,12 @@ def loaded_payers(wh: Warehouse) -> list[str]:
         con.close()
 
 
-def check_payer(wh: Warehouse, payer: str | None) -> None:
-    """DataNotAvailable when a payer filter matches no loaded payer (case-insensitive part)."""
+def check_payer(wh: Warehouse, payer: str | None, names: list[str] | None = None) -> None:
+    """DataNotAvailable when a payer filter matches no loaded payer (case-insensitive part).
+    ``names``: :func:`loaded_payers` when the caller holds them (the web app keeps them)."""
     if not payer:
         return
-    names = loaded_payers(wh)
+    names = loaded_payers(wh) if names is None else names
     if not any(re.search(payer_pattern(payer), name) for name in names):  # BCBS: family
         shown = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
         raise DataNotAvailable(f"no loaded payer matches {payer!r}; loaded payers: "

@@ -104,7 +104,7 @@ def benchmark(
     A code with no rates is a 200 whose ``data_gaps`` say "data not available"; a payer
     filter that matches no loaded payer is a 404 naming the payers loaded.
     """
-    check_payer(wh, filters.payer)
+    check_payer(wh, filters.payer, wh.loaded_payers() if filters.payer else [])
     body = wh.report_json(billing_code(code), year, filters)
     return Response(body, media_type="application/json")
 
@@ -119,7 +119,7 @@ def rates(
 ) -> Response:
     """The rate rows behind a benchmark, each with its file id and locator, a page at a time."""
     offset = m.decode_cursor(cursor)
-    check_payer(wh, filters.payer)
+    check_payer(wh, filters.payer, wh.loaded_payers() if filters.payer else [])
     normal = billing_code(code)
     table = rate_rows(wh, normal, filters)
     page = table.slice(offset, limit).to_pylist()
