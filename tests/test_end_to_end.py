@@ -130,10 +130,17 @@ def test_text_report_says_sample_data(sample_home: Path) -> None:
 
 
 def test_report_for_a_code_with_no_data_is_well_formed(sample_home: Path) -> None:
-    report = json.loads(run(sample_home, "report", "0000Z", "--format", "json").stdout)
-    assert report["payers"] == [] and report["medicare"] == []
+    # 77014: in the loaded PFS files, no rate loaded
+    report = json.loads(run(sample_home, "report", "77014", "--format", "json").stdout)
+    assert report["payers"] == [] and report["headline"] is None
     topics = " ".join(g["topic"] + g["detail"] for g in report["data_gaps"])
     assert "data not available" in topics and "negotiated rates" in topics
+
+
+def test_report_for_a_code_no_loaded_set_knows_is_an_error(sample_home: Path) -> None:
+    proc = run(sample_home, "report", "0000Z", "--format", "json", check=False)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "0000Z is not found in any loaded code set" in proc.stderr
 
 
 def test_ingest_is_idempotent_and_failures_are_recorded(tmp_path: Path) -> None:
