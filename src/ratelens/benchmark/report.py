@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -56,25 +57,29 @@ class Filters:
         return {k: v for k, v in self.as_dict().items() if k != "cbsa"}
 
 
+# What a report reads of the code's years and Medicare side: a function of the loaded files,
+# the code, the year asked and the CBSA, the same for every filter of the rows.
+MedicareSide = tuple[CodeYears, MedicareContext, locality.Prices]
+SideKey = tuple[str, int | None, str | None]
+
+
 def benchmark_code(
-    wh: Warehouse, code: str, *, year: int | None = None, filters: Filters = Filters()
+    wh: Warehouse, code: str, *, year: int | None = None, filters: Filters = Filters(),
+    sides: MutableMapping[SideKey, MedicareSide] | None = None,
 ) -> BenchmarkReport:
-    """The benchmark report of ``code`` from what the warehouse holds."""
+    """The benchmark report of ``code`` from what the warehouse holds. ``sides``: kept by
+    the caller for one state of the warehouse (the web app), the code's years and Medicare
+    side are read from it, or read and put in it."""
     code = normalize_code(code)
     con = wh.connect(registry.TABLES)
     try:
-        years = check_code(con, code)  # a code no loaded code set knows: DataNotAvailable
+        years, medicare, prices = _medicare_side(con, code, year, filters.cbsa, sides)
         note = _year_note(code, year, years)
-        if year is None:
-            year = years.latest_rates
-        medicare = medicare_context(con, code, year)
         codes = [code, *medicare.equivalent_codes]
         bound = q.params(codes, **filters.row_filters(), year=medicare.year)
         bound["outlier_ratio"] = float(config.setting("outlier_ratio"))
         bound["plausible_max"] = float(PLAUSIBLE_MAX)
         other_years = q.select_report_rates(con, bound)
-        prices = locality.build_prices(con, codes, [medicare.year] if medicare.year else [],
-                                       cbsa=filters.cbsa, known=medicare.known_facts())
         locality.attach_medicare(con, "selection", prices, medicare.year)
         stats = q.fetch(con, q.GROUP_STATS, bound)
         pooled_median = stats[0]["pooled_median"] if stats else None  # over every row
@@ -117,6 +122,24 @@ def benchmark_code(
         years_with_rates=years.rates, year_note=note, allowed=allowed,
         headline=findings.headline(code, payers, pooled_median),
     )
+
+
+def _medicare_side(con: duckdb.DuckDBPyConnection, code: str, year: int | None,
+                   cbsa: str | None, sides: MutableMapping[SideKey, MedicareSide] | None
+                   ) -> MedicareSide:
+    """The code's years, its Medicare context of the year (asked, else the latest with
+    rates) and the prices its rows are compared with: from ``sides``, else read."""
+    key = (code, year, cbsa)
+    if sides is not None and key in sides:
+        return sides[key]
+    years = check_code(con, code)  # a code no loaded code set knows: DataNotAvailable
+    medicare = medicare_context(con, code, year if year is not None else years.latest_rates)
+    codes = [code, *medicare.equivalent_codes]
+    prices = locality.build_prices(con, codes, [medicare.year] if medicare.year else [],
+                                   cbsa=cbsa, known=medicare.known_facts())
+    if sides is not None:
+        sides[key] = (years, medicare, prices)
+    return years, medicare, prices
 
 
 def _year_note(code: str, asked: int | None, years: CodeYears) -> str | None:

@@ -9,7 +9,10 @@ use from its thread and to close). The views are rebuilt when the catalog file c
 
 Benchmark reports are cached too (``report``): a report is a function of the ledger state,
 the code, the year and the filters, so the page, its downloads and the API answer from one
-computation, and a popular code is computed once per ingest, not once per request.
+computation, and a popular code is computed once per ingest, not once per request. Without
+the report cache (``n_reports=0``) a code's years and Medicare side (amounts, locality prices)
+are still kept per ledger state (``N_MEDICARE_SIDES`` codes): every filter of the code shares
+them, and only the rate queries run per request.
 
 Memory is bounded by a stated budget: DuckDB's own (``memory_limit`` of the one shared
 database, see ``warehouse.store.query_config``; queries spill beyond it) and the report
@@ -32,11 +35,12 @@ import pyarrow as pa
 
 from ratelens.benchmark.document import BenchmarkReport
 from ratelens.benchmark.rates import loaded_payers
-from ratelens.benchmark.report import Filters, benchmark_code
+from ratelens.benchmark.report import Filters, MedicareSide, SideKey, benchmark_code
 from ratelens.warehouse.store import Warehouse
 
 ReportKey = tuple[tuple[int, ...], str, int | None, Filters]
 OBJECT_BYTES_PER_JSON_BYTE = 4
+N_MEDICARE_SIDES = 32  # codes x years x CBSAs kept (0.1-2 MB each: locality prices)
 
 
 class CachedWarehouse(Warehouse):
@@ -58,6 +62,7 @@ class CachedWarehouse(Warehouse):
         self.budget = budget_mb << 20
         self.n_bytes = 0  # counted bytes of the cached reports
         self._payers: tuple[tuple[int, ...], list[str]] | None = None  # (ledger state, names)
+        self._sides: tuple[tuple[int, ...], dict[SideKey, MedicareSide]] = ((), {})
 
     def connect(self, tables: dict[str, pa.Schema]) -> duckdb.DuckDBPyConnection:
         """A new connection over views of the loaded parts (closing it is the caller's job)."""
@@ -70,6 +75,15 @@ class CachedWarehouse(Warehouse):
                 cached = (key, con)
                 self._views[id(tables)] = cached  # a replaced one closes when unreferenced
             return cached[1].cursor()
+
+    def _sides_of(self, state: tuple[int, ...]) -> dict[SideKey, MedicareSide]:
+        """The reports' Medicare sides of this ledger state (a code's years, Medicare amounts
+        and locality prices: the same for every filter of the code), at most
+        ``N_MEDICARE_SIDES`` codes, emptied when the ledger changes or the bound is passed."""
+        with self._lock:
+            if self._sides[0] != state or len(self._sides[1]) >= N_MEDICARE_SIDES:
+                self._sides = (state, {})
+            return self._sides[1]
 
     def loaded_payers(self) -> list[str]:
         """``benchmark.rates.loaded_payers``, read once per ledger state (a scan of every
@@ -139,7 +153,8 @@ class CachedWarehouse(Warehouse):
         if not is_owner:
             return pending.result()
         try:
-            report = benchmark_code(self, code, year=year, filters=filters)
+            report = benchmark_code(self, code, year=year, filters=filters,
+                                    sides=self._sides_of(key[0]))
             body = orjson.dumps(report.to_json())
         except BaseException as exc:
             with self._lock:
