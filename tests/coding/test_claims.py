@@ -13,7 +13,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
-import ratelens
+from cms_tables import BUNDLED, NCCI, READERS, connect, read_tables
 from ratelens.coding.claims import (
     ClaimCheck,
     ClaimLine,
@@ -26,40 +26,17 @@ from ratelens.coding.criteria import select_delivery_code
 from ratelens.errors import FormatError, InputError, UsageError, ValidationError
 from ratelens.reports.claim_text import claim_json, claim_text
 from ratelens.sources import ReadContext
-from ratelens.sources.cms import hcpcs, ncci
-from ratelens.sources.cms import opps as cms_opps
-from ratelens.sources.cms import pfs as cms_pfs
+from ratelens.sources.cms import ncci
 
-BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
-NCCI = Path(__file__).resolve().parents[1] / "data" / "ncci"
-READERS = (*cms_pfs.SOURCES, *cms_opps.SOURCES, *hcpcs.SOURCES, *ncci.SOURCES)
 SPRING = date(2025, 5, 6)  # after the sample MUE tables' effective date (2025-04-01)
 RVU25 = "PPRRVU2025_Oct.subset.csv"
 PTP_FILE = "ccipra-v311r0-f1.txt"
-
-
-def read_tables(paths: list[Path]) -> dict[str, pa.Table]:
-    batches: dict[str, list[pa.RecordBatch]] = {}
-    for path in paths:
-        head = path.read_bytes()[:65536]
-        (source,) = [s for s in READERS if s.sniff(head, path.name)]
-        for table, batch in source.read(ReadContext(str(path), file_id=path.name)):
-            batches.setdefault(table, []).append(batch)
-    return {t: pa.Table.from_batches(b) for t, b in batches.items()}
 
 
 @pytest.fixture(scope="module")
 def tables() -> dict[str, pa.Table]:
     cms = sorted(p for p in BUNDLED.iterdir() if p.suffix.lower() in (".csv", ".txt"))
     return read_tables([*cms, *sorted(NCCI.glob("*.txt")), *sorted(NCCI.glob("*.csv"))])
-
-
-def connect(tables: dict[str, pa.Table], drop: tuple[str, ...] = ()) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    for name, table in tables.items():
-        if name not in drop:
-            con.register(name, table)
-    return con
 
 
 @pytest.fixture(scope="module")

@@ -10,43 +10,14 @@ RVU25D readme, rounded once to the cent:
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pytest
 
-import ratelens
+from cms_tables import BUNDLED, connect, read_tables
 from ratelens.errors import DataNotAvailable, UsageError
 from ratelens.medicare.quote import medicare_quote, medicare_quotes, pfs_code_facts
-from ratelens.sources import ReadContext
-from ratelens.sources.cms import hcpcs
-from ratelens.sources.cms import opps as cms_opps
-from ratelens.sources.cms import pfs as cms_pfs
-
-BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
-READERS = (*cms_pfs.SOURCES, *cms_opps.SOURCES, *hcpcs.SOURCES)
-
-
-def read_tables(paths: list[Path]) -> dict[str, pa.Table]:
-    """Each file read by the reader whose sniff accepts it; batches gathered per table."""
-    batches: dict[str, list[pa.RecordBatch]] = {}
-    for path in paths:
-        head = path.read_bytes()[:65536]
-        (source,) = [s for s in READERS if s.sniff(head, path.name)]
-        for table, batch in source.read(ReadContext(str(path), file_id=path.name)):
-            batches.setdefault(table, []).append(batch)
-    return {t: pa.Table.from_batches(b) for t, b in batches.items()}
-
-
-def connect(
-    tables: dict[str, pa.Table], *, drop: tuple[str, ...] = ()
-) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    for name, table in tables.items():
-        if name not in drop:
-            con.register(name, table)
-    return con
 
 
 @pytest.fixture(scope="module")

@@ -22,22 +22,10 @@ from ratelens.ingest import ingest
 from ratelens.sources import ReadContext
 from ratelens.sources.files import read_head
 from ratelens.sources.hospital.reader import read, sniff_form, validate_file
+from ratelens.sources.hospital.rules import ATTESTATION_V3 as ATTESTATION
 from ratelens.sources.rates import PLAUSIBLE_MAX, RATE_SCHEMA
 from ratelens.warehouse.store import Warehouse
 
-ATTESTATION = (
-    "To the best of its knowledge and belief, this hospital has included all applicable "
-    "standard charge information in accordance with the requirements of 45 CFR 180.50, and "
-    "the information encoded is true, accurate, and complete as of the date in the file. This "
-    "hospital has included all payer-specific negotiated charges in dollars that can be "
-    "expressed as a dollar amount. For payer-specific negotiated charges that cannot be "
-    "expressed as a dollar amount in the machine-readable file or not knowable in advance, "
-    "the hospital attests that the payer-specific negotiated charge is based on a contractual "
-    "algorithm, percentage or formula that precludes the provision of a dollar amount and has "
-    "provided all necessary information available to the hospital for the public to be able "
-    "to derive the dollar amount, including, but not limited to, the specific fee schedule or "
-    "components referenced in such percentage, algorithm or formula."
-)
 HEAD = (
     "hospital_name,last_updated_on,version,location_name,hospital_address,license_number|TX,"
     f'type_2_npi,"{ATTESTATION}",attester_name\n'

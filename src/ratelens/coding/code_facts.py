@@ -111,30 +111,14 @@ def modifier_rows(
     if entry is None or year is None:
         return tuple(rows)
     from_file = {r.modifier for r in rows}
-    for rule in entry.modifiers:
-        if rule.years.contains(year) and rule.code not in from_file:
-            info = packs.modifier_info(rule.code)
-            rows.append(
-                ModifierRow(
-                    rule.code,
-                    info.description if info else "",
-                    rule.when_to_use,
-                    True,
-                    f"knowledge pack {entry.family}",
-                )
-            )
-    for na in entry.modifiers_not_applicable:
-        if na.years.contains(year) and na.code not in from_file:
-            info = packs.modifier_info(na.code)
-            rows.append(
-                ModifierRow(
-                    na.code,
-                    info.description if info else "",
-                    na.reason,
-                    False,
-                    f"knowledge pack {entry.family}",
-                )
-            )
+    source = f"knowledge pack {entry.family}"
+    rules = [(r.code, r.years, r.when_to_use, True) for r in entry.modifiers]
+    rules += [(n.code, n.years, n.reason, False) for n in entry.modifiers_not_applicable]
+    for modifier, years, text, is_allowed in rules:
+        if years.contains(year) and modifier not in from_file:
+            info = packs.modifier_info(modifier)
+            description = info.description if info else ""
+            rows.append(ModifierRow(modifier, description, text, is_allowed, source))
     return tuple(rows)
 
 

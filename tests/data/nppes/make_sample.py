@@ -117,13 +117,18 @@ def row(names: list[str], person: tuple) -> list[str]:
     return [cells[n] for n in names]
 
 
-def main() -> None:
+def write(path: Path, people: list[tuple]) -> None:
+    """The header, then a row per person, every cell quoted as NPPES writes it."""
     names = header()
-    with (Path(__file__).parent / NAME).open("w", newline="") as fh:
+    with path.open("w", newline="") as fh:
         out = csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\n")
         out.writerow(names)
-        for person in PEOPLE:
+        for person in people:
             out.writerow(row(names, person))
+
+
+def main() -> None:
+    write(Path(__file__).parent / NAME, PEOPLE)
 
 
 if __name__ == "__main__":

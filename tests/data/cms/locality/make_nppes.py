@@ -10,12 +10,11 @@ SAN FRANCISCO-OAKLAND-BERKELEY).
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "nppes"))
-from make_sample import header, npi, row
+from make_sample import npi, write
 
 NAME = "npidata_pfile_20050523-20251012.csv"
 FAMILY = [("207Q00000X", "Y")]
@@ -32,12 +31,7 @@ PEOPLE = [
 
 
 def main() -> None:
-    names = header()
-    with (Path(__file__).parent / NAME).open("w", newline="") as fh:
-        out = csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\n")
-        out.writerow(names)
-        for person in PEOPLE:
-            out.writerow(row(names, person))
+    write(Path(__file__).parent / NAME, PEOPLE)
 
 
 if __name__ == "__main__":
