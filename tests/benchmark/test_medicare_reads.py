@@ -69,13 +69,17 @@ class CountingWarehouse(Warehouse):
         return [f"{n}x {' '.join(sql.split())} {p}" for (sql, p), n in asked.items() if n > 1]
 
 
-@pytest.fixture(scope="module")
-def wh(tmp_path_factory: pytest.TempPathFactory) -> CountingWarehouse:
-    home = tmp_path_factory.mktemp("reads")
+def counting_warehouse(home: Path) -> CountingWarehouse:
+    """FILES loaded into ``home``, opened by a warehouse that logs what it sends."""
     ingest(Warehouse(home), [str(p) for p in FILES], IngestOptions())
     out = CountingWarehouse(home)
     out.sent = []
     return out
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory: pytest.TempPathFactory) -> CountingWarehouse:
+    return counting_warehouse(tmp_path_factory.mktemp("reads"))
 
 
 def test_a_report_reads_each_codes_rvu_rows_once(wh: CountingWarehouse) -> None:

@@ -12,21 +12,15 @@ import pytest
 
 from ratelens.benchmark.document import BenchmarkReport
 from ratelens.benchmark.report import Filters, MedicareSide, SideKey, benchmark_code
-from ratelens.ingest import IngestOptions, ingest
 from ratelens.warehouse import medicare_queries as mq
-from ratelens.warehouse.store import Warehouse
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_medicare_reads import FILES, CountingWarehouse
+from test_medicare_reads import CountingWarehouse, counting_warehouse
 
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory: pytest.TempPathFactory) -> CountingWarehouse:
-    home = tmp_path_factory.mktemp("sides")
-    ingest(Warehouse(home), [str(p) for p in FILES], IngestOptions())
-    out = CountingWarehouse(home)
-    out.sent = []
-    return out
+    return counting_warehouse(tmp_path_factory.mktemp("sides"))
 
 
 def _same(a: BenchmarkReport, b: BenchmarkReport) -> bool:
