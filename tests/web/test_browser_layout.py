@@ -6,7 +6,6 @@ defaulting to the latest year with rates, errors a person reads.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +16,12 @@ if not CHROMIUM.exists() and not os.environ.get("CI"):
     pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); these run in CI",
                 allow_module_level=True)
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 PAGES = ("/", "/codes/77407", "/codes/G6008", "/benchmark/77407", "/benchmark/77407?year=2025",
          "/sources", "/docs/api", "/codes/ZZZZZ", "/benchmark/77407?year=1999")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield b
-        b.close()
 
 
 def open_page(browser: Any, live_server: Any, viewport: dict[str, int]) -> Page:
