@@ -80,7 +80,7 @@ def resolve_localities(
     if year not in years:
         raise DataNotAvailable(
             f"no GPCIs for {year} are loaded (loaded: {_join(years) or 'none'}); ingest the "
-            f"{year} GPCI file, ask for a loaded year (--year {max(years) if years else year}), "
+            f"{year} GPCI file, ask for a loaded year ({max(years) if years else year}), "
             "or omit the locality for the national amount"
         )
     params: dict[str, Any] = {"year": year, "mac": None, "state": state, "locality": None}

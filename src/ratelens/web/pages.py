@@ -106,14 +106,12 @@ def error_page(request: Request, status: int, body: dict[str, Any]) -> HTMLRespo
 
 
 _PATTERN = re.compile(r"String should match pattern '[^']*'")
-_CLI_YEAR = re.compile(r"--year (\d{4})")
 _SERVER_PATH = re.compile(r"(?:/[\w.+-]+)+/(?:site|dist)-packages/")
 
 
 def readable(message: str) -> str:
     """An error message without regular expressions or server file paths."""
     message = _PATTERN.sub("not in the expected form", message)
-    message = _CLI_YEAR.sub(r"year \1", message)  # a web page has a year picker, not flags
     return _SERVER_PATH.sub("", message)
 
 
