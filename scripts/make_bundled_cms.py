@@ -90,7 +90,8 @@ def cut_zip(src: Path, dst: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=Path("/work/shared/data/cms"))
+    parser.add_argument("--source", type=Path, required=True,
+                        help="folder holding the CMS downloads (see the data's PROVENANCE.md)")
     root = Path(__file__).resolve().parents[1]
     parser.add_argument("--out", type=Path, default=root / "src/ratelens/data/cms")
     args = parser.parse_args()

@@ -2,7 +2,8 @@
 
     python tests/data/cms/make_subsets.py --source DIR_HOLDING_THE_ORIGINALS
 
-DIR is laid out as ``../shared/data/cms`` is (hcpcs2019/, opps/, pfs2025/rvu25a_resaved/).
+DIR holds the CMS downloads named in PROVENANCE.md, laid out as hcpcs2019/, opps/ and
+pfs2025/rvu25a_resaved/. No test runs this script: the tests read only its output.
 Kept rows are unchanged, except that CPT and CDT descriptors are blanked (AMA / ADA
 copyright), as in src/ratelens/data/cms. The xlsx files are re-saved by openpyxl with each
 kept row at its original row number (the rows between are left empty, which the readers skip),
