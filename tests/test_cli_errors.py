@@ -176,3 +176,17 @@ def test_urls_that_cannot_be_fetched_are_one_line_and_exit_1(
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     [line] = proc.stderr.strip().splitlines()
     assert url in line and said in line
+
+
+def test_which_warehouse_a_report_reads_is_said(home: Path, tmp_path: Path) -> None:
+    """Nothing tried: the sample, said; only failures: said; a load: nothing to say."""
+    failed = tmp_path / "failed"
+    bad = tmp_path / "rates.json"
+    bad.write_text('{"in_network": [')  # cut short: the load fails and is recorded
+    assert run(failed, "ingest", str(bad)).returncode == 1
+    said = run(failed, "report", "77407", "--format", "json")
+    assert "Nothing loaded: every file tried failed" in said.stderr
+    assert "bundled sample" not in said.stderr
+    loaded = run(home, "report", "77407", "--format", "json")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "Nothing" not in loaded.stderr

@@ -125,11 +125,21 @@ class Warehouse:
             return ledger.history(con, file_id)
 
     def is_empty(self) -> bool:
-        return not any(e.is_loaded for e in self.entries())
+        """Whether no file is loaded (one small query, not the ledger's entries)."""
+        self.follow_user()
+        with cat.reading(self.catalog) as con:
+            row = con.execute(
+                "SELECT count(*) FROM ingest_attempts WHERE status = 'loaded'"
+            ).fetchone()
+        return not (row and row[0])
 
     def was_tried(self) -> bool:
         """Whether anything was ever ingested here, loaded or failed."""
-        return self.catalog.exists() and bool(self.entries())
+        if not self.catalog.exists():
+            return False
+        with cat.reading(self.catalog) as con:
+            row = con.execute("SELECT count(*) FROM ingest_attempts").fetchone()
+        return bool(row and row[0])
 
     def connect(self, tables: dict[str, pa.Schema]) -> duckdb.DuckDBPyConnection:
         """An in-memory connection with a view per table over the loaded parts.
