@@ -406,6 +406,42 @@ def reading_setup() -> None:
     pa.set_memory_pool(pa.system_memory_pool())
 
 
+# Rows per Parquet row group of a part as ingest writes it (None: one row group per batch
+# the reader hands over, at most RATELENS_BATCH_ROWS rows). Pruning by billing_code reads
+# row groups' min/max statistics; the warehouse layout (see compact.py) may set it.
+ROW_GROUP_ROWS: int | None = None
+
+# Per table: the columns whose min/max statistics are written (queries filter on them:
+# a code list prunes row groups by billing_code, source_kind and file_id prune whole parts)
+# and the columns written without dictionary encoding (values that seldom repeat). Computing
+# statistics of every column took a third of the encoding (measured by
+# benchmarks/bench_write.py); a table not listed keeps Parquet's defaults.
+PART_STATISTICS = {
+    "rates": ("billing_code", "source_kind", "file_id", "setting", "billing_class"),
+    "allowed_amounts": ("billing_code", "file_id", "setting", "billing_class"),
+}
+PART_PLAIN = {"rates": ("locator",), "allowed_amounts": ("locator",)}
+
+
+def part_writer(path: Path, table: str, schema: pa.Schema) -> pq.ParquetWriter:
+    """The Parquet writer of one part file of ``table`` (zstd; see ``PART_STATISTICS``)."""
+    if table not in PART_STATISTICS:
+        return pq.ParquetWriter(path, schema, compression="zstd")
+    leaves = {f.name: _leaf_path(f) for f in schema}
+    return pq.ParquetWriter(
+        path,
+        schema,
+        compression="zstd",
+        write_statistics=[leaves[c] for c in PART_STATISTICS[table] if c in leaves],
+        use_dictionary=[v for c, v in leaves.items() if c not in PART_PLAIN.get(table, ())],
+    )
+
+
+def _leaf_path(field: pa.Field) -> str:
+    """The Parquet column path of a field: ``name.list.element`` for a list of scalars."""
+    return f"{field.name}.list.element" if pa.types.is_list(field.type) else field.name
+
+
 def _write_parts(batches: Iterator[tuple[str, pa.RecordBatch]], folder: Path) -> dict[str, int]:
     """Stream batches into one Parquet file per table; rows written, by table.
 
@@ -442,10 +478,8 @@ def _writer(jobs: queue.Queue[tuple[str, pa.RecordBatch] | None], folder: Path,
                 continue  # drain: the reader stops at its next batch
             table, batch = job
             if table not in writers:
-                writers[table] = pq.ParquetWriter(
-                    folder / f"{table}.parquet", batch.schema, compression="zstd"
-                )
-            writers[table].write_batch(batch)
+                writers[table] = part_writer(folder / f"{table}.parquet", table, batch.schema)
+            writers[table].write_batch(batch, row_group_size=ROW_GROUP_ROWS)
     except BaseException as exc:  # handed to the reading thread, raised there
         failed.append(exc)
         while jobs.get() is not None:

@@ -1,0 +1,166 @@
+"""Speed of the ingest's Parquet writer on the batches of a real read, before/after options.
+
+    python benchmarks/bench_write.py                      # the 100 MB bench file
+    python benchmarks/bench_write.py FILE --repeat 5 --per-column --row-groups 20000 100000
+
+Reads FILE once with the TiC in-network reader (every code, as ``ratelens ingest FILE``),
+keeps its batches in memory, then writes the same batches, runs interleaved (this shared
+machine's speed drifts; the best run and the median are shown):
+
+- ``before``: one ``pq.ParquetWriter(..., compression="zstd")`` per table, as ingest wrote
+  until session 4 (statistics and dictionary on every column);
+- ``after``: ``store.part_writer`` (the options ingest uses now), row groups of
+  ``store.ROW_GROUP_ROWS`` (and of each ``--row-groups`` size asked);
+- ``ingest path``: ``store._write_parts`` itself (the writer thread(s) behind a queue), as
+  wall seconds and the process's CPU seconds.
+
+Writer CPU is the writing thread's own (``time.thread_time``), so the reader's cost is not in
+it. MB/s are of the file's uncompressed JSON (from FILE.truth.json when the generator wrote
+one, else counted) per writer CPU second. ``--per-column`` writes each rates column alone,
+before/after. Peak RSS is of this process, which holds every batch (their size is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ratelens.sources import ReadContext
+from ratelens.sources.tic.reader import read_in_network
+from ratelens.warehouse import store
+
+DEFAULT = Path(tempfile.gettempdir()) / "ratelens-bench" / "in-network-100mb-seed20240501.json.gz"
+Batches = list[tuple[str, pa.RecordBatch]]
+Writer = Callable[[Path, str, pa.Schema], pq.ParquetWriter]
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def json_mb(path: Path) -> float:
+    """Uncompressed megabytes of the file (the generator's truth file says, else inflate)."""
+    truth = Path(f"{path}.truth.json")
+    if truth.exists():
+        return json.loads(truth.read_text())["uncompressed_bytes"] / 1e6
+    from ratelens.sources.files import open_binary
+
+    n = 0
+    with open_binary(str(path)) as fh:
+        while block := fh.read(1 << 20):
+            n += len(block)
+    return n / 1e6
+
+
+def read_batches(path: Path) -> tuple[Batches, float, float]:
+    """Every batch the reader gives (table, batch); wall and CPU seconds of the read."""
+    store.reading_setup()
+    start, cpu_start = time.perf_counter(), cpu()
+    ctx = ReadContext(path=str(path), file_id="bench", codes=None)
+    batches = list(read_in_network(ctx))
+    return batches, time.perf_counter() - start, cpu() - cpu_start
+
+
+def before_writer(path: Path, table: str, schema: pa.Schema) -> pq.ParquetWriter:
+    return pq.ParquetWriter(path, schema, compression="zstd")
+
+
+def write_with(make: Writer, batches: Batches, folder: Path, rows: int | None) -> dict:
+    """Write the batches in this thread with ``make``'s writers: thread CPU, wall, bytes."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    writers: dict[str, pq.ParquetWriter] = {}
+    start, cpu_start = time.perf_counter(), time.thread_time()
+    for table, batch in batches:
+        if table not in writers:
+            writers[table] = make(folder / f"{table}.parquet", table, batch.schema)
+        writers[table].write_batch(batch, row_group_size=rows)
+    for w in writers.values():
+        w.close()
+    used, wall = time.thread_time() - cpu_start, time.perf_counter() - start
+    size = sum(f.stat().st_size for f in folder.iterdir())
+    return {"cpu": used, "wall": wall, "bytes": size}
+
+
+def write_ingest_path(batches: Batches, folder: Path) -> dict:
+    """``store._write_parts`` as ingest runs it: process CPU (all threads) and wall."""
+    shutil.rmtree(folder, ignore_errors=True)
+    start, cpu_start = time.perf_counter(), cpu()
+    store._write_parts(iter(batches), folder)
+    used, wall = cpu() - cpu_start, time.perf_counter() - start
+    size = sum(f.stat().st_size for f in folder.iterdir())
+    return {"cpu": used, "wall": wall, "bytes": size}
+
+
+def per_column(batches: Batches, folder: Path) -> None:
+    """Each rates column written alone, before and after: writer CPU seconds."""
+    rates = [b for t, b in batches if t == "rates"]
+    print(f"{'column':28s} {'before':>8s} {'after':>8s}  (writer CPU s, best of 2)")
+    totals = [0.0, 0.0]
+    for field in rates[0].schema:
+        one = [("rates", b.select([field.name])) for b in rates]
+        best = [min(write_with(make, one, folder, None)["cpu"] for _ in range(2))
+                for make in (before_writer, store.part_writer)]
+        totals = [totals[0] + best[0], totals[1] + best[1]]
+        print(f"{field.name:28s} {best[0]:8.3f} {best[1]:8.3f}")
+    print(f"{'sum':28s} {totals[0]:8.3f} {totals[1]:8.3f}")
+
+
+def show(name: str, runs: list[dict], mb: float) -> None:
+    best = min(r["cpu"] for r in runs)
+    med = statistics.median(r["cpu"] for r in runs)
+    wall = statistics.median(r["wall"] for r in runs)
+    print(
+        f"{name:34s} CPU best {best:6.3f} s median {med:6.3f} s | wall median {wall:6.3f} s | "
+        f"{mb / best:7.1f} MB/s per CPU s | {runs[0]['bytes'] / 1e6:6.2f} MB on disk"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("file", type=Path, nargs="?", default=DEFAULT)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--per-column", action="store_true")
+    parser.add_argument("--row-groups", type=int, nargs="*", default=[], metavar="ROWS")
+    args = parser.parse_args()
+
+    mb = json_mb(args.file)
+    batches, read_wall, read_cpu = read_batches(args.file)
+    held = sum(b.nbytes for _, b in batches)
+    rows = sum(b.num_rows for t, b in batches if t == "rates")
+    print(f"{args.file.name}: {mb:.1f} MB of JSON, {rows:,} rate rows in {len(batches)} batches "
+          f"({held / 1e6:.0f} MB held); reader {read_wall:.2f} s wall, {read_cpu:.2f} s CPU")
+    configs: dict[str, Callable[[Path], dict]] = {
+        "before (zstd, defaults)": lambda d: write_with(before_writer, batches, d, None),
+        f"after (row groups {store.ROW_GROUP_ROWS})":
+            lambda d: write_with(store.part_writer, batches, d, store.ROW_GROUP_ROWS),
+        **{f"after (row groups {n})": (lambda d, n=n: write_with(store.part_writer, batches, d, n))
+           for n in args.row_groups},
+        "ingest path (_write_parts)": lambda d: write_ingest_path(batches, d),
+    }
+    results: dict[str, list[dict]] = {name: [] for name in configs}
+    with tempfile.TemporaryDirectory(prefix="bench-write-") as tmp:
+        for _ in range(args.repeat):
+            for name, run in configs.items():
+                results[name].append(run(Path(tmp) / "parts"))
+        for name, runs in results.items():
+            show(name, runs, mb)
+        if args.per_column:
+            per_column(batches, Path(tmp) / "parts")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:.0f} MB (this process holds every batch: {held / 1e6:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
