@@ -137,6 +137,7 @@ class Output:
         self.ready: list[tuple[str, pa.RecordBatch]] = []  # batches built elsewhere
         self.partial: list[tuple[str, pa.RecordBatch]] = []  # rooted, root columns to fill
         self.spilled: dict[str, tuple[BinaryIO, pa.ipc.RecordBatchStreamWriter]] = {}
+        self.repeated: dict[tuple[str, Any], pa.Array] = {}  # see with_shared
         self.is_full = False
 
     def add(self, table: str, rows: list) -> None:
@@ -173,9 +174,9 @@ class Output:
             self.root.is_frozen = True
             shared = self.root.fields()
             for table, batch in self._unspilled():
-                yield table, with_shared(batch, shared)
+                yield table, with_shared(batch, shared, self.repeated)
             for table, batch in self.partial:
-                yield table, with_shared(batch, shared)
+                yield table, with_shared(batch, shared, self.repeated)
             self.partial.clear()
         for table, rows in self.rows.items():
             is_rooted = table in self.rooted
@@ -238,15 +239,35 @@ class Output:
         rows.clear()
 
 
-def with_shared(batch: pa.RecordBatch, shared: dict[str, Any]) -> pa.RecordBatch:
-    """The batch with ``shared`` values in every row of their columns."""
+def with_shared(
+    batch: pa.RecordBatch,
+    shared: dict[str, Any],
+    repeated: dict[tuple[str, Any], pa.Array] | None = None,
+) -> pa.RecordBatch:
+    """The batch with ``shared`` values in every row of their columns.
+
+    ``repeated`` keeps each value's column (of at least BATCH_ROWS rows) to slice for the
+    next batches instead of making it again (a dozen string columns made per batch took
+    0.03-0.08 s of the reader's thread per 100 MB of a full TiC ingest, now 0.01 s).
+    """
     columns = [
-        pa.repeat(pa.scalar(shared[f.name], f.type), batch.num_rows)
-        if f.name in shared
+        _repeated(shared[f.name], f, batch.num_rows, repeated) if f.name in shared
         else batch.column(i)
         for i, f in enumerate(batch.schema)
     ]
     return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+
+def _repeated(
+    value: Any, field: pa.Field, n: int, kept: dict[tuple[str, Any], pa.Array] | None
+) -> pa.Array:
+    if kept is None:
+        return pa.repeat(pa.scalar(value, field.type), n)
+    column = kept.get((field.name, value))
+    if column is None or len(column) < n:
+        column = pa.repeat(pa.scalar(value, field.type), max(n, BATCH_ROWS))
+        kept[(field.name, value)] = column
+    return column.slice(0, n)
 
 
 def row_batch(rows: list[dict], schema: pa.Schema, shared: dict[str, Any]) -> pa.RecordBatch:
