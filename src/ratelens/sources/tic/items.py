@@ -134,11 +134,29 @@ def compiled_rows(
     columns["negotiated_rate"] = pa.Array.from_buffers(
         pa.float64(), n, [None, pa.py_buffer(cols["negotiated_rate"])]
     )
-    columns["source_kind"] = pa.repeat(pa.scalar("tic", _S), n)
-    columns["file_id"] = pa.repeat(pa.scalar(file_id, _S), n)
-    arrays = [columns.get(f.name, pa.nulls(n, f.type)) for f in RATE_SCHEMA]
+    columns["source_kind"] = _repeated("tic", _S, n)
+    columns["file_id"] = _repeated(file_id, _S, n)
+    arrays = [
+        columns[f.name] if f.name in columns else _repeated(None, f.type, n) for f in RATE_SCHEMA
+    ]
     rates = pa.RecordBatch.from_arrays(arrays, schema=RATE_SCHEMA)
     return ItemRows(rates, np.frombuffer(cols["references"], np.int64))
+
+
+_REPEATED: dict[tuple[str | None, pa.DataType], pa.Array] = {}
+
+
+def _repeated(value: str | None, kind: pa.DataType, n: int) -> pa.Array:
+    """``value`` (None: null) n times: a slice of one column kept per value (the null
+    columns of a batch, made anew, were a quarter of the reader's memory traffic)."""
+    kept = _REPEATED.get((value, kind))
+    if kept is None or len(kept) < n:
+        if len(_REPEATED) > 64:
+            _REPEATED.clear()
+        size = max(n, 1 << 16)
+        kept = pa.nulls(size, kind) if value is None else pa.repeat(pa.scalar(value, kind), size)
+        _REPEATED[value, kind] = kept
+    return kept.slice(0, n)
 
 
 _COMPILED_STRINGS = (

@@ -299,6 +299,7 @@ class IdSet:
         self.texts: set[str] = set()
         self.ints = np.empty(0, np.int64)  # sorted, unique
         self.new: list[np.ndarray] = []  # not yet merged into ints
+        self.table: np.ndarray | None = None  # is each id from ints[0] to ints[-1] defined
 
     def __len__(self) -> int:
         self._merge()
@@ -334,11 +335,23 @@ class IdSet:
         return self._has(ids[~negative])
 
     def _has(self, ids: np.ndarray) -> bool:
+        """Every one of ids (int64) defined? Cheap for a whole batch of rates: a range check,
+        all that is needed when the defined ids are a dense range (as v2 files number them),
+        else a look-up table over the range (searching the sorted ids took 0.2 s per 100 MB
+        of items)."""
         if not len(ids):
             return True
         self._merge()
-        if not len(self.ints):
+        if not len(self.ints) or ids.min() < self.ints[0] or ids.max() > self.ints[-1]:
             return False
+        first, span = int(self.ints[0]), int(self.ints[-1]) - int(self.ints[0]) + 1
+        if span == len(self.ints):
+            return True
+        if span <= 8 * len(self.ints) + 4096:
+            if self.table is None:
+                self.table = np.zeros(span, np.bool_)
+                self.table[self.ints - first] = True
+            return bool(self.table[ids - first].all())
         at = np.searchsorted(self.ints, ids).clip(max=len(self.ints) - 1)
         return bool((self.ints[at] == ids).all())
 
@@ -349,7 +362,7 @@ class IdSet:
             is_first = np.empty(len(ints), np.bool_)
             is_first[:1] = True
             np.not_equal(ints[1:], ints[:-1], out=is_first[1:])
-            self.ints, self.new = ints[is_first], []
+            self.ints, self.new, self.table = ints[is_first], [], None
 
 
 def is_int_text(rid: str) -> bool:
