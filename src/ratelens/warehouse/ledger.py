@@ -4,6 +4,10 @@ A file (its sha256, ``file_id``) may be tried many times: a failure, a load of s
 a later load of every code. Each attempt is its own row (``ingest_attempts``); the state
 of a file is derived: its latest load if it was ever loaded, else its latest failure. A
 failure therefore never hides a load, and a wider load supersedes a narrower one.
+
+A load's part may be rewritten (same rows, another layout: see ``compact.py``): its row in
+``ingest_parts`` then names the new file, and the old one is listed in ``retired_parts``
+until it is deleted, like a superseded load's parts, once no reader can hold it any more.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import duckdb
 
 from ratelens.document import SourceFile
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _DDL = (
     """
@@ -52,6 +56,14 @@ _DDL = (
     )
     """,
     "CREATE TABLE IF NOT EXISTS ratelens_schema (version INTEGER NOT NULL)",
+    # schema 3: part files replaced by a rewrite of the same rows (compaction)
+    """
+    CREATE TABLE IF NOT EXISTS retired_parts (
+        part_path VARCHAR NOT NULL,
+        replaced_by VARCHAR NOT NULL,
+        retired_at TIMESTAMP NOT NULL
+    )
+    """,
 )
 
 # Catalogs of schema 1 kept one row per file (ingest_ledger, file_id primary key).
@@ -139,7 +151,8 @@ def now() -> datetime:
 
 
 def version(con: duckdb.DuckDBPyConnection) -> int:
-    """The schema version of a catalog: 0 empty, 1 one row per file, 2 one per attempt."""
+    """The schema version of a catalog: 0 empty, 1 one row per file, 2 one per attempt,
+    3 with retired parts."""
     tables = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
     ).fetchall()}
@@ -238,6 +251,55 @@ def superseded_parts(con: duckdb.DuckDBPyConnection, before: datetime) -> list[s
             WHERE a.status = 'loaded' AND c.status = 'loaded'
               AND a.attempt_id <> c.attempt_id AND c.finished_at < $before""",
         {"before": before},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def current_parts(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, str]]:
+    """(attempt_id, file_id, part_path) of ``table``'s parts of every file's current load."""
+    rows = con.execute(
+        f"""SELECT p.attempt_id, p.file_id, p.part_path FROM ingest_parts p
+            JOIN ({CURRENT}) l ON l.attempt_id = p.attempt_id
+            WHERE l.status = 'loaded' AND p.table_name = $table
+            ORDER BY l.started_at, p.part_path""",
+        {"table": table},
+    ).fetchall()
+    return [(str(a), str(f), str(p)) for a, f, p in rows]
+
+
+def replace_part(
+    con: duckdb.DuckDBPyConnection, attempt_id: str, old: str, new: str
+) -> bool:
+    """Name ``new`` (the same rows rewritten) instead of ``old`` as a part of the current
+    load ``attempt_id``, and retire ``old``, in one transaction. False, and nothing changed,
+    when that load is no longer current or no longer has ``old`` (replaced meanwhile)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        found = con.execute(
+            f"""SELECT count(*) FROM ingest_parts p
+                JOIN ({CURRENT}) l ON l.attempt_id = p.attempt_id AND l.status = 'loaded'
+                WHERE p.attempt_id = $attempt AND p.part_path = $old""",
+            {"attempt": attempt_id, "old": old},
+        ).fetchone()
+        if not found or found[0] != 1:
+            con.execute("ROLLBACK")
+            return False
+        con.execute(
+            "UPDATE ingest_parts SET part_path = $new WHERE attempt_id = $attempt "
+            "AND part_path = $old", {"attempt": attempt_id, "old": old, "new": new},
+        )
+        con.execute("INSERT INTO retired_parts VALUES (?, ?, ?)", [old, new, now()])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return True
+
+
+def retired_parts(con: duckdb.DuckDBPyConnection, before: datetime) -> list[str]:
+    """Part files replaced by a rewrite before ``before``."""
+    rows = con.execute(
+        "SELECT part_path FROM retired_parts WHERE retired_at < $before", {"before": before}
     ).fetchall()
     return [r[0] for r in rows]
 

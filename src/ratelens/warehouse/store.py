@@ -153,6 +153,9 @@ class Warehouse:
             ledger_rows = catalog.sql(ledger.LEDGER_VIEW).to_arrow_table()
         con = duckdb.connect(config=query_config(self.home))
         con.execute("SET enable_progress_bar = false")  # drawn on stdout, inside --format json
+        # Each Parquet footer is parsed once per connection, not by every statement that
+        # scans the table: 2,000 row groups' footers cost 0.3 s a statement at 100 M rows.
+        con.execute("SET parquet_metadata_cache = true")
         con.from_arrow(ledger_rows).create_view("ledger", replace=True)
         for table, schema in tables.items():
             paths = part_paths.get(table)
@@ -273,9 +276,10 @@ def _insert(con: duckdb.DuckDBPyConnection, entry: LedgerEntry, final: Path) -> 
 
 
 def _stale_parts(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Part files of loads superseded more than ``GRACE`` ago (readers may still hold newer
-    ones); their ledger rows stay as history."""
-    return ledger.superseded_parts(con, ledger.now() - GRACE)
+    """Part files of loads superseded, or rewritten by a compaction, more than ``GRACE`` ago
+    (readers may still hold newer ones); their ledger rows stay as history."""
+    before = ledger.now() - GRACE
+    return ledger.superseded_parts(con, before) + ledger.retired_parts(con, before)
 
 
 def _loaded_entry(staged: Staged, attempt_id: str) -> LedgerEntry:

@@ -1,0 +1,265 @@
+"""Compaction rewrites rate parts in billing-code order and changes nothing a query sees.
+
+Warehouses of the shape real in-network files give: one item per code, codes not in order,
+several row groups (so every row group's billing_code range covers nearly every code).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ratelens.benchmark.rates import rate_rows
+from ratelens.benchmark.report import Filters, benchmark_code
+from ratelens.ingest import IngestOptions, ingest
+from ratelens.reports.benchmark import render_benchmark
+from ratelens.sources import ReadContext, Source, registry
+from ratelens.sources.rates import RATE_SCHEMA
+from ratelens.warehouse import catalog as cat
+from ratelens.warehouse import compact as cp
+from ratelens.warehouse import ledger, store
+from ratelens.warehouse import rate_queries as q
+from ratelens.warehouse.store import Warehouse
+
+DATA = Path(__file__).resolve().parents[2] / "src" / "ratelens" / "data"
+CODES = ["77407", "70450", "G6015", "77412", "70500", "99213"]  # the order items come in
+
+
+def _rows(n_per_code: int, seed: int) -> list[dict[str, Any]]:
+    """One item per code, codes in file order (not sorted), a few prices each."""
+    return [
+        {"billing_code": code, "negotiated_rate": float(100 * seed + 10 * c + i),
+         "payer": ["Aetna", "Cigna"][i % 2], "state": ["TX", "CA", None][i % 3],
+         "billing_code_modifier": [[], ["26"], ["TC"]][i % 3], "setting": "outpatient",
+         "last_updated_on": "2025-01-01"}
+        for c, code in enumerate(CODES) for i in range(n_per_code)
+    ]  # fmt: skip
+
+
+def _source(rows: list[dict[str, Any]], batch: int) -> Source:
+    """A reader yielding ``rows`` in batches of ``batch`` rows (each one Parquet row group)."""
+
+    def read(ctx: ReadContext):
+        for start in range(0, len(rows), batch):
+            chunk = [
+                {**r, "source_kind": "tic", "file_id": ctx.file_id, "locator": f"row[{i}]"}
+                for i, r in enumerate(rows[start : start + batch], start)
+            ]
+            yield "rates", pa.RecordBatch.from_pylist(chunk, schema=RATE_SCHEMA)
+
+    return Source("test_rates", "rows of a test", lambda head, name: False, read)
+
+
+def _load(wh: Warehouse, i: int, rows: list[dict[str, Any]], batch: int) -> None:
+    file_id, path = f"{i:064x}", str(wh.home / f"file-{i}.json")
+    wh.load(path, file_id, 1, _source(rows, batch), ReadContext(path, file_id))
+
+
+def _warehouse(home: Path, n_files: int = 3, n_per_code: int = 7, batch: int = 5) -> Warehouse:
+    wh = Warehouse(home)
+    for i in range(n_files):
+        _load(wh, i, _rows(n_per_code, i), batch)
+    return wh
+
+
+def _all_rows(wh: Warehouse) -> Counter:
+    con = wh.connect(registry.TABLES)
+    try:
+        return Counter(map(repr, con.execute("SELECT * FROM rates").fetchall()))
+    finally:
+        con.close()
+
+
+def _rate_parts(wh: Warehouse) -> list[str]:
+    with cat.reading(wh.catalog) as con:
+        return ledger.parts(con)["rates"]
+
+
+def _selection(wh: Warehouse, codes: list[str]) -> list[tuple[Any, ...]]:
+    con = wh.connect(registry.TABLES)
+    try:
+        q.select_rates(con, q.params(codes))
+        return con.execute("SELECT * FROM selection").fetchall()
+    finally:
+        con.close()
+
+
+def test_compaction_sorts_each_part_and_keeps_every_row(tmp_path: Path) -> None:
+    wh = _warehouse(tmp_path)
+    before, parts = _all_rows(wh), _rate_parts(wh)
+    assert not any(cp.is_in_code_order(Path(p)) for p in parts)  # 9 groups, codes unsorted
+    selections = {code: _selection(wh, [code]) for code in CODES}
+
+    done = cp.compact(wh)
+
+    assert (done.n_rewritten, done.n_rows, done.n_in_order, done.n_left) == (3, 126, 0, 0)
+    after = _rate_parts(wh)
+    assert len(after) == 3 and not set(after) & set(parts)
+    for path in after:
+        assert cp.is_in_code_order(Path(path))
+        groups = pq.ParquetFile(path).metadata
+        assert groups.num_rows == 42 and groups.num_row_groups == 1  # 42 <= ROW_GROUP_ROWS
+        codes = pq.read_table(path, columns=["billing_code", "locator"]).to_pylist()
+        assert [r["billing_code"] for r in codes] == sorted(c for c in CODES for _ in range(7))
+        for code in CODES:  # a code's rows keep their order in the file
+            mine = [int(r["locator"][4:-1]) for r in codes if r["billing_code"] == code]
+            assert mine == sorted(mine)
+    assert _all_rows(wh) == before
+    assert {code: _selection(wh, [code]) for code in CODES} == selections
+    assert all(Path(p).exists() for p in parts)  # kept for readers until GRACE has passed
+
+
+def test_a_second_compaction_finds_every_part_in_order(tmp_path: Path) -> None:
+    wh = _warehouse(tmp_path, n_files=2)
+    cp.compact(wh)
+    parts = _rate_parts(wh)
+    assert cp.compact(wh) == cp.CompactResult(0, 0, 2, 0)
+    assert _rate_parts(wh) == parts
+
+
+def test_parts_already_in_order_are_left_alone(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    _load(wh, 0, sorted(_rows(7, 0), key=lambda r: r["billing_code"]), 5)  # a sorted file
+    _load(wh, 1, _rows(2, 1), 100)  # one row group: nothing to prune within it
+    parts = _rate_parts(wh)
+    assert cp.compact(wh) == cp.CompactResult(0, 0, 2, 0)
+    assert _rate_parts(wh) == parts
+
+
+def test_reports_and_rate_rows_are_the_same_after_compaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real files: the bundled CMS subsets and a synthetic in-network file (its 18 items not in
+    code order), its rates written in 4-row groups so that they are out of order."""
+    monkeypatch.setattr(store, "ROW_GROUP_ROWS", 4)
+    files = [
+        DATA / "cms" / n
+        for n in (
+            "PPRRVU2025_Oct.subset.csv",
+            "GPCI2025.csv",
+            "softek_addendumB_extract_2025-10.subset.csv",
+        )
+    ]
+    files += [DATA / "synthetic" / f"synthetic-payer-{p}-2025_in-network-rates.json" for p in "ab"]
+    wh = Warehouse(tmp_path)
+    ingest(wh, [str(p) for p in files], IngestOptions())
+    asked = [
+        ("77407", Filters()),
+        ("77412", Filters(payer="a")),
+        ("77407", Filters(setting="outpatient")),
+        ("G6015", Filters(modifier="26")),
+    ]
+
+    def seen() -> list[Any]:
+        out: list[Any] = []
+        for code, filters in asked:
+            report = json.loads(render_benchmark(benchmark_code(wh, code, filters=filters), "json"))
+            report.pop("generated_at")
+            out += [report, rate_rows(wh, code, filters).to_pylist()]
+        return out
+
+    before = seen()
+    assert cp.compact(wh).n_rewritten == 2
+    assert seen() == before
+    assert before[1] and before[3]  # 77407 has rates in both files, 77412 of payer "a" too
+
+
+def test_a_reader_keeps_its_parts_while_compaction_replaces_them(tmp_path: Path) -> None:
+    wh = _warehouse(tmp_path)
+    reader = wh.connect(registry.TABLES)  # opened before: still names the old parts
+    try:
+        before = Counter(map(repr, reader.execute("SELECT * FROM rates").fetchall()))
+        cp.compact(wh)
+        assert Counter(map(repr, reader.execute("SELECT * FROM rates").fetchall())) == before
+    finally:
+        reader.close()
+
+
+def test_old_parts_are_deleted_by_a_later_commit_after_the_grace_period(tmp_path: Path) -> None:
+    wh = _warehouse(tmp_path, n_files=1)
+    old = _rate_parts(wh)
+    cp.compact(wh)
+    with cat.writing(wh.catalog) as con:
+        assert store._stale_parts(con) == []  # within GRACE: readers may hold them
+        assert ledger.retired_parts(con, ledger.now() + store.GRACE) == old
+    with cat.writing(wh.catalog) as con:  # as if GRACE had passed: retired long ago
+        con.execute("UPDATE retired_parts SET retired_at = retired_at - INTERVAL 1 HOUR")
+    before = _all_rows(wh)
+    _load(wh, 1, _rows(1, 1), 100)  # any later commit deletes what is stale
+    assert not Path(old[0]).exists()
+    assert Counter(_all_rows(wh)) >= before
+
+
+def test_a_load_replaced_meanwhile_is_left_to_its_replacement(tmp_path: Path) -> None:
+    wh = _warehouse(tmp_path, n_files=1)
+    with cat.reading(wh.catalog) as con:
+        ((attempt, _file_id, path),) = ledger.current_parts(con, "rates")
+    with cat.writing(wh.catalog) as con:
+        assert ledger.replace_part(con, attempt, path + ".nowhere", path + ".x") is False
+        con.execute("UPDATE ingest_attempts SET status = 'failed'")  # the load no longer current
+        assert ledger.replace_part(con, attempt, path, path + ".x") is False
+        assert con.execute("SELECT count(*) FROM retired_parts").fetchone() == (0,)
+        assert con.execute("SELECT part_path FROM ingest_parts").fetchall() == [(path,)]
+
+
+_COMPACT = (
+    "from pathlib import Path; import sys; from ratelens.warehouse.compact import compact; "
+    "from ratelens.warehouse.store import Warehouse; compact(Warehouse(Path(sys.argv[1])))"
+)
+
+
+def test_a_compaction_killed_midway_loses_nothing(tmp_path: Path) -> None:
+    """kill -9 as soon as the sorted copy is being written: the warehouse reads the same rows,
+    and the next compaction finishes the work and removes what the killed one left."""
+    wh = _warehouse(tmp_path, n_files=2, n_per_code=4_000, batch=3_000)
+    before = _all_rows(wh)
+    proc = subprocess.Popen([sys.executable, "-c", _COMPACT, str(tmp_path)])
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any((tmp_path / "staging").glob("*.c*")):
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    proc.wait(timeout=60)
+    assert _all_rows(wh) == before
+    done = cp.compact(wh)
+    assert done.n_rewritten + done.n_in_order == 2
+    assert _all_rows(wh) == before
+    assert not any((tmp_path / "staging").iterdir())
+
+
+def test_readers_in_another_process_see_the_same_rows_during_compaction(tmp_path: Path) -> None:
+    wh = _warehouse(tmp_path, n_files=2, n_per_code=3_000, batch=2_000)
+    expected = sorted(_selection(wh, ["G6015"]))
+    proc = subprocess.Popen([sys.executable, "-c", _COMPACT, str(tmp_path)])
+    n_reads = 0
+    try:
+        while proc.poll() is None or n_reads == 0:
+            assert sorted(_selection(wh, ["G6015"])) == expected
+            n_reads += 1
+    finally:
+        proc.wait(timeout=120)
+    assert proc.returncode == 0
+    assert all(cp.is_in_code_order(Path(p)) for p in _rate_parts(wh))
+    assert sorted(_selection(wh, ["G6015"])) == expected
+
+
+def test_copies_keep_the_schema_duckdb_reads(tmp_path: Path) -> None:
+    wh = _warehouse(tmp_path, n_files=1)
+    con = duckdb.connect()
+    old = con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": _rate_parts(wh)}).fetchall()
+    cp.compact(wh)
+    new = con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": _rate_parts(wh)}).fetchall()
+    assert new == old
