@@ -2,9 +2,10 @@
 
 ``select_rates`` builds its SQL from the filters in use and lets DuckDB skip Parquet row
 groups by their billing_code statistics. Whatever the layout (codes sorted or not, tiny row
-groups, several files), it must select exactly the rows a plain reading of the filters'
-meaning selects (worked out here in Python, row by row) and the rows the same SQL selects
-from an in-memory copy of the table (a full scan, nothing pruned).
+groups, several files, parts compacted in code order or not), it must select exactly the
+rows a plain reading of the filters' meaning selects (worked out here in Python, row by
+row) and the rows the same SQL selects from an in-memory copy of the table (a full scan,
+nothing pruned).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 from ratelens.sources import ReadContext, Source, registry
 from ratelens.sources.rates import RATE_SCHEMA
 from ratelens.warehouse import rate_queries as q
+from ratelens.warehouse.compact import compact
 from ratelens.warehouse.store import Warehouse
 
 CODES = ["70450", "70500", "77407", "77412", "G6015"]
@@ -115,21 +117,29 @@ def _modifier_key(r: dict[str, Any]) -> str:
 SELECTED = "SELECT file_id, locator, billing_code, modifier_key FROM selection"
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     files=st.lists(rows_strategy, min_size=1, max_size=3),
     batch=st.integers(1, 8),
     is_sorted=st.booleans(),
+    is_compacted=st.booleans(),
     filters=filters_strategy,
 )
 def test_pruned_selection_equals_full_scan(
-    files: list[list[dict[str, Any]]], batch: int, is_sorted: bool, filters: dict[str, Any]
+    files: list[list[dict[str, Any]]],
+    batch: int,
+    is_sorted: bool,
+    is_compacted: bool,
+    filters: dict[str, Any],
 ) -> None:
     bound = q.params(**filters)
-    if is_sorted:  # by code, as a compacted part would be (row groups then prune)
+    if is_sorted:  # by code, as a file listing its codes in order would be
         files = [sorted(rows, key=lambda r: r["billing_code"]) for rows in files]
     with tempfile.TemporaryDirectory(prefix="rate-selection-") as home:
-        pruned, full = _pruned_and_full(_warehouse(Path(home), files, batch), bound)
+        wh = _warehouse(Path(home), files, batch)
+        if is_compacted:  # parts rewritten in code order (ratelens compact)
+            compact(wh)
+        pruned, full = _pruned_and_full(wh, bound)
     assert pruned == full == _expected(files, bound)
 
 
