@@ -208,3 +208,156 @@ def test_numpy_fallback_when_not_built(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(RuntimeError, match="not built"):
         analyser(NEEDLES, native=True)
     assert np.array_equal(a.depth, [1, 2, 3, 2, 1, 0])
+
+
+# ---------------------------------------------------------------------------- provider_group_id
+
+
+def compiled_ids(text: bytes, size: int) -> list[int]:
+    """The id the compiled analysis gives for each element (bracket closing to depth 2)."""
+    analyse = analyser(NEEDLES, native=True, ids=True)
+    found: list[int] = []
+    for data in chunks(text, size):
+        a = analyse(data)
+        assert a.ids is not None and len(a.ids) == len(a.pos)
+        closes = (~a.is_open) & (a.depth == 2)
+        found += a.ids[closes].tolist()
+    return found
+
+
+def references_text(refs: list[bytes], prefix: str = "") -> bytes:
+    head = '{"reporting_entity_name": "x [1]", "version": "2.0.0", ' + prefix
+    return head.encode() + b'"provider_references": [' + b",\n".join(refs) + b'], "in_network": []}'
+
+
+def parsed_ids(refs: list[bytes]) -> list[tuple[object, object]]:
+    """(orjson's value of each element's own provider_group_id, Arrow's int64 of it, or an
+    exception's type name when Arrow refuses the element)."""
+    import orjson
+    import pyarrow.json as pj
+
+    from ratelens.sources.tic.refs import _ID_SCHEMA
+
+    out: list[tuple[object, object]] = []
+    for ref in refs:
+        value = orjson.loads(ref).get("provider_group_id", "missing")
+        options = pj.ParseOptions(
+            explicit_schema=_ID_SCHEMA, unexpected_field_behavior="ignore", newlines_in_values=True
+        )
+        try:
+            arrow = pj.read_json(pa_input(ref), parse_options=options).column(0)[0].as_py()
+        except Exception as exc:
+            arrow = type(exc).__name__
+        out.append((value, arrow))
+    return out
+
+
+def pa_input(data: bytes):
+    import io
+
+    return io.BytesIO(data)
+
+
+def test_ids_by_hand() -> None:
+    refs = [
+        b'{"provider_group_id": 12, "network_name": ["a"], "provider_groups": []}',
+        b'{"x": {"provider_group_id": 5}, "provider_group_id"\n  :\n  7 }',  # deeper key ignored
+        b'{"provider_groups": [{"provider_group_id": 3}]}',  # only deeper: missing
+        b'{"provider_group_id": "12"}',  # a string
+        b'{"provider_group_id": 12.0}',  # a decimal (v1)
+        b'{"provider_group_id": 1e3}',
+        b'{"provider_group_id": -4}',
+        b'{"provider_group_id": 1234567890123456789}',  # 19 digits: left to the parser
+        b'{"provider_group_id": 123456789012345678}',  # 18 digits
+        b'{"provider_group_id": 1, "provider_group_id": 1}',  # twice
+        b'{"provider\\u005fgroup_id": 9}',  # spelled with an escape
+        b'{"provider_group_id": 9, "n": "caf\\u00e9"}',  # an escape in another own string
+        b'{"n": "provider_group_id", "provider_group_id": 0}',  # the key's text as a value
+        b'{"provider_group_id": [1]}',
+        b'{"provider_group_id": null}',
+        b'{"provider_group_id": true}',
+        b'{"provider_group_id\\n": 3, "provider_group_id": 4}',  # another key (\n escape)
+        b'{"provider_group_id": 0}',
+    ]
+    expected = [12, 7, -1, -1, -1, -1, -1, -1, 123456789012345678, -1, -1, -1, 0, -1, -1, -1, 4, 0]
+    text = references_text(refs)
+    for size in (64, 128, 1 << 20):
+        assert compiled_ids(text, size) == expected, size
+    for id_value, (value, arrow) in zip(expected, parsed_ids(refs), strict=True):
+        if id_value >= 0:
+            assert value == arrow == id_value
+
+
+def test_ids_cut_by_every_chunk_edge() -> None:
+    ref = b'{"network_name": ["n"], "provider_group_id": 4711, "provider_groups": [{"npi": [1]}]}'
+    for shift in range(130):
+        text = references_text(
+            [ref, ref.replace(b"4711", b"4712")], prefix='"p": "' + "y" * shift + '", '
+        )
+        for size in (64, 128):
+            assert compiled_ids(text, size) == [4711, 4712], (shift, size)
+
+
+_KEYS = ["provider_group_id", "network_name", "provider_groups", "location", "x"]
+_ID = st.one_of(
+    st.integers(0, 10**6),
+    st.integers(-(10**20), 10**20),
+    st.sampled_from([0, 10**17, 10**18 - 1, 10**18, 1.5, 12.0, 1e20, "12", True, None]),
+)
+_REF = st.fixed_dictionaries(
+    {},
+    optional={
+        "provider_group_id": _ID,
+        "network_name": st.lists(_TEXT, max_size=2),
+        "provider_groups": st.lists(st.dictionaries(st.sampled_from(_KEYS), _ID, max_size=3)),
+        "location": _TEXT,
+        "x": st.dictionaries(st.sampled_from(_KEYS), _VALUE, max_size=3),
+    },
+)
+
+
+_INDENT = st.sampled_from([None, 1, 2])
+
+
+def own_strings(ref: dict, ascii_only: bool) -> list[str]:
+    own = [*ref, *(v for v in ref.values() if isinstance(v, str))]
+    return [json.dumps(s, ensure_ascii=ascii_only) for s in own]
+
+
+def expected_id(ref: dict, ascii_only: bool) -> int:
+    """What the compiled analysis must give: the id when plain, else -1 (parse it)."""
+    value = ref.get("provider_group_id")
+    if type(value) is not int or not 0 <= value < 10**18:
+        return -1
+    return -1 if any("\\u" in s for s in own_strings(ref, ascii_only)) else value
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    refs=st.lists(
+        st.tuples(_REF, st.permutations(_KEYS), st.sampled_from([None, 1, 2])), max_size=8
+    ),
+    ascii_only=st.booleans(),
+    size=st.sampled_from([64, 128, 192, 4096]),
+)
+def test_ids_as_arrow_and_orjson_find_them(refs, ascii_only, size) -> None:
+    """Random references (keys in any order, pretty-printed or not, the key deeper too, ids
+    of every JSON type): an id given is the one Arrow and orjson read; a plain one is given."""
+    texts = []
+    for ref, order, indent in refs:
+        ordered = {k: ref[k] for k in order if k in ref}
+        texts.append(json.dumps(ordered, indent=indent, ensure_ascii=ascii_only).encode())
+    found = compiled_ids(references_text(texts), size)
+    assert found == [expected_id(ref, ascii_only) for ref, _, _ in refs]
+    for id_value, (value, arrow) in zip(found, parsed_ids(texts), strict=True):
+        if id_value >= 0:
+            assert value == arrow == id_value
+
+
+def test_ids_only_when_asked_and_not_in_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = references_text([b'{"provider_group_id": 3}']).ljust(128)
+    assert analyser(NEEDLES, native=True)(text).ids is None
+    monkeypatch.setattr(tic_structure, "_ticscan", None)
+    assert analyser(NEEDLES, ids=True)(text).ids is None  # the caller asks a parser

@@ -15,6 +15,13 @@
  *     could spell anything): the caller parses every reported element and decides
  *     on its real billing_code, so a report is a candidate, never a decision.
  *
+ *   - with ids=True, each element's own "provider_group_id" member (a depth 3 key) is
+ *     read as it goes by: for every bracket closing an element (to depth 2) the analysis
+ *     gives the integer id, or -1 when anything is unusual (the key missing or given twice,
+ *     a \u escape in any depth 3 string, a value other than a plain integer of at most 18
+ *     digits). A -1 sends the caller back to a JSON parser, so an id given is always the
+ *     one a parser finds.
+ *
  * All state (depth, string/escape carries, a token cut by the chunk end) lives in the
  * Analyzer object, so chunks may be cut anywhere.
  */
@@ -31,8 +38,14 @@
 #define MAX_NEEDLES 256
 #define MAX_NEEDLE 63
 #define ITEM_DEPTH 3
+#define ID_KEY "provider_group_id"
+#define ID_KEY_LEN 17
+#define MAX_ID_DIGITS 18
+#define TOK_CAP MAX_NEEDLE /* >= MAX_ID_DIGITS, so a longer number is seen as too long */
 
 enum { TOK_OUT, TOK_STR, TOK_ESC, TOK_BARE };
+/* where an element's provider_group_id member is being read: after the key, after ':' */
+enum { KEY_NONE, KEY_SEEN, KEY_COLON };
 
 typedef struct {
     int64_t *data;
@@ -49,12 +62,19 @@ typedef struct {
     unsigned char needle_len[MAX_NEEDLES];
     unsigned char needle[MAX_NEEDLES][MAX_NEEDLE + 1];
     int max_len;
+    int keep_len; /* bytes of a token worth keeping: the longest needle, or the id key */
     /* depth 3 token being read */
     int tok;
     int64_t tok_start;
-    int tok_len; /* bytes kept in tok_buf; max_len + 1 means "longer than any needle" */
+    int tok_len; /* bytes kept in tok_buf; keep_len + 1 means "longer than anything wanted" */
     int tok_bs;
-    unsigned char tok_buf[MAX_NEEDLE + 1];
+    unsigned char tok_buf[TOK_CAP + 1];
+    /* the provider_group_id of the element being read (with ids) */
+    int ids;
+    int key_state;
+    int n_ids; /* ids found in the element */
+    int id_bad; /* something unusual: the caller parses the element */
+    int64_t id;
 } Analyzer;
 
 static int vec_push(Vec *v, int64_t x) {
@@ -167,13 +187,70 @@ static inline int is_needle(Analyzer *a) {
 }
 
 static inline void tok_add(Analyzer *a, unsigned char c) {
-    if (a->tok_len <= a->max_len) a->tok_buf[a->tok_len++] = c;
+    if (a->tok_len <= a->keep_len) a->tok_buf[a->tok_len++] = c;
+}
+
+/* ---- an element's own provider_group_id (with ids) */
+
+static inline void id_reset(Analyzer *a) {
+    a->key_state = KEY_NONE, a->n_ids = 0, a->id_bad = 0, a->id = 0;
+}
+
+/* A depth 3 string ended: the key, or anything else (a \u escape could spell the key). */
+static inline void id_string(Analyzer *a) {
+    if (a->key_state == KEY_COLON) a->id_bad = 1; /* the id written as a string */
+    if (a->tok_bs) a->id_bad = 1;
+    a->key_state = a->tok_len == ID_KEY_LEN && memcmp(a->tok_buf, ID_KEY, ID_KEY_LEN) == 0
+                       ? KEY_SEEN
+                       : KEY_NONE;
+}
+
+/* A depth 3 bare token ended: the id when it follows the key and its colon. */
+static inline void id_bare(Analyzer *a) {
+    if (a->key_state != KEY_COLON) {
+        a->key_state = KEY_NONE;
+        return;
+    }
+    a->key_state = KEY_NONE;
+    int n = a->tok_len;
+    if (n < 1 || n > MAX_ID_DIGITS || (a->tok_buf[0] == '0' && n > 1)) {
+        a->id_bad = 1;
+        return;
+    }
+    int64_t v = 0;
+    for (int k = 0; k < n; k++) {
+        unsigned char c = a->tok_buf[k];
+        if (c < '0' || c > '9') {
+            a->id_bad = 1;
+            return;
+        }
+        v = v * 10 + (c - '0');
+    }
+    a->id = v;
+    a->n_ids++;
+}
+
+/* Any other depth 3 byte outside tokens (':' or ','), or a bracket at depth 3. */
+static inline void id_other(Analyzer *a, unsigned char c) {
+    if (c == ':' && a->key_state == KEY_SEEN) {
+        a->key_state = KEY_COLON;
+        return;
+    }
+    if (a->key_state == KEY_COLON) a->id_bad = 1; /* a missing value, or an array/object */
+    a->key_state = KEY_NONE;
+}
+
+static inline int64_t id_result(Analyzer *a) {
+    return a->id_bad || a->n_ids != 1 ? -1 : a->id;
 }
 
 /* Ends a bare token (at a bracket, a separator or a quote); 0, or -1 without memory. */
 static inline int tok_end_bare(Analyzer *a, Vec *hits) {
     int rc = 0;
-    if (a->tok == TOK_BARE && is_needle(a)) rc = vec_push(hits, a->tok_start);
+    if (a->tok == TOK_BARE) {
+        if (is_needle(a)) rc = vec_push(hits, a->tok_start);
+        if (a->ids) id_bare(a);
+    }
     a->tok = TOK_OUT;
     return rc;
 }
@@ -185,6 +262,7 @@ static int tokenize(Analyzer *a, const unsigned char *p, Py_ssize_t n, int64_t a
         case TOK_STR:
             if (c == '"') {
                 if ((a->tok_bs || is_needle(a)) && vec_push(hits, a->tok_start) < 0) return -1;
+                if (a->ids) id_string(a);
                 a->tok = TOK_OUT;
             } else if (c == '\\') {
                 a->tok = TOK_ESC;
@@ -198,13 +276,14 @@ static int tokenize(Analyzer *a, const unsigned char *p, Py_ssize_t n, int64_t a
             if (c == 'u')
                 a->tok_bs = 1;
             else
-                a->tok_len = a->max_len + 1;
+                a->tok_len = a->keep_len + 1;
             a->tok = TOK_STR;
             break;
         case TOK_BARE:
             if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' || c == ':' ||
                 c == '"') {
                 if (tok_end_bare(a, hits) < 0) return -1;
+                if (a->ids && (c == ',' || c == ':')) id_other(a, c);
                 if (c == '"') {
                     a->tok = TOK_STR, a->tok_start = at + i, a->tok_len = 0, a->tok_bs = 0;
                 }
@@ -215,8 +294,9 @@ static int tokenize(Analyzer *a, const unsigned char *p, Py_ssize_t n, int64_t a
         default: /* TOK_OUT */
             if (c == '"') {
                 a->tok = TOK_STR, a->tok_start = at + i, a->tok_len = 0, a->tok_bs = 0;
-            } else if (!(c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' ||
-                         c == ':')) {
+            } else if (c == ',' || c == ':') {
+                if (a->ids) id_other(a, c);
+            } else if (!(c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
                 a->tok = TOK_BARE, a->tok_start = at + i, a->tok_len = 0, a->tok_bs = 0;
                 tok_add(a, c);
             }
@@ -228,8 +308,16 @@ static int tokenize(Analyzer *a, const unsigned char *p, Py_ssize_t n, int64_t a
 /* ------------------------------------------------------------------ one chunk */
 
 typedef struct {
-    Vec pos, is_open, depth, hits;
+    Vec pos, is_open, depth, hits, ids;
 } Out;
+
+/* One bracket event (and, with ids, the id of the element it closes, else 0). */
+static inline int push_event(Analyzer *a, Out *o, int64_t at, int is_open, int64_t id) {
+    if (vec_push(&o->pos, at) < 0 || vec_push(&o->is_open, is_open) < 0 ||
+        vec_push(&o->depth, a->depth) < 0)
+        return -1;
+    return a->ids ? vec_push(&o->ids, id) : 0;
+}
 
 __attribute__((always_inline)) static inline int analyse_block(
     Analyzer *a, const unsigned char *p, Masks m, int64_t off, int64_t base, int tokens, Out *o) {
@@ -256,20 +344,19 @@ __attribute__((always_inline)) static inline int analyse_block(
             if (tokenize(a, p + cur, i - cur, base + off + cur, &o->hits) < 0) return -1;
             if (tok_end_bare(a, &o->hits) < 0) return -1;
         }
+        if (a->ids && a->depth == ITEM_DEPTH) id_other(a, '[');
         if ((opens >> i) & 1) {
             a->depth++;
             if (a->depth <= ITEM_DEPTH) {
-                if (vec_push(&o->pos, off + i) < 0 || vec_push(&o->is_open, 1) < 0 ||
-                    vec_push(&o->depth, a->depth) < 0)
-                    return -1;
+                if (push_event(a, o, off + i, 1, 0) < 0) return -1;
                 a->tok = TOK_OUT;
+                if (a->depth == ITEM_DEPTH) id_reset(a);
             }
         } else {
             a->depth--;
             if (a->depth <= ITEM_DEPTH - 1) {
-                if (vec_push(&o->pos, off + i) < 0 || vec_push(&o->is_open, 0) < 0 ||
-                    vec_push(&o->depth, a->depth) < 0)
-                    return -1;
+                int64_t id = a->depth == ITEM_DEPTH - 1 ? id_result(a) : -1;
+                if (push_event(a, o, off + i, 0, id) < 0) return -1;
             }
             if (a->depth == ITEM_DEPTH) a->tok = TOK_OUT;
         }
@@ -312,7 +399,7 @@ static PyObject *Analyzer_analyse(Analyzer *a, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*L", &buf, &base)) return NULL;
     const unsigned char *p = buf.buf;
     Py_ssize_t n = buf.len;
-    int tokens = a->n_needles > 0;
+    int tokens = a->n_needles > 0 || a->ids;
     Out o = {{0}};
     int rc = 0;
     Py_BEGIN_ALLOW_THREADS
@@ -332,13 +419,13 @@ static PyObject *Analyzer_analyse(Analyzer *a, PyObject *args) {
     PyBuffer_Release(&buf);
     PyObject *result = NULL;
     if (rc == 0) {
-        result = Py_BuildValue("(NNNN)", vec_bytes(&o.pos), vec_bytes(&o.is_open),
-                               vec_bytes(&o.depth), vec_bytes(&o.hits));
+        result = Py_BuildValue("(NNNNN)", vec_bytes(&o.pos), vec_bytes(&o.is_open),
+                               vec_bytes(&o.depth), vec_bytes(&o.hits), vec_bytes(&o.ids));
     } else {
         PyErr_NoMemory();
     }
     PyMem_RawFree(o.pos.data), PyMem_RawFree(o.is_open.data);
-    PyMem_RawFree(o.depth.data), PyMem_RawFree(o.hits.data);
+    PyMem_RawFree(o.depth.data), PyMem_RawFree(o.hits.data), PyMem_RawFree(o.ids.data);
     return result;
 }
 
@@ -349,11 +436,14 @@ static PyObject *Analyzer_state(Analyzer *a, void *closure) {
 }
 
 static int Analyzer_init(Analyzer *a, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"needles", NULL};
+    static char *kwlist[] = {"needles", "ids", NULL};
     PyObject *needles = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O", kwlist, &needles)) return -1;
+    int ids = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|Op", kwlist, &needles, &ids)) return -1;
     a->depth = 0, a->max_depth = 0, a->in_string = 0, a->escaped = 0;
     a->n_needles = 0, a->max_len = 0, a->tok = TOK_OUT, a->tok_len = 0;
+    a->ids = ids, a->keep_len = MAX_ID_DIGITS;
+    id_reset(a);
     if (needles == Py_None) return 0;
     PyObject *seq = PySequence_Fast(needles, "needles must be a sequence of bytes");
     if (seq == NULL) return -1;
@@ -376,6 +466,7 @@ static int Analyzer_init(Analyzer *a, PyObject *args, PyObject *kwds) {
         a->needle_len[k] = (unsigned char)len;
         if (len > a->max_len) a->max_len = (int)len;
     }
+    if (a->max_len > a->keep_len) a->keep_len = a->max_len;
     a->n_needles = (int)count;
     Py_DECREF(seq);
     return 0;
@@ -383,10 +474,12 @@ static int Analyzer_init(Analyzer *a, PyObject *args, PyObject *kwds) {
 
 static PyMethodDef Analyzer_methods[] = {
     {"analyse", (PyCFunction)Analyzer_analyse, METH_VARARGS,
-     "analyse(data, base) -> (pos, is_open, depth, hits): int64 arrays as bytes.\n\n"
+     "analyse(data, base) -> (pos, is_open, depth, hits, ids): int64 arrays as bytes.\n\n"
      "pos: chunk offsets of brackets opening to depth <= 3 or closing to depth <= 2;\n"
      "is_open: 1 for an opener; depth: the depth after each; hits: absolute offsets\n"
-     "(base + offset) of depth 3 tokens equal to a needle, or strings with a \\u escape."},
+     "(base + offset) of depth 3 tokens equal to a needle, or strings with a \\u escape;\n"
+     "ids (empty unless Analyzer(ids=True)): per event, for a bracket closing an element\n"
+     "(to depth 2) its own integer provider_group_id, or -1 when unusual; else 0 or -1."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -406,7 +499,8 @@ static PyTypeObject AnalyzerType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ratelens.sources.tic._ticscan.Analyzer",
     .tp_basicsize = sizeof(Analyzer),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Analyzer(needles=None): structure of successive chunks of one JSON document.",
+    .tp_doc = "Analyzer(needles=None, ids=False): structure of successive chunks of one JSON "
+              "document.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Analyzer_init,
     .tp_methods = Analyzer_methods,

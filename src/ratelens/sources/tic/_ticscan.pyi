@@ -5,9 +5,9 @@ from collections.abc import Sequence
 class Analyzer:
     """Structure of successive chunks of one JSON document."""
 
-    def __init__(self, needles: Sequence[bytes] | None = None) -> None: ...
-    def analyse(self, data: bytes, base: int, /) -> tuple[bytes, bytes, bytes, bytes]:
-        """(pos, is_open, depth, hits): int64 arrays as bytes."""
+    def __init__(self, needles: Sequence[bytes] | None = None, ids: bool = False) -> None: ...
+    def analyse(self, data: bytes, base: int, /) -> tuple[bytes, bytes, bytes, bytes, bytes]:
+        """(pos, is_open, depth, hits, ids): int64 arrays as bytes."""
     @property
     def max_depth(self) -> int: ...
     @property

@@ -48,13 +48,14 @@ def scan(
     streamed: dict[str, bool],
     chunk_size: int = CHUNK,
     bulk: frozenset[str] = frozenset(),
+    ids: frozenset[str] = frozenset(),
 ) -> Scanner:
     """A scanner over the file with the needles of ``ctx.codes``."""
     codes = upper_codes(ctx.codes)
     found = needles(codes) if codes is not None else None
     if codes is not None and found is None:
         streamed = dict.fromkeys(streamed, False)
-    return Scanner(ctx.path, streamed, found, ctx.progress, chunk_size, bulk=bulk)
+    return Scanner(ctx.path, streamed, found, ctx.progress, chunk_size, bulk=bulk, ids=ids)
 
 
 def ref_id(chk: Checker, value: Any, where: str) -> str:

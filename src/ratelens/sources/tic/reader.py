@@ -124,6 +124,7 @@ class InNetwork:
         self.items: list[Block] = []  # in_network items not yet read (see flush_items)
         self.items_size = 0
         self.refs: list[Block] = []  # references not yet sent to be read
+        self.ref_ids: list[np.ndarray | None] = []  # their ids, if the compiled analysis read them
         self.refs_size = 0
         self.jobs: list[tuple[Future, list[Block]]] = []  # being read
         self.pool: ThreadPoolExecutor | None = None
@@ -132,7 +133,9 @@ class InNetwork:
     def read(self) -> Batches:
         streamed = {"in_network": True, "provider_references": False}
         bulk = {"provider_references"} | ({"in_network"} if self.codes is None else set())
-        scanner = self.scanner = scan(self.ctx, streamed, self.chunk_size, bulk=frozenset(bulk))
+        ids = frozenset({"provider_references"} if self.codes is not None else ())
+        scanner = scan(self.ctx, streamed, self.chunk_size, bulk=frozenset(bulk), ids=ids)
+        self.scanner = scanner
         try:
             try:
                 for event in scanner.events():
@@ -168,7 +171,7 @@ class InNetwork:
         if self.items:
             self.flush_items()
         if key == "provider_references" and kind in ("item", "items"):
-            self.reference_block(event_block(event))
+            self.reference_block(event_block(event), event[-1] if len(event) in (6, 7) else None)
             return
         if key == "provider_references" and kind == "end":
             self.submit()
@@ -347,10 +350,12 @@ class InNetwork:
 
     # -- root provider_references
 
-    def reference_block(self, block: Block) -> None:
+    def reference_block(self, block: Block, ids: np.ndarray | None = None) -> None:
         """References (one a line in the block's text), read later with others (see
-        :mod:`ratelens.sources.tic.refs`)."""
+        :mod:`ratelens.sources.tic.refs`); ``ids``: their provider_group_id as the compiled
+        analysis read them (-1 where unusual), when it did."""
         self.refs.append(block)
+        self.ref_ids.append(ids)
         self.refs_size += len(block[0])
         if self.refs_size >= REFERENCE_BATCH:
             self.submit()
@@ -359,15 +364,21 @@ class InNetwork:
         """Send the references waiting to be read as columns in a worker thread (Arrow
         parses without the GIL while this thread scans on)."""
         refs, self.refs, self.refs_size = self.refs, [], 0
+        known, self.ref_ids = _known_ids(self.ref_ids), []
         if not refs:
             return
-        if self.pool is None:
-            self.pool = ThreadPoolExecutor(REFERENCE_THREADS, thread_name_prefix="ratelens-refs")
         is_kept = self.codes is not None and not self.is_items_read  # see take_references
         is_raw = is_kept and self.root.schema == "v2"  # (v1: a reference may be remote)
-        job = self.pool.submit(
-            _references, refs, self.ctx.file_id, self.is_shallow(), is_kept, is_raw
-        )
+        job: Future[ReadReferences]
+        if is_raw and known is not None:  # no JSON parser needed: the ids are known
+            job = Future()
+            job.set_result((None, None, known))
+        else:
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(REFERENCE_THREADS, thread_name_prefix="refs")
+            job = self.pool.submit(
+                _references, refs, self.ctx.file_id, self.is_shallow(), is_kept, is_raw
+            )
         self.jobs.append((job, refs))
         while len(self.jobs) > MAX_JOBS:  # memory stays bounded: wait for the oldest
             job, refs = self.jobs.pop(0)
@@ -516,6 +527,15 @@ class InNetwork:
 ReadReferences = tuple[
     References | None, tuple[pa.Buffer | None, pa.Buffer | None] | None, np.ndarray | None
 ]
+
+
+def _known_ids(ids: list[np.ndarray | None]) -> np.ndarray | None:
+    """The ids of a batch of references, when the compiled analysis read every one of them
+    as a plain integer (then they are what a JSON parser finds: see _ticscan.c)."""
+    if not ids or any(i is None for i in ids):
+        return None
+    known = np.concatenate(cast(list[np.ndarray], ids))
+    return None if (known < 0).any() else known
 
 
 def _references(

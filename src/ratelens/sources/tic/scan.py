@@ -50,11 +50,15 @@ MAX_ROOT_TEXT = 1 << 24  # a root-level scalar longer than this is not a TiC fil
 # Events: ("value", key, bytes, offset) | ("item", key, index, bytes, offset)
 #         | ("items", key, first index, text, starts, ends) (``bulk`` arrays: see _block)
 #         | ("end", key, n_items, offset)
+# Elements of an ``ids`` array carry one more member: each one's provider_group_id as the
+# compiled analysis read it (an int64 array, -1 where unusual), or None when not known.
 Event = (
     tuple[Literal["value"], str, bytes, int]
     | tuple[Literal["item"], str, int, bytes, int]
     | tuple[Literal["items"], str, int, bytes, np.ndarray, np.ndarray]
     | tuple[Literal["end"], str, int, int]
+    | tuple[Literal["item"], str, int, bytes, int, np.ndarray | None]
+    | tuple[Literal["items"], str, int, bytes, np.ndarray, np.ndarray, np.ndarray | None]
 )
 Chunks = Generator[tuple[bytes, int, int], None, None]
 
@@ -282,6 +286,7 @@ class Scanner:
 
     ``streamed`` maps the root keys whose array value is streamed to whether its elements
     are filtered by ``needles`` (then only elements whose own text holds a needle come out).
+    The elements of ``ids`` arrays come out with their ``provider_group_id`` (see Event).
     """
 
     def __init__(
@@ -293,8 +298,10 @@ class Scanner:
         chunk_size: int = CHUNK,
         native: bool | None = None,
         bulk: frozenset[str] = frozenset(),
+        ids: frozenset[str] = frozenset(),
     ) -> None:
         self.path, self.on_bytes, self.chunk_size = path, on_bytes, chunk_size
+        self.ids = ids  # arrays whose elements' provider_group_id is read too
         self.native = native  # compiled analysis: None = when built, True = required
         self.bulk = bulk  # unfiltered arrays whose complete elements come out per chunk
         self.max_depth: int | None = None  # bound of the nesting met (None: not known)
@@ -305,6 +312,7 @@ class Scanner:
         self.n_members, self.key = 0, ""
         self.pieces: list[bytes] = []  # the open root value or array element
         self.piece_at, self.is_hit = 0, False
+        self.id_values: np.ndarray | None = None  # ids of the chunk's events (with ``ids``)
         self.n_items, self.gap, self.gap_at = 0, b"", 0  # elements so far, text after the last
         self.tail = b""  # end of the previous chunk, for needles across chunks
         self.size = 0
@@ -312,7 +320,8 @@ class Scanner:
     def events(self) -> Iterator[Event]:
         """Every event of the document, in file order."""
         base = 0
-        chunks = read_chunks(self.path, self.chunk_size, analyser(self.needles, self.native))
+        analyse = analyser(self.needles, self.native, bool(self.ids))
+        chunks = read_chunks(self.path, self.chunk_size, analyse)
         for data, n_comp, pad, analysis in chunks:
             yield from self._chunk(data, base, analysis)
             base += len(data)
@@ -339,6 +348,7 @@ class Scanner:
         if hits is None and self.needles is not None:
             hits = self._hits(analysis, data, base)
         pos = pos + base
+        ids = analysis.ids
         i, cursor, n = 0, base, len(pos)
         while True:
             if self.mode in ("array", "value"):
@@ -346,6 +356,7 @@ class Scanner:
                 j = i + int(shallow[0]) if len(shallow) else n
                 limit = int(pos[j]) if j < n else base + len(data)
                 if self.mode == "array":
+                    self.id_values = None if ids is None else ids[i:j]
                     yield from self._items(data, base, cursor, limit, pos[i:j], hits)
                 else:
                     self.pieces.append(data[cursor - base : limit - base])
@@ -470,7 +481,7 @@ class Scanner:
             self.is_hit = self.is_hit or _has_hit(hits, self.piece_at, end)
             if not len(pos):
                 return
-            yield from self._element_end()
+            yield from self._element_end(self._element_ids(0))
             cursor, k = end + 1, 1
         starts, ends = pos[k::2], pos[k + 1 :: 2]
         if not len(starts):
@@ -481,13 +492,13 @@ class Scanner:
         if self.streamed[self.key] and hits is not None:
             chosen = _chosen(starts, ends, hits)
         elif self.key in self.bulk and len(ends):
-            yield self._block(data, base, starts[: len(ends)], ends)
+            yield self._block(data, base, starts[: len(ends)], ends, self._element_ids(k + 1, 2))
             chosen = []
         else:
             chosen = range(len(ends))
         for j in chosen:
             s, e = int(starts[j]), int(ends[j])
-            yield ("item", self.key, self.n_items + j, data[s - base : e - base + 1], s)
+            yield self._item(j, data[s - base : e - base + 1], s, self._element_ids(k + 1 + 2 * j))
         self.n_items += len(ends)
         if len(starts) > len(ends):  # the last element goes on in the next chunk
             s = int(starts[-1])
@@ -496,7 +507,29 @@ class Scanner:
         else:
             self._add_gap(data[int(ends[-1]) - base + 1 : limit - base], int(ends[-1]) + 1)
 
-    def _block(self, data: bytes, base: int, starts: np.ndarray, ends: np.ndarray) -> Event:
+    def _element_ids(self, first: int, step: int = 0) -> np.ndarray | bool | None:
+        """The ids of elements ending at the chunk's events ``first``, ``first + step``...
+        (``step`` 0: the one at ``first``); False when this array's ids are not read."""
+        if self.key not in self.ids:
+            return False
+        if self.id_values is None:
+            return None
+        return self.id_values[first::step] if step else self.id_values[first : first + 1]
+
+    def _item(self, j: int, text: bytes, offset: int, ids: np.ndarray | bool | None) -> Event:
+        index = self.n_items + j
+        if ids is False:
+            return ("item", self.key, index, text, offset)
+        return ("item", self.key, index, text, offset, cast(np.ndarray | None, ids))
+
+    def _block(
+        self,
+        data: bytes,
+        base: int,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        ids: np.ndarray | bool | None = False,
+    ) -> Event:
         """Complete elements of a chunk as one ``items`` event: their text, one element a
         line (each separating comma becomes a newline, blanks around it spaces: newline-
         delimited JSON as Arrow reads it), and each element's first and last byte in the
@@ -508,13 +541,16 @@ class Scanner:
         np.frombuffer(text, np.uint8)[after[simple]] = 0x0A
         for a, b in zip(after[~simple].tolist(), before[~simple].tolist(), strict=True):
             text[a:b] = b"\n" + b" " * (b - a - 1)
-        return ("items", self.key, self.n_items, bytes(text), starts.copy(), ends.copy())
+        done = bytes(text), starts.copy(), ends.copy()
+        if ids is False:
+            return ("items", self.key, self.n_items, *done)
+        return ("items", self.key, self.n_items, *done, cast(np.ndarray | None, ids))
 
-    def _element_end(self) -> Iterator[Event]:
+    def _element_end(self, ids: np.ndarray | bool | None) -> Iterator[Event]:
         item = b"".join(self.pieces)
         self.pieces = []
         if self.is_hit or not (self.streamed[self.key] and self.needles is not None):
-            yield ("item", self.key, self.n_items, item, self.piece_at)
+            yield self._item(0, item, self.piece_at, ids)
         self.n_items += 1
 
     def _add_gap(self, text: bytes, offset: int) -> None:

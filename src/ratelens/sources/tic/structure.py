@@ -2,7 +2,8 @@
 when built, else the same analysis in numpy; and the needles (wanted codes) it looks for.
 
 * compiled: SSE2/AVX2 masks, brackets walked bit by bit, depth 3 tokens compared with the
-  needles, the GIL released so it runs beside the inflating thread (docs/performance.md);
+  needles (and, asked, each element's own ``provider_group_id`` read), the GIL released so
+  it runs beside the inflating thread (docs/performance.md);
 * numpy: bit-packed masks. Quotes (escapes removed) give an "inside a string" mask by a
   prefix XOR over 64-bit words; brackets outside strings are counted per word, so the
   nesting depth is known at every word start. Only the few 8-byte groups where the depth
@@ -123,6 +124,8 @@ class Analysis(NamedTuple):
     state: tuple[int, bool, bool]  # after the chunk
     hits: np.ndarray | None = None  # file offsets of needles at depth 3 (compiled analysis)
     max_depth: int | None = None  # bound of the deepest nesting so far (compiled analysis)
+    ids: np.ndarray | None = None  # per event: the provider_group_id of an element it closes
+    # (-1: unusual, parse it), with ``ids`` (compiled analysis; see _ticscan.c)
 
 
 def has_native() -> bool:
@@ -130,11 +133,15 @@ def has_native() -> bool:
     return _ticscan is not None
 
 
-def analyser(needles: Needles | None, native: bool | None = None) -> Callable[[bytes], Analysis]:
+def analyser(
+    needles: Needles | None, native: bool | None = None, ids: bool = False
+) -> Callable[[bytes], Analysis]:
     """A function analysing successive chunks of one document (each a multiple of 64 bytes
-    but the last), compiled unless ``native`` is False or the module is not built."""
+    but the last), compiled unless ``native`` is False or the module is not built. With
+    ``ids`` the compiled analysis also reads each element's own integer
+    ``provider_group_id`` (the numpy one does not: ``Analysis.ids`` stays None)."""
     if (native is None or native) and _ticscan is not None:
-        return _native_analyser(needles)
+        return _native_analyser(needles, ids)
     if native:
         raise RuntimeError("ratelens.sources.tic._ticscan is not built (no C compiler at install?)")
     state, work = (0, False, False), Work()
@@ -154,13 +161,13 @@ def analyser(needles: Needles | None, native: bool | None = None) -> Callable[[b
     return analyse
 
 
-def _native_analyser(needles: Needles | None) -> Callable[[bytes], Analysis]:
-    core = _ticscan.Analyzer(None if needles is None else needles.needles)
+def _native_analyser(needles: Needles | None, ids: bool) -> Callable[[bytes], Analysis]:
+    core = _ticscan.Analyzer(None if needles is None else needles.needles, ids=ids)
     base = 0
 
     def analyse(data: bytes) -> Analysis:
         nonlocal base
-        pos, is_open, depth, hits = core.analyse(data, base)
+        pos, is_open, depth, hits, id_values = core.analyse(data, base)
         base += len(data)
         return Analysis(
             np.frombuffer(pos, np.int64),
@@ -171,6 +178,7 @@ def _native_analyser(needles: Needles | None) -> Callable[[bytes], Analysis]:
             core.state,
             None if needles is None else np.frombuffer(hits, np.int64),
             core.max_depth,
+            np.frombuffer(id_values, np.int64) if ids else None,
         )
 
     return analyse
