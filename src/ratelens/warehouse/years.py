@@ -8,9 +8,14 @@ from dataclasses import dataclass
 
 import duckdb
 
+from ratelens.warehouse.rate_queries import code_list
+
+# {codes}: rate_queries.code_list, an IN list DuckDB pushes down to the Parquet scan (row groups
+# skipped by their billing_code min/max; ``IN (SELECT unnest($codes))`` read every rate row's
+# code: 75 ms on 10 M rows, 0.4 s on 100 M).
 RATE_YEARS = """
 SELECT DISTINCT CAST(left(last_updated_on, 4) AS INTEGER) AS year FROM rates
-WHERE billing_code IN (SELECT unnest($codes)) AND regexp_matches(last_updated_on, '^[0-9]{4}')
+WHERE billing_code IN ({codes}) AND regexp_matches(last_updated_on, '^[0-9]{{4}}')
 ORDER BY year DESC
 """
 PFS_YEARS = "SELECT DISTINCT year FROM pfs_rvu WHERE hcpcs = $code ORDER BY year DESC"
@@ -48,11 +53,17 @@ def code_years(
 ) -> CodeYears:
     """The years of ``code`` (rates of ``codes`` when given: the code and its equivalents)."""
     return CodeYears(
-        rates=_years(con, RATE_YEARS, {"codes": codes or [code]}),
+        rates=_years(con, *_rate_years(codes or [code])),
         pfs=_years(con, PFS_YEARS, {"code": code}),
         opps=_years(con, OPPS_YEARS, {"code": code}),
         hcpcs=_years(con, HCPCS_YEARS, {"code": code}),
     )
+
+
+def _rate_years(codes: list[str]) -> tuple[str, dict[str, object]]:
+    """:data:`RATE_YEARS` of ``codes``, and its parameters."""
+    listed, used = code_list(codes)
+    return RATE_YEARS.format(codes=listed), used
 
 
 def _years(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> tuple[int, ...]:
