@@ -8,6 +8,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from ratelens.benchmark.document import BenchmarkReport
@@ -41,3 +42,26 @@ def test_a_kept_side_gives_the_same_report_without_reading_the_rvu_file(
         assert list(sides) == [("77407", 2025, None)]
         if filters != Filters():  # the first report with sides read and kept them
             assert not [sql for sql, _ in wh.sent if "pfs_rvu" in sql or sql == mq.RVU_ROWS]
+
+
+def test_kept_rows_give_the_same_report_for_every_filter_without_reading_the_rates(
+    wh: CountingWarehouse,
+) -> None:
+    sides: dict[SideKey, MedicareSide] = {}
+    kept: dict[SideKey, pa.Table] = {}
+    every = (Filters(), Filters(modifier="26"), Filters(modifier=""), Filters(payer="aetna"),
+             Filters(state="TX"), Filters(setting="outpatient", billing_class="professional"),
+             Filters(payer="no such payer"))  # fmt: skip
+    counts: list[int] = []
+    for year in (2025, None):
+        for filters in every:
+            fresh = benchmark_code(wh, "77407", year=year, filters=filters)
+            wh.sent.clear()
+            from_kept = benchmark_code(wh, "77407", year=year, filters=filters, sides=sides,
+                                       kept=kept)  # fmt: skip
+            assert _same(from_kept, fresh)
+            counts.append(sum(p.n for p in fresh.payers))
+            read_rates = [sql for sql, _ in wh.sent if "FROM rates" in sql]
+            assert bool(read_rates) == (filters == Filters())  # the first of the year reads
+        assert list(kept) == [("77407", y, None) for y in (2025, None) if y == year or y == 2025]
+    assert 0 in counts and len(set(counts)) > 2  # filters that pick all, some and no rows

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 
 from ratelens.benchmark.report import Filters
+from ratelens.ingest import IngestOptions, ingest
 from ratelens.warehouse.store import Warehouse
 from ratelens.web.warehouse_cache import OBJECT_BYTES_PER_JSON_BYTE, CachedWarehouse
 
@@ -54,3 +57,39 @@ def test_concurrent_requests_share_the_database_without_conflict(sample_home) ->
     with ThreadPoolExecutor(8) as pool:  # 30 rounds: the conflict showed within 90 reports
         done = list(pool.map(lambda ask: wh.report(ask[0], 2025, ask[1]), asks * 30))
     assert [r.code for r in done] == [code for code, _ in asks * 30]
+
+
+def test_without_the_report_cache_a_codes_rows_are_kept_within_their_budget(
+    tmp_path: Path,
+) -> None:
+    data = Path(__file__).resolve().parents[2] / "src" / "ratelens" / "data"  # bundled
+    files = [data / "cms" / "PPRRVU2025_Oct.subset.csv",
+             data / "synthetic" / "synthetic-payer-a-2025_in-network-rates.json"]  # fmt: skip
+    ingest(Warehouse(tmp_path), [str(f) for f in files], IngestOptions())
+    wh = CachedWarehouse(Warehouse(tmp_path), n_reports=0)
+    first = wh.report("77407", 2025, NONE)
+    kept = wh._kept_of(wh.ledger_state())
+    table = kept[("77407", 2025, None)]
+    assert table.num_rows >= sum(p.n + p.n_outliers for p in first.payers) > 0
+    assert kept.n_bytes == table.nbytes
+    again = wh.report("77407", 2025, Filters(setting="outpatient"))  # from the kept rows
+    assert kept[("77407", 2025, None)] is table and again.filters["setting"] == "outpatient"
+    wh.report("77412", 2025, NONE)
+    assert len(kept) == 2 and kept.n_bytes <= kept.budget
+
+
+def test_kept_rows_leave_least_recently_used_first_and_never_pass_the_budget() -> None:
+    import pyarrow as pa
+
+    from ratelens.web.warehouse_cache import KeptRows
+
+    table = pa.table({"negotiated_rate": [1.0] * 100})  # 800 bytes
+    kept = KeptRows(budget=2000)
+    kept[("a", None, None)] = table
+    kept[("b", None, None)] = table
+    assert kept[("a", None, None)] is table  # "a" now the most recently used
+    kept[("c", None, None)] = table
+    assert list(kept) == [("a", None, None), ("c", None, None)] and kept.n_bytes == 1600
+    kept[("d", None, None)] = pa.table({"negotiated_rate": [1.0] * 300})  # over the budget
+    assert ("d", None, None) not in kept and kept.n_bytes == 1600
+    assert kept.get(("b", None, None)) is None

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from ratelens import config
 from ratelens.benchmark import findings, locality
@@ -66,10 +67,13 @@ SideKey = tuple[str, int | None, str | None]
 def benchmark_code(
     wh: Warehouse, code: str, *, year: int | None = None, filters: Filters = Filters(),
     sides: MutableMapping[SideKey, MedicareSide] | None = None,
+    kept: MutableMapping[SideKey, pa.Table] | None = None,
 ) -> BenchmarkReport:
     """The benchmark report of ``code`` from what the warehouse holds. ``sides``: kept by
     the caller for one state of the warehouse (the web app), the code's years and Medicare
-    side are read from it, or read and put in it."""
+    side are read from it, or read and put in it. ``kept``: the same for the code's rate rows
+    of every year and filter with their Medicare basis (``rate_queries.kept_rows``): the
+    report's rows are then filtered from them, not read from the rate parts."""
     code = normalize_code(code)
     con = wh.connect(registry.TABLES)
     try:
@@ -79,8 +83,7 @@ def benchmark_code(
         bound = q.params(codes, **filters.row_filters(), year=medicare.year)
         bound["outlier_ratio"] = float(config.setting("outlier_ratio"))
         bound["plausible_max"] = float(PLAUSIBLE_MAX)
-        other_years = q.select_report_rates(con, bound)
-        locality.attach_medicare(con, "selection", prices, medicare.year)
+        other_years = _select(con, bound, prices, medicare.year, kept, (code, year, filters.cbsa))
         stats = q.fetch(con, q.GROUP_STATS, bound)
         pooled_median = stats[0]["pooled_median"] if stats else None  # over every row
         allowed = tuple(AllowedFigures(**{**r, "file_ids": tuple(r["file_ids"] or ())})
@@ -140,6 +143,24 @@ def _medicare_side(con: duckdb.DuckDBPyConnection, code: str, year: int | None,
     if sides is not None:
         sides[key] = (years, medicare, prices)
     return years, medicare, prices
+
+
+def _select(con: duckdb.DuckDBPyConnection, bound: dict[str, Any], prices: locality.Prices,
+            year: int | None, kept: MutableMapping[SideKey, pa.Table] | None, key: SideKey
+            ) -> list[dict[str, Any]]:
+    """The report's rows as ``selection`` with their Medicare basis columns (from ``kept``
+    when given: read and put there first if missing), and the codes' rows of other years."""
+    if kept is None:
+        other_years = q.select_report_rates(con, bound)
+        locality.attach_medicare(con, "selection", prices, year)
+        return other_years
+    rows = kept.get(key)
+    if rows is None:  # every row of the codes: no filter, no year
+        q.select_rates(con, q.params(bound["codes"]), columns=q.KEPT_COLUMNS)
+        locality.attach_medicare(con, "selection", prices, year)
+        rows = q.kept_rows(con)
+        kept[key] = rows
+    return q.select_kept_rates(con, rows, bound)
 
 
 def _year_note(code: str, asked: int | None, years: CodeYears) -> str | None:
