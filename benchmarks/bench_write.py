@@ -11,8 +11,9 @@ machine's speed drifts; the best run and the median are shown):
   until session 4 (statistics and dictionary on every column);
 - ``after``: ``store.part_writer`` (the options ingest uses now), row groups of
   ``store.ROW_GROUP_ROWS`` (and of each ``--row-groups`` size asked);
-- ``ingest path``: ``store._write_parts`` itself (the writer thread(s) behind a queue), as
-  wall seconds and the process's CPU seconds.
+- ``ingest path``: ``store._write_parts`` itself (writer threads behind bounded queues), with
+  one writer thread and with ``store.WRITER_THREADS``, as wall seconds and the process's CPU
+  seconds (all threads; no reading runs meanwhile, so the wall is the writers' alone).
 
 Writer CPU is the writing thread's own (``time.thread_time``), so the reader's cost is not in
 it. MB/s are of the file's uncompressed JSON (from FILE.truth.json when the generator wrote
@@ -93,11 +94,16 @@ def write_with(make: Writer, batches: Batches, folder: Path, rows: int | None) -
     return {"cpu": used, "wall": wall, "bytes": size}
 
 
-def write_ingest_path(batches: Batches, folder: Path) -> dict:
-    """``store._write_parts`` as ingest runs it: process CPU (all threads) and wall."""
+def write_ingest_path(batches: Batches, folder: Path, threads: int) -> dict:
+    """``store._write_parts`` as ingest runs it with ``threads`` writer threads: process CPU
+    (all threads) and wall."""
     shutil.rmtree(folder, ignore_errors=True)
+    kept, store.WRITER_THREADS = store.WRITER_THREADS, threads
     start, cpu_start = time.perf_counter(), cpu()
-    store._write_parts(iter(batches), folder)
+    try:
+        store._write_parts(iter(batches), folder)
+    finally:
+        store.WRITER_THREADS = kept
     used, wall = cpu() - cpu_start, time.perf_counter() - start
     size = sum(f.stat().st_size for f in folder.iterdir())
     return {"cpu": used, "wall": wall, "bytes": size}
@@ -147,7 +153,9 @@ def main() -> None:
             lambda d: write_with(store.part_writer, batches, d, store.ROW_GROUP_ROWS),
         **{f"after (row groups {n})": (lambda d, n=n: write_with(store.part_writer, batches, d, n))
            for n in args.row_groups},
-        "ingest path (_write_parts)": lambda d: write_ingest_path(batches, d),
+        "ingest path, 1 writer thread": lambda d: write_ingest_path(batches, d, 1),
+        f"ingest path, {store.WRITER_THREADS} writer threads":
+            lambda d: write_ingest_path(batches, d, store.WRITER_THREADS),
     }
     results: dict[str, list[dict]] = {name: [] for name in configs}
     with tempfile.TemporaryDirectory(prefix="bench-write-") as tmp:

@@ -16,7 +16,8 @@ from ratelens.sources.files import sha256_file
 from ratelens.sources.rates import RATE_SCHEMA
 from ratelens.sources.tic import output as tic_output
 from ratelens.sources.tic import reader as tic
-from ratelens.warehouse import store
+from ratelens.warehouse import catalog as cat
+from ratelens.warehouse import ledger, store
 from ratelens.warehouse.store import Warehouse
 from shared_data import TEST_DATA
 
@@ -83,35 +84,69 @@ def read_batches(path: Path, chunk_size: int = tic.CHUNK) -> list[tuple[str, pa.
     return list(tic.InNetwork(ReadContext(path=str(path), file_id="f" * 64), chunk_size).read())
 
 
-def given(batches: list[tuple[str, pa.RecordBatch]], table: str) -> pa.Table:
-    return pa.Table.from_batches([b for t, b in batches if t == table])
+def given(batches: list[tuple[str, pa.RecordBatch]], table: str) -> list[pa.RecordBatch]:
+    return [b for t, b in batches if t == table]
+
+
+def written(folder: Path, table: str) -> list[Path]:
+    """A table's part files, in writer order (rates.parquet, rates.1.parquet, ...)."""
+    return sorted(folder.glob(f"{table}*.parquet"), key=lambda p: len(p.name))
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_a_part_holds_exactly_what_the_reader_gave(
+def test_each_part_holds_exactly_the_batches_it_was_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
+    """A table's batches go to the writer threads in turn: part i holds batches i, i + n,
+    i + 2n... in the reader's order (every column, nulls, lists)."""
     monkeypatch.setattr(tic_output, "BATCH_ROWS", 97)  # many batches
     monkeypatch.setattr(tic, "ITEM_BATCH", 4096)  # of a few items each (Arrow columns path)
     batches = read_batches(in_network_file(tmp_path / "in.json", seed), 4096)
-    counts = store._write_parts(iter(batches), tmp_path / "parts")
-    assert counts["rates"] > 300 and sum(t == "rates" for t, _ in batches) > 3
-    for table, n in counts.items():
-        written = pq.read_table(tmp_path / "parts" / f"{table}.parquet")
-        assert written.num_rows == n
-        assert written.equals(given(batches, table))  # every column, nulls, lists, row order
-    rates = pq.read_table(tmp_path / "parts" / "rates.parquet").to_pylist()
+    counts, parts = store._write_parts(iter(batches), tmp_path / "parts")
+    n = store.WRITER_THREADS
+    assert n == 2 and len(given(batches, "rates")) > 3
+    for table, rows in counts.items():
+        files = written(tmp_path / "parts", table)
+        assert len(files) == min(n, len(given(batches, table)))
+        for i, path in enumerate(files):
+            part = pq.read_table(path)
+            assert part.equals(pa.Table.from_batches(given(batches, table)[i::n]))
+            assert (table, path.name, part.num_rows) in parts
+        assert sum(r for t, _, r in parts if t == table) == rows
+    rates = pa.Table.from_batches(given(batches, "rates")).to_pylist()
     assert any(r["billing_code_modifier"] is None for r in rates)
     assert any(r["bundled_codes"] == ["CPT:77417"] for r in rates)
+
+
+def test_several_parts_of_a_table_read_back_as_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tic_output, "BATCH_ROWS", 97)
+    monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
+    path = in_network_file(tmp_path / "in.json", 5)
+    wh = Warehouse(tmp_path / "home")
+    file_id, size = sha256_file(str(path))
+    small_reads = Source(IN_NETWORK.kind, "", IN_NETWORK.sniff,
+                         lambda ctx: tic.InNetwork(ctx, 4096).read())  # many batches
+    result = wh.load(str(path), file_id, size, small_reads, ReadContext(str(path), file_id))
+    expected = []
+    for table, batch in tic.InNetwork(ReadContext(str(path), file_id), 4096).read():
+        expected += batch.to_pylist() if table == "rates" else []
+    con = wh.connect({"rates": RATE_SCHEMA})
+    got = con.sql("SELECT * FROM rates ORDER BY locator").to_arrow_table().to_pylist()
+    assert result.counts["rates"] == len(got) == len(expected) > 300
+    assert got == sorted(expected, key=lambda r: r["locator"])
+    with cat.reading(wh.catalog) as catalog:
+        assert len(ledger.parts(catalog)["rates"]) == 2
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
 def test_every_cms_example_round_trips(tmp_path: Path, path: Path) -> None:
     batches = read_batches(path)
-    counts = store._write_parts(iter(batches), tmp_path / "parts")
+    counts, _ = store._write_parts(iter(batches), tmp_path / "parts")
     for table in counts:
-        written = pq.read_table(tmp_path / "parts" / f"{table}.parquet")
-        assert written.equals(given(batches, table))
+        parts = [pq.read_table(p) for p in written(tmp_path / "parts", table)]
+        assert pa.concat_tables(parts).equals(pa.Table.from_batches(given(batches, table)))
 
 
 def test_rates_keep_billing_code_statistics_for_pruning(
@@ -121,17 +156,19 @@ def test_rates_keep_billing_code_statistics_for_pruning(
     monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
     batches = read_batches(in_network_file(tmp_path / "in.json", 7), 4096)
     store._write_parts(iter(batches), tmp_path / "parts")
-    part = pq.ParquetFile(tmp_path / "parts" / "rates.parquet")
-    table = part.read()
     code = RATE_SCHEMA.get_field_index("billing_code")
-    start = 0
-    for i in range(part.num_row_groups):
-        group = part.metadata.row_group(i)
-        codes = table.column("billing_code").slice(start, group.num_rows).to_pylist()
-        stats = group.column(code).statistics
-        assert (stats.min, stats.max) == (min(codes), max(codes))
-        start += group.num_rows
-    assert part.num_row_groups == len([t for t, _ in batches if t == "rates"])
+    n_groups = 0
+    for path in written(tmp_path / "parts", "rates"):
+        part = pq.ParquetFile(path)
+        table, start = part.read(), 0
+        for i in range(part.num_row_groups):
+            group = part.metadata.row_group(i)
+            codes = table.column("billing_code").slice(start, group.num_rows).to_pylist()
+            stats = group.column(code).statistics
+            assert (stats.min, stats.max) == (min(codes), max(codes))
+            start += group.num_rows
+        n_groups += part.num_row_groups
+    assert n_groups == len(given(batches, "rates")) > 3
 
 
 def test_row_group_rows_cuts_row_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,11 +177,13 @@ def test_row_group_rows_cuts_row_groups(tmp_path: Path, monkeypatch: pytest.Monk
     batches = read_batches(in_network_file(tmp_path / "in.json", 3), 16384)
     monkeypatch.setattr(store, "ROW_GROUP_ROWS", 64)
     store._write_parts(iter(batches), tmp_path / "parts")
-    part = pq.ParquetFile(tmp_path / "parts" / "rates.parquet")
-    sizes = [part.metadata.row_group(i).num_rows for i in range(part.num_row_groups)]
-    per_batch = [b.num_rows for t, b in batches if t == "rates"]
-    assert sizes == [min(64, n - k) for n in per_batch for k in range(0, n, 64)]
-    assert part.read().equals(given(batches, "rates"))
+    n = store.WRITER_THREADS
+    for i, path in enumerate(written(tmp_path / "parts", "rates")):
+        part = pq.ParquetFile(path)
+        sizes = [part.metadata.row_group(g).num_rows for g in range(part.num_row_groups)]
+        mine = given(batches, "rates")[i::n]
+        assert sizes == [min(64, b.num_rows - k) for b in mine for k in range(0, b.num_rows, 64)]
+        assert part.read().equals(pa.Table.from_batches(mine))
 
 
 def test_a_writer_failure_loads_nothing(tmp_path: Path) -> None:
