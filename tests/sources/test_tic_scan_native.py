@@ -361,3 +361,98 @@ def test_ids_only_when_asked_and_not_in_numpy(monkeypatch: pytest.MonkeyPatch) -
     assert analyser(NEEDLES, native=True)(text).ids is None
     monkeypatch.setattr(tic_structure, "_ticscan", None)
     assert analyser(NEEDLES, ids=True)(text).ids is None  # the caller asks a parser
+
+
+def reader_outcome(path, codes=frozenset({"77407"})) -> object:
+    """Rows (as Python lists), warnings, or the error, of reading a file."""
+    from ratelens.errors import InputError
+    from ratelens.sources import ReadContext
+    from ratelens.sources.tic.reader import InNetwork
+
+    ctx = ReadContext(path=str(path), file_id="f", codes=codes)
+    tables: dict[str, list] = {}
+    try:
+        for table, batch in InNetwork(ctx, chunk_size=256).read():  # many chunks
+            tables.setdefault(table, []).extend(batch.to_pylist())
+    except InputError as err:
+        return type(err).__name__, str(err)
+    return tables, ctx.warnings
+
+
+def odd_reference(rng: random.Random, i: int) -> bytes:
+    """A v2 reference of id ``i``, keys in any order, sometimes pretty-printed, sometimes
+    with the key deeper too, an escape, or an id the analysis leaves to the parser."""
+    group = {"npi": [1000000000 + i], "tin": {"type": "ein", "value": f"12-{i}"}}
+    ref: dict = {"provider_group_id": i, "network_name": ["N"], "provider_groups": [group]}
+    kind = rng.randrange(6)
+    if kind == 1:
+        ref["x"] = {"provider_group_id": i + 1000}
+    elif kind == 2:
+        ref["network_name"] = ["Caf\u00e9"]  # \u00e9 with ensure_ascii
+    elif kind == 3:
+        ref["provider_group_id"] = str(i)
+    keys = list(ref)
+    rng.shuffle(keys)
+    text = json.dumps({k: ref[k] for k in keys}, indent=rng.choice([None, 1]))
+    return text.encode()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_reader_same_with_compiled_ids_arrow_ids_and_parsed(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """A file's rows are the same whether the references' ids come from the compiled
+    analysis, from Arrow or from parsing each reference; kept in memory or on disk."""
+    from ratelens.sources.tic import reader, refs
+
+    rng = random.Random(seed)
+    n_refs = 40
+    items = [
+        {
+            "negotiation_arrangement": "ffs",
+            "name": "n",
+            "billing_code_type": "CPT",
+            "billing_code_type_version": "2024",
+            "billing_code": rng.choice(["77407", "99213"]),
+            "description": "d",
+            "negotiated_rates": [
+                {
+                    "provider_references": rng.sample(range(1, n_refs + 1), 3),
+                    "negotiated_prices": [
+                        {
+                            "negotiated_type": "negotiated",
+                            "negotiated_rate": 10.5 + k,
+                            "expiration_date": "9999-12-31",
+                            "billing_class": "professional",
+                            "setting": "outpatient",
+                        }
+                    ],
+                }
+            ],
+        }
+        for k in range(30)
+    ]
+    texts = [odd_reference(rng, i) for i in range(1, n_refs + 1)]
+    head = b'{"version": "2.0.0", "reporting_entity_name": "P", "reporting_entity_type": "x", '
+    body = b'"provider_references": [' + b",\n".join(texts) + b'], "in_network": '
+    path = tmp_path / "refs.json"
+    path.write_bytes(head + body + json.dumps(items).encode() + b"}")
+    monkeypatch.setattr(reader, "REFERENCE_BATCH", 500)  # many batches
+    seen: list[object] = []
+    real = reader._known_ids
+    monkeypatch.setattr(reader, "_known_ids", lambda ids: seen.append(r := real(ids)) or r)
+    compiled = reader_outcome(path)
+    assert isinstance(compiled[0], dict) and compiled[0]["provider_groups"]
+    assert any(r is not None for r in seen)  # some batches' ids came from the analysis
+    monkeypatch.setattr(refs, "RAW_IN_MEMORY", 700)  # the rest on disk
+    assert reader_outcome(path) == compiled
+    monkeypatch.setattr(reader, "_known_ids", lambda ids: None)  # Arrow reads the ids
+    assert reader_outcome(path) == compiled
+    monkeypatch.setattr(reader, "read_reference_ids", lambda *a: None)
+    monkeypatch.setattr(reader, "read_references", lambda *a: None)  # parsed one by one
+    assert in_any_order(reader_outcome(path)) == in_any_order(compiled)  # (kept in other order)
+
+
+def in_any_order(outcome) -> object:
+    tables, warnings = outcome
+    return {name: sorted(map(repr, rows)) for name, rows in tables.items()}, warnings

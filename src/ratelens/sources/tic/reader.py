@@ -48,7 +48,7 @@ from ratelens.sources.tic.refs import (
     read_references,
 )
 from ratelens.sources.tic.remote import RemoteReferences, read_provider_reference
-from ratelens.sources.tic.scan import CHUNK, Scanner, at, loads, loads_written
+from ratelens.sources.tic.scan import CHUNK, Scanner, at, loads, loads_written, one_a_line
 from ratelens.sources.tic.toc import expand_toc, read_toc
 
 REFERENCE_BATCH = 1 << 21  # bytes of root provider references read at a time
@@ -374,6 +374,8 @@ class InNetwork:
             job = Future()
             job.set_result((None, None, known))
         else:
+            if self.codes is not None:  # the scanner gave the file's bytes (ids were read)
+                refs = [(one_a_line(t, s, e), first, s, e) for t, first, s, e in refs]
             if self.pool is None:
                 self.pool = ThreadPoolExecutor(REFERENCE_THREADS, thread_name_prefix="refs")
             job = self.pool.submit(

@@ -530,20 +530,17 @@ class Scanner:
         ends: np.ndarray,
         ids: np.ndarray | bool | None = False,
     ) -> Event:
-        """Complete elements of a chunk as one ``items`` event: their text, one element a
-        line (each separating comma becomes a newline, blanks around it spaces: newline-
-        delimited JSON as Arrow reads it), and each element's first and last byte in the
-        file. Element ``j`` is ``text[starts[j] - starts[0] : ends[j] - starts[0] + 1]``."""
+        """Complete elements of a chunk as one ``items`` event: their text, and each
+        element's first and last byte in the file. Element ``j`` is
+        ``text[starts[j] - starts[0] : ends[j] - starts[0] + 1]``. The text is one element
+        a line (see :func:`one_a_line`) unless the array's ids are read (``ids``): then it
+        is the file's bytes, and the caller makes lines of it only if it needs to parse it."""
         s0 = int(starts[0])
-        text = bytearray(data[s0 - base : int(ends[-1]) - base + 1])
-        after, before = ends[:-1] - s0 + 1, starts[1:] - s0  # each gap: [after, before)
-        simple = before - after == 1
-        np.frombuffer(text, np.uint8)[after[simple]] = 0x0A
-        for a, b in zip(after[~simple].tolist(), before[~simple].tolist(), strict=True):
-            text[a:b] = b"\n" + b" " * (b - a - 1)
-        done = bytes(text), starts.copy(), ends.copy()
+        text = data[s0 - base : int(ends[-1]) - base + 1]
         if ids is False:
-            return ("items", self.key, self.n_items, *done)
+            text = one_a_line(text, starts, ends)
+            return ("items", self.key, self.n_items, text, starts.copy(), ends.copy())
+        done = text, starts.copy(), ends.copy()
         return ("items", self.key, self.n_items, *done, cast(np.ndarray | None, ids))
 
     def _element_end(self, ids: np.ndarray | bool | None) -> Iterator[Event]:
@@ -585,6 +582,23 @@ class Scanner:
     def _wrong_element(self, offset: int, index: int, found: str) -> None:
         where = at(offset, f"{self.key}[{index}]")
         raise ValidationError(self.path, where, f"an object as element of {self.key}", found)
+
+
+def one_a_line(text: bytes, starts: np.ndarray, ends: np.ndarray) -> bytes:
+    """Consecutive elements (``text`` from the first one's first byte to the last one's
+    last, ``starts``/``ends`` their bytes in the file) as newline-delimited JSON, as Arrow
+    reads it: each separating comma becomes a newline, the blanks around it spaces (so
+    every element keeps its place in the text)."""
+    s0 = int(starts[0])
+    after, before = ends[:-1] - s0 + 1, starts[1:] - s0  # each gap: [after, before)
+    if not len(after):
+        return text
+    lines = bytearray(text)
+    simple = before - after == 1
+    np.frombuffer(lines, np.uint8)[after[simple]] = 0x0A
+    for a, b in zip(after[~simple].tolist(), before[~simple].tolist(), strict=True):
+        lines[a:b] = b"\n" + b" " * (b - a - 1)
+    return bytes(lines)
 
 
 def _has_hit(hits: np.ndarray | None, start: int, end: int) -> bool:
