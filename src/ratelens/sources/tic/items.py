@@ -22,6 +22,7 @@ item, with its exact errors, warnings and byte offsets.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -81,6 +82,7 @@ _ITEM_REQUIRED = (
 )
 _PRICE_REQUIRED = ("negotiated_type", "negotiated_rate", "expiration_date", "billing_class")
 ALL_CODES = "CSTM-00"
+_ODD_NUMBER = re.compile(rb"-0(?![0-9.eE])|[0-9]{300}|[eE][+-]?[0-9]{3}")  # or such text
 
 
 class ItemRows(NamedTuple):
@@ -102,6 +104,9 @@ def read_items(
     done = compiled_rows(blocks, codes, schema, file_id)
     if done is not None:
         return done
+    if any(_ODD_NUMBER.search(block[0]) for block in blocks):
+        return None  # "-0" (Arrow reads -0.0, orjson the integer 0), or a number Arrow may
+        # read as infinite (or ignore, in an unknown field) where orjson fails
     read = read_blocks(blocks, ITEM_SCHEMA, is_shallow)
     if read is None:
         return None
@@ -221,6 +226,8 @@ def _rows(
     col = {name: items.column(name).combine_chunks() for name in ITEM_SCHEMA.names}
     if any(col[name].null_count for name in _ITEM_REQUIRED):
         raise _NotPlain
+    if any(_flat(col[name]).null_count for name in ("bundled_codes", "covered_services")):
+        raise _NotPlain  # a null in the list: the row builder says it is not an object
     rate, rate_item, rate_pos = _nested(col["negotiated_rates"])
     rates = _fields(rate)
     refs = rates["provider_references"]
@@ -266,6 +273,8 @@ def _wanted(
         raise _NotPlain
     if codes is None:
         return items, indices
+    if not pc.all(pc.string_is_ascii(code)).as_py():
+        raise _NotPlain  # Arrow's utf8_upper is not str.upper ("ﬀ" stays, "FF" in Python)
     wanted = pc.or_(
         pc.is_in(pc.utf8_upper(code), value_set=pa.array(sorted(codes), _S)),
         pc.equal(code, ALL_CODES),
