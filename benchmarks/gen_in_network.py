@@ -7,6 +7,11 @@ pretty-printed items. Items for the wanted codes are planted and counted: the co
 written beside the file (``FILE.truth.json``) so a benchmark can check what a reader found.
 
     python benchmarks/gen_in_network.py OUT.json.gz --size-mb 200 --seed 7
+    python benchmarks/gen_in_network.py OUT.json.gz --wanted 0.01 --pretty 0.5 --shuffled 1
+
+The shape knobs (``Shape``) change how often each trait occurs; with their defaults the
+file is byte for byte the one earlier figures were measured on (the random draws are the
+same, only the thresholds move).
 """
 
 from __future__ import annotations
@@ -16,10 +21,31 @@ import json
 import random
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 WANTED = ("77407", "77412")
 DEFAULT_SEED = 20240501
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How often each trait of the file occurs (shares of items, 0 to 1)."""
+
+    wanted: float = 0.002  # items of a wanted code (~8,500 prices per GB)
+    pretty: float = 0.02  # items pretty-printed (indent=2: many lines)
+    shuffled: float = 0.1  # item heads and rates whose keys come in random order
+    decoys: float = 0.01  # descriptions naming a wanted code (and prices mentioning one)
+    bundles: float = 0.03  # bundles, whose bundled_codes name a wanted code
+
+    def name(self) -> str:
+        """A file-name suffix for a shape other than the default ("" for the default)."""
+        changed = [f"{f.name}{getattr(self, f.name):g}" for f in fields(self) if _differs(self, f)]
+        return "-".join(changed)
+
+
+def _differs(shape: Shape, field: object) -> bool:
+    return getattr(shape, field.name) != field.default  # type: ignore[attr-defined]
 
 
 def _dumps(obj: object, rng: random.Random, *, shuffle: bool) -> str:
@@ -42,9 +68,10 @@ def _shuffled(obj: object, rng: random.Random) -> object:
 class Generator:
     """Seeded source of items, provider references and the planted-row tally."""
 
-    def __init__(self, seed: int, n_groups: int) -> None:
+    def __init__(self, seed: int, n_groups: int, shape: Shape = Shape()) -> None:
         self.rng = random.Random(seed)
         self.n_groups = n_groups
+        self.shape = shape
         self.codes = self._codes()
         self.truth = {code: {"items": 0, "rows": 0} for code in WANTED}
         self.rate_pool = [self._rate_fragment() for _ in range(4000)]
@@ -79,10 +106,11 @@ class Generator:
                 rng.sample(range(1, self.n_groups + 1), min(self.n_groups, rng.randint(1, 24)))
             ),
             "negotiated_prices": [
-                self._price(rng.random() < 0.01) for _ in range(rng.choice([1, 1, 1, 2, 3]))
+                self._price(rng.random() < self.shape.decoys)
+                for _ in range(rng.choice([1, 1, 1, 2, 3]))
             ],
         }
-        return _dumps(rate, rng, shuffle=rng.random() < 0.1)
+        return _dumps(rate, rng, shuffle=rng.random() < self.shape.shuffled)
 
     def provider_reference(self, group_id: int) -> str:
         rng = self.rng
@@ -107,7 +135,7 @@ class Generator:
     def item(self) -> str:
         """One in_network item (JSON text); planted items are tallied in ``truth``."""
         rng = self.rng
-        code = rng.choice(WANTED) if rng.random() < 0.002 else rng.choice(self.codes)
+        code = rng.choice(WANTED) if rng.random() < self.shape.wanted else rng.choice(self.codes)
         head = self._item_head(code)
         rates = [rng.choice(self.rate_pool) for _ in range(self._n_rates())]
         if code in self.truth:
@@ -115,7 +143,7 @@ class Generator:
             self.truth[code]["rows"] += sum(
                 json.loads(r)["negotiated_prices"].__len__() for r in rates
             )
-        if rng.random() < 0.02:  # pretty-printed item
+        if rng.random() < self.shape.pretty:  # pretty-printed item
             obj = json.loads(head)
             obj["negotiated_rates"] = [json.loads(r) for r in rates]
             return json.dumps(obj, indent=2)
@@ -127,7 +155,7 @@ class Generator:
 
     def _item_head(self, code: str) -> str:
         rng = self.rng
-        is_bundle = rng.random() < 0.03
+        is_bundle = rng.random() < self.shape.bundles
         head: dict[str, object] = {
             "negotiation_arrangement": "bundle" if is_bundle else "ffs",
             "name": f"Procedure {code}",
@@ -138,7 +166,7 @@ class Generator:
         }
         if rng.random() < 0.05:
             head["description"] = f'Service {code} "quoted" [a] {{b}} \\ slash'
-        if rng.random() < 0.01:
+        if rng.random() < self.shape.decoys:
             head["description"] = f"Like {rng.choice(WANTED)} but different"
         if is_bundle:
             head["bundled_codes"] = [
@@ -150,7 +178,7 @@ class Generator:
                 }
                 for c in (rng.choice(WANTED), rng.choice(self.codes))
             ]
-        return _dumps(head, rng, shuffle=rng.random() < 0.1)
+        return _dumps(head, rng, shuffle=rng.random() < self.shape.shuffled)
 
 
 def _root_head() -> str:
@@ -190,6 +218,7 @@ def generate(
     seed: int = DEFAULT_SEED,
     refs_after: bool = False,
     groups_per_mb: float = 20,
+    shape: Shape = Shape(),
 ) -> dict:
     """Write the gzip file and its ``.truth.json``; returns the truth (planted counts).
 
@@ -201,7 +230,7 @@ def generate(
         assert proc.stdin is not None
         size = 0
         buf: list[bytes] = []
-        gen = Generator(seed, n_groups=max(50, int(size_mb * groups_per_mb)))
+        gen = Generator(seed, max(50, int(size_mb * groups_per_mb)), shape)
         for piece in generate_text(gen, size_mb, refs_after):
             data = piece.encode()
             size += len(data)
@@ -213,9 +242,30 @@ def generate(
         proc.stdin.close()
         if proc.wait() != 0:
             raise RuntimeError("gzip failed")
-    truth = {"uncompressed_bytes": size, "seed": seed, "codes": gen.truth}
+    truth: dict = {"uncompressed_bytes": size, "seed": seed, "codes": gen.truth}
+    if shape != Shape():
+        truth["shape"] = {f.name: getattr(shape, f.name) for f in fields(shape)}
     Path(str(path) + ".truth.json").write_text(json.dumps(truth, indent=2))
     return truth
+
+
+SHAPE_HELP = {
+    "wanted": "share of items of a wanted code (0.002: ~8,500 prices per GB; 0.01: ~5x)",
+    "pretty": "share of items pretty-printed",
+    "shuffled": "share of item heads and rates with keys in random order",
+    "decoys": "share of descriptions (and prices) naming a wanted code",
+    "bundles": "share of bundle items, whose bundled_codes name a wanted code",
+}
+
+
+def add_shape_arguments(parser: argparse.ArgumentParser) -> None:
+    """--wanted, --pretty, --shuffled, --decoys, --bundles (the Shape knobs)."""
+    for f in fields(Shape):
+        parser.add_argument(f"--{f.name}", type=float, default=f.default, help=SHAPE_HELP[f.name])
+
+
+def shape_of(args: argparse.Namespace) -> Shape:
+    return Shape(**{f.name: getattr(args, f.name) for f in fields(Shape)})
 
 
 def main() -> None:
@@ -225,8 +275,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--refs-after", action="store_true", help="provider_references last")
     parser.add_argument("--groups-per-mb", type=float, default=20, help="references per MB")
+    add_shape_arguments(parser)
     args = parser.parse_args()
-    truth = generate(args.out, args.size_mb, args.seed, args.refs_after, args.groups_per_mb)
+    shape = shape_of(args)
+    truth = generate(args.out, args.size_mb, args.seed, args.refs_after, args.groups_per_mb, shape)
     print(json.dumps(truth))
 
 
