@@ -248,8 +248,9 @@ def compact(
         _emit(orjson.dumps(done.to_json(), option=orjson.OPT_INDENT_2), None)
         return
     left = f"; {done.n_left} replaced meanwhile, left as they are" if done.n_left else ""
-    _emit(f"rewrote {done.n_rewritten} parts ({done.n_rows:,} rows) in billing-code order; "
-          f"{done.n_in_order} already in order{left}", None)
+    _emit(f"rewrote {done.n_parts} parts of {done.n_rewritten} loads ({done.n_rows:,} rows) "
+          f"into one part each in billing-code order; {done.n_in_order} already in order{left}",
+          None)
 
 
 def _filters(

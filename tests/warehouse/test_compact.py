@@ -104,18 +104,18 @@ def test_compaction_sorts_each_part_and_keeps_every_row(tmp_path: Path) -> None:
 
     done = cp.compact(wh)
 
-    assert (done.n_rewritten, done.n_rows, done.n_in_order, done.n_left) == (3, 126, 0, 0)
+    assert done == cp.CompactResult(3, len(parts), 126, 0, 0)
     after = _rate_parts(wh)
-    assert len(after) == 3 and not set(after) & set(parts)
+    assert len(after) == 3 and not set(after) & set(parts)  # one part a load
     for path in after:
         assert cp.is_in_code_order(Path(path))
         groups = pq.ParquetFile(path).metadata
         assert groups.num_rows == 42 and groups.num_row_groups == 1  # 42 <= ROW_GROUP_ROWS
         codes = pq.read_table(path, columns=["billing_code", "locator"]).to_pylist()
         assert [r["billing_code"] for r in codes] == sorted(c for c in CODES for _ in range(7))
-        for code in CODES:  # a code's rows keep their order in the file
+        for code in CODES:  # a code's rows keep their order (part by part, row by row)
             mine = [int(r["locator"][4:-1]) for r in codes if r["billing_code"] == code]
-            assert mine == sorted(mine)
+            assert sorted(mine) == list(range(7 * CODES.index(code), 7 * CODES.index(code) + 7))
     assert _all_rows(wh) == before
     assert {code: _selection(wh, [code]) for code in CODES} == selections
     assert all(Path(p).exists() for p in parts)  # kept for readers until GRACE has passed
@@ -125,17 +125,31 @@ def test_a_second_compaction_finds_every_part_in_order(tmp_path: Path) -> None:
     wh = _warehouse(tmp_path, n_files=2)
     cp.compact(wh)
     parts = _rate_parts(wh)
-    assert cp.compact(wh) == cp.CompactResult(0, 0, 2, 0)
+    assert cp.compact(wh) == cp.CompactResult(0, 0, 0, 2, 0)
     assert _rate_parts(wh) == parts
 
 
-def test_parts_already_in_order_are_left_alone(tmp_path: Path) -> None:
+def test_parts_already_in_order_are_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "ROW_GROUP_ROWS", 5)
     wh = Warehouse(tmp_path)
-    _load(wh, 0, sorted(_rows(7, 0), key=lambda r: r["billing_code"]), 5)  # a sorted file
-    _load(wh, 1, _rows(2, 1), 100)  # one row group: nothing to prune within it
+    sorted_rows = sorted(_rows(7, 0), key=lambda r: r["billing_code"])
+    _load(wh, 0, sorted_rows, 100)  # one batch: one part, 9 row groups in code order
+    _load(wh, 1, _rows(2, 1), 100)  # 3 row groups, out of order
     parts = _rate_parts(wh)
-    assert cp.compact(wh) == cp.CompactResult(0, 0, 2, 0)
-    assert _rate_parts(wh) == parts
+    assert pq.ParquetFile(parts[0]).metadata.num_row_groups == 9
+    assert cp.compact(wh) == cp.CompactResult(1, 1, 12, 1, 0)
+    assert _rate_parts(wh)[0] == parts[0]
+
+
+def test_a_loads_parts_become_one(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    _load(wh, 0, sorted(_rows(7, 0), key=lambda r: r["billing_code"]), 5)  # in order, 9 batches
+    parts = _rate_parts(wh)
+    assert len(parts) > 1 and all(cp.is_in_code_order(Path(p)) for p in parts)
+    assert cp.compact(wh) == cp.CompactResult(1, len(parts), 42, 0, 0)
+    assert len(_rate_parts(wh)) == 1
 
 
 def test_reports_and_rate_rows_are_the_same_after_compaction(
@@ -193,25 +207,29 @@ def test_old_parts_are_deleted_by_a_later_commit_after_the_grace_period(tmp_path
     cp.compact(wh)
     with cat.writing(wh.catalog) as con:
         assert store._stale_parts(con) == []  # within GRACE: readers may hold them
-        assert ledger.retired_parts(con, ledger.now() + store.GRACE) == old
+        assert sorted(ledger.retired_parts(con, ledger.now() + store.GRACE)) == sorted(old)
     with cat.writing(wh.catalog) as con:  # as if GRACE had passed: retired long ago
         con.execute("UPDATE retired_parts SET retired_at = retired_at - INTERVAL 1 HOUR")
     before = _all_rows(wh)
     _load(wh, 1, _rows(1, 1), 100)  # any later commit deletes what is stale
-    assert not Path(old[0]).exists()
+    assert not any(Path(p).exists() for p in old)
     assert Counter(_all_rows(wh)) >= before
 
 
 def test_a_load_replaced_meanwhile_is_left_to_its_replacement(tmp_path: Path) -> None:
     wh = _warehouse(tmp_path, n_files=1)
     with cat.reading(wh.catalog) as con:
-        ((attempt, _file_id, path),) = ledger.current_parts(con, "rates")
+        parts = ledger.current_parts(con, "rates")
+    attempt, paths = parts[0][0], [p for _a, _f, p in parts]
+    new = paths[0] + ".x"
     with cat.writing(wh.catalog) as con:
-        assert ledger.replace_part(con, attempt, path + ".nowhere", path + ".x") is False
+        assert not ledger.replace_parts(con, attempt, "rates", [*paths[:1], "gone"], new, 42)
         con.execute("UPDATE ingest_attempts SET status = 'failed'")  # the load no longer current
-        assert ledger.replace_part(con, attempt, path, path + ".x") is False
+        assert not ledger.replace_parts(con, attempt, "rates", paths, new, 42)
         assert con.execute("SELECT count(*) FROM retired_parts").fetchone() == (0,)
-        assert con.execute("SELECT part_path FROM ingest_parts").fetchall() == [(path,)]
+        assert sorted(
+            r[0] for r in con.execute("SELECT part_path FROM ingest_parts").fetchall()
+        ) == sorted(paths)
 
 
 _COMPACT = (

@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
@@ -57,39 +57,57 @@ TABLES = ("rates",)  # the tables looked up by code
 
 @dataclass(frozen=True)
 class CompactResult:
-    """What a compaction did: parts rewritten in code order (and their rows), parts found in
-    order already, parts another process replaced meanwhile (left to it)."""
+    """What a compaction did: loads whose parts were rewritten into one part in code order
+    (the parts replaced, their rows), loads found in order already (one part, in code
+    order), loads another process replaced meanwhile (left to it)."""
 
     n_rewritten: int
+    n_parts: int
     n_rows: int
     n_in_order: int
     n_left: int
 
     def to_json(self) -> dict[str, int]:
-        return {
-            "n_rewritten": self.n_rewritten,
-            "n_rows": self.n_rows,
-            "n_in_order": self.n_in_order,
-            "n_left": self.n_left,
-        }
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LoadParts:
+    """The part files of one table of a file's current load (ingest may write several)."""
+
+    attempt_id: str
+    file_id: str
+    table: str
+    paths: tuple[str, ...]
+
+    def is_in_code_order(self) -> bool:
+        return len(self.paths) == 1 and is_in_code_order(Path(self.paths[0]))
 
 
 def compact(wh: Warehouse) -> CompactResult:
-    """Rewrite every current load's rate part that is not in billing-code order (module doc)."""
+    """Rewrite the parts of every current load that are not one part in billing-code order
+    into one part that is (module doc)."""
     _drop_dead_copies(wh.home / "staging")
     with cat.reading(wh.catalog) as con:
-        todo = [(t, *part) for t in TABLES for part in ledger.current_parts(con, t)]
-    n_rewritten = n_rows = n_in_order = n_left = 0
-    for _table, attempt_id, file_id, path in todo:
-        if is_in_code_order(Path(path)):
+        loads = [load for table in TABLES for load in _loads(con, table)]
+    n_rewritten = n_parts = n_rows = n_in_order = n_left = 0
+    for load in loads:
+        if load.is_in_code_order():
             n_in_order += 1
             continue
-        rows = _compact_part(wh, attempt_id, file_id, Path(path))
+        rows = _compact_load(wh, load)
         if rows is None:
             n_left += 1
         else:
-            n_rewritten, n_rows = n_rewritten + 1, n_rows + rows
-    return CompactResult(n_rewritten, n_rows, n_in_order, n_left)
+            n_rewritten, n_parts, n_rows = n_rewritten + 1, n_parts + len(load.paths), n_rows + rows
+    return CompactResult(n_rewritten, n_parts, n_rows, n_in_order, n_left)
+
+
+def _loads(con: duckdb.DuckDBPyConnection, table: str) -> list[LoadParts]:
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for attempt_id, file_id, path in ledger.current_parts(con, table):
+        grouped.setdefault((attempt_id, file_id), []).append(path)
+    return [LoadParts(a, f, table, tuple(paths)) for (a, f), paths in grouped.items()]
 
 
 def is_in_code_order(path: Path) -> bool:
@@ -112,17 +130,19 @@ def is_in_code_order(path: Path) -> bool:
     return True
 
 
-def _compact_part(wh: Warehouse, attempt_id: str, file_id: str, path: Path) -> int | None:
-    """Sort one part into a new file and name it in the ledger: its rows, or None when the
-    load was replaced meanwhile (nothing changed then)."""
-    staging = wh.home / "staging" / f"{file_id}.{os.getpid()}.c{uuid.uuid4().hex[:8]}"
+def _compact_load(wh: Warehouse, load: LoadParts) -> int | None:
+    """Sort a load's parts into one new file and name it in the ledger instead: its rows,
+    or None when the load was replaced meanwhile (nothing changed then)."""
+    staging = wh.home / "staging" / f"{load.file_id}.{os.getpid()}.c{uuid.uuid4().hex[:8]}"
     cat.make_folder(staging)
-    final = path.with_name(f"{path.stem}.{uuid.uuid4().hex[:12]}.parquet")
+    name = f"{load.table}.{uuid.uuid4().hex[:12]}.parquet"
+    final = Path(load.paths[0]).with_name(name)
     try:
-        n_rows = sorted_copy(path, staging / path.name, wh.home)
-        os.replace(staging / path.name, final)
+        n_rows = sorted_copy([Path(p) for p in load.paths], staging / name, wh.home)
+        os.replace(staging / name, final)
         with cat.writing(wh.catalog) as con:
-            is_named = ledger.replace_part(con, attempt_id, str(path), str(final))
+            is_named = ledger.replace_parts(con, load.attempt_id, load.table, load.paths,
+                                            str(final), n_rows)  # fmt: skip
     except BaseException:
         final.unlink(missing_ok=True)
         raise
@@ -134,9 +154,10 @@ def _compact_part(wh: Warehouse, attempt_id: str, file_id: str, path: Path) -> i
     return n_rows
 
 
-def sorted_copy(source: Path, target: Path, home: Path) -> int:
-    """Write ``source``'s rows to ``target`` ordered by billing code (a code's rows keep
-    their order in the file), in ``ROW_GROUP_ROWS``-row groups; the rows written."""
+def sorted_copy(sources: list[Path], target: Path, home: Path) -> int:
+    """Write the rows of ``sources`` (a load's parts, in order) to ``target`` ordered by
+    billing code (a code's rows keep their order: part by part, row by row), in
+    ``ROW_GROUP_ROWS``-row groups; the rows written."""
     settings = query_config(home)
     settings["memory_limit"] = config.setting("memory_limit") or MEMORY_LIMIT
     cat.make_folder(Path(home) / "tmp")  # where the sort spills beyond the limit
@@ -145,12 +166,14 @@ def sorted_copy(source: Path, target: Path, home: Path) -> int:
         con.execute("SET enable_progress_bar = false")
         con.execute("SET preserve_insertion_order = true")  # the ORDER BY is the file's order
         rows = con.execute(
-            f"""COPY (SELECT * EXCLUDE (file_row_number)
-                      FROM read_parquet($source, file_row_number = true)
-                      ORDER BY {SORT_KEY} NULLS LAST, file_row_number)
+            f"""COPY (SELECT * EXCLUDE (filename, file_row_number)
+                      FROM read_parquet($sources, union_by_name = true, filename = true,
+                                        file_row_number = true)
+                      ORDER BY {SORT_KEY} NULLS LAST, list_position($sources, filename),
+                               file_row_number)
                 TO '{_quoted(target)}'
                 (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})""",
-            {"source": str(source)},
+            {"sources": [str(p) for p in sources]},
         ).fetchone()
     finally:
         con.close()

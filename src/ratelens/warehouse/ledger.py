@@ -267,28 +267,36 @@ def current_parts(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str,
     return [(str(a), str(f), str(p)) for a, f, p in rows]
 
 
-def replace_part(
-    con: duckdb.DuckDBPyConnection, attempt_id: str, old: str, new: str
+def replace_parts(
+    con: duckdb.DuckDBPyConnection, attempt_id: str, table: str, old: tuple[str, ...] | list[str],
+    new: str, n_rows: int,
 ) -> bool:
-    """Name ``new`` (the same rows rewritten) instead of ``old`` as a part of the current
-    load ``attempt_id``, and retire ``old``, in one transaction. False, and nothing changed,
-    when that load is no longer current or no longer has ``old`` (replaced meanwhile)."""
+    """Name ``new`` (the same rows rewritten) as the one part of ``table`` of the current load
+    ``attempt_id`` instead of its parts ``old``, and retire those, in one transaction.
+    False, and nothing changed, when that load is no longer current or its parts are no
+    longer ``old`` (replaced meanwhile)."""
     con.execute("BEGIN TRANSACTION")
     try:
         found = con.execute(
-            f"""SELECT count(*) FROM ingest_parts p
+            f"""SELECT list_sort(list(p.part_path)) FROM ingest_parts p
                 JOIN ({CURRENT}) l ON l.attempt_id = p.attempt_id AND l.status = 'loaded'
-                WHERE p.attempt_id = $attempt AND p.part_path = $old""",
-            {"attempt": attempt_id, "old": old},
+                WHERE p.attempt_id = $attempt AND p.table_name = $table""",
+            {"attempt": attempt_id, "table": table},
         ).fetchone()
-        if not found or found[0] != 1:
+        if not found or found[0] != sorted(old):
             con.execute("ROLLBACK")
             return False
+        row = con.execute(
+            "SELECT file_id FROM ingest_parts WHERE attempt_id = $attempt LIMIT 1",
+            {"attempt": attempt_id},
+        ).fetchone()
         con.execute(
-            "UPDATE ingest_parts SET part_path = $new WHERE attempt_id = $attempt "
-            "AND part_path = $old", {"attempt": attempt_id, "old": old, "new": new},
+            "DELETE FROM ingest_parts WHERE attempt_id = $attempt AND table_name = $table",
+            {"attempt": attempt_id, "table": table},
         )
-        con.execute("INSERT INTO retired_parts VALUES (?, ?, ?)", [old, new, now()])
+        add_part(con, attempt_id, str(row[0]) if row else "", table, new, n_rows)
+        con.executemany("INSERT INTO retired_parts VALUES (?, ?, ?)",
+                        [[path, new, now()] for path in old])  # fmt: skip
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
