@@ -90,7 +90,7 @@ def given(batches: list[tuple[str, pa.RecordBatch]], table: str) -> list[pa.Reco
 
 def written(folder: Path, table: str) -> list[Path]:
     """A table's part files, in writer order (rates.parquet, rates.1.parquet, ...)."""
-    return sorted(folder.glob(f"{table}*.parquet"), key=lambda p: len(p.name))
+    return sorted(folder.glob(f"{table}*.parquet"), key=lambda p: (len(p.name), p.name))
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -101,10 +101,10 @@ def test_each_part_holds_exactly_the_batches_it_was_given(
     i + 2n... in the reader's order (every column, nulls, lists)."""
     monkeypatch.setattr(tic_output, "BATCH_ROWS", 97)  # many batches
     monkeypatch.setattr(tic, "ITEM_BATCH", 4096)  # of a few items each (Arrow columns path)
+    monkeypatch.setattr(store, "WRITER_THREADS", n := 2 + seed % 2)
     batches = read_batches(in_network_file(tmp_path / "in.json", seed), 4096)
     counts, parts = store._write_parts(iter(batches), tmp_path / "parts")
-    n = store.WRITER_THREADS
-    assert n == 2 and len(given(batches, "rates")) > 3
+    assert len(given(batches, "rates")) > n
     for table, rows in counts.items():
         files = written(tmp_path / "parts", table)
         assert len(files) == min(n, len(given(batches, table)))
@@ -123,6 +123,7 @@ def test_several_parts_of_a_table_read_back_as_one(
 ) -> None:
     monkeypatch.setattr(tic_output, "BATCH_ROWS", 97)
     monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
+    monkeypatch.setattr(store, "WRITER_THREADS", 2)
     path = in_network_file(tmp_path / "in.json", 5)
     wh = Warehouse(tmp_path / "home")
     file_id, size = sha256_file(str(path))
