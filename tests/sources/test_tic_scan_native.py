@@ -402,8 +402,8 @@ def test_reader_same_with_compiled_ids_arrow_ids_and_parsed(
     tmp_path, monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
     """A file's rows are the same whether the references' ids come from the compiled
-    analysis, from Arrow or from parsing each reference; kept in memory or on disk."""
-    from ratelens.sources.tic import reader, refs
+    analysis, from Arrow or from parsing each reference."""
+    from ratelens.sources.tic import reader
 
     rng = random.Random(seed)
     n_refs = 40
@@ -444,8 +444,6 @@ def test_reader_same_with_compiled_ids_arrow_ids_and_parsed(
     compiled = reader_outcome(path)
     assert isinstance(compiled[0], dict) and compiled[0]["provider_groups"]
     assert any(r is not None for r in seen)  # some batches' ids came from the analysis
-    monkeypatch.setattr(refs, "RAW_IN_MEMORY", 700)  # the rest on disk
-    assert reader_outcome(path) == compiled
     monkeypatch.setattr(reader, "_known_ids", lambda ids: None)  # Arrow reads the ids
     assert reader_outcome(path) == compiled
     monkeypatch.setattr(reader, "read_reference_ids", lambda *a: None)

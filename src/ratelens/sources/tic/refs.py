@@ -36,7 +36,6 @@ REFERENCE_SCHEMA = pa.schema(
         ("provider_groups", pa.list_(_GROUP)),
     ]
 )
-RAW_IN_MEMORY = 1 << 28  # bytes of raw references kept in memory, the rest on disk
 DEPTH_SAFE = 2000  # an item shorter than this cannot nest 1,000 deep (orjson fails at 1,024)
 _TENS = 10 ** np.arange(9, -1, -1, dtype=np.int64)
 
@@ -107,14 +106,12 @@ class RawReferences:
 
     With wanted codes, most references of a file are never used: they are only checked as
     JSON and their ids read (``read_reference_ids``); the used ones are parsed at the end.
-    In memory: 20 bytes a reference (id, place in the file, length), and the texts of the
-    first ``RAW_IN_MEMORY`` bytes (writing them to disk cost 0.1 s per 70 MB).
+    In memory: 20 bytes a reference (id, place in the file, length).
     """
 
     def __init__(self) -> None:
         self.spill: BinaryIO | None = None
-        self.texts: list[bytes | None] = []  # each block's text while in memory
-        self.size = 0  # bytes kept (in memory, then in the spill: one range of places)
+        self.size = 0  # bytes written
         self.ids: list[np.ndarray] = []
         self.places: list[np.ndarray] = []  # where each one starts in the spill
         self.lengths: list[np.ndarray] = []
@@ -125,17 +122,12 @@ class RawReferences:
 
     def add(self, blocks: list[Block], ids: np.ndarray) -> None:
         """References of blocks (their ids as ``read_reference_ids`` gave them)."""
+        if self.spill is None:
+            self.spill = tempfile.TemporaryFile(prefix="ratelens-refs-")  # noqa: SIM115 (closed by close)
         self.ids.append(ids)
         for text, first, starts, ends in blocks:
             s0 = int(starts[0])
-            if self.size + len(text) <= RAW_IN_MEMORY:
-                self.texts.append(text)
-            else:
-                if self.spill is None:
-                    self.spill = tempfile.TemporaryFile(prefix="ratelens-refs-")  # noqa: SIM115 (closed by close)
-                    self.spill.seek(self.size)  # the places before it are in memory
-                self.spill.write(text)
-                self.texts.append(None)
+            self.spill.write(text)
             self.places.append(self.size + (starts - s0))
             self.lengths.append((ends - starts + 1).astype(np.int32))
             self.blocks.append((self.size, s0, first, len(starts)))
@@ -143,7 +135,7 @@ class RawReferences:
 
     def select(self, wanted: np.ndarray) -> Iterator[tuple[bytes, int, int]]:
         """(raw reference, index, file offset) of the references whose id is wanted."""
-        if not self.blocks:
+        if self.spill is None:
             return
         ids = np.concatenate(self.ids)
         places, lengths = np.concatenate(self.places), np.concatenate(self.lengths)
@@ -151,18 +143,11 @@ class RawReferences:
         for k in np.flatnonzero(np.isin(ids, wanted)).tolist():
             b = int(np.searchsorted(firsts, k, side="right")) - 1
             spill_at, s0, first, _ = self.blocks[b]
-            text = self.texts[b]
-            if text is None:
-                assert self.spill is not None
-                self.spill.seek(int(places[k]))
-                data = self.spill.read(int(lengths[k]))
-            else:
-                at = int(places[k]) - spill_at
-                data = text[at : at + int(lengths[k])]
+            self.spill.seek(int(places[k]))
+            data = self.spill.read(int(lengths[k]))
             yield data, first + k - int(firsts[b]), s0 + int(places[k]) - spill_at
 
     def close(self) -> None:
-        self.texts = []
         if self.spill is not None:
             self.spill.close()
             self.spill = None
@@ -381,8 +366,5 @@ class IdSet:
 
 
 def is_int_text(rid: str) -> bool:
-    """A decimal integer written as ``str(int)`` writes it (and fits in int64: 19-digit ids
-    up to 2**63 - 1 too, as Arrow reads them)."""
-    if not (rid.isdecimal() and rid.isascii()) or (rid[0] == "0" and rid != "0"):
-        return False
-    return len(rid) <= 18 or (len(rid) == 19 and int(rid) < 2**63)
+    """A decimal integer written as ``str(int)`` writes it (and fits in int64)."""
+    return rid.isdecimal() and rid.isascii() and len(rid) <= 18 and (rid[0] != "0" or rid == "0")
