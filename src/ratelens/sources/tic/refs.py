@@ -366,5 +366,8 @@ class IdSet:
 
 
 def is_int_text(rid: str) -> bool:
-    """A decimal integer written as ``str(int)`` writes it (and fits in int64)."""
-    return rid.isdecimal() and rid.isascii() and len(rid) <= 18 and (rid[0] != "0" or rid == "0")
+    """A decimal integer written as ``str(int)`` writes it (and fits in int64: 19-digit ids
+    up to 2**63 - 1 too, as Arrow reads them)."""
+    if not (rid.isdecimal() and rid.isascii()) or (rid[0] == "0" and rid != "0"):
+        return False
+    return len(rid) <= 18 or (len(rid) == 19 and int(rid) < 2**63)
