@@ -16,6 +16,7 @@ the caller reads the batch object by object, with its exact errors and warnings.
 from __future__ import annotations
 
 import io
+import mmap
 import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
@@ -135,17 +136,20 @@ class RawReferences:
 
     def select(self, wanted: np.ndarray) -> Iterator[tuple[bytes, int, int]]:
         """(raw reference, index, file offset) of the references whose id is wanted."""
-        if self.spill is None:
+        if self.spill is None or not self.size:
             return
         ids = np.concatenate(self.ids)
         places, lengths = np.concatenate(self.places), np.concatenate(self.lengths)
         firsts = np.cumsum([0] + [b[3] for b in self.blocks])
-        for k in np.flatnonzero(np.isin(ids, wanted)).tolist():
-            b = int(np.searchsorted(firsts, k, side="right")) - 1
-            spill_at, s0, first, _ = self.blocks[b]
-            self.spill.seek(int(places[k]))
-            data = self.spill.read(int(lengths[k]))
-            yield data, first + k - int(firsts[b]), s0 + int(places[k]) - spill_at
+        k = np.flatnonzero(np.isin(ids, wanted))  # in spill order (computed at once: 8,000
+        b = np.searchsorted(firsts, k, side="right") - 1  # references cost 0.1 s one by one)
+        spill_at, s0, first = np.array([blk[:3] for blk in self.blocks], np.int64).T
+        index, offset = first[b] + k - firsts[b], s0[b] + places[k] - spill_at[b]
+        self.spill.flush()
+        columns = (a.tolist() for a in (places[k], lengths[k], index, offset))
+        with mmap.mmap(self.spill.fileno(), 0, access=mmap.ACCESS_READ) as text:
+            for at, n, i, o in zip(*columns, strict=True):
+                yield text[at : at + n], i, o
 
     def close(self) -> None:
         if self.spill is not None:
