@@ -55,7 +55,7 @@ typedef struct {
 
 static int grow(Buf *b, size_t extra) {
     size_t need = b->len + extra, cap = b->cap ? b->cap : 256;
-    if (need <= b->cap) return OK;
+    if (need <= b->cap && b->p != NULL) return OK; /* (never NULL after a grow) */
     while (cap < need) cap *= 2;
     char *p = PyMem_RawRealloc(b->p, cap);
     if (p == NULL) return NOMEM;
@@ -477,7 +477,7 @@ typedef struct {
     Buf rows; /* Row */
 } Parser;
 
-static int key_is(const uchar *k, size_t kl, const char *name) {
+static inline int key_is(const uchar *k, size_t kl, const char *name) {
     return kl == strlen(name) && !memcmp(k, name, kl);
 }
 
@@ -493,10 +493,26 @@ static int strings(Cur *c, ListCol *l) {
     }
 }
 
+enum { K_SERVICE = 8, K_MODIFIER = 9, K_RATE = 12 };
+
+/* A price's known key: P_* for its strings, K_* for the others, -1 for an unknown one. */
+static int price_key(const uchar *k, size_t kl) {
+    switch (kl) {
+        case 7: return key_is(k, kl, "setting") ? P_SETTING : -1;
+        case 12: return key_is(k, kl, "service_code") ? K_SERVICE : -1;
+        case 13: return key_is(k, kl, "billing_class") ? P_CLASS : -1;
+        case 15:
+            return key_is(k, kl, "negotiated_rate")   ? K_RATE
+                   : key_is(k, kl, "negotiated_type") ? P_NTYPE
+                   : key_is(k, kl, "expiration_date") ? P_EXP
+                                                      : -1;
+        case 21: return key_is(k, kl, "billing_code_modifier") ? K_MODIFIER : -1;
+        case 22: return key_is(k, kl, "additional_information") ? P_ADDL : -1;
+        default: return -1;
+    }
+}
+
 static int price(Parser *ps, Cur *c, const Row *row) {
-    static const char *names[] = {"negotiated_type", "expiration_date", "billing_class",
-                                  "setting", "additional_information"};
-    static const char *lists[] = {"service_code", "billing_code_modifier"};
     int first = 1, done = 0, seen = 0, i;
     const uchar *k;
     size_t kl;
@@ -504,39 +520,34 @@ static int price(Parser *ps, Cur *c, const Row *row) {
     for (;;) {
         TRY(next_key(c, &first, &k, &kl, &done));
         if (done) break;
-        for (i = 0; i < N_PRICE_STR && !key_is(k, kl, names[i]); i++) continue;
-        if (i < N_PRICE_STR) {
-            if (seen & (1 << i)) return DECLINE;
-            seen |= 1 << i;
-            TRY(string(c, &ps->price[i].data, 0));
-            TRY(str_end(&ps->price[i], 1));
+        int key = price_key(k, kl);
+        if (key < 0) {
+            TRY(skip_value(c, 6));
             continue;
         }
-        for (i = 0; i < N_PRICE_LIST && !key_is(k, kl, lists[i]); i++) continue;
-        if (i < N_PRICE_LIST) {
-            if (seen & (1 << (8 + i))) return DECLINE;
-            seen |= 1 << (8 + i);
-            TRY(strings(c, &ps->plist[i]));
-            TRY(list_end(&ps->plist[i], 1));
-        } else if (key_is(k, kl, "negotiated_rate")) {
+        if (seen & (1 << key)) return DECLINE;
+        seen |= 1 << key;
+        if (key < N_PRICE_STR) {
+            TRY(string(c, &ps->price[key].data, 0));
+            TRY(str_end(&ps->price[key], 1));
+        } else if (key != K_RATE) {
+            TRY(strings(c, &ps->plist[key - K_SERVICE]));
+            TRY(list_end(&ps->plist[key - K_SERVICE], 1));
+        } else {
             Num n;
             double v;
-            if (seen & (1 << 12)) return DECLINE;
-            seen |= 1 << 12;
             TRY(number(c, &n));
             TRY(to_double(&n, &v, 1));
             TRY(put(&ps->rate, &v, sizeof v));
-        } else {
-            TRY(skip_value(c, 6));
         }
     }
-    int required = (1 << P_NTYPE) | (1 << P_EXP) | (1 << P_CLASS) | (1 << 12);
+    int required = (1 << P_NTYPE) | (1 << P_EXP) | (1 << P_CLASS) | (1 << K_RATE);
     if (ps->is_v2) required |= 1 << P_SETTING;
     if ((seen & required) != required) return DECLINE;
     for (i = 0; i < N_PRICE_STR; i++)
         if (!(seen & (1 << i))) TRY(str_end(&ps->price[i], 0));
     for (i = 0; i < N_PRICE_LIST; i++)
-        if (!(seen & (1 << (8 + i)))) TRY(list_end(&ps->plist[i], 0));
+        if (!(seen & (1 << (K_SERVICE + i)))) TRY(list_end(&ps->plist[i], 0));
     return put(&ps->rows, row, sizeof *row);
 }
 
@@ -566,6 +577,7 @@ static int rate(Parser *ps, Cur *c, Row *row) {
     int first = 1, done = 0, seen = 0;
     const uchar *k;
     size_t kl;
+    if (ps->refs.n >= INT32_MAX) return DECLINE;
     row->rate = (int32_t)ps->refs.n; /* its references: the next list of ps->refs */
     TRY(expect(c, '{'));
     for (;;) {
@@ -788,7 +800,7 @@ static int expand_str(StrCol *to, const StrCol *from, const Row *rows, size_t n)
     int32_t *off = (int32_t *)(to->off.p + to->off.len);
     for (size_t r = 0; r < n; r++) {
         int32_t a = at32(&from->off, rows[r].item), b = at32(&from->off, rows[r].item + 1);
-        memcpy(to->data.p + to->data.len, from->data.p + a, (size_t)(b - a));
+        if (b > a) memcpy(to->data.p + to->data.len, from->data.p + a, (size_t)(b - a));
         to->data.len += (size_t)(b - a);
         off[r] = (int32_t)to->data.len;
     }
