@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -305,18 +306,23 @@ def select_report_rates(
 # the filters only (the year's, payer's and modifier's predicates read them), not selected.
 KEPT_FOR_FILTERS = ("last_updated_on", "plan_name", "billing_code_modifier")
 KEPT_COLUMNS = REPORT_COLUMNS + KEPT_FOR_FILTERS  # selected from the rates before the basis
+KEPT_BATCH = 100_000
 
 
 def kept_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """The ``selection`` (of :data:`KEPT_COLUMNS`, every year and filter, basis attached) as
-    an Arrow table to keep, its text columns dictionary-encoded (a few distinct values each:
-    a third of the bytes at 100,000 rows), each row numbered (``kept_row``)."""
-    table = con.sql("SELECT * FROM selection").to_arrow_table()
+    an Arrow table to keep, each row numbered (``kept_row``), its text columns
+    dictionary-encoded (a few distinct values each: a third of the bytes), read in batches (a
+    batch of plain strings at a time: 1 M rows of them take ~350 MB)."""
+    reader = con.sql("SELECT * FROM selection").to_arrow_reader(KEPT_BATCH)
+    schema = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), f.type))
+                        if pa.types.is_string(f.type) else f for f in reader.schema])
+    batches = [pa.RecordBatch.from_arrays(
+        [pc.dictionary_encode(c) if pa.types.is_string(c.type) else c for c in batch.columns],
+        schema=schema) for batch in reader]
     con.execute("DROP TABLE selection")  # select_kept_rates registers its own
-    for i, field in enumerate(table.schema):
-        if pa.types.is_string(field.type):
-            table = table.set_column(i, field.name, pc.dictionary_encode(table.column(i)))
-    return table.append_column("kept_row", pa.array(range(table.num_rows), pa.int64()))
+    table = pa.Table.from_batches(batches, schema)  # a dictionary per batch: DuckDB reads it
+    return table.append_column("kept_row", pa.array(np.arange(table.num_rows)))
 
 
 def select_kept_rates(
@@ -332,7 +338,8 @@ def select_kept_rates(
     picked = ("kept_row", "state", "source_kind", "file_id", "provider_references")  # +state
     sql, used = selection_sql(bound, picked, source="kept")
     rows = con.execute(f"SELECT kept_row FROM ({sql})", used).fetchnumpy()["kept_row"]
-    con.register("selection", kept.take(rows).select(columns))
+    is_all = len(rows) == kept.num_rows and bool((rows == np.arange(len(rows))).all())
+    con.register("selection", (kept if is_all else kept.take(rows)).select(columns))
     if not bound.get("year"):
         return []
     return fetch(con, _OTHER_SELECTED.replace("FROM selection", "FROM kept"), bound)
