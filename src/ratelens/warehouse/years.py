@@ -13,9 +13,12 @@ from ratelens.warehouse.rate_queries import code_list
 # {codes}: rate_queries.code_list, an IN list DuckDB pushes down to the Parquet scan (row groups
 # skipped by their billing_code min/max; ``IN (SELECT unnest($codes))`` read every rate row's
 # code: 75 ms on 10 M rows, 0.4 s on 100 M).
+# The distinct dates first (a dictionary-encoded column: the pattern then runs on a few
+# values, not on every row of the code: 1 M rows at 100 M, 0.23 s).
 RATE_YEARS = """
-SELECT DISTINCT CAST(left(last_updated_on, 4) AS INTEGER) AS year FROM rates
-WHERE billing_code IN ({codes}) AND regexp_matches(last_updated_on, '^[0-9]{{4}}')
+SELECT DISTINCT CAST(left(last_updated_on, 4) AS INTEGER) AS year
+FROM (SELECT DISTINCT last_updated_on FROM rates WHERE billing_code IN ({codes}))
+WHERE regexp_matches(last_updated_on, '^[0-9]{{4}}')
 ORDER BY year DESC
 """
 PFS_YEARS = "SELECT DISTINCT year FROM pfs_rvu WHERE hcpcs = $code ORDER BY year DESC"
