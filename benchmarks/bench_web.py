@@ -189,8 +189,9 @@ def main() -> None:
         cli_report(home, code)
 
     passes = (
-        (0, "no report cache: requests run the rate queries (identical concurrent ones share "
-            "a run; a code's Medicare side is read once per ledger state)"),
+        (0, "no report cache: requests filter the code's kept rows and run the statistics "
+            "(identical concurrent ones share a run; a code's Medicare side and its rate rows "
+            "with their Medicare basis are read once per ledger state)"),
         (64, "report cache on (the default)"),
     )
     for n_reports, label in passes[:1] if args.no_cache else passes:
