@@ -43,7 +43,6 @@ from ratelens.sources.tic.refs import (
     block_items,
     event_block,
     is_int_text,
-    one_block,
     read_reference_ids,
     read_references,
 )
@@ -112,6 +111,8 @@ class InNetwork:
         self.remote = RemoteReferences(ctx)  # v1 references given by location
         self.pending: dict[str, tuple[int, str]] = {}  # used before defined: id -> place
         self.used: set[str] = set()  # ids referenced by kept rates (when filtering)
+        self.used_ints: list[np.ndarray] = []  # those of rates read as columns, as integers
+        self.used_texts: set[str] = set()  # those of rates read item by item
         self.is_refs_read = self.is_items_read = False
         self.kept = GroupSpill(ctx.file_id)  # groups read before we know if they are used
         self.raw = RawReferences()  # references only checked and their ids read (see submit)
@@ -211,7 +212,9 @@ class InNetwork:
                     self.item(data, index, offset)
             return
         if self.codes is not None:
-            self.used.update(map(str, np.unique(done.references).tolist()))
+            used = np.unique(done.references)
+            self.used_ints.append(used)
+            self.used.update(map(str, used.tolist()))
         self.check_rates(done.rates)
         self.out.add_rooted_batch("rates", done.rates)
 
@@ -330,6 +333,7 @@ class InNetwork:
         """Note provider_group_id values used at ``place`` (offset, JSON path)."""
         if self.codes is not None:
             self.used.update(ids)
+            self.used_texts.update(ids)
         if self.remote:
             self.remote.use(ids)
         defined = self.defined
@@ -451,10 +455,12 @@ class InNetwork:
         """Parse the raw references the kept rates use, as if kept when met."""
         if not self.raw:
             return
-        used = np.array([int(r) for r in self.used if is_int_text(r)], np.int64)
+        texts = [int(r) for r in self.used_texts if is_int_text(r)]
+        used = np.concatenate([*self.used_ints, np.array(texts, np.int64)])
         items = list(self.raw.select(used))
-        blocks = [one_block(data, index, offset) for data, index, offset in items]
-        done = read_references(blocks, self.ctx.file_id, self.is_shallow()) if items else None
+        if not items:
+            return
+        done = read_references(_one_each(items), self.ctx.file_id, self.is_shallow())
         if done is not None:
             self.kept.add_serialized(done.groups.serialize(), done.npis.serialize())
             return
@@ -529,6 +535,14 @@ class InNetwork:
 ReadReferences = tuple[
     References | None, tuple[pa.Buffer | None, pa.Buffer | None] | None, np.ndarray | None
 ]
+
+
+def _one_each(items: list[tuple[bytes, int, int]]) -> list[Block]:
+    """A block of each (raw reference, index, offset), as ``one_block`` makes it (its
+    arrays made for all at once: thousands of references)."""
+    starts = np.array([offset for _, _, offset in items], np.int64)
+    ends = starts + np.array([len(data) for data, _, _ in items], np.int64) - 1
+    return [(d, i, starts[j : j + 1], ends[j : j + 1]) for j, (d, i, _) in enumerate(items)]
 
 
 def _known_ids(ids: list[np.ndarray | None]) -> np.ndarray | None:
