@@ -454,3 +454,45 @@ def test_reader_same_with_compiled_ids_arrow_ids_and_parsed(
 def in_any_order(outcome) -> object:
     tables, warnings = outcome
     return {name: sorted(map(repr, rows)) for name, rows in tables.items()}, warnings
+
+
+def test_malformed_reference_errs_only_when_used(tmp_path) -> None:
+    """With codes, a v2 reference whose id the analysis read is parsed only if a kept rate
+    uses it, as an unused item is only checked for structure: one holding ``NaN`` is an
+    error at its byte when used, and passed over when not."""
+    item = {
+        "negotiation_arrangement": "ffs",
+        "name": "n",
+        "billing_code_type": "CPT",
+        "billing_code_type_version": "2024",
+        "billing_code": "77407",
+        "description": "d",
+        "negotiated_rates": [
+            {
+                "provider_references": [1],
+                "negotiated_prices": [
+                    {
+                        "negotiated_type": "negotiated",
+                        "negotiated_rate": 1.0,
+                        "expiration_date": "9999-12-31",
+                        "billing_class": "professional",
+                        "setting": "outpatient",
+                    }
+                ],
+            }
+        ],
+    }
+    good = b'{"provider_group_id": 1, "network_name": ["N"], "provider_groups": []}'
+    bad = b'{"provider_group_id": 2, "x": NaN, "network_name": ["N"], "provider_groups": []}'
+    head = b'{"version": "2.0.0", "reporting_entity_name": "P", "reporting_entity_type": "x", '
+    text = head + b'"provider_references": [' + good + b", " + bad + b'], "in_network": ['
+    path = tmp_path / "f.json"
+    path.write_bytes(text + json.dumps(item).encode() + b"]}")
+    tables, warnings = reader_outcome(path)
+    assert len(tables["rates"]) == 1 and warnings == []
+    path.write_bytes(
+        path.read_bytes().replace(b'"provider_references": [1]', b'"provider_references": [2]')
+    )
+    kind, message = reader_outcome(path)
+    at = text.index(b"NaN")
+    assert kind == "FormatError" and f"byte {at:,} (provider_references[1])" in message
