@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from ratelens.sources.rates import RATE_SCHEMA
 from ratelens.sources.tic.refs import Block, read_blocks
+from ratelens.sources.tic.scan import one_a_line
 
 try:
     from ratelens.sources.tic import _ticitems
@@ -107,6 +108,8 @@ def read_items(
     if any(_ODD_NUMBER.search(block[0]) for block in blocks):
         return None  # "-0" (Arrow reads -0.0, orjson the integer 0), or a number Arrow may
         # read as infinite (or ignore, in an unknown field) where orjson fails
+    # Arrow reads one element a line (the compiled parser does not need it: made here)
+    blocks = [(one_a_line(text, starts, ends), i, starts, ends) for text, i, starts, ends in blocks]
     read = read_blocks(blocks, ITEM_SCHEMA, is_shallow)
     if read is None:
         return None

@@ -533,12 +533,14 @@ class Scanner:
         """Complete elements of a chunk as one ``items`` event: their text, and each
         element's first and last byte in the file. Element ``j`` is
         ``text[starts[j] - starts[0] : ends[j] - starts[0] + 1]``. The text is one element
-        a line (see :func:`one_a_line`) unless the array's ids are read (``ids``): then it
-        is the file's bytes, and the caller makes lines of it only if it needs to parse it."""
+        a line (see :func:`one_a_line`) unless the array's ids are read (``ids``) or its key
+        is in ``KEPT_RAW``: then it is the file's bytes, and the caller makes lines of it
+        only if it needs to parse it."""
         s0 = int(starts[0])
         text = data[s0 - base : int(ends[-1]) - base + 1]
         if ids is False:
-            text = one_a_line(text, starts, ends)
+            if self.key not in KEPT_RAW:
+                text = one_a_line(text, starts, ends)
             return ("items", self.key, self.n_items, text, starts.copy(), ends.copy())
         done = text, starts.copy(), ends.copy()
         return ("items", self.key, self.n_items, *done, cast(np.ndarray | None, ids))
@@ -582,6 +584,10 @@ class Scanner:
     def _wrong_element(self, offset: int, index: int, found: str) -> None:
         where = at(offset, f"{self.key}[{index}]")
         raise ValidationError(self.path, where, f"an object as element of {self.key}", found)
+
+
+KEPT_RAW = frozenset({"in_network"})  # items events of these keep the file's bytes: their
+# reader (tic_items) makes lines only for Arrow's reader (0.03-0.1 s per 100 MB saved)
 
 
 def one_a_line(text: bytes, starts: np.ndarray, ends: np.ndarray) -> bytes:
