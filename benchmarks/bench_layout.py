@@ -119,8 +119,9 @@ def selection(wh: Warehouse, code: str, repeat: int) -> dict[str, float]:
 def timed(args: list[str], env: dict[str, str], out: Path | None = None) -> dict[str, float]:
     """Run a command under /usr/bin/time: wall, CPU (user + sys) seconds, peak RSS in MB."""
     with open(out or os.devnull, "wb") as stdout:
-        done = subprocess.run([*TIME, *args], env=env, stdout=stdout, stderr=subprocess.PIPE,
-                              check=True)  # fmt: skip
+        done = subprocess.run([*TIME, *args], env=env, stdout=stdout, stderr=subprocess.PIPE)
+    if done.returncode:
+        sys.exit(f"{' '.join(args)} failed: {done.stderr.decode()[-2000:]}")
     wall, user, system, rss = done.stderr.decode().strip().splitlines()[-1].split()
     return {"wall": float(wall), "cpu": float(user) + float(system), "rss_mb": int(rss) / 1024}
 
