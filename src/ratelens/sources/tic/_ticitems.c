@@ -70,16 +70,18 @@ static inline int put(Buf *b, const void *src, size_t n) {
     return OK;
 }
 
-/* Arrow string column: int32 offsets, data, validity bits. */
+/* Arrow string column: int32 offsets, data, validity bits (only when nullable). */
 typedef struct {
     Buf off, data, valid;
     int64_t n, nulls;
+    int is_nullable;
 } StrCol;
 
 /* Arrow list<string> column: int32 offsets into its strings, validity bits. */
 typedef struct {
     Buf off, valid;
     int64_t n, nulls;
+    int is_nullable;
     StrCol items;
 } ListCol;
 
@@ -105,14 +107,14 @@ static int push_offset(Buf *off, size_t at) {
 /* Ends the string whose bytes were put in c->data (none for a null). */
 static int str_end(StrCol *c, int is_valid) {
     TRY(push_offset(&c->off, c->data.len));
-    TRY(set_valid(&c->valid, c->n, is_valid));
+    if (c->is_nullable) TRY(set_valid(&c->valid, c->n, is_valid));
     c->n++, c->nulls += !is_valid;
     return OK;
 }
 
 static int list_end(ListCol *c, int is_valid) {
     TRY(push_offset(&c->off, (size_t)c->items.n));
-    TRY(set_valid(&c->valid, c->n, is_valid));
+    if (c->is_nullable) TRY(set_valid(&c->valid, c->n, is_valid));
     c->n++, c->nulls += !is_valid;
     return OK;
 }
@@ -560,13 +562,9 @@ static int references(Parser *ps, Cur *c) {
         if (done) return list_end(&ps->refs, 1);
         Num n;
         TRY(number(c, &n));
-        if (!n.is_int || n.is_neg || n.len > 19) return DECLINE;
-        int64_t id = 0;
-        for (size_t i = 0; i < n.len; i++) {
-            int d = n.s[i] - '0';
-            if (id > (INT64_MAX - d) / 10) return DECLINE;
-            id = id * 10 + d;
-        }
+        /* an integer of at most 19 digits (no leading zero): n.m is its exact value */
+        if (!n.is_int || n.is_neg || n.len > 19 || n.m > (uint64_t)INT64_MAX) return DECLINE;
+        int64_t id = (int64_t)n.m;
         TRY(put(&ps->ids, &id, sizeof id));
         TRY(put(&ps->refs.items.data, n.s, n.len));
         TRY(str_end(&ps->refs.items, 1));
@@ -816,7 +814,7 @@ static int expand_list(ListCol *to, const ListCol *from, const Row *rows, size_t
         int32_t slot = is_rate ? rows[r].rate : rows[r].item;
         int32_t a = at32(&from->off, slot), b = at32(&from->off, slot + 1);
         int32_t da = at32(&fi->off, a), db = at32(&fi->off, b);
-        int is_valid = (from->valid.p[slot >> 3] >> (slot & 7)) & 1;
+        int is_valid = !from->is_nullable || ((from->valid.p[slot >> 3] >> (slot & 7)) & 1);
         if (ti->data.len + (size_t)(db - da) > INT32_MAX || ti->n + (b - a) > INT32_MAX)
             return DECLINE;
         TRY(put(&ti->data, fi->data.p + da, (size_t)(db - da)));
@@ -880,6 +878,7 @@ static int expand(Parser *ps, Out *o) {
     size_t n = o->n = ps->rows.len / sizeof(Row);
     for (int i = 0; i < O_PRICE; i++) TRY(str_init(&o->str[i]));
     for (int i = 0; i < L_PRICE; i++) TRY(list_init(&o->list[i]));
+    o->list[L_BUNDLED].is_nullable = 1;
     TRY(locators(&o->str[O_LOCATOR], rows, n));
     for (int i = 0; i < N_ITEM_STR; i++) TRY(expand_str(&o->str[O_ITEM + i], &ps->item[i], rows, n));
     TRY(expand_list(&o->list[L_BUNDLED], &ps->contained, rows, n, 0));
@@ -892,6 +891,8 @@ static int expand(Parser *ps, Out *o) {
 }
 
 static int parser_init(Parser *ps) {
+    ps->price[P_SETTING].is_nullable = ps->price[P_ADDL].is_nullable = 1;
+    ps->plist[0].is_nullable = ps->plist[1].is_nullable = ps->contained.is_nullable = 1;
     for (int i = 0; i < N_ITEM_STR; i++) TRY(str_init(&ps->item[i]));
     for (int i = 0; i < N_PRICE_STR; i++) TRY(str_init(&ps->price[i]));
     for (int i = 0; i < N_PRICE_LIST; i++) TRY(list_init(&ps->plist[i]));
