@@ -9,6 +9,8 @@ machine's speed drifts; the best run and the median are shown):
 
 - ``before``: one ``pq.ParquetWriter(..., compression="zstd")`` per table, as ingest wrote
   until session 4 (statistics and dictionary on every column);
+- ``after, references as lists``: those options with ``provider_references`` written as a
+  Parquet list, as ingest did until it stored them as one text per row;
 - ``after``: ``store.part_writer`` (the options ingest uses now), row groups of
   ``store.ROW_GROUP_ROWS`` (and of each ``--row-groups`` size asked);
 - ``ingest path``: ``store._write_parts`` itself (writer threads behind bounded queues), with
@@ -38,11 +40,11 @@ import pyarrow.parquet as pq
 
 from ratelens.sources import ReadContext
 from ratelens.sources.tic.reader import read_in_network
-from ratelens.warehouse import store
+from ratelens.warehouse import reference_text, store
 
 DEFAULT = Path(tempfile.gettempdir()) / "ratelens-bench" / "in-network-100mb-seed20240501.json.gz"
 Batches = list[tuple[str, pa.RecordBatch]]
-Writer = Callable[[Path, str, pa.Schema], pq.ParquetWriter]
+Writer = Callable[[Path, str, pa.Schema], "pq.ParquetWriter | store.PartWriter"]
 
 
 def cpu() -> float:
@@ -77,6 +79,21 @@ def before_writer(path: Path, table: str, schema: pa.Schema) -> pq.ParquetWriter
     return pq.ParquetWriter(path, schema, compression="zstd")
 
 
+class ListPartWriter(store.PartWriter):
+    """``store.part_writer``'s options with provider references kept a Parquet list, as
+    ingest wrote them until they were stored as one text per row (``reference_text``)."""
+
+    def __init__(self, path: Path, table: str, schema: pa.Schema) -> None:
+        kept, reference_text.stored_schema = reference_text.stored_schema, lambda s: s
+        try:
+            super().__init__(path, table, schema)
+        finally:
+            reference_text.stored_schema = kept
+
+    def write_batch(self, batch: pa.RecordBatch, row_group_size: int | None = None) -> None:
+        self.parquet.write_batch(batch, row_group_size)
+
+
 def write_with(make: Writer, batches: Batches, folder: Path, rows: int | None) -> dict:
     """Write the batches in this thread with ``make``'s writers: thread CPU, wall, bytes."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -94,16 +111,18 @@ def write_with(make: Writer, batches: Batches, folder: Path, rows: int | None) -
     return {"cpu": used, "wall": wall, "bytes": size}
 
 
-def write_ingest_path(batches: Batches, folder: Path, threads: int) -> dict:
-    """``store._write_parts`` as ingest runs it with ``threads`` writer threads: process CPU
-    (all threads) and wall."""
+def write_ingest_path(batches: Batches, folder: Path, threads: int, lists: bool = False) -> dict:
+    """``store._write_parts`` as ingest runs it with ``threads`` writer threads (``lists``:
+    references kept a list): process CPU (all threads) and wall."""
     shutil.rmtree(folder, ignore_errors=True)
-    kept, store.WRITER_THREADS = store.WRITER_THREADS, threads
+    kept = store.WRITER_THREADS, store.PartWriter
+    store.WRITER_THREADS = threads
+    store.PartWriter = ListPartWriter if lists else kept[1]  # type: ignore[misc]
     start, cpu_start = time.perf_counter(), cpu()
     try:
         store._write_parts(iter(batches), folder)
     finally:
-        store.WRITER_THREADS = kept
+        store.WRITER_THREADS, store.PartWriter = kept  # type: ignore[misc]
     used, wall = cpu() - cpu_start, time.perf_counter() - start
     size = sum(f.stat().st_size for f in folder.iterdir())
     return {"cpu": used, "wall": wall, "bytes": size}
@@ -112,15 +131,16 @@ def write_ingest_path(batches: Batches, folder: Path, threads: int) -> dict:
 def per_column(batches: Batches, folder: Path) -> None:
     """Each rates column written alone, before and after: writer CPU seconds."""
     rates = [b for t, b in batches if t == "rates"]
-    print(f"{'column':28s} {'before':>8s} {'after':>8s}  (writer CPU s, best of 2)")
-    totals = [0.0, 0.0]
+    makers = (before_writer, ListPartWriter, store.part_writer)
+    print(f"{'column':28s} {'before':>8s} {'lists':>8s} {'after':>8s}  (writer CPU s, best of 2)")
+    totals = [0.0] * len(makers)
     for field in rates[0].schema:
         one = [("rates", b.select([field.name])) for b in rates]
         best = [min(write_with(make, one, folder, None)["cpu"] for _ in range(2))
-                for make in (before_writer, store.part_writer)]
-        totals = [totals[0] + best[0], totals[1] + best[1]]
-        print(f"{field.name:28s} {best[0]:8.3f} {best[1]:8.3f}")
-    print(f"{'sum':28s} {totals[0]:8.3f} {totals[1]:8.3f}")
+                for make in makers]
+        totals = [t + b for t, b in zip(totals, best, strict=True)]
+        print(f"{field.name:28s} " + " ".join(f"{b:8.3f}" for b in best))
+    print(f"{'sum':28s} " + " ".join(f"{t:8.3f}" for t in totals))
 
 
 def show(name: str, runs: list[dict], mb: float) -> None:
@@ -149,11 +169,14 @@ def main() -> None:
           f"({held / 1e6:.0f} MB held); reader {read_wall:.2f} s wall, {read_cpu:.2f} s CPU")
     configs: dict[str, Callable[[Path], dict]] = {
         "before (zstd, defaults)": lambda d: write_with(before_writer, batches, d, None),
+        "after, references as lists": lambda d: write_with(ListPartWriter, batches, d, None),
         f"after (row groups {store.ROW_GROUP_ROWS})":
             lambda d: write_with(store.part_writer, batches, d, store.ROW_GROUP_ROWS),
         **{f"after (row groups {n})": (lambda d, n=n: write_with(store.part_writer, batches, d, n))
            for n in args.row_groups},
         "ingest path, 1 writer thread": lambda d: write_ingest_path(batches, d, 1),
+        f"ingest path, {store.WRITER_THREADS} writer threads, references as lists":
+            lambda d: write_ingest_path(batches, d, store.WRITER_THREADS, lists=True),
         f"ingest path, {store.WRITER_THREADS} writer threads":
             lambda d: write_ingest_path(batches, d, store.WRITER_THREADS),
     }

@@ -17,7 +17,7 @@ from ratelens.sources.rates import RATE_SCHEMA
 from ratelens.sources.tic import output as tic_output
 from ratelens.sources.tic import reader as tic
 from ratelens.warehouse import catalog as cat
-from ratelens.warehouse import ledger, store
+from ratelens.warehouse import ledger, reference_text, store
 from ratelens.warehouse.store import Warehouse
 from shared_data import TEST_DATA
 
@@ -88,6 +88,11 @@ def given(batches: list[tuple[str, pa.RecordBatch]], table: str) -> list[pa.Reco
     return [b for t, b in batches if t == table]
 
 
+def stored(batches: list[pa.RecordBatch]) -> pa.Table:
+    """The batches as a part stores them (provider references as text: test_reference_text)."""
+    return pa.Table.from_batches([reference_text.stored_batch(b) for b in batches])
+
+
 def written(folder: Path, table: str) -> list[Path]:
     """A table's part files, in writer order (rates.parquet, rates.1.parquet, ...)."""
     return sorted(folder.glob(f"{table}*.parquet"), key=lambda p: (len(p.name), p.name))
@@ -110,7 +115,7 @@ def test_each_part_holds_exactly_the_batches_it_was_given(
         assert len(files) == min(n, len(given(batches, table)))
         for i, path in enumerate(files):
             part = pq.read_table(path)
-            assert part.equals(pa.Table.from_batches(given(batches, table)[i::n]))
+            assert part.equals(stored(given(batches, table)[i::n]))
             assert (table, path.name, part.num_rows) in parts
         assert sum(r for t, _, r in parts if t == table) == rows
     rates = pa.Table.from_batches(given(batches, "rates")).to_pylist()
@@ -147,7 +152,7 @@ def test_every_cms_example_round_trips(tmp_path: Path, path: Path) -> None:
     counts, _ = store._write_parts(iter(batches), tmp_path / "parts")
     for table in counts:
         parts = [pq.read_table(p) for p in written(tmp_path / "parts", table)]
-        assert pa.concat_tables(parts).equals(pa.Table.from_batches(given(batches, table)))
+        assert pa.concat_tables(parts).equals(stored(given(batches, table)))
 
 
 def test_rates_keep_billing_code_statistics_for_pruning(
@@ -184,7 +189,7 @@ def test_row_group_rows_cuts_row_groups(tmp_path: Path, monkeypatch: pytest.Monk
         sizes = [part.metadata.row_group(g).num_rows for g in range(part.num_row_groups)]
         mine = given(batches, "rates")[i::n]
         assert sizes == [min(64, b.num_rows - k) for b in mine for k in range(0, b.num_rows, 64)]
-        assert part.read().equals(pa.Table.from_batches(mine))
+        assert part.read().equals(stored(mine))
 
 
 def test_a_writer_failure_loads_nothing(tmp_path: Path) -> None:

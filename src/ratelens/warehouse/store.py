@@ -35,7 +35,7 @@ from ratelens.errors import EnvironmentFailure, RatelensError
 from ratelens.sources import ReadContext, Source
 from ratelens.sources.files import keep_big_buffers
 from ratelens.warehouse import catalog as cat
-from ratelens.warehouse import ledger
+from ratelens.warehouse import ledger, reference_text
 from ratelens.warehouse.ledger import LedgerEntry
 
 CATALOG = "ratelens.duckdb"
@@ -162,12 +162,11 @@ class Warehouse:
             if paths:
                 rel = con.read_parquet(paths, union_by_name=True)
                 empty = con.from_arrow(schema.empty_table())
-                missing = [  # columns added to the schema after these parts were written
-                    f'CAST(NULL AS {t}) AS "{c}"'
-                    for c, t in zip(empty.columns, empty.types, strict=True)
-                    if c not in rel.columns
-                ]
-                rel = rel.select(", ".join(["*", *missing])) if missing else rel
+                # provider references decoded from their text; columns added to the schema
+                # after these parts were written as nulls (reference_text.view_columns)
+                wanted = [(c, str(t)) for c, t in zip(empty.columns, empty.types, strict=True)]
+                columns = reference_text.view_columns(rel.columns, wanted)
+                rel = rel.select(", ".join(columns)) if columns else rel
             else:
                 rel = con.from_arrow(schema.empty_table())
             rel.create_view(table, replace=True)
@@ -438,18 +437,36 @@ PART_STATISTICS = {
 PART_PLAIN = {"rates": ("locator",), "allowed_amounts": ("locator",)}
 
 
-def part_writer(path: Path, table: str, schema: pa.Schema) -> pq.ParquetWriter:
-    """The Parquet writer of one part file of ``table`` (zstd; see ``PART_STATISTICS``)."""
-    if table not in PART_STATISTICS:
-        return pq.ParquetWriter(path, schema, compression="zstd")
-    leaves = {f.name: _leaf_path(f) for f in schema}
-    return pq.ParquetWriter(
-        path,
-        schema,
-        compression="zstd",
-        write_statistics=[leaves[c] for c in PART_STATISTICS[table] if c in leaves],
-        use_dictionary=[v for c, v in leaves.items() if c not in PART_PLAIN.get(table, ())],
-    )
+class PartWriter:
+    """The Parquet writer of one part file: batches of the reader's schema, stored with a
+    rate row's provider references as one text (``reference_text``), zstd, statistics and
+    dictionaries as ``PART_STATISTICS`` and ``PART_PLAIN`` say."""
+
+    def __init__(self, path: Path, table: str, schema: pa.Schema) -> None:
+        stored = reference_text.stored_schema(schema)
+        if table not in PART_STATISTICS:
+            self.parquet = pq.ParquetWriter(path, stored, compression="zstd")
+            return
+        leaves = {f.name: _leaf_path(f) for f in stored}
+        self.parquet = pq.ParquetWriter(
+            path,
+            stored,
+            compression="zstd",
+            write_statistics=[leaves[c] for c in PART_STATISTICS[table] if c in leaves],
+            use_dictionary=[v for c, v in leaves.items() if c not in PART_PLAIN.get(table, ())],
+        )
+
+    def write_batch(self, batch: pa.RecordBatch, row_group_size: int | None = None) -> None:
+        """Write a batch (refused unless of the schema the part was opened with)."""
+        self.parquet.write_batch(reference_text.stored_batch(batch), row_group_size)
+
+    def close(self) -> None:
+        self.parquet.close()
+
+
+def part_writer(path: Path, table: str, schema: pa.Schema) -> PartWriter:
+    """The writer of one part file of ``table`` for batches of ``schema`` (``PartWriter``)."""
+    return PartWriter(path, table, schema)
 
 
 def _leaf_path(field: pa.Field) -> str:
@@ -517,7 +534,7 @@ def part_name(table: str, writer: int) -> str:
 def _writer(jobs: queue.Queue[tuple[str, pa.RecordBatch] | None], folder: Path, index: int,
             schemas: dict[str, pa.Schema], rows: dict[str, int],
             failed: list[BaseException]) -> None:
-    writers: dict[str, pq.ParquetWriter] = {}
+    writers: dict[str, PartWriter] = {}
     try:
         while (job := jobs.get()) is not None:
             if failed:
