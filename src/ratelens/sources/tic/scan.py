@@ -542,7 +542,7 @@ class Scanner:
             if self.key not in KEPT_RAW:
                 text = one_a_line(text, starts, ends)
             return ("items", self.key, self.n_items, text, starts.copy(), ends.copy())
-        done = text, starts.copy(), ends.copy()
+        done = text, starts, ends  # views of this chunk's event positions, never changed
         return ("items", self.key, self.n_items, *done, cast(np.ndarray | None, ids))
 
     def _element_end(self, ids: np.ndarray | bool | None) -> Iterator[Event]:
