@@ -29,17 +29,20 @@ from ratelens.sources.tic import _ticscan
 
 rng = random.Random(1)
 alphabet = b'{}[]"\\ ,:77407CSTM-00\nab\\u'
+pieces = [bytes([c]) for c in alphabet] + [b'"provider_group_id"', b"123", b"1" * 20, b"-0.5"]
 for avx2 in (True, False):
     try:
         _ticscan.use_avx2(avx2)
     except RuntimeError:
         continue
     for i in range(20000):
-        analyzer = _ticscan.Analyzer([b"77407", b"CSTM-00", b"x" * 63] if i % 2 else None)
+        needles = [b"77407", b"CSTM-00", b"x" * 63] if i % 2 else None
+        analyzer = _ticscan.Analyzer(needles, ids=i % 3 == 0)  # ids: provider_group_id read
         base = 0
         for _ in range(rng.randint(1, 4)):
             n = rng.choice([0, 1, 63, 64, 65, 128, 200, 4096])
-            data = bytes(rng.choice(alphabet) for _ in range(n)) if n < 300 else os.urandom(n)
+            text = b"".join(rng.choice(pieces) for _ in range(n))[:n]
+            data = text if n < 300 else os.urandom(n)
             analyzer.analyse(data, base)
             base += len(data)
 print("random chunks: no sanitizer report")
