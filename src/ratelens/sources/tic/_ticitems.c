@@ -35,8 +35,9 @@
 #include <emmintrin.h>
 #endif
 
-enum { OK = 0, DECLINE = 1, NOMEM = 2 };
+enum { OK = 0, DECLINE = 1, NOMEM = 2, NOT_JSON = 3 };
 #define MAX_DEPTH 200   /* far below orjson's 1,024 */
+#define JSON_DEPTH 1000 /* deeper items are called not JSON (orjson fails at 1,024) */
 #define MAX_NUMBER 300  /* longest number token taken (a longer one could be infinite) */
 #define TRY(e)                 \
     do {                       \
@@ -448,6 +449,51 @@ static int skip_value(Cur *c, int depth) {
             return to_double(&n, &v, 0);
         }
     }
+}
+
+/* Is the value at c->p JSON that orjson takes? (OK; DECLINE when not, or not sure: nested
+ * deeper than JSON_DEPTH, a number longer than MAX_NUMBER.) */
+static int json_value(Cur *c, int depth) {
+    ws(c);
+    if (c->p >= c->end || depth > JSON_DEPTH) return DECLINE;
+    uchar open = *c->p, close = open == '{' ? '}' : ']';
+    if (open == '"') return string(c, NULL, 0);
+    if (open == 't') return literal(c, "true", 4);
+    if (open == 'f') return literal(c, "false", 5);
+    if (open == 'n') return literal(c, "null", 4);
+    if (open != '{' && open != '[') {
+        Num n;
+        double v;
+        TRY(number(c, &n));
+        return to_double(&n, &v, 0);
+    }
+    c->p++;
+    ws(c);
+    if (c->p < c->end && *c->p == close) {
+        c->p++;
+        return OK;
+    }
+    for (;;) {
+        if (open == '{') {
+            TRY(string(c, NULL, 0)); /* a key: escapes allowed here */
+            TRY(expect(c, ':'));
+        }
+        TRY(json_value(c, depth + 1));
+        ws(c);
+        if (c->p >= c->end) return DECLINE;
+        if (*c->p == close) {
+            c->p++;
+            return OK;
+        }
+        if (*c->p++ != ',') return DECLINE;
+    }
+}
+
+static int is_json(const uchar *s, const uchar *end) {
+    Cur c = {s, end};
+    if (json_value(&c, 1) != OK) return 0;
+    ws(&c);
+    return c.p == end;
 }
 
 /* ------------------------------------------------------------------ the parser */
@@ -998,7 +1044,8 @@ typedef struct {
     int64_t first;
 } Input;
 
-static int parse_all(Parser *ps, Input *in, Py_ssize_t n_in, Out *o) {
+/* Each item of the blocks given to f (parse, or is_json); the first status not OK. */
+static int each_item(Parser *ps, Input *in, Py_ssize_t n_in, int is_parse) {
     for (Py_ssize_t b = 0; b < n_in; b++) {
         const int64_t *starts = in[b].starts.buf, *ends = in[b].ends.buf;
         Py_ssize_t n = in[b].starts.len / 8, len = in[b].text.len;
@@ -1006,10 +1053,21 @@ static int parse_all(Parser *ps, Input *in, Py_ssize_t n_in, Out *o) {
         for (Py_ssize_t j = 0; j < n; j++) {
             int64_t a = starts[j] - starts[0], e = ends[j] - starts[0];
             if (a < 0 || a > e || e >= len) return DECLINE;
-            TRY(item(ps, text + a, text + e + 1, in[b].first + j));
+            if (is_parse)
+                TRY(item(ps, text + a, text + e + 1, in[b].first + j));
+            else if (!is_json(text + a, text + e + 1))
+                return NOT_JSON;
         }
     }
-    return expand(ps, o);
+    return OK;
+}
+
+/* The rows; when declined, NOT_JSON if an item is not JSON orjson takes (then Arrow's
+ * reader, laxer, must not read the batch: the item-by-item path says what is wrong). */
+static int parse_all(Parser *ps, Input *in, Py_ssize_t n_in, Out *o) {
+    int rc = each_item(ps, in, n_in, 1);
+    if (rc == DECLINE && each_item(ps, in, n_in, 0) == NOT_JSON) return NOT_JSON;
+    return rc == OK ? expand(ps, o) : rc;
 }
 
 static int take_inputs(PyObject *seq, Input *in, Py_ssize_t n) {
@@ -1072,6 +1130,8 @@ static PyObject *parse_items(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
     else if (rc == DECLINE)
         out = Py_NewRef(Py_None);
+    else if (rc == NOT_JSON)
+        out = Py_NewRef(Py_False);
     else
         out = result(&ps, &o);
 done:
@@ -1090,10 +1150,11 @@ done:
 
 static PyMethodDef module_methods[] = {
     {"parse_items", parse_items, METH_VARARGS,
-     "parse_items(blocks, codes, is_v2) -> (n_rows, columns) | None\n\n"
+     "parse_items(blocks, codes, is_v2) -> (n_rows, columns) | None | False\n\n"
      "blocks: (text, first index, starts, ends) of raw in_network items (int64 arrays);\n"
      "codes: sorted upper-case wanted codes as bytes, or None for every code. None when a\n"
-     "batch is outside the plain subset (see the file's comment)."},
+     "batch is outside the plain subset (see the file's comment), False when an item is\n"
+     "not JSON that orjson takes."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -22,8 +22,7 @@ item, with its exact errors, warnings and byte offsets.
 
 from __future__ import annotations
 
-import re
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -83,7 +82,6 @@ _ITEM_REQUIRED = (
 )
 _PRICE_REQUIRED = ("negotiated_type", "negotiated_rate", "expiration_date", "billing_class")
 ALL_CODES = "CSTM-00"
-_ODD_NUMBER = re.compile(rb"-0(?![0-9.eE])|[0-9]{300}|[eE][+-]?[0-9]{3}")  # or such text
 
 
 class ItemRows(NamedTuple):
@@ -104,10 +102,7 @@ def read_items(
     (``is_shallow``: see ``tic_refs.is_plain_json``)."""
     done = compiled_rows(blocks, codes, schema, file_id)
     if done is not None:
-        return done
-    if any(_ODD_NUMBER.search(block[0]) for block in blocks):
-        return None  # "-0" (Arrow reads -0.0, orjson the integer 0), or a number Arrow may
-        # read as infinite (or ignore, in an unknown field) where orjson fails
+        return done or None  # False: not JSON that orjson takes (Arrow may take it)
     # Arrow reads one element a line (the compiled parser does not need it: made here)
     blocks = [(one_a_line(text, starts, ends), i, starts, ends) for text, i, starts, ends in blocks]
     read = read_blocks(blocks, ITEM_SCHEMA, is_shallow)
@@ -126,16 +121,17 @@ def has_compiled() -> bool:
 
 def compiled_rows(
     blocks: list[Block], codes: frozenset[str] | None, schema: str, file_id: str
-) -> ItemRows | None:
+) -> ItemRows | Literal[False] | None:
     """The rows :func:`read_items` gives, by the compiled parser; None when it is not built
-    or declines the batch (not in the subset it parses exactly)."""
+    or declines the batch (not in the subset it parses exactly), False when an item is not
+    JSON that orjson takes (only the item-by-item path may say so)."""
     wanted = None if codes is None else _code_bytes(codes)
     if _ticitems is None or (codes is not None and wanted is None):
         return None
     inputs = [(t, first, _int64(starts), _int64(ends)) for t, first, starts, ends in blocks]
     done = _ticitems.parse_items(inputs, wanted, schema == "v2")
-    if done is None:
-        return None
+    if done is None or done is False:
+        return done
     n, cols = done
     columns = {name: _string(n, *cols[name]) for name in _COMPILED_STRINGS}
     columns.update({name: _strings(n, *cols[name]) for name in _COMPILED_LISTS})
@@ -304,6 +300,9 @@ def _checked_prices(price: pa.StructArray, schema: str) -> dict[str, pa.Array]:
         raise _NotPlain
     if any(_flat(fields[name]).null_count for name in ("service_code", "billing_code_modifier")):
         raise _NotPlain
+    rate = fields["negotiated_rate"].to_numpy(zero_copy_only=False)
+    if not np.isfinite(rate).all() or np.signbit(rate[rate == 0]).any():
+        raise _NotPlain  # a number too big (orjson fails), or -0 (orjson's integer 0)
     return fields
 
 
