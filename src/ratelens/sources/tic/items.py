@@ -156,7 +156,7 @@ def _repeated(value: str | None, kind: pa.DataType, n: int) -> pa.Array:
     columns of a batch, made anew, were a quarter of the reader's memory traffic)."""
     kept = _REPEATED.get((value, kind))
     if kept is None or len(kept) < n:
-        if len(_REPEATED) > 64:
+        if len(_REPEATED) > 8:  # 3 null columns (by type), "tic" and the last file ids
             _REPEATED.clear()
         size = max(n, 1 << 16)
         kept = pa.nulls(size, kind) if value is None else pa.repeat(pa.scalar(value, kind), size)
