@@ -14,8 +14,9 @@ connection each time:
   case: a query that reads the references of every row;
 - ``distinct lists``: ``count(DISTINCT provider_references)`` (as the locality basis groups);
 - ``select CODE``: a code's rows, every column, as a report's selection reads them;
-- ``report CODE``: ``benchmark_code`` itself (its selection, statistics, basis and
-  provider queries), for the ``--codes`` codes with the most rows.
+- ``report CODE``: ``benchmark_code`` itself (its selection, statistics, Medicare basis
+  and, with the small NPPES file of tests/data loaded in both, provider queries), for the
+  ``--codes`` codes with the most rows.
 
 Figures are CPU seconds of the process (user + sys, DuckDB's threads included) and wall
 seconds, best of ``--repeat``; the machine is shared, so the CPU is the figure to trust.
@@ -34,6 +35,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from ratelens.benchmark.report import benchmark_code
+from ratelens.ingest import ingest as ingest_files
 from ratelens.sources import ReadContext
 from ratelens.sources.files import sha256_file
 from ratelens.sources.rates import RATE_SCHEMA
@@ -43,6 +45,13 @@ from ratelens.warehouse.store import Warehouse
 
 DEFAULT = Path(tempfile.gettempdir()) / "ratelens-bench" / "in-network-100mb-seed20240501.json.gz"
 IN_NETWORK = {s.kind: s for s in tic.SOURCES}["tic_in_network"]
+NPPES = (
+    Path(__file__).parent.parent
+    / "tests"
+    / "data"
+    / "nppes"
+    / "npidata_pfile_20050523-20250608.csv"
+)
 
 
 def cpu() -> float:
@@ -98,6 +107,12 @@ def main() -> None:
     parser.add_argument("file", type=Path, nargs="?", default=DEFAULT)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--codes", type=int, default=2)
+    parser.add_argument(
+        "--nppes",
+        type=Path,
+        default=NPPES,
+        help="an NPPES file loaded too, so reports run the provider queries",
+    )
     args = parser.parse_args()
     file_id, size = sha256_file(str(args.file))
     with tempfile.TemporaryDirectory(prefix="bench-reftext-") as tmp:
@@ -112,6 +127,9 @@ def main() -> None:
             used, wall = min(c for c, _ in figures), statistics.median(w for _, w in figures)
             print(f"ingest, references as {name:5s}: {used:6.2f} s CPU (best), {wall:6.2f} s wall")
         whs = {name: Warehouse(home) for name, home in homes.items()}
+        for wh in whs.values():
+            if args.nppes and args.nppes.exists():
+                ingest_files(wh, [str(args.nppes)])
         codes = top_codes(whs["text"], args.codes)
         runs: dict[str, Callable[[Warehouse], Callable[[], object]]] = {
             "decode all": lambda wh: query(wh, "SELECT sum(len(provider_references)) FROM rates"),
