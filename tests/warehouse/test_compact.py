@@ -281,3 +281,16 @@ def test_copies_keep_the_schema_duckdb_reads(tmp_path: Path) -> None:
     cp.compact(wh)
     new = con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": _rate_parts(wh)}).fetchall()
     assert new == old
+
+
+def test_the_cli_command_says_what_it_did(tmp_path: Path) -> None:
+    _warehouse(tmp_path, n_files=2)
+    env = {**os.environ, "RATELENS_HOME": str(tmp_path)}
+    run = [sys.executable, "-m", "ratelens", "compact"]
+    said = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
+    assert said.strip().startswith("rewrote ") and "(84 rows)" in said
+    assert "0 already in order" in said
+    again = subprocess.run([*run, "--format", "json"], env=env, capture_output=True, text=True,
+                           check=True)  # fmt: skip
+    assert json.loads(again.stdout) == {"n_rewritten": 0, "n_parts": 0, "n_rows": 0,
+                                        "n_in_order": 2, "n_left": 0}  # fmt: skip
