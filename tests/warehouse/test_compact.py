@@ -250,10 +250,10 @@ def test_a_compaction_killed_midway_loses_nothing(tmp_path: Path) -> None:
             os.kill(proc.pid, signal.SIGKILL)
             break
         time.sleep(0.005)
-    proc.wait(timeout=60)
+    assert proc.wait(timeout=60) == -signal.SIGKILL  # killed while sorting, not finished
     assert _all_rows(wh) == before
     done = cp.compact(wh)
-    assert done.n_rewritten + done.n_in_order == 2
+    assert done.n_rewritten >= 1 and done.n_rewritten + done.n_in_order == 2
     assert _all_rows(wh) == before
     assert not any((tmp_path / "staging").iterdir())
 
