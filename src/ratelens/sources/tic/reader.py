@@ -172,7 +172,8 @@ class InNetwork:
         if self.items:
             self.flush_items()
         if key == "provider_references" and kind in ("item", "items"):
-            self.reference_block(event_block(event), event[-1] if len(event) in (6, 7) else None)
+            ids = event[-1] if self.codes is not None else None  # (asked only with codes)
+            self.reference_block(event_block(event), ids)
             return
         if key == "provider_references" and kind == "end":
             self.submit()
