@@ -21,10 +21,11 @@ once (the others wait): more only share the cores and the database's ``memory_li
 
 Memory is bounded by stated budgets: DuckDB's own (``memory_limit`` of the one shared
 database, see ``warehouse.store.query_config``; queries spill beyond it), the kept rows'
-(``kept_mb``, their Arrow bytes) and the report cache's, ``budget_mb`` (default 256 MB). A cached report is counted as its JSON body plus
-``OBJECT_BYTES_PER_JSON_BYTE`` times that for its Python objects (measured with tracemalloc:
-a 100,000-rate report of 1.1 MB JSON holds 4.4 MB of objects); the least recently used
-reports leave first, and a report larger than the whole budget is served but not kept.
+(``kept_mb``, their Arrow bytes) and the report cache's, ``budget_mb`` (default 256 MB). A
+cached report is counted as its JSON body plus ``OBJECT_BYTES_PER_JSON_BYTE`` times that for
+its Python objects (measured with tracemalloc: a 100,000-rate report of 1.1 MB JSON holds
+4.4 MB of objects); the least recently used reports leave first, and a report larger than
+the whole budget is served but not kept.
 """
 
 from __future__ import annotations
