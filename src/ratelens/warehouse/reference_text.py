@@ -18,10 +18,15 @@ Parts written before keep their list column; the view reads either (see ``view_c
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy and pyarrow.compute are imported by the functions that write (30-120 ms): every
+# command imports this module with store.py, and only ingest writes parts.
 
 LIST_COLUMN = "provider_references"
 TEXT_COLUMN = "provider_reference_text"
@@ -48,6 +53,9 @@ def stored_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 def to_text(lists: pa.Array) -> pa.Array:
     """One text per list (module doc): joined ids, or JSON where joining could mislead."""
+    import numpy as np
+    import pyarrow.compute as pc
+
     joined = pc.binary_join(lists, SEPARATOR)  # null for a null list or a null id
     ids = lists.flatten()
     if ids.null_count == 0 and not _is_any_unusual(ids):
@@ -64,6 +72,9 @@ def _is_any_unusual(ids: pa.Array) -> bool:
     """Whether some id may be unusual: empty, or the ids' bytes hold the separator or a
     ``[`` anywhere (almost never; ``_unusual_rows`` then says which rows are). A copy of the
     bytes and two ``memchr`` cost 2 ms per 100 MB of JSON, Arrow's ``match_substring`` 60."""
+    import numpy as np
+    import pyarrow.compute as pc
+
     if not len(ids):
         return False
     if pc.min(pc.binary_length(ids)).as_py() == 0:
@@ -78,6 +89,9 @@ def _is_any_unusual(ids: pa.Array) -> bool:
 def _unusual_rows(lists: pa.Array, ids: pa.Array) -> np.ndarray:
     """A mask of the non-null lists that need JSON: an id null, empty, holding the separator
     or starting with ``[``."""
+    import numpy as np
+    import pyarrow.compute as pc
+
     bad_id = pc.or_(
         pc.or_(pc.is_null(ids), pc.equal(pc.binary_length(ids), 0)),
         pc.or_(pc.match_substring(ids, SEPARATOR), pc.starts_with(ids, "[")),
