@@ -1,11 +1,13 @@
 """A rate row's provider references as Parquet parts store them: one text per row.
 
 Readers hand over ``provider_references`` as a list of ``provider_group_id`` texts. Written
-as a Parquet list, that column cost a third of the rates writer's CPU (0.197 of 0.554 s per
+as a Parquet list, that column took a third of the rates writer's CPU (0.19 of 0.54 s per
 100 MB of JSON: 4.9 M ids in 394,716 rows), though a file has few distinct lists (3,993
-there). One text per row costs a tenth of that. So the part writer stores the column
+there). As one text per row, joining included, it takes 0.09 s (``benchmarks/bench_write.py
+--per-column``) and its part a third of the bytes. So the part writer stores the column
 ``provider_reference_text`` in its place, and the view ``Warehouse.connect`` makes turns it
-back into the same ``provider_references`` list for every query:
+back into the same ``provider_references`` list for every query (decoding costs no more than
+reading the Parquet list: ``benchmarks/bench_reference_text.py``):
 
 * ids joined by ``SEPARATOR`` (the ASCII unit separator) when every id of the row is
   non-empty, holds no separator and none starts with ``[``, the common case;
