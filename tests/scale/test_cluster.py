@@ -222,6 +222,7 @@ def _generate_in_network(folder: Path, n: int) -> list[str]:
     spec = importlib.util.spec_from_file_location("gen", BENCHMARKS / "gen_in_network.py")
     assert spec is not None and spec.loader is not None
     gen = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = gen  # its dataclasses look their module up while being made
     spec.loader.exec_module(gen)
     folder.mkdir()
     paths = [folder / f"payer-{i}_in-network-rates.json.gz" for i in range(n)]
