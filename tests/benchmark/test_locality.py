@@ -251,13 +251,21 @@ def test_the_exact_key_join_gives_the_same_rows(warehouse: Warehouse) -> None:
         bound = {"default_year": 2025, "facility_pos": sorted(lq.FACILITY_POS),
                  "dollar_types": list(lq.DOLLAR_TYPES), "nppes_loaded": True,
                  "zip_loaded": True}  # fmt: skip
-        found = []
+        found, selected = [], []
         for is_exact in (False, True):
             q.select_rates(con, q.params(["99213"], year=2025))
+            sql = lq.basis_select(con, "selection", bound, lq.REPORT_COLUMNS, is_exact=is_exact)
+            # the same rows through the join of basis_select (the web app's kept rows)
+            selected.append(con.sql(f"SELECT * FROM ({sql}) ORDER BY negotiated_rate").fetchall())
             lq.attach_basis(con, "selection", bound, is_exact=is_exact)
             found.append(con.sql("SELECT * EXCLUDE (is_local_basis) FROM selection "
                                  "ORDER BY negotiated_rate").fetchall())
+            added = ", ".join(name for name, _ in lq.BASIS_COLUMNS)
+            assert selected[-1] == con.sql(
+                f"SELECT * EXCLUDE ({added}), {', '.join(lq.REPORT_COLUMNS)} FROM selection "
+                "ORDER BY negotiated_rate").fetchall()
     finally:
         con.close()
     assert found[0] == found[1] and len(found[0]) == 8
+    assert selected[0] == selected[1]
     assert ("13202-01 NY MANHATTAN" in str(found[0])) and "national" in str(found[0])

@@ -234,11 +234,26 @@ def attach_medicare(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
                     default_year: int | None, *, is_export: bool = False) -> None:
     """Add each row's Medicare basis columns to the selection ``table`` (see the queries):
     all of them for the rate export, the ones the statistics read for a report."""
+    bound = _basis_params(con, prices, default_year)
+    lq.attach_basis(con, table, bound, None if is_export else lq.REPORT_COLUMNS)
+
+
+def medicare_select(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
+                    default_year: int | None) -> str:
+    """The SELECT of ``table``'s rows with the report's basis columns (those
+    :func:`attach_medicare` adds for a report), ``table`` left as it is."""
+    return lq.basis_select(con, table, _basis_params(con, prices, default_year),
+                           lq.REPORT_COLUMNS)
+
+
+def _basis_params(con: duckdb.DuckDBPyConnection, prices: Prices,
+                  default_year: int | None) -> dict[str, Any]:
+    """The parameters of the basis queries; ``prices`` registered as ``medicare_prices``."""
     # a TEMP table: this connection's own (the web app's requests are cursors of one shared
     # database, where a view of the same name made by two requests at once conflicts)
     medicare_arrow = prices.table()  # noqa: F841 (read by name in the SQL below)
     con.execute("CREATE OR REPLACE TEMP TABLE medicare_prices AS SELECT * FROM medicare_arrow")
-    bound = {
+    bound: dict[str, Any] = {
         "default_year": default_year,
         "facility_pos": sorted(lq.FACILITY_POS),
         "dollar_types": list(lq.DOLLAR_TYPES),
@@ -248,7 +263,7 @@ def attach_medicare(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
         "wage_index_years": sorted(prices.wage_index_years),
         "cbsa_years": sorted(prices.cbsa_years),
     }
-    lq.attach_basis(con, table, bound, None if is_export else lq.REPORT_COLUMNS)
+    return bound
 
 
 def basis_gaps(con: duckdb.DuckDBPyConnection, table: str, prices: Prices) -> tuple[DataGap, ...]:

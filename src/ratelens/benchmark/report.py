@@ -157,8 +157,7 @@ def _select(con: duckdb.DuckDBPyConnection, bound: dict[str, Any], prices: local
     rows = kept.get(key)
     if rows is None:  # every row of the codes: no filter, no year
         q.select_rates(con, q.params(bound["codes"]), columns=q.KEPT_COLUMNS)
-        locality.attach_medicare(con, "selection", prices, year)
-        rows = q.kept_rows(con)
+        rows = q.kept_rows(con, locality.medicare_select(con, "selection", prices, year))
         kept[key] = rows
     return q.select_kept_rates(con, rows, bound)
 

@@ -276,8 +276,39 @@ def attach_basis(con: duckdb.DuckDBPyConnection, table: str, bound: dict[str, An
     facility_pos, dollar_types, nppes_loaded, zip_loaded, and for institutional rows cbsa
     ("" none), wage_index_years, cbsa_years.
     """
+    columns = columns or tuple(dict(BASIS_COLUMNS))
+    is_exact = _basis(con, table, bound, is_exact)
     kinds = dict(BASIS_COLUMNS)
-    columns = columns or tuple(kinds)
+    for name in columns:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kinds[name]}")
+    con.execute(_update(table, columns, is_exact))
+
+
+def basis_select(con: duckdb.DuckDBPyConnection, table: str, bound: dict[str, Any],
+                 columns: tuple[str, ...], *, is_exact: bool = False) -> str:
+    """The SELECT of ``table``'s rows with the basis ``columns`` :func:`attach_basis` would
+    add (the same values and types), leaving ``table`` as it is: a join read once, no update
+    of every row (1 M rows: ~0.4 s of CPU less)."""
+    is_exact = _basis(con, table, bound, is_exact)
+    kinds = dict(BASIS_COLUMNS)
+    added = ", ".join(
+        f"CAST({table}.negotiated_rate / nullif(b.{_PCT[name]}, 0) * 100 AS {kinds[name]}) "
+        f"AS {name}" if name in _PCT else f"CAST(b.{name} AS {kinds[name]}) AS {name}"
+        for name in columns
+    )  # fmt: skip
+    if is_exact:  # two keys share a hash: match on every key column instead
+        on = " AND ".join(f"b.{c} IS NOT DISTINCT FROM {table}.{c}" for c in KEY_COLUMNS)
+        source = "(SELECT * FROM rate_basis JOIN basis_keys USING (basis_key)) b"
+    else:
+        on = f"b.basis_key = hash({', '.join(f'{table}.{c}' for c in KEY_COLUMNS)})"
+        source = "rate_basis b"
+    return f"SELECT {table}.*, {added} FROM {table} LEFT JOIN {source} ON {on}"
+
+
+def _basis(con: duckdb.DuckDBPyConnection, table: str, bound: dict[str, Any],
+           is_exact: bool) -> bool:
+    """The ``rate_basis`` of ``table``'s keys (see :func:`attach_basis`); whether it must be
+    joined on every key column (two keys share a hash, or ``is_exact``)."""
     bound = {"cbsa": "", "wage_index_years": [], "cbsa_years": [], **bound}
     if table not in SELECTIONS:
         raise ValueError(f"unknown selection table {table!r}")
@@ -286,10 +317,7 @@ def attach_basis(con: duckdb.DuckDBPyConnection, table: str, bound: dict[str, An
                 + ", ".join("(?, ?)" for _ in REASONS) + ") t(reason_key, reason)",
                 [x for kv in REASONS.items() for x in kv])
     con.execute(_BASIS, {k: v for k, v in bound.items() if f"${k}" in _BASIS})
-    for name in columns:
-        con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kinds[name]}")
-    is_exact = is_exact or bool(con.execute(HAS_COLLISION).fetchall()[0][0])
-    con.execute(_update(table, columns, is_exact))
+    return is_exact or bool(con.execute(HAS_COLLISION).fetchall()[0][0])
 
 
 def national_reasons(table: str) -> str:
@@ -315,5 +343,5 @@ ORDER BY billing_code, payer, negotiated_rate, file_id, locator
 
 
 __all__ = ["ANY_ZIP", "BASIS_COLUMNS", "EXPORT_ROWS", "FACILITY_POS", "KEY_COLUMNS",
-           "RATE_YEARS", "REPORT_COLUMNS", "WAGE_INDEX", "attach_basis", "fetch",
+           "RATE_YEARS", "REPORT_COLUMNS", "WAGE_INDEX", "attach_basis", "basis_select", "fetch",
            "national_reasons"]

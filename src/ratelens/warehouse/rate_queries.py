@@ -309,12 +309,12 @@ KEPT_COLUMNS = REPORT_COLUMNS + KEPT_FOR_FILTERS  # selected from the rates befo
 KEPT_BATCH = 100_000
 
 
-def kept_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The ``selection`` (of :data:`KEPT_COLUMNS`, every year and filter, basis attached) as
-    an Arrow table to keep, each row numbered (``kept_row``), its text columns
+def kept_rows(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """The rows of ``sql`` (``selection`` of :data:`KEPT_COLUMNS`, every year and filter, with
+    the basis columns) as an Arrow table to keep, each row numbered (``kept_row``), its text columns
     dictionary-encoded (a few distinct values each: a third of the bytes), read in batches (a
     batch of plain strings at a time: 1 M rows of them take ~350 MB)."""
-    reader = con.sql("SELECT * FROM selection").to_arrow_reader(KEPT_BATCH)
+    reader = con.sql(sql).to_arrow_reader(KEPT_BATCH)
     schema = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), f.type))
                         if pa.types.is_string(f.type) else f for f in reader.schema])
     batches = [pa.RecordBatch.from_arrays(
