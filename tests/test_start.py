@@ -41,3 +41,16 @@ def test_entry_point_runs_the_cli_with_blas_single_threaded() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert "ingest" in done.stdout and "OPENBLAS 1" in done.stdout
+
+
+def test_a_report_does_not_import_what_only_readers_and_the_web_use() -> None:
+    """pyarrow.compute costs 0.1 s to import (issue 18: fixed costs off a report's path)."""
+    code = (
+        "import sys\n"
+        "import ratelens.benchmark.report, ratelens.reports.benchmark, ratelens.cli\n"
+        "print(sorted(m for m in ('pyarrow.compute', 'pyarrow.json', 'fastapi', 'jinja2',"
+        " 'matplotlib', 'openpyxl', 'weasyprint', 'dask') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
