@@ -17,16 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from rate_source import rows_source
 from ratelens.benchmark.rates import rate_rows
 from ratelens.benchmark.report import Filters, benchmark_code
 from ratelens.ingest import IngestOptions, ingest
 from ratelens.reports.benchmark import render_benchmark
-from ratelens.sources import ReadContext, Source, registry
-from ratelens.sources.rates import RATE_SCHEMA
+from ratelens.sources import ReadContext, registry
 from ratelens.warehouse import catalog as cat
 from ratelens.warehouse import compact as cp
 from ratelens.warehouse import ledger, store
@@ -48,23 +47,9 @@ def _rows(n_per_code: int, seed: int) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _source(rows: list[dict[str, Any]], batch: int) -> Source:
-    """A reader yielding ``rows`` in batches of ``batch`` rows (each one Parquet row group)."""
-
-    def read(ctx: ReadContext):
-        for start in range(0, len(rows), batch):
-            chunk = [
-                {**r, "source_kind": "tic", "file_id": ctx.file_id, "locator": f"row[{i}]"}
-                for i, r in enumerate(rows[start : start + batch], start)
-            ]
-            yield "rates", pa.RecordBatch.from_pylist(chunk, schema=RATE_SCHEMA)
-
-    return Source("test_rates", "rows of a test", lambda head, name: False, read)
-
-
 def _load(wh: Warehouse, i: int, rows: list[dict[str, Any]], batch: int) -> None:
     file_id, path = f"{i:064x}", str(wh.home / f"file-{i}.json")
-    wh.load(path, file_id, 1, _source(rows, batch), ReadContext(path, file_id))
+    wh.load(path, file_id, 1, rows_source(rows, batch), ReadContext(path, file_id))
 
 
 def _warehouse(home: Path, n_files: int = 3, n_per_code: int = 7, batch: int = 5) -> Warehouse:

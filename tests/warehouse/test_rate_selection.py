@@ -16,12 +16,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ratelens.sources import ReadContext, Source, registry
-from ratelens.sources.rates import RATE_SCHEMA
+from rate_source import rows_source
+from ratelens.sources import ReadContext, registry
 from ratelens.warehouse import rate_queries as q
 from ratelens.warehouse.compact import compact
 from ratelens.warehouse.store import Warehouse
@@ -59,26 +58,12 @@ filters_strategy = st.fixed_dictionaries(
 )
 
 
-def _source(rows: list[dict[str, Any]], batch: int) -> Source:
-    """A reader yielding ``rows`` in batches of ``batch`` (each one Parquet row group)."""
-
-    def read(ctx: ReadContext):
-        for start in range(0, len(rows), batch):
-            chunk = [
-                {**r, "source_kind": "tic", "file_id": ctx.file_id, "locator": f"row[{i}]"}
-                for i, r in enumerate(rows[start : start + batch], start)
-            ]
-            yield "rates", pa.RecordBatch.from_pylist(chunk, schema=RATE_SCHEMA)
-
-    return Source("test_rates", "rows of a test", lambda head, name: False, read)
-
-
 def _warehouse(home: Path, files: list[list[dict[str, Any]]], batch: int) -> Warehouse:
     wh = Warehouse(home)
     for i, rows in enumerate(files):
         file_id = f"{i:064x}"
         path = str(home / f"file-{i}.json")
-        wh.load(path, file_id, 1, _source(rows, batch), ReadContext(path, file_id))
+        wh.load(path, file_id, 1, rows_source(rows, batch), ReadContext(path, file_id))
     return wh
 
 
