@@ -11,10 +11,11 @@ machine's speed drifts; the best run and the median are shown):
   until session 4 (statistics and dictionary on every column);
 - ``after, references as lists``: those options with ``provider_references`` written as a
   Parquet list, as ingest did until it stored them as one text per row;
-- ``after``: ``store.part_writer`` (the options ingest uses now), row groups of
-  ``store.ROW_GROUP_ROWS`` (and of each ``--row-groups`` size asked);
-- ``ingest path``: ``store._write_parts`` itself (writer threads behind bounded queues), with
-  one writer thread and with ``store.WRITER_THREADS``, as wall seconds and the process's CPU
+- ``after``: ``part_files.part_writer`` (the options ingest uses now), row groups of
+  ``part_files.ROW_GROUP_ROWS`` (and of each ``--row-groups`` size asked);
+- ``ingest path``: ``part_files.write_parts`` itself (writer threads behind bounded
+  queues), with one writer thread and with ``part_files.WRITER_THREADS``, as wall seconds and
+  the process's CPU
   seconds (all threads; no reading runs meanwhile, so the wall is the writers' alone).
 
 Writer CPU is the writing thread's own (``time.thread_time``), so the reader's cost is not in
@@ -40,11 +41,11 @@ import pyarrow.parquet as pq
 
 from ratelens.sources import ReadContext
 from ratelens.sources.tic.reader import read_in_network
-from ratelens.warehouse import reference_text, store
+from ratelens.warehouse import part_files, reference_text, store
 
 DEFAULT = Path(tempfile.gettempdir()) / "ratelens-bench" / "in-network-100mb-seed20240501.json.gz"
 Batches = list[tuple[str, pa.RecordBatch]]
-Writer = Callable[[Path, str, pa.Schema], "pq.ParquetWriter | store.PartWriter"]
+Writer = Callable[[Path, str, pa.Schema], "pq.ParquetWriter | part_files.PartWriter"]
 
 
 def cpu() -> float:
@@ -79,8 +80,8 @@ def before_writer(path: Path, table: str, schema: pa.Schema) -> pq.ParquetWriter
     return pq.ParquetWriter(path, schema, compression="zstd")
 
 
-class ListPartWriter(store.PartWriter):
-    """``store.part_writer``'s options with provider references kept a Parquet list, as
+class ListPartWriter(part_files.PartWriter):
+    """``part_files.part_writer``'s options with provider references kept a Parquet list, as
     ingest wrote them until they were stored as one text per row (``reference_text``)."""
 
     def __init__(self, path: Path, table: str, schema: pa.Schema) -> None:
@@ -112,17 +113,17 @@ def write_with(make: Writer, batches: Batches, folder: Path, rows: int | None) -
 
 
 def write_ingest_path(batches: Batches, folder: Path, threads: int, lists: bool = False) -> dict:
-    """``store._write_parts`` as ingest runs it with ``threads`` writer threads (``lists``:
+    """``part_files.write_parts`` as ingest runs it with ``threads`` writer threads (``lists``:
     references kept a list): process CPU (all threads) and wall."""
     shutil.rmtree(folder, ignore_errors=True)
-    kept = store.WRITER_THREADS, store.PartWriter
-    store.WRITER_THREADS = threads
-    store.PartWriter = ListPartWriter if lists else kept[1]  # type: ignore[misc]
+    kept = part_files.WRITER_THREADS, part_files.PartWriter
+    part_files.WRITER_THREADS = threads
+    part_files.PartWriter = ListPartWriter if lists else kept[1]  # type: ignore[misc]
     start, cpu_start = time.perf_counter(), cpu()
     try:
-        store._write_parts(iter(batches), folder)
+        part_files.write_parts(iter(batches), folder)
     finally:
-        store.WRITER_THREADS, store.PartWriter = kept  # type: ignore[misc]
+        part_files.WRITER_THREADS, part_files.PartWriter = kept  # type: ignore[misc]
     used, wall = cpu() - cpu_start, time.perf_counter() - start
     size = sum(f.stat().st_size for f in folder.iterdir())
     return {"cpu": used, "wall": wall, "bytes": size}
@@ -131,7 +132,7 @@ def write_ingest_path(batches: Batches, folder: Path, threads: int, lists: bool 
 def per_column(batches: Batches, folder: Path) -> None:
     """Each rates column written alone, before and after: writer CPU seconds."""
     rates = [b for t, b in batches if t == "rates"]
-    makers = (before_writer, ListPartWriter, store.part_writer)
+    makers = (before_writer, ListPartWriter, part_files.part_writer)
     print(f"{'column':28s} {'before':>8s} {'lists':>8s} {'after':>8s}  (writer CPU s, best of 2)")
     totals = [0.0] * len(makers)
     for field in rates[0].schema:
@@ -170,15 +171,16 @@ def main() -> None:
     configs: dict[str, Callable[[Path], dict]] = {
         "before (zstd, defaults)": lambda d: write_with(before_writer, batches, d, None),
         "after, references as lists": lambda d: write_with(ListPartWriter, batches, d, None),
-        f"after (row groups {store.ROW_GROUP_ROWS})":
-            lambda d: write_with(store.part_writer, batches, d, store.ROW_GROUP_ROWS),
-        **{f"after (row groups {n})": (lambda d, n=n: write_with(store.part_writer, batches, d, n))
+        f"after (row groups {part_files.ROW_GROUP_ROWS})":
+            lambda d: write_with(part_files.part_writer, batches, d, part_files.ROW_GROUP_ROWS),
+        **{f"after (row groups {n})":
+           (lambda d, n=n: write_with(part_files.part_writer, batches, d, n))
            for n in args.row_groups},
         "ingest path, 1 writer thread": lambda d: write_ingest_path(batches, d, 1),
-        f"ingest path, {store.WRITER_THREADS} writer threads, references as lists":
-            lambda d: write_ingest_path(batches, d, store.WRITER_THREADS, lists=True),
-        f"ingest path, {store.WRITER_THREADS} writer threads":
-            lambda d: write_ingest_path(batches, d, store.WRITER_THREADS),
+        f"ingest path, {part_files.WRITER_THREADS} writer threads, references as lists":
+            lambda d: write_ingest_path(batches, d, part_files.WRITER_THREADS, lists=True),
+        f"ingest path, {part_files.WRITER_THREADS} writer threads":
+            lambda d: write_ingest_path(batches, d, part_files.WRITER_THREADS),
     }
     results: dict[str, list[dict]] = {name: [] for name in configs}
     with tempfile.TemporaryDirectory(prefix="bench-write-") as tmp:

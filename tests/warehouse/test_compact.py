@@ -28,7 +28,7 @@ from ratelens.reports.benchmark import render_benchmark
 from ratelens.sources import ReadContext, registry
 from ratelens.warehouse import catalog as cat
 from ratelens.warehouse import compact as cp
-from ratelens.warehouse import ledger, store
+from ratelens.warehouse import ledger, part_files, store
 from ratelens.warehouse import rate_queries as q
 from ratelens.warehouse.store import Warehouse
 
@@ -117,7 +117,7 @@ def test_a_second_compaction_finds_every_part_in_order(tmp_path: Path) -> None:
 def test_parts_already_in_order_are_left_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store, "ROW_GROUP_ROWS", 5)
+    monkeypatch.setattr(part_files, "ROW_GROUP_ROWS", 5)
     wh = Warehouse(tmp_path)
     sorted_rows = sorted(_rows(7, 0), key=lambda r: r["billing_code"])
     _load(wh, 0, sorted_rows, 100)  # one batch: one part, 9 row groups in code order
@@ -142,7 +142,7 @@ def test_reports_and_rate_rows_are_the_same_after_compaction(
 ) -> None:
     """Real files: the bundled CMS subsets and a synthetic in-network file (its 18 items not in
     code order), its rates written in 4-row groups so that they are out of order."""
-    monkeypatch.setattr(store, "ROW_GROUP_ROWS", 4)
+    monkeypatch.setattr(part_files, "ROW_GROUP_ROWS", 4)
     files = [
         DATA / "cms" / n
         for n in (

@@ -17,7 +17,7 @@ from ratelens.sources.rates import RATE_SCHEMA
 from ratelens.sources.tic import output as tic_output
 from ratelens.sources.tic import reader as tic
 from ratelens.warehouse import catalog as cat
-from ratelens.warehouse import ledger, reference_text, store
+from ratelens.warehouse import ledger, part_files, reference_text
 from ratelens.warehouse.store import Warehouse
 from shared_data import TEST_DATA
 
@@ -106,9 +106,9 @@ def test_each_part_holds_exactly_the_batches_it_was_given(
     i + 2n... in the reader's order (every column, nulls, lists)."""
     monkeypatch.setattr(tic_output, "BATCH_ROWS", 97)  # many batches
     monkeypatch.setattr(tic, "ITEM_BATCH", 4096)  # of a few items each (Arrow columns path)
-    monkeypatch.setattr(store, "WRITER_THREADS", n := 2 + seed % 2)
+    monkeypatch.setattr(part_files, "WRITER_THREADS", n := 2 + seed % 2)
     batches = read_batches(in_network_file(tmp_path / "in.json", seed), 4096)
-    counts, parts = store._write_parts(iter(batches), tmp_path / "parts")
+    counts, parts = part_files.write_parts(iter(batches), tmp_path / "parts")
     assert len(given(batches, "rates")) > n
     for table, rows in counts.items():
         files = written(tmp_path / "parts", table)
@@ -128,7 +128,7 @@ def test_several_parts_of_a_table_read_back_as_one(
 ) -> None:
     monkeypatch.setattr(tic_output, "BATCH_ROWS", 97)
     monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
-    monkeypatch.setattr(store, "WRITER_THREADS", 2)
+    monkeypatch.setattr(part_files, "WRITER_THREADS", 2)
     path = in_network_file(tmp_path / "in.json", 5)
     wh = Warehouse(tmp_path / "home")
     file_id, size = sha256_file(str(path))
@@ -149,7 +149,7 @@ def test_several_parts_of_a_table_read_back_as_one(
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
 def test_every_cms_example_round_trips(tmp_path: Path, path: Path) -> None:
     batches = read_batches(path)
-    counts, _ = store._write_parts(iter(batches), tmp_path / "parts")
+    counts, _ = part_files.write_parts(iter(batches), tmp_path / "parts")
     for table in counts:
         parts = [pq.read_table(p) for p in written(tmp_path / "parts", table)]
         assert pa.concat_tables(parts).equals(stored(given(batches, table)))
@@ -161,7 +161,7 @@ def test_rates_keep_billing_code_statistics_for_pruning(
     monkeypatch.setattr(tic_output, "BATCH_ROWS", 50)
     monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
     batches = read_batches(in_network_file(tmp_path / "in.json", 7), 4096)
-    store._write_parts(iter(batches), tmp_path / "parts")
+    part_files.write_parts(iter(batches), tmp_path / "parts")
     code = RATE_SCHEMA.get_field_index("billing_code")
     n_groups = 0
     for path in written(tmp_path / "parts", "rates"):
@@ -181,9 +181,9 @@ def test_row_group_rows_cuts_row_groups(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(tic_output, "BATCH_ROWS", 200)
     monkeypatch.setattr(tic, "ITEM_BATCH", 16384)
     batches = read_batches(in_network_file(tmp_path / "in.json", 3), 16384)
-    monkeypatch.setattr(store, "ROW_GROUP_ROWS", 64)
-    store._write_parts(iter(batches), tmp_path / "parts")
-    n = store.WRITER_THREADS
+    monkeypatch.setattr(part_files, "ROW_GROUP_ROWS", 64)
+    part_files.write_parts(iter(batches), tmp_path / "parts")
+    n = part_files.WRITER_THREADS
     for i, path in enumerate(written(tmp_path / "parts", "rates")):
         part = pq.ParquetFile(path)
         sizes = [part.metadata.row_group(g).num_rows for g in range(part.num_row_groups)]

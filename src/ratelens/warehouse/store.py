@@ -16,9 +16,7 @@ from __future__ import annotations
 import functools
 import gc
 import os
-import queue
 import shutil
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -28,7 +26,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ratelens import config
 from ratelens.errors import EnvironmentFailure, RatelensError
@@ -37,6 +34,7 @@ from ratelens.sources.files import keep_big_buffers
 from ratelens.warehouse import catalog as cat
 from ratelens.warehouse import ledger, reference_text
 from ratelens.warehouse.ledger import LedgerEntry
+from ratelens.warehouse.part_files import write_parts
 
 CATALOG = "ratelens.duckdb"
 GRACE = timedelta(minutes=10)  # parts of a superseded load stay this long for readers
@@ -348,7 +346,7 @@ def stage_file(
     is_collecting = gc.isenabled()
     gc.disable()  # readers make millions of short-lived objects and no cycles worth a pass
     try:
-        counts, parts = _write_parts(reader.read(ctx), staging)
+        counts, parts = write_parts(reader.read(ctx), staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -413,142 +411,3 @@ def reading_setup() -> None:
     """
     keep_big_buffers()
     pa.set_memory_pool(pa.system_memory_pool())
-
-
-# Rows per Parquet row group of a part as ingest writes it (None: one row group per batch
-# the reader hands over, at most RATELENS_BATCH_ROWS rows). Pruning by billing_code reads
-# row groups' min/max statistics; the warehouse layout (see compact.py) may set it.
-ROW_GROUP_ROWS: int | None = None
-
-# Threads encoding Parquet during an ingest, each writing its own part of a table. With the
-# compiled TiC parse, one writer thread took 7.0 s of CPU on the 1 GB bench file against
-# 4.5 s for the reading thread: it was what the ingest waited for.
-WRITER_THREADS = 2
-
-# Per table: the columns whose min/max statistics are written (queries filter on them:
-# a code list prunes row groups by billing_code, source_kind and file_id prune whole parts)
-# and the columns written without dictionary encoding (values that seldom repeat). Computing
-# statistics of every column took a third of the encoding (measured by
-# benchmarks/bench_write.py); a table not listed keeps Parquet's defaults.
-PART_STATISTICS = {
-    "rates": ("billing_code", "source_kind", "file_id", "setting", "billing_class"),
-    "allowed_amounts": ("billing_code", "file_id", "setting", "billing_class"),
-}
-PART_PLAIN = {"rates": ("locator",), "allowed_amounts": ("locator",)}
-
-
-class PartWriter:
-    """The Parquet writer of one part file: batches of the reader's schema, stored with a
-    rate row's provider references as one text (``reference_text``), zstd, statistics and
-    dictionaries as ``PART_STATISTICS`` and ``PART_PLAIN`` say."""
-
-    def __init__(self, path: Path, table: str, schema: pa.Schema) -> None:
-        stored = reference_text.stored_schema(schema)
-        if table not in PART_STATISTICS:
-            self.parquet = pq.ParquetWriter(path, stored, compression="zstd")
-            return
-        leaves = {f.name: _leaf_path(f) for f in stored}
-        self.parquet = pq.ParquetWriter(
-            path,
-            stored,
-            compression="zstd",
-            write_statistics=[leaves[c] for c in PART_STATISTICS[table] if c in leaves],
-            use_dictionary=[v for c, v in leaves.items() if c not in PART_PLAIN.get(table, ())],
-        )
-
-    def write_batch(self, batch: pa.RecordBatch, row_group_size: int | None = None) -> None:
-        """Write a batch (refused unless of the schema the part was opened with)."""
-        self.parquet.write_batch(reference_text.stored_batch(batch), row_group_size)
-
-    def close(self) -> None:
-        self.parquet.close()
-
-
-def part_writer(path: Path, table: str, schema: pa.Schema) -> PartWriter:
-    """The writer of one part file of ``table`` for batches of ``schema`` (``PartWriter``)."""
-    return PartWriter(path, table, schema)
-
-
-def _leaf_path(field: pa.Field) -> str:
-    """The Parquet column path of a field: ``name.list.element`` for a list of scalars."""
-    return f"{field.name}.list.element" if pa.types.is_list(field.type) else field.name
-
-
-def _write_parts(
-    batches: Iterator[tuple[str, pa.RecordBatch]], folder: Path
-) -> tuple[dict[str, int], tuple[tuple[str, str, int], ...]]:
-    """Stream batches into Parquet part files; rows written by table, and the parts as
-    (table, file name, rows).
-
-    Encoding and writing run on ``WRITER_THREADS`` writer threads (Arrow releases the GIL
-    there), so the reader's thread never waits on encoding: a table's batches go to them in
-    turn, each writing its own part file (``rates.parquet``, ``rates.1.parquet``) in the
-    order it was given them; a table of one batch has one part. The queues are bounded:
-    memory stays a few batches, and a writer error stops the read.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, int] = {}
-    turns: dict[str, int] = {}
-    queues: list[queue.Queue[tuple[str, pa.RecordBatch] | None]] = [
-        queue.Queue(maxsize=4) for _ in range(WRITER_THREADS)
-    ]
-    failed: list[BaseException] = []
-    schemas: dict[str, pa.Schema] = {}  # a table's, from its first batch: every part's
-    written: list[dict[str, int]] = [{} for _ in queues]  # rows by table, of each writer
-    writers = [
-        threading.Thread(
-            target=_writer, args=(q, folder, i, schemas, written[i], failed), daemon=True
-        )
-        for i, q in enumerate(queues)
-    ]
-    for writer in writers:
-        writer.start()
-    try:
-        for table, batch in batches:
-            if failed:
-                break
-            turn = turns.get(table, 0)
-            schemas.setdefault(table, batch.schema)
-            queues[turn % len(queues)].put((table, batch))
-            turns[table] = turn + 1
-            counts[table] = counts.get(table, 0) + batch.num_rows
-    finally:
-        for q in queues:
-            q.put(None)
-        for writer in writers:
-            writer.join()
-    if failed:
-        raise failed[0]
-    parts = tuple(
-        (table, part_name(table, i), rows[table])
-        for table in counts for i, rows in enumerate(written) if table in rows
-    )
-    return counts, parts
-
-
-def part_name(table: str, writer: int) -> str:
-    """The file a writer thread writes a table's rows to: ``rates.parquet``, ``rates.1.parquet``."""
-    return f"{table}.parquet" if writer == 0 else f"{table}.{writer}.parquet"
-
-
-def _writer(jobs: queue.Queue[tuple[str, pa.RecordBatch] | None], folder: Path, index: int,
-            schemas: dict[str, pa.Schema], rows: dict[str, int],
-            failed: list[BaseException]) -> None:
-    writers: dict[str, PartWriter] = {}
-    try:
-        while (job := jobs.get()) is not None:
-            if failed:
-                continue  # drain: the reader stops at its next batch
-            table, batch = job
-            if table not in writers:
-                path = folder / part_name(table, index)
-                writers[table] = part_writer(path, table, schemas[table])
-            writers[table].write_batch(batch, row_group_size=ROW_GROUP_ROWS)
-            rows[table] = rows.get(table, 0) + batch.num_rows
-    except BaseException as exc:  # handed to the reading thread, raised there
-        failed.append(exc)
-        while jobs.get() is not None:
-            pass
-    finally:
-        for w in writers.values():
-            w.close()
