@@ -8,7 +8,7 @@ import signal
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -17,6 +17,9 @@ from rich.markup import escape
 
 from ratelens import config
 from ratelens.errors import EnvironmentFailure, RatelensError, UsageError
+
+if TYPE_CHECKING:
+    from ratelens.warehouse.compact import CompactResult
 
 app = typer.Typer(
     add_completion=False,
@@ -245,12 +248,24 @@ def compact(
         return
     done = compact_warehouse(wh)
     if fmt == TextFormat.json:
-        _emit(orjson.dumps(done.to_json(), option=orjson.OPT_INDENT_2), None)
+        option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+        _emit(orjson.dumps(done.to_json(), option=option), None)
         return
-    left = f"; {done.n_left} replaced meanwhile, left as they are" if done.n_left else ""
-    _emit(f"rewrote {done.n_parts} parts of {done.n_rewritten} loads ({done.n_rows:,} rows) "
-          f"into one part each in billing-code order; {done.n_in_order} already in order{left}",
-          None)
+    _emit(_compacted(done), None)
+
+
+def _compacted(done: CompactResult) -> str:
+    """What ``ratelens compact`` did, in one line."""
+    from ratelens.money import counted
+
+    in_order = f"{counted(done.n_in_order, 'load')} already in billing-code order"
+    left = f"; {counted(done.n_left, 'load')} replaced meanwhile, left as it was" * bool(
+        done.n_left)
+    if not done.n_rewritten:
+        return f"nothing to rewrite: {in_order}{left}"
+    return (f"rewrote {counted(done.n_parts, 'part')} of {counted(done.n_rewritten, 'load')} "
+            f"({counted(done.n_rows, 'row')}) into one part per load, in billing-code order; "
+            f"{in_order}{left}")
 
 
 def _filters(

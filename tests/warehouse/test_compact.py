@@ -273,9 +273,12 @@ def test_the_cli_command_says_what_it_did(tmp_path: Path) -> None:
     env = {**os.environ, "RATELENS_HOME": str(tmp_path)}
     run = [sys.executable, "-m", "ratelens", "compact"]
     said = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
-    assert said.strip().startswith("rewrote ") and "(84 rows)" in said
-    assert "0 already in order" in said
+    assert said == ("rewrote 4 parts of 2 loads (84 rows) into one part per load, in "
+                    "billing-code order; 0 loads already in billing-code order\n")
     again = subprocess.run([*run, "--format", "json"], env=env, capture_output=True, text=True,
                            check=True)  # fmt: skip
     assert json.loads(again.stdout) == {"n_rewritten": 0, "n_parts": 0, "n_rows": 0,
                                         "n_in_order": 2, "n_left": 0}  # fmt: skip
+    assert again.stdout.endswith("}\n")
+    third = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
+    assert third == "nothing to rewrite: 2 loads already in billing-code order\n"
