@@ -328,22 +328,23 @@ def kept_rows(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
 
 def select_kept_rates(
     con: duckdb.DuckDBPyConnection, kept: pa.Table, bound: dict[str, Any]
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], pa.Table]:
     """:func:`select_report_rates` and ``attach_medicare`` from ``kept`` (see
     :func:`kept_rows`) instead of the rate parts: the same ``selection`` (here the kept
     table's rows the filters pick, taken in Arrow, not copied into a DuckDB table: 130-170 ms
     of CPU for 100,000 rows), the same rows of other years (counted over every kept row: the
-    codes' rows, whatever the filters)."""
+    codes' rows, whatever the filters), and the selection (for ``kept_stats.group_stats``)."""
     columns = [c for c in kept.column_names if c not in (*KEPT_FOR_FILTERS, "kept_row")]
     con.register("kept", kept)
     picked = ("kept_row", "state", "source_kind", "file_id", "provider_references")  # +state
     sql, used = selection_sql(bound, picked, source="kept")
     rows = con.execute(f"SELECT kept_row FROM ({sql})", used).fetchnumpy()["kept_row"]
     is_all = len(rows) == kept.num_rows and bool((rows == np.arange(len(rows))).all())
-    con.register("selection", (kept if is_all else kept.take(rows)).select(columns))
+    selection = (kept if is_all else kept.take(rows)).select(columns)
+    con.register("selection", selection)
     if not bound.get("year"):
-        return []
-    return fetch(con, _OTHER_SELECTED.replace("FROM selection", "FROM kept"), bound)
+        return [], selection
+    return fetch(con, _OTHER_SELECTED.replace("FROM selection", "FROM kept"), bound), selection
 
 
 def _other_years(con: duckdb.DuckDBPyConnection, bound: dict[str, Any]) -> list[dict[str, Any]]:
