@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ratelens.warehouse.rate_queries import UNIT_METHODOLOGIES
 
@@ -41,6 +40,7 @@ Keyed = tuple[np.ndarray, list[Any]]  # each row's rank among the values (NULL l
 
 def group_stats(selection: pa.Table, bound: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of ``fetch(con, GROUP_STATS, bound)`` with ``selection`` as the selection."""
+    import pyarrow.compute as pc  # 0.1 s to import: not on a CLI report's path
     rate_col = selection.column("negotiated_rate")
     kept = np.flatnonzero(pc.is_valid(rate_col).to_numpy(zero_copy_only=False))
     if not len(kept):
@@ -67,6 +67,7 @@ def group_stats(selection: pa.Table, bound: dict[str, Any]) -> list[dict[str, An
 
 def _ranks(column: pa.ChunkedArray) -> Keyed:
     """Each row's rank among ``column``'s distinct values (string order, NULL last)."""
+    import pyarrow.compute as pc  # 0.1 s to import: not on a CLI report's path
     parts: list[np.ndarray] = []
     index: dict[Any, int] = {}
     for chunk in column.chunks:
@@ -218,6 +219,8 @@ def _two_sum(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _basis(selection: pa.Table, rows: np.ndarray, group: np.ndarray, inlier: np.ndarray,
            n_groups: int) -> dict[str, Any]:
     """The Medicare-basis and file columns of each group (see GROUP_STATS)."""
+    import pyarrow.compute as pc  # 0.1 s to import: not on a CLI report's path
+
     def floats(name: str) -> np.ndarray:
         return selection.column(name).to_numpy().astype(np.float64)[rows]
 
