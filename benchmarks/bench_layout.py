@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
+from measuring import cpu
 
 from ratelens.sources import registry
 from ratelens.warehouse import catalog as cat
@@ -94,11 +94,6 @@ def rows_read(parts: list[str], code: str) -> tuple[int, int, int]:
                 n_rows += meta.row_group(i).num_rows
                 n_groups += 1
     return n_rows, n_groups, n_all
-
-
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def selection(wh: Warehouse, code: str, repeat: int) -> dict[str, float]:

@@ -25,7 +25,6 @@ seconds, best of ``--repeat``; the machine is shared, so the CPU is the figure t
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
 import statistics
 import tempfile
@@ -33,6 +32,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+
+from measuring import cpu
 
 from ratelens.benchmark.report import benchmark_code
 from ratelens.ingest import ingest as ingest_files
@@ -52,11 +53,6 @@ NPPES = (
     / "nppes"
     / "npidata_pfile_20050523-20250608.csv"
 )
-
-
-def cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def timed(run: Callable[[], object]) -> tuple[float, float]:

@@ -38,15 +38,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from measuring import cpu
+
 CODES = ("77407", "77412")
 FULL = os.environ.get("RATELENS_BENCH_FULL") == "1"  # set by --full for the measuring processes
 HERE = Path(__file__).resolve().parent
-
-
-def cpu(who: int) -> float:
-    """User + system CPU seconds of this process (all threads) or of its children."""
-    usage = resource.getrusage(who)
-    return usage.ru_utime + usage.ru_stime
 
 
 def measure_gzip(path: str) -> dict:

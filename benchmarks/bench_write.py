@@ -38,6 +38,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from measuring import cpu
 
 from ratelens.sources import ReadContext
 from ratelens.sources.tic.reader import read_in_network
@@ -46,11 +47,6 @@ from ratelens.warehouse import part_files, reference_text, store
 DEFAULT = Path(tempfile.gettempdir()) / "ratelens-bench" / "in-network-100mb-seed20240501.json.gz"
 Batches = list[tuple[str, pa.RecordBatch]]
 Writer = Callable[[Path, str, pa.Schema], "pq.ParquetWriter | part_files.PartWriter"]
-
-
-def cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def json_mb(path: Path) -> float:
