@@ -22,7 +22,7 @@ import pyarrow as pa
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import Batches, ReadContext, Source
 from ratelens.sources.cms.localities import state_code
-from ratelens.sources.cms.rows import batches, check_width, csv_lines, skip_bad_row, to_decimal
+from ratelens.sources.cms.rows import batches, check_width, csv_lines, row_or_skip, to_decimal
 
 _s = pa.string()
 _INDEX = pa.decimal128(6, 4)
@@ -125,12 +125,9 @@ def _rows(ctx: ReadContext) -> Iterator[dict[str, object]]:
     for i in range(1, len(lines)):
         if not any(c.strip() for c in lines[i]):
             continue  # blank lines
-        try:
-            row = _row(ctx, lines[i], cols, len(lines[0]), i + 1)
-        except ValidationError as exc:
-            skip_bad_row(ctx, exc)
-            continue
-        yield row
+        row = row_or_skip(ctx, _row, lines[i], cols, len(lines[0]), i + 1)
+        if row is not None:
+            yield row
 
 
 def read(ctx: ReadContext) -> Batches:
