@@ -99,12 +99,11 @@ WITH selected AS (SELECT * FROM selection)
 # or by another method is its own unit (its methodology), never pooled with fee-for-service
 # dollars: its rows are grouped under the methodology as their rate type.
 UNIT_METHODOLOGIES = ("case rate", "per diem", "percent of total billed charges", "other")
-_SELECTED_BY_UNIT = """
+_SELECTED_BY_UNIT = f"""
 WITH selected AS (
     SELECT * REPLACE (
         CASE WHEN source_kind = 'hospital' AND negotiated_type = 'negotiated'
-                  AND methodology IN ('case rate', 'per diem',
-                                      'percent of total billed charges', 'other')
+                  AND methodology IN ({", ".join(f"'{m}'" for m in UNIT_METHODOLOGIES)})
              THEN methodology ELSE negotiated_type END AS negotiated_type)
     FROM selection)
 """
