@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ratelens.warehouse.locality_queries import DOLLAR_TYPES
 from ratelens.warehouse.rate_queries import UNIT_METHODOLOGIES
 
-DOLLAR_TYPES = ("negotiated", "derived", "fee schedule")
 QUANTILES = (0.10, 0.25, 0.5, 0.75, 0.90)
 # the group keys of GROUP_STATS's ``groups``, in its ORDER BY order (then the tied ones)
 GROUP_KEYS = ("billing_code", "payer", "setting", "billing_class", "modifier_key",
