@@ -218,7 +218,8 @@ def benchmark_page(
 ) -> HTMLResponse:
     normal = billing_code(code)
     asked_year = _year(year)
-    _check_year(_code_years(warehouse(request), normal), normal, asked_year)
+    if asked_year is not None:  # the code's years are read only to check a year asked
+        _check_year(_code_years(warehouse(request), normal), normal, asked_year)
     report = warehouse(request).report(normal, asked_year, filters)
     doc = benchmark_document(report)
     asked = {k: v for k in FILTER_NAMES if (v := request.query_params.get(k))}
