@@ -37,6 +37,12 @@ def warehouse(request: Request) -> CachedWarehouse:
 Wh = Annotated[CachedWarehouse, Depends(warehouse)]
 
 
+def _check_payer(wh: CachedWarehouse, payer: str | None) -> None:
+    """``check_payer`` against the payers the warehouse keeps (read only for a payer filter)."""
+    if payer:
+        check_payer(wh, payer, wh.loaded_payers())
+
+
 def billing_code(code: str) -> str:
     """The code as the files write it (ratelens.codes, as the CLI); 404 for what is not a code."""
     try:
@@ -104,7 +110,7 @@ def benchmark(
     A code with no rates is a 200 whose ``data_gaps`` say "data not available"; a payer
     filter that matches no loaded payer is a 404 naming the payers loaded.
     """
-    check_payer(wh, filters.payer, wh.loaded_payers() if filters.payer else [])
+    _check_payer(wh, filters.payer)
     body = wh.report_json(billing_code(code), year, filters)
     return Response(body, media_type="application/json")
 
@@ -119,7 +125,7 @@ def rates(
 ) -> Response:
     """The rate rows behind a benchmark, each with its file id and locator, a page at a time."""
     offset = m.decode_cursor(cursor)
-    check_payer(wh, filters.payer, wh.loaded_payers() if filters.payer else [])
+    _check_payer(wh, filters.payer)
     normal = billing_code(code)
     table = rate_rows(wh, normal, filters)
     page = table.slice(offset, limit).to_pylist()
