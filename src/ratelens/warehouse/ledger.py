@@ -278,7 +278,7 @@ def replace_parts(
     con.execute("BEGIN TRANSACTION")
     try:
         found = con.execute(
-            f"""SELECT list_sort(list(p.part_path)) FROM ingest_parts p
+            f"""SELECT list_sort(list(p.part_path)), any_value(p.file_id) FROM ingest_parts p
                 JOIN ({CURRENT}) l ON l.attempt_id = p.attempt_id AND l.status = 'loaded'
                 WHERE p.attempt_id = $attempt AND p.table_name = $table""",
             {"attempt": attempt_id, "table": table},
@@ -286,15 +286,11 @@ def replace_parts(
         if not found or found[0] != sorted(old):
             con.execute("ROLLBACK")
             return False
-        row = con.execute(
-            "SELECT file_id FROM ingest_parts WHERE attempt_id = $attempt LIMIT 1",
-            {"attempt": attempt_id},
-        ).fetchone()
         con.execute(
             "DELETE FROM ingest_parts WHERE attempt_id = $attempt AND table_name = $table",
             {"attempt": attempt_id, "table": table},
         )
-        add_part(con, attempt_id, str(row[0]) if row else "", table, new, n_rows)
+        add_part(con, attempt_id, str(found[1] or ""), table, new, n_rows)
         con.executemany("INSERT INTO retired_parts VALUES (?, ?, ?)",
                         [[path, new, now()] for path in old])  # fmt: skip
         con.execute("COMMIT")
