@@ -21,7 +21,7 @@ disturbs a reader:
 * the sorted copy is written to the home's staging folder (DuckDB, within
   ``MEMORY_LIMIT``, spilling to the home's ``tmp`` folder beyond it);
 * it is moved next to the part it replaces and named by the ledger in one short write of
-  the catalog (``ledger.replace_part``), the only time the catalog's lock is held;
+  the catalog (``ledger.replace_parts``), the only time the catalog's lock is held;
 * the old part stays on disk for readers that opened it, and is deleted ``store.GRACE``
   later by a later commit, as a superseded load's parts are.
 
