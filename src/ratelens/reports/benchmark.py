@@ -443,10 +443,8 @@ def _code_prefix(report: BenchmarkReport, p: PayerBenchmark) -> str:
 
 
 def _setting_cell(p: PayerBenchmark) -> str:
-    parts = [figures.text(p.setting), figures.text(p.billing_class)]
-    if p.negotiated_type != "negotiated":
-        parts.append(p.negotiated_type)
-    return " · ".join(parts)
+    cell = _setting_text(p.setting, p.billing_class)
+    return cell if p.negotiated_type == "negotiated" else f"{cell} · {p.negotiated_type}"
 
 
 def _glance_pct(p: PayerBenchmark) -> str:
