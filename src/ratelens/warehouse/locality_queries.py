@@ -259,11 +259,17 @@ def _update(table: str, columns: tuple[str, ...], is_exact: bool) -> str:
         f"{name} = {table}.negotiated_rate / nullif(b.{_PCT[name]}, 0) * 100" if name in _PCT
         else f"{name} = b.{name}" for name in columns
     )  # fmt: skip
-    if is_exact:  # two keys share a hash: match on every key column instead
-        where = " AND ".join(f"b.{c} IS NOT DISTINCT FROM {table}.{c}" for c in KEY_COLUMNS)
-        source = "(SELECT * FROM rate_basis JOIN basis_keys USING (basis_key)) b"
+    if is_exact:
+        source, where = _exact_join(table)
         return f"UPDATE {table} SET {sets} FROM {source} WHERE {where}"
     return f"UPDATE {table} SET {sets} FROM rate_basis b WHERE b.basis_key = {_KEY}"
+
+
+def _exact_join(table: str) -> tuple[str, str]:
+    """``rate_basis`` with its keys' columns (as ``b``), and the condition matching a row of
+    ``table`` on every key column: the join when two keys share a hash."""
+    on = " AND ".join(f"b.{c} IS NOT DISTINCT FROM {table}.{c}" for c in KEY_COLUMNS)
+    return "(SELECT * FROM rate_basis JOIN basis_keys USING (basis_key)) b", on
 
 
 def attach_basis(con: duckdb.DuckDBPyConnection, table: str, bound: dict[str, Any],
@@ -296,9 +302,8 @@ def basis_select(con: duckdb.DuckDBPyConnection, table: str, bound: dict[str, An
         f"AS {name}" if name in _PCT else f"CAST(b.{name} AS {kinds[name]}) AS {name}"
         for name in columns
     )  # fmt: skip
-    if is_exact:  # two keys share a hash: match on every key column instead
-        on = " AND ".join(f"b.{c} IS NOT DISTINCT FROM {table}.{c}" for c in KEY_COLUMNS)
-        source = "(SELECT * FROM rate_basis JOIN basis_keys USING (basis_key)) b"
+    if is_exact:
+        source, on = _exact_join(table)
     else:
         on = f"b.basis_key = hash({', '.join(f'{table}.{c}' for c in KEY_COLUMNS)})"
         source = "rate_basis b"
