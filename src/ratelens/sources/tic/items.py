@@ -23,6 +23,7 @@ item, with its exact errors, warnings and byte offsets.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -180,10 +181,12 @@ _COMPILED_STRINGS = (
 _COMPILED_LISTS = ("bundled_codes", "provider_references", "service_code", "billing_code_modifier")
 
 
-def _code_bytes(codes: frozenset[str]) -> list[bytes] | None:
-    """Wanted codes as the compiled parser takes them (sorted UTF-8, at most 64 bytes)."""
+@lru_cache(maxsize=4)
+def _code_bytes(codes: frozenset[str]) -> tuple[bytes, ...] | None:
+    """Wanted codes as the compiled parser takes them (sorted UTF-8, at most 64 bytes);
+    kept per code set: a file's batches all ask with the same one."""
     try:
-        found = sorted(c.encode() for c in codes)
+        found = tuple(sorted(c.encode() for c in codes))
     except UnicodeEncodeError:
         return None
     return found if all(len(c) <= 64 for c in found) else None
