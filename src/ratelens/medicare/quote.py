@@ -230,13 +230,11 @@ def _check_payment_file(
         notes.append(f"CMS locality payment file ({p['locator']}) {verdict}")
 
 
-def _opps(
-    con: duckdb.DuckDBPyConnection, facts: MedicareFacts, notes: list[str]
-) -> opps_math.OppsPayment | None:
+def _opps(facts: MedicareFacts, notes: list[str]) -> opps_math.OppsPayment | None:
     if facts.opps_row is None:
         return None
-    row = facts.opps_row
-    pay = opps_math.opps_payment(row, _addendum_a(con, facts, row))
+    # Addendum A, to infer an APC the row does not name, is read with the facts
+    pay = opps_math.opps_payment(facts.opps_row, list(facts.apc_rows or ()))
     if pay.is_apc_inferred:
         notes.append(
             f"OPPS APC {pay.apc} inferred from Addendum A (the only APC with status "
@@ -245,17 +243,6 @@ def _opps(
     if pay.publisher != "CMS":
         notes.append(f"OPPS line from {pay.publisher} ({pay.period}), not a CMS file")
     return pay
-
-
-def _addendum_a(
-    con: duckdb.DuckDBPyConnection, facts: MedicareFacts, row: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """The Addendum A rows an APC is inferred from (none when the OPPS row names its APC)."""
-    if row.get("apc"):
-        return []
-    if facts.apc_rows is not None:  # read with the facts
-        return list(facts.apc_rows)
-    return q.fetch_if(con, "opps_addendum_a", q.ADDENDUM_A, {"year": row["year"]})
 
 
 def _equivalents(
@@ -294,7 +281,7 @@ def _quote(
     notes = list(notes)
     code = facts.code
     amount, arithmetic = _pfs(con, code, row, loc, setting, notes) if row else (None, ())
-    pay = _opps(con, facts, notes)
+    pay = _opps(facts, notes)
     equivalents, level2_used = _equivalents(con, code, row, notes)
     if loc is None and row is not None:
         notes.append("no locality given: national amount (all GPCIs 1.000)")
