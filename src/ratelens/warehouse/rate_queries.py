@@ -273,8 +273,9 @@ WHERE billing_code IN ({codes}) AND last_updated_on IS NOT NULL
   AND left(last_updated_on, 4) <> $year
 GROUP BY ALL ORDER BY rate_year
 """
+# {source}: ``selection``, or ``kept`` (:func:`select_kept_rates`: every kept row)
 _OTHER_SELECTED = """
-SELECT rate_year, count(*) AS n FROM selection
+SELECT rate_year, count(*) AS n FROM {source}
 WHERE rate_year IS NOT NULL AND rate_year <> $year GROUP BY ALL ORDER BY rate_year
 """
 
@@ -291,7 +292,7 @@ def select_report_rates(
         select_rates(con, bound, columns=REPORT_COLUMNS)
         return _other_years(con, bound) if bound.get("year") else []
     select_rates(con, {**bound, "year": None}, columns=REPORT_COLUMNS)
-    other = fetch(con, _OTHER_SELECTED, bound)
+    other = fetch(con, _OTHER_SELECTED.format(source="selection"), bound)
     if other:
         con.execute("DELETE FROM selection WHERE rate_year IS NOT NULL AND rate_year <> $year",
                     {"year": bound["year"]})
@@ -343,7 +344,7 @@ def select_kept_rates(
     con.register("selection", selection)
     if not bound.get("year"):
         return [], selection
-    return fetch(con, _OTHER_SELECTED.replace("FROM selection", "FROM kept"), bound), selection
+    return fetch(con, _OTHER_SELECTED.format(source="kept"), bound), selection
 
 
 def _other_years(con: duckdb.DuckDBPyConnection, bound: dict[str, Any]) -> list[dict[str, Any]]:
