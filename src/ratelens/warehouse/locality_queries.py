@@ -253,12 +253,16 @@ _PCT = {  # percentage column -> the amount it is of
 }
 
 
+def _value(table: str, name: str) -> str:
+    """A basis column's value for a row of ``table`` (``rate_basis`` as ``b``): a percentage
+    of its amount is worked out from the row's own rate."""
+    return (f"{table}.negotiated_rate / nullif(b.{_PCT[name]}, 0) * 100" if name in _PCT
+            else f"b.{name}")
+
+
 def _update(table: str, columns: tuple[str, ...], is_exact: bool) -> str:
     """Fill ``columns`` of ``table`` from ``rate_basis``, one pass over the rows."""
-    sets = ", ".join(
-        f"{name} = {table}.negotiated_rate / nullif(b.{_PCT[name]}, 0) * 100" if name in _PCT
-        else f"{name} = b.{name}" for name in columns
-    )  # fmt: skip
+    sets = ", ".join(f"{name} = {_value(table, name)}" for name in columns)
     if is_exact:
         source, where = _exact_join(table)
         return f"UPDATE {table} SET {sets} FROM {source} WHERE {where}"
@@ -297,11 +301,8 @@ def basis_select(con: duckdb.DuckDBPyConnection, table: str, bound: dict[str, An
     of every row (1 M rows: ~0.4 s of CPU less)."""
     is_exact = _basis(con, table, bound, is_exact)
     kinds = dict(BASIS_COLUMNS)
-    added = ", ".join(
-        f"CAST({table}.negotiated_rate / nullif(b.{_PCT[name]}, 0) * 100 AS {kinds[name]}) "
-        f"AS {name}" if name in _PCT else f"CAST(b.{name} AS {kinds[name]}) AS {name}"
-        for name in columns
-    )  # fmt: skip
+    added = ", ".join(f"CAST({_value(table, name)} AS {kinds[name]}) AS {name}"
+                      for name in columns)
     if is_exact:
         source, on = _exact_join(table)
     else:
