@@ -50,10 +50,13 @@ def code_form(code: str) -> str | None:
     return "HCPCS" if HCPCS_FORM.match(code) else None
 
 
-def check_code(con: duckdb.DuckDBPyConnection, code: str) -> CodeYears:
-    """The years the loaded files hold for ``code`` (asked once, for the caller to reuse);
-    DataNotAvailable unless a loaded code set (or a knowledge pack) knows it."""
-    years = code_years(con, code)
+def check_code(
+    con: duckdb.DuckDBPyConnection, code: str, years: CodeYears | None = None
+) -> CodeYears:
+    """The years the loaded files hold for ``code`` (asked once, for the caller to reuse;
+    ``years``: already read by the caller); DataNotAvailable unless a loaded code set (or a
+    knowledge pack) knows it."""
+    years = code_years(con, code) if years is None else years
     if years.any or packs.pack_for(code) is not None or _in_ncci(con, code):
         return years
     form = code_form(code)

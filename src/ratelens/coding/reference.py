@@ -35,6 +35,7 @@ from ratelens.medicare.amounts import MedicareSide, medicare_side
 from ratelens.sources import registry
 from ratelens.warehouse.ledger import source_files
 from ratelens.warehouse.store import Warehouse
+from ratelens.warehouse.years import CodeYears
 
 NO_PACK = "no editorial content for this code yet"
 
@@ -105,16 +106,19 @@ class CodeReference:
         return plain(self)
 
 
-def code_reference(wh: Warehouse, code: str, *, year: int | None = None) -> CodeReference:
+def code_reference(
+    wh: Warehouse, code: str, *, year: int | None = None, years: CodeYears | None = None
+) -> CodeReference:
     """The reference page of ``code`` for ``year`` (default: the latest year a loaded CMS
     file lists the code, so a code deleted since opens on its last year, not an empty one).
+    ``years``: the code's :func:`code_years`, when the caller has read them.
 
     DataNotAvailable when no loaded code set (nor a knowledge pack) knows the code.
     """
     code = normalize_code(code)
     con = wh.connect(registry.TABLES)
     try:
-        years = check_code(con, code)
+        years = check_code(con, code, years)
         if year is None:
             year = years.latest_fee_schedule
         side = medicare_side(con, code, year)

@@ -136,7 +136,7 @@ def code_page(
     years = _code_years(wh, normal)
     asked = _year(year)
     _check_year(years, normal, asked)
-    ref = code_reference(wh, normal, year=asked or years.latest_fee_schedule)
+    ref = code_reference(wh, normal, year=asked, years=years)  # years read once
     doc = code_reference_document(ref)
     place = {"zip": zip or None, "state": state.upper() if state else None}
     panel = _medicare_panel(wh, ref.code, ref.year, place)
