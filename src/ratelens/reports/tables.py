@@ -121,8 +121,10 @@ def _csv_cell(value: Any) -> Any:
 def _cents(value: float) -> str:
     """A computed figure (a median, a percentage) to the cent, half up as written:
     337.66499999999996 is written 337.66, 337.665 is 337.67; no binary-float noise."""
-    if not math.isfinite(value) or abs(value) >= 1e15:
-        return repr(value) if math.isfinite(value) else ""
+    if not math.isfinite(value):
+        return ""
+    if abs(value) >= 1e15:  # past cents' precision: as written
+        return repr(value)
     return str(figures.rounded(value, 2))
 
 
