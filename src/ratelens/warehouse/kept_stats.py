@@ -46,9 +46,10 @@ def group_stats(selection: pa.Table, bound: dict[str, Any]) -> list[dict[str, An
     if not len(kept):
         return []
     rate = rate_col.to_numpy()[kept].astype(np.float64)
-    keys = {name: _at(_ranks(selection.column(name)), kept) for name in GROUP_KEYS
-            if name != "negotiated_type"}
-    keys["negotiated_type"] = _at(_unit_type(selection), kept)
+    ranked = {name: _ranks(selection.column(name)) for name in GROUP_KEYS
+              if name != "negotiated_type"}
+    keys = {name: _at(r, kept) for name, r in ranked.items()}
+    keys["negotiated_type"] = _at(_unit_type(selection, ranked["source_kind"]), kept)
     flag = _flags(rate, keys, bound)
     group, firsts = _dense([keys[k][0] for k in GROUP_KEYS])
     order = _grouped(np.argsort(rate), group * 3 + flag)  # inliers, outliers, NULL
@@ -94,11 +95,11 @@ def _at(keyed: Keyed, rows: np.ndarray) -> Keyed:
     return keyed[0][rows], keyed[1]
 
 
-def _unit_type(selection: pa.Table) -> Keyed:
+def _unit_type(selection: pa.Table, source_kind: Keyed) -> Keyed:
     """``_SELECTED_BY_UNIT``'s negotiated_type: a hospital's negotiated amount of a unit
     methodology is of that methodology's type."""
     types, type_names = _ranks(selection.column("negotiated_type"))
-    kinds, kind_names = _ranks(selection.column("source_kind"))
+    kinds, kind_names = source_kind  # every row's, ranked once by the caller
     methods, method_names = _ranks(selection.column("methodology"))
     is_unit = (np.isin(methods, [i for i, m in enumerate(method_names) if m in UNIT_METHODOLOGIES])
                & (kinds == _index(kind_names, "hospital"))
