@@ -387,6 +387,12 @@ def _is_running(pid: int) -> bool:
     return True
 
 
+def cores() -> int:
+    """The cores this process may use (its CPU affinity where the system has one)."""
+    has_affinity = hasattr(os, "sched_getaffinity")
+    return len(os.sched_getaffinity(0)) if has_affinity else (os.cpu_count() or 1)
+
+
 def query_config(home: Path) -> dict[str, str | bool | int | float | list[str]]:
     """DuckDB settings of a query connection: memory bounded whatever the warehouse size.
 
@@ -394,10 +400,9 @@ def query_config(home: Path) -> dict[str, str | bool | int | float | list[str]]:
     at most 2 GB) DuckDB spills to ``home/tmp``; threads are the cores this process may
     use.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     limit = config.setting("memory_limit") or f"{min(memory // 4, 2 << 30) >> 20}MB"
-    return {"memory_limit": limit, "threads": str(cores or 1),
+    return {"memory_limit": limit, "threads": str(cores()),
             "temp_directory": str(Path(home) / "tmp")}
 
 

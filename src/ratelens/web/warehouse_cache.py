@@ -30,7 +30,6 @@ the whole budget is served but not kept.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, MutableMapping
@@ -44,19 +43,13 @@ import pyarrow as pa
 from ratelens.benchmark.document import BenchmarkReport
 from ratelens.benchmark.rates import loaded_payers
 from ratelens.benchmark.report import Filters, MedicareSide, SideKey, benchmark_code
-from ratelens.warehouse.store import Warehouse
+from ratelens.warehouse.store import Warehouse, cores
 
 ReportKey = tuple[tuple[int, ...], str, int | None, Filters]
 OBJECT_BYTES_PER_JSON_BYTE = 4
 N_MEDICARE_SIDES = 32  # codes x years x CBSAs kept (0.1-2 MB each: locality prices)
 # The codes' kept rate rows (KeptRows): about 150 bytes a row (100,000 rates: 15 MB)
 KEPT_MB = 256
-
-
-def _cores() -> int:
-    """The cores this process may use."""
-    has_affinity = hasattr(os, "sched_getaffinity")
-    return len(os.sched_getaffinity(0)) if has_affinity else (os.cpu_count() or 1)
 
 
 class KeptRows(MutableMapping[SideKey, pa.Table]):
@@ -123,7 +116,7 @@ class CachedWarehouse(Warehouse):
         self._kept: tuple[tuple[int, ...], KeptRows] = ((), KeptRows(self.kept_budget))
         # reports are CPU and memory work: more at once than cores only share the cores and
         # the database's memory_limit (spilling), so later ones wait their turn
-        self._computing = threading.BoundedSemaphore(_cores())
+        self._computing = threading.BoundedSemaphore(cores())
 
     def connect(self, tables: dict[str, pa.Schema]) -> duckdb.DuckDBPyConnection:
         """A new connection over views of the loaded parts (closing it is the caller's job)."""
