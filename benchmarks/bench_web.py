@@ -135,6 +135,12 @@ def start_server(home: Path, port: int, n_reports: int) -> subprocess.Popen[byte
     raise SystemExit("the server did not start within 120 s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU seconds so far (user + system, every thread)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -174,6 +180,7 @@ def main() -> None:
     ap.add_argument("--codes", default=",".join(OTHER_CODES), help="other codes to cycle over")
     ap.add_argument("--no-cache", action="store_true", help="only the pass without report cache")
     ap.add_argument("--keep", type=Path, help="build (or reuse) the warehouse here")
+    ap.add_argument("--no-cli", action="store_true", help="skip the cold CLI reports")
     args = ap.parse_args()
     args.query = args.query or FILTERS
     args.all_codes = [args.code, *[c for c in args.codes.split(",") if c]]
@@ -185,7 +192,7 @@ def main() -> None:
         build(home, args.rows, args.files, args.code, args.share)
     n_loaded = sum(e.n_rows or 0 for e in Warehouse(home).entries() if e.kind == "bench_rates")
     print(f"warehouse: {n_loaded:,} synthetic rate rows ({time.perf_counter() - t:.1f} s)")
-    for code in (args.all_codes[0], args.all_codes[1]):
+    for code in () if args.no_cli else (args.all_codes[0], args.all_codes[1]):
         cli_report(home, code)
 
     passes = (
@@ -226,11 +233,14 @@ def measure(home: Path, args: argparse.Namespace, n_reports: int) -> None:
         print(f"first request (cold): {(time.perf_counter() - t) * 1000:.0f} ms, "
               f"{len(first.content) / 1e6:.1f} MB, {n_rates:,} rates of {args.code}")  # fmt: skip
         urls = [(c, f, f"{base}/{c}?{f}") for c in args.all_codes for f in args.query]
+        cpu = cpu_seconds(proc.pid)
         times = load([u for _, _, u in urls], args.requests, args.concurrency)
+        cpu = cpu_seconds(proc.pid) - cpu
         print(f"{args.requests} requests over {len(args.all_codes)} codes x {len(args.query)} "
               f"filters, concurrency {args.concurrency}: p50 {pct(times, 50):.0f} ms, "
               f"p95 {pct(times, 95):.0f} ms, p99 {pct(times, 99):.0f} ms, "
-              f"max {max(times) * 1000:.0f} ms")  # fmt: skip
+              f"max {max(times) * 1000:.0f} ms; server CPU {cpu * 1000 / args.requests:.0f} ms "
+              "a request")  # fmt: skip
         by_url = {u: [x for i, x in enumerate(times) if i % len(urls) == k]
                   for k, (_, _, u) in enumerate(urls)}  # fmt: skip
         for label, pick in (("code", 0), ("filter", 1)):
