@@ -1,16 +1,18 @@
 """Knowledge packs: editorial content about billing codes, kept as YAML data.
 
 A pack is one YAML file under ``ratelens/coding/packs/`` describing one code family (for
-example radiation treatment delivery), or the modifier catalogue. Every file is validated
-against the pydantic models below when it is loaded (unknown keys are errors), then
-cross-checked (source ids resolve, modifiers agree with the PC/TC indicator). Facts carry
-the years they hold for, and the ids of the sources they come from.
+example radiation treatment delivery), or the modifier catalogue. Its records are the frozen
+dataclasses below. Every file is validated against them when it is read (``pack_check``:
+pydantic, unknown keys are errors), then cross-checked (source ids resolve, modifiers agree
+with the PC/TC indicator). Facts carry the years they hold for, and the ids of the sources
+they come from.
 
-Parsing the YAML costs ~0.5 s (1 s on a busy machine), more than a whole report: the packs
-are validated once and their compiled form (the validated models as JSON, which pydantic
-reads back in milliseconds) is kept in ``RATELENS_HOME/cache/``, named by a hash of the pack
-files and of this module (the models). A change to either makes a new one; a compiled form
-that cannot be read is ignored and written again.
+Parsing and validating the YAML costs ~0.5 s (1 s on a busy machine), more than a whole
+report, and pydantic's import and schemas ~0.15 s more: the packs are validated once and
+their compiled form (the records as JSON) is kept in ``RATELENS_HOME/cache/``, named by a
+hash of the pack files and of the modules that define and check them. A change to any of
+them makes a new one; a compiled form that cannot be read is ignored and written again.
+Reading it back builds the dataclasses directly (~10 ms), without yaml or pydantic.
 
 Public API::
 
@@ -18,26 +20,18 @@ Public API::
     pack_for(code) -> CodeEntry | None    # None: no editorial content for this code yet
     modifier_info(mod) -> ModifierEntry | None
     read_pack(path) -> Pack | ModifierCatalogue   # one file (used by tests and tools)
+    index_packs(files) -> PackIndex       # validate (name, yaml text) pairs, no caching
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic import ValidationError as PydanticValidationError
-
-from ratelens import config
-from ratelens.errors import FormatError, ValidationError
+from typing import Any, ClassVar, Literal
 
 __all__ = [
     "CodeEntry",
@@ -47,6 +41,7 @@ __all__ = [
     "ModifierEntry",
     "Pack",
     "PackIndex",
+    "index_packs",
     "load_packs",
     "modifier_info",
     "pack_for",
@@ -58,21 +53,23 @@ PayerScope = Literal["all", "medicare", "non_medicare"]
 Certainty = Literal["verified", "secondary", "uncertain"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Model:
+    """Base of the pack records: frozen dataclasses, validated by ``pack_check`` (pydantic,
+    unknown keys are errors) when a pack file is read, built directly from the compiled form."""
+
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
 
 
+@dataclass(frozen=True, kw_only=True)
 class YearRange(_Model):
     """Calendar years, both ends inclusive; ``None`` means open on that side."""
 
     start: int | None = None
     end: int | None = None
 
-    @model_validator(mode="after")
-    def _ordered(self) -> YearRange:
+    def __post_init__(self) -> None:
         if self.start is not None and self.end is not None and self.start > self.end:
             raise ValueError(f"start {self.start} is after end {self.end}")
-        return self
 
     def contains(self, year: int) -> bool:
         """True if ``year`` lies in the range."""
@@ -93,6 +90,7 @@ class YearRange(_Model):
         return f"through {self.end}" if self.end is not None else "all years"
 
 
+@dataclass(frozen=True, kw_only=True)
 class Source(_Model):
     """A public document or data file a fact comes from."""
 
@@ -105,6 +103,7 @@ class Source(_Model):
     note: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
 class Condition(_Model):
     """A rule over facts: a leaf (``fact op value``) or ``any_of`` / ``all_of`` of rules."""
 
@@ -116,16 +115,15 @@ class Condition(_Model):
     id: str | None = None
     text: str | None = None
 
-    @model_validator(mode="after")
-    def _one_shape(self) -> Condition:
+    def __post_init__(self) -> None:
         shapes = [self.any_of is not None, self.all_of is not None, self.fact is not None]
         if sum(shapes) != 1:
             raise ValueError("a condition needs exactly one of any_of, all_of, fact")
         if self.fact is not None and (self.op is None or self.id is None or self.text is None):
             raise ValueError(f"leaf on fact {self.fact!r} needs op, value, id and text")
-        return self
 
 
+@dataclass(frozen=True, kw_only=True)
 class Criterion(_Model):
     """A year-ranged definition that makes a code apply (e.g. 77407 in 2015–2025)."""
 
@@ -139,6 +137,7 @@ class Criterion(_Model):
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
 class PaymentStatus(_Model):
     """Status of the code in one Medicare payment system for a range of years."""
 
@@ -150,12 +149,14 @@ class PaymentStatus(_Model):
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
 class ApplyIf(_Model):
     billing: tuple[Billing, ...] | None = None
     settings: tuple[str, ...] | None = None
     payers: PayerScope = "all"
 
 
+@dataclass(frozen=True, kw_only=True)
 class ModifierRule(_Model):
     """A modifier that may be appended to this code, and when."""
 
@@ -166,6 +167,7 @@ class ModifierRule(_Model):
     sources: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True)
 class NotApplicable(_Model):
     """A modifier that does not apply to this code, and why (said so reports don't offer it)."""
 
@@ -175,6 +177,7 @@ class NotApplicable(_Model):
     sources: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True)
 class BillingNote(_Model):
     years: YearRange
     setting: Literal["any", "freestanding", "hospital"]
@@ -182,6 +185,7 @@ class BillingNote(_Model):
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
 class MedicalNecessity(_Model):
     condition: str
     icd10cm: tuple[str, ...]
@@ -190,6 +194,7 @@ class MedicalNecessity(_Model):
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
 class Specialty(_Model):
     name: str
     role: str
@@ -198,6 +203,7 @@ class Specialty(_Model):
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
 class PlaceOfService(_Model):
     code: str
     name: str
@@ -205,6 +211,7 @@ class PlaceOfService(_Model):
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
 class MedicareEquivalent(_Model):
     """Which code Medicare pays for this service in a system and years."""
 
@@ -216,23 +223,27 @@ class MedicareEquivalent(_Model):
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
 class RelatedCode(_Model):
     code: str
     relation: str
 
 
+@dataclass(frozen=True, kw_only=True)
 class Change(_Model):
     year: int
     text: str
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
 class Example(_Model):
     years: YearRange
     text: str
     codes: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
 class CodeEntry(_Model):
     """Everything a pack says about one code."""
 
@@ -279,6 +290,7 @@ class CodeEntry(_Model):
         return None
 
 
+@dataclass(frozen=True, kw_only=True)
 class FactSpec(_Model):
     type: Literal["int", "float", "bool", "enum"]
     help: str
@@ -287,12 +299,14 @@ class FactSpec(_Model):
     values: tuple[str, ...] | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
 class EnergyBand(_Model):
     id: str
     min_mev: float
     label: str
 
 
+@dataclass(frozen=True, kw_only=True)
 class Route(_Model):
     """Facts that take a session out of the level rules (to another code, or an error)."""
 
@@ -305,6 +319,7 @@ class Route(_Model):
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
 class Setting(_Model):
     id: str
     name: str
@@ -315,6 +330,7 @@ class Setting(_Model):
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
 class Selection(_Model):
     """Data driving :func:`ratelens.coding.criteria.select_delivery_code`."""
 
@@ -328,6 +344,7 @@ class Selection(_Model):
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
 class Pack(_Model):
     """One code-family pack file."""
 
@@ -337,9 +354,7 @@ class Pack(_Model):
     version: str
     scope_years: YearRange
     summary: str
-    anchors: Mapping[str, Any] | None = Field(
-        default=None, description="YAML anchors shared by entries; not read otherwise"
-    )
+    anchors: Mapping[str, Any] | None = None  # YAML anchors shared by entries; not read otherwise
     sources: tuple[Source, ...]
     codes: tuple[CodeEntry, ...]
     selection: Selection | None = None
@@ -350,6 +365,7 @@ class Pack(_Model):
         return next((s for s in self.sources if s.id == source_id), None)
 
 
+@dataclass(frozen=True, kw_only=True)
 class PctcIndicator(_Model):
     indicator: str
     meaning: str
@@ -358,6 +374,7 @@ class PctcIndicator(_Model):
     billing: Mapping[str, tuple[str, ...] | None]
 
 
+@dataclass(frozen=True, kw_only=True)
 class ModifierEntry(_Model):
     """One modifier in the catalogue."""
 
@@ -369,6 +386,7 @@ class ModifierEntry(_Model):
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
 class ModifierCatalogue(_Model):
     """The modifier catalogue file (``modifiers.yaml``)."""
 
@@ -408,170 +426,45 @@ class PackIndex:
 
 def read_pack(path: str | Path) -> Pack | ModifierCatalogue:
     """Read and validate one pack file; errors name the file and the field."""
-    text = Path(path).read_text(encoding="utf-8")
-    return _parse(text, str(path))
+    from ratelens.coding.pack_check import parse_pack
 
-
-def _parse(text: str, name: str) -> Pack | ModifierCatalogue:
-    import yaml  # only when a pack is parsed, not when its compiled form is read
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 7x faster
-    try:
-        data = yaml.load(text, Loader=loader)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise FormatError(name, where, "valid YAML", str(err.problem)) from err
-    if not isinstance(data, dict):
-        raise ValidationError(name, None, "a mapping at the top level", type(data).__name__)
-    model: type[Pack] | type[ModifierCatalogue]
-    model = ModifierCatalogue if data.get("kind") == "modifier_catalogue" else Pack
-    try:
-        return model.model_validate(data)
-    except PydanticValidationError as err:
-        raise _to_ratelens(err, name) from err
-
-
-def _to_ratelens(err: PydanticValidationError, name: str) -> ValidationError:
-    first = err.errors()[0]
-    locator = _locator(first["loc"])
-    more = err.error_count() - 1
-    hint = f"{more} more problem(s) in this file" if more else None
-    kind = first["type"]
-    expected = {
-        "extra_forbidden": "no such field (unknown key)",
-        "missing": "a value for this required field",
-    }.get(kind, first["msg"].removeprefix("Value error, "))
-    found = None if kind == "missing" else repr(first.get("input"))[:80]
-    return ValidationError(name, locator, expected, found, hint=hint)
-
-
-def _locator(loc: Iterable[int | str]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _pack_files() -> list[tuple[str, str]]:
-    root = resources.files("ratelens.coding").joinpath("packs")
-    files = sorted((e for e in root.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name)
-    return [(f"ratelens/coding/packs/{e.name}", e.read_text(encoding="utf-8")) for e in files]
+    return parse_pack(Path(path).read_text(encoding="utf-8"), str(path))
 
 
 def index_packs(files: Iterable[tuple[str, str]]) -> PackIndex:
     """Validate ``(name, yaml_text)`` pairs and build the index (no caching)."""
-    packs: list[Pack] = []
-    catalogues: list[ModifierCatalogue] = []
-    for name, text in files:
-        parsed = _parse(text, name)
-        if isinstance(parsed, ModifierCatalogue):
-            catalogues.append(parsed)
-        else:
-            packs.append(parsed)
-            _check_sources(parsed, name)
-    if len(catalogues) != 1:
-        raise ValidationError("ratelens/coding/packs", None, "exactly one modifier catalogue")
-    catalogue = catalogues[0]
-    codes: dict[str, CodeEntry] = {}
-    for pack in packs:
-        for i, entry in enumerate(pack.codes):
-            where = f"codes[{i}]"
-            if entry.code in codes:
-                raise ValidationError(pack.id, where, "a code listed in one pack", entry.code)
-            _check_modifiers(entry, catalogue, pack.id, where)
-            codes[entry.code] = entry
+    from ratelens.coding.pack_check import check_packs
+
+    packs, catalogue = check_packs(files)
+    return make_index(packs, catalogue)
+
+
+def make_index(packs: tuple[Pack, ...], catalogue: ModifierCatalogue) -> PackIndex:
+    """The index of validated packs and the modifier catalogue."""
+    codes = {entry.code: entry for pack in packs for entry in pack.codes}
     mods = {m.code: m for m in catalogue.modifiers}
-    return PackIndex(tuple(packs), catalogue, MappingProxyType(codes), MappingProxyType(mods))
+    return PackIndex(packs, catalogue, MappingProxyType(codes), MappingProxyType(mods))
 
 
-def _check_sources(pack: Pack, name: str) -> None:
-    """Every ``sources`` id used anywhere in the pack must be listed in ``pack.sources``."""
-    known = {s.id for s in pack.sources}
-    for path, ids in _source_refs(pack.model_dump(exclude={"sources", "anchors"}), ""):
-        missing = [i for i in ids if i not in known]
-        if missing:
-            raise ValidationError(name, path, "a source id listed under sources", missing[0])
-
-
-def _source_refs(node: Any, path: str) -> Iterable[tuple[str, list[str]]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            sub = f"{path}.{key}" if path else str(key)
-            if key == "sources" and isinstance(value, list | tuple):
-                yield sub, list(value)
-            else:
-                yield from _source_refs(value, sub)
-    elif isinstance(node, list | tuple):
-        for i, value in enumerate(node):
-            yield from _source_refs(value, f"{path}[{i}]")
-
-
-def _check_modifiers(entry: CodeEntry, cat: ModifierCatalogue, pack: str, where: str) -> None:
-    """Modifiers must be catalogued, and 26/TC must agree with the PFS PC/TC indicator."""
-    known = {m.code for m in cat.modifiers}
-    rules = {p.indicator: p for p in cat.pctc_indicators}
-    for i, rule in enumerate(entry.modifiers):
-        loc = f"{where}.modifiers[{i}]"
-        if rule.code not in known:
-            raise ValidationError(pack, loc, "a modifier from the catalogue", rule.code)
-        if rule.code not in ("26", "TC") or rule.applies_if.payers == "non_medicare":
-            continue
-        for status in entry.payment_status:
-            if status.system != "PFS" or not status.years.overlaps(rule.years):
-                continue
-            pctc = rules.get(status.pctc_indicator or "")
-            allowed = pctc is not None and (pctc.allows_26 if rule.code == "26" else pctc.allows_tc)
-            if not allowed:
-                expected = f"no modifier {rule.code} (PC/TC indicator {status.pctc_indicator})"
-                raise ValidationError(pack, loc, expected, f"{entry.code}-{rule.code}")
+def pack_files() -> list[tuple[str, str]]:
+    root = resources.files("ratelens.coding").joinpath("packs")
+    files = sorted((e for e in root.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name)
+    return [(f"ratelens/coding/packs/{e.name}", e.read_text(encoding="utf-8")) for e in files]
 
 
 @functools.cache
 def load_packs() -> PackIndex:
     """Every bundled pack, validated and indexed (cached for the process, and compiled on
     disk: see the module doc)."""
-    files = _pack_files()
-    path = compiled_path(files)
-    index = _read_compiled(path)
+    from ratelens.coding import pack_cache
+
+    files = pack_files()
+    path = pack_cache.compiled_path(files)
+    index = pack_cache.read_compiled(path)
     if index is None:
         index = index_packs(files)
-        _write_compiled(path, index)
+        pack_cache.write_compiled(path, index)
     return index
-
-
-def compiled_path(files: Iterable[tuple[str, str]]) -> Path:
-    """Where the compiled form of these pack files lives (named by their content hash)."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
-    for name, text in files:
-        digest.update(f"\0{name}\0{len(text)}\0{text}".encode())
-    return config.home() / "cache" / f"packs-{digest.hexdigest()[:32]}.json"
-
-
-def _read_compiled(path: Path) -> PackIndex | None:
-    try:
-        data = json.loads(path.read_bytes())
-        packs = tuple(Pack.model_validate(p) for p in data["packs"])
-        catalogue = ModifierCatalogue.model_validate(data["catalogue"])
-    except (OSError, ValueError, KeyError, TypeError):  # absent, partial or foreign: rebuild
-        return None
-    codes = {entry.code: entry for pack in packs for entry in pack.codes}
-    mods = {m.code: m for m in catalogue.modifiers}
-    return PackIndex(packs, catalogue, MappingProxyType(codes), MappingProxyType(mods))
-
-
-def _write_compiled(path: Path, index: PackIndex) -> None:
-    data = {
-        "packs": [p.model_dump(mode="json") for p in index.packs],
-        "catalogue": index.catalogue.model_dump(mode="json"),
-    }
-    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(partial, path)  # readers see the whole file or none
-    except OSError:  # a read-only home: the packs are parsed again next time
-        partial.unlink(missing_ok=True)
 
 
 def _norm(code: str) -> str:

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 from ratelens.codes import normalize_code
 from ratelens.coding import packs
 from ratelens.coding.code_facts import (
@@ -220,9 +218,9 @@ def _cited(entry: packs.CodeEntry) -> set[str]:
     found: set[str] = set(entry.sources)
 
     def walk(node: Any) -> None:
-        if isinstance(node, BaseModel):
-            for name in type(node).model_fields:
-                value = getattr(node, name)
+        if dataclasses.is_dataclass(node):
+            for field in dataclasses.fields(node):
+                name, value = field.name, getattr(node, field.name)
                 if name == "sources" and isinstance(value, tuple):
                     found.update(v for v in value if isinstance(v, str))
                 else:
