@@ -42,7 +42,7 @@ from measuring import cpu
 
 from ratelens.sources import ReadContext
 from ratelens.sources.tic.reader import read_in_network
-from ratelens.warehouse import part_files, reference_text, store
+from ratelens.warehouse import part_files, store
 
 DEFAULT = Path(tempfile.gettempdir()) / "ratelens-bench" / "in-network-100mb-seed20240501.json.gz"
 Batches = list[tuple[str, pa.RecordBatch]]
@@ -81,14 +81,21 @@ class ListPartWriter(part_files.PartWriter):
     ingest wrote them until they were stored as one text per row (``reference_text``)."""
 
     def __init__(self, path: Path, table: str, schema: pa.Schema) -> None:
-        kept, reference_text.stored_schema = reference_text.stored_schema, lambda s: s
-        try:
-            super().__init__(path, table, schema)
-        finally:
-            reference_text.stored_schema = kept
+        self.parquet = part_files.parquet_writer(path, table, schema)
 
     def write_batch(self, batch: pa.RecordBatch, row_group_size: int | None = None) -> None:
         self.parquet.write_batch(batch, row_group_size)
+
+
+def decoded(batches: Batches) -> Batches:
+    """The batches with every dictionary-encoded column decoded (the reader hands texts
+    shared by an item's or a file's rows dictionary-encoded since session 5)."""
+    out = []
+    for table, batch in batches:
+        columns = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c
+                   for c in batch.columns]
+        out.append((table, pa.RecordBatch.from_arrays(columns, names=batch.schema.names)))
+    return out
 
 
 def write_with(make: Writer, batches: Batches, folder: Path, rows: int | None) -> dict:
@@ -164,6 +171,7 @@ def main() -> None:
     rows = sum(b.num_rows for t, b in batches if t == "rates")
     print(f"{args.file.name}: {mb:.1f} MB of JSON, {rows:,} rate rows in {len(batches)} batches "
           f"({held / 1e6:.0f} MB held); reader {read_wall:.2f} s wall, {read_cpu:.2f} s CPU")
+    plain = decoded(batches)
     configs: dict[str, Callable[[Path], dict]] = {
         "before (zstd, defaults)": lambda d: write_with(before_writer, batches, d, None),
         "after, references as lists": lambda d: write_with(ListPartWriter, batches, d, None),
@@ -172,6 +180,8 @@ def main() -> None:
         **{f"after (row groups {n})":
            (lambda d, n=n: write_with(part_files.part_writer, batches, d, n))
            for n in args.row_groups},
+        "after, texts not dictionary-encoded":
+            lambda d: write_with(part_files.part_writer, plain, d, part_files.ROW_GROUP_ROWS),
         "ingest path, 1 writer thread": lambda d: write_ingest_path(batches, d, 1),
         f"ingest path, {part_files.WRITER_THREADS} writer threads, references as lists":
             lambda d: write_ingest_path(batches, d, part_files.WRITER_THREADS, lists=True),

@@ -146,6 +146,33 @@ def test_several_parts_of_a_table_read_back_as_one(
         assert len(ledger.parts(catalog)["rates"]) == 2
 
 
+def decoded(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The batch with its dictionary-encoded columns decoded (the same values)."""
+    columns = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in batch]
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+@pytest.mark.parametrize("is_plain_first", [False, True])
+def test_texts_dictionary_encoded_in_some_batches_only_keep_their_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, is_plain_first: bool
+) -> None:
+    """A reader hands texts that every row of a file shares dictionary-encoded (one value);
+    a part whose batches have them one way or the other stores the same values, with the
+    type of the part's first batch."""
+    monkeypatch.setattr(tic_output, "BATCH_ROWS", 97)
+    monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
+    monkeypatch.setattr(part_files, "WRITER_THREADS", 1)
+    rates = given(read_batches(in_network_file(tmp_path / "in.json", 4), 4096), "rates")
+    payer = rates[0].schema.field("payer").type
+    assert payer == pa.dictionary(pa.int32(), pa.string()) and len(rates) > 3
+    mixed = [decoded(b) if i % 2 == is_plain_first else b for i, b in enumerate(rates)]
+    part_files.write_parts(iter(("rates", b) for b in mixed), tmp_path / "parts")
+    part = pq.read_table(tmp_path / "parts" / "rates.parquet")
+    assert part.schema.field("payer").type == mixed[0].schema.field("payer").type
+    assert part.to_pylist() == stored([decoded(b) for b in rates]).to_pylist()
+    assert {r["payer"] for r in part.to_pylist()} == {"Aetna"}
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
 def test_every_cms_example_round_trips(tmp_path: Path, path: Path) -> None:
     batches = read_batches(path)

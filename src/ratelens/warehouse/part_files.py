@@ -45,22 +45,15 @@ class PartWriter:
     dictionaries as ``PART_STATISTICS`` and ``PART_PLAIN`` say."""
 
     def __init__(self, path: Path, table: str, schema: pa.Schema) -> None:
-        stored = reference_text.stored_schema(schema)
-        if table not in PART_STATISTICS:
-            self.parquet = pq.ParquetWriter(path, stored, compression="zstd")
-            return
-        leaves = {f.name: _leaf_path(f) for f in stored}
-        self.parquet = pq.ParquetWriter(
-            path,
-            stored,
-            compression="zstd",
-            write_statistics=[leaves[c] for c in PART_STATISTICS[table] if c in leaves],
-            use_dictionary=[v for c, v in leaves.items() if c not in PART_PLAIN.get(table, ())],
-        )
+        self.schema = reference_text.stored_schema(schema)
+        self.parquet = parquet_writer(path, table, self.schema)
 
     def write_batch(self, batch: pa.RecordBatch, row_group_size: int | None = None) -> None:
-        """Write a batch (refused unless of the schema the part was opened with)."""
-        self.parquet.write_batch(reference_text.stored_batch(batch), row_group_size)
+        """Write a batch (refused unless of the columns the part was opened with; a column
+        dictionary-encoded in one batch and not in another is stored as the schema given
+        when opening says: see ``conformed``)."""
+        stored = conformed(reference_text.stored_batch(batch), self.schema)
+        self.parquet.write_batch(stored, row_group_size)
 
     def close(self) -> None:
         self.parquet.close()
@@ -69,6 +62,45 @@ class PartWriter:
 def part_writer(path: Path, table: str, schema: pa.Schema) -> PartWriter:
     """The writer of one part file of ``table`` for batches of ``schema`` (``PartWriter``)."""
     return PartWriter(path, table, schema)
+
+
+def parquet_writer(path: Path, table: str, stored: pa.Schema) -> pq.ParquetWriter:
+    """The Parquet writer of a part of ``table`` whose batches are of ``stored`` (the schema
+    as the part stores it): zstd, statistics and dictionaries as ``PART_STATISTICS`` and
+    ``PART_PLAIN`` say."""
+    if table not in PART_STATISTICS:
+        return pq.ParquetWriter(path, stored, compression="zstd")
+    leaves = {f.name: _leaf_path(f) for f in stored}
+    return pq.ParquetWriter(
+        path,
+        stored,
+        compression="zstd",
+        write_statistics=[leaves[c] for c in PART_STATISTICS[table] if c in leaves],
+        use_dictionary=[v for c, v in leaves.items() if c not in PART_PLAIN.get(table, ())],
+    )
+
+
+def conformed(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """The batch with each column of ``schema``'s type where they differ only by dictionary
+    encoding (its values unchanged). Readers may hand a text column dictionary-encoded (a
+    value every row of an item or file shares: Parquet then stores the dictionary as given
+    instead of hashing every row), in some batches of a file and not in others; a part's
+    columns have one type. Any other difference leaves the batch as it is (the Parquet
+    writer refuses it)."""
+    if batch.schema.equals(schema) or batch.schema.names != schema.names:
+        return batch
+    columns = [_as_type(c, f.type) for c, f in zip(batch.columns, schema, strict=True)]
+    if any(c.type != f.type for c, f in zip(columns, schema, strict=True)):
+        return batch
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _as_type(column: pa.Array, kind: pa.DataType) -> pa.Array:
+    if pa.types.is_dictionary(kind) and column.type == kind.value_type:
+        return column.dictionary_encode()
+    if pa.types.is_dictionary(column.type) and column.type.value_type == kind:
+        return column.dictionary_decode()
+    return column
 
 
 def _leaf_path(field: pa.Field) -> str:
