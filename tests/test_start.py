@@ -6,6 +6,7 @@ import gc
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -54,3 +55,26 @@ def test_a_report_does_not_import_what_only_readers_and_the_web_use() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_report_imports_neither_pydantic_nor_yaml(tmp_path: Path) -> None:
+    """typer's adapters and the packs' models put pydantic (~0.2 s) and the packs' YAML on
+    every command (issue 18): a report after the first reads the packs' compiled form, and
+    its arguments are coerced without pydantic (ratelens.cli_params)."""
+    env = {**os.environ, "RATELENS_HOME": str(tmp_path)}
+    argv = ["report", "77407", "--format", "json"]
+    first = subprocess.run([sys.executable, "-m", "ratelens", *argv], capture_output=True,
+                           env=env, timeout=300)  # fmt: skip
+    assert first.returncode == 0, first.stderr  # the sample built, the packs compiled
+    code = (
+        f"import sys; sys.argv = ['ratelens', *{argv!r}]\n"
+        "from ratelens._start import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(sorted(m for m in ('pydantic', 'yaml', 'typer._adapters') if m in sys.modules),"
+        " file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert '"code": "77407"' in done.stdout
+    assert done.stderr.splitlines()[-1] == "[]"
