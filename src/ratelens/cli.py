@@ -92,15 +92,15 @@ def _home() -> Path:
 
 
 def _warehouse() -> Any:
-    from ratelens.sample import open_warehouse
+    from ratelens.sample import open_warehouse_state
 
-    wh = open_warehouse(_home())
+    wh, is_empty = open_warehouse_state(_home())
     if wh.is_sample:
         err.print(
             "[yellow]Nothing ingested yet: using the bundled sample data "
             f"(RATELENS_HOME={escape(str(_home()))}).[/yellow]"
         )
-    elif wh.is_empty():
+    elif is_empty:
         err.print("[yellow]Nothing loaded: every file tried failed (see `ratelens sources`)."
                   "[/yellow]")
     return wh

@@ -35,13 +35,20 @@ def open_warehouse(home: Path | None = None) -> Warehouse:
     Once anything was tried, even a failure, the user's own is shown (its ledger says what
     failed); the sample warehouse follows the home when that happens (``follow_user``).
     """
+    return open_warehouse_state(home)[0]
+
+
+def open_warehouse_state(home: Path | None = None) -> tuple[Warehouse, bool]:
+    """``open_warehouse``, and whether nothing is loaded in it (every file tried failed;
+    never for the sample), from one read of the user's catalog."""
     home = home or config.home()
     user = Warehouse(home)
-    if user.was_tried():
-        return user
+    n_tried, n_loaded = user.attempts()
+    if n_tried:
+        return user, not n_loaded
     wh = sample_warehouse(home)
     wh.stands_in_for = home
-    return wh
+    return wh, False
 
 
 def sample_warehouse(home: Path) -> Warehouse:

@@ -133,11 +133,18 @@ class Warehouse:
 
     def was_tried(self) -> bool:
         """Whether anything was ever ingested here, loaded or failed."""
+        return self.attempts()[0] > 0
+
+    def attempts(self) -> tuple[int, int]:
+        """(attempts to load a file, of them loaded), from one read of the catalog: whether
+        anything was tried here and whether anything is loaded (``is_empty``)."""
         if not self.catalog.exists():
-            return False
+            return 0, 0
         with cat.reading(self.catalog) as con:
-            row = con.execute("SELECT count(*) FROM ingest_attempts").fetchone()
-        return bool(row and row[0])
+            row = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'loaded') FROM ingest_attempts"
+            ).fetchone()
+        return (row[0], row[1]) if row else (0, 0)
 
     def connect(self, tables: dict[str, pa.Schema]) -> duckdb.DuckDBPyConnection:
         """An in-memory connection with a view per table over the loaded parts.
