@@ -8,9 +8,13 @@ keeps its batches in memory, then writes the same batches, runs interleaved (thi
 machine's speed drifts; the best run and the median are shown):
 
 - ``before``: one ``pq.ParquetWriter(..., compression="zstd")`` per table, as ingest wrote
-  until session 4 (statistics and dictionary on every column);
+  until session 4 (statistics and dictionary on every column), of the batches with every
+  dictionary column decoded (as readers handed them until session 5);
 - ``after, references as lists``: those options with ``provider_references`` written as a
-  Parquet list, as ingest did until it stored them as one text per row;
+  Parquet list, as ingest did until it stored them as one text per row (decoded batches);
+- ``after, texts not dictionary-encoded``: ``part_files.part_writer`` on the decoded
+  batches (the texts an item's or a file's rows share, and a rate's references, hashed by
+  Parquet row by row, as until session 5);
 - ``after``: ``part_files.part_writer`` (the options ingest uses now), row groups of
   ``part_files.ROW_GROUP_ROWS`` (and of each ``--row-groups`` size asked);
 - ``ingest path``: ``part_files.write_parts`` itself (writer threads behind bounded
@@ -135,13 +139,16 @@ def write_ingest_path(batches: Batches, folder: Path, threads: int, lists: bool 
 def per_column(batches: Batches, folder: Path) -> None:
     """Each rates column written alone, before and after: writer CPU seconds."""
     rates = [b for t, b in batches if t == "rates"]
-    makers = (before_writer, ListPartWriter, part_files.part_writer)
-    print(f"{'column':28s} {'before':>8s} {'lists':>8s} {'after':>8s}  (writer CPU s, best of 2)")
+    plain = [b for _, b in decoded([("rates", b) for b in rates])]
+    makers = (before_writer, ListPartWriter, part_files.part_writer, part_files.part_writer)
+    print(f"{'column':28s} {'before':>8s} {'lists':>8s} {'texts':>8s} {'after':>8s}"
+          "  (writer CPU s, best of 2; texts: after, none dictionary-encoded by the reader)")
     totals = [0.0] * len(makers)
     for field in rates[0].schema:
         one = [("rates", b.select([field.name])) for b in rates]
-        best = [min(write_with(make, one, folder, None)["cpu"] for _ in range(2))
-                for make in makers]
+        flat = [("rates", b.select([field.name])) for b in plain]
+        best = [min(write_with(make, batches, folder, None)["cpu"] for _ in range(2))
+                for make, batches in zip(makers, (flat, flat, flat, one), strict=True)]
         totals = [t + b for t, b in zip(totals, best, strict=True)]
         print(f"{field.name:28s} " + " ".join(f"{b:8.3f}" for b in best))
     print(f"{'sum':28s} " + " ".join(f"{t:8.3f}" for t in totals))
@@ -173,8 +180,8 @@ def main() -> None:
           f"({held / 1e6:.0f} MB held); reader {read_wall:.2f} s wall, {read_cpu:.2f} s CPU")
     plain = decoded(batches)
     configs: dict[str, Callable[[Path], dict]] = {
-        "before (zstd, defaults)": lambda d: write_with(before_writer, batches, d, None),
-        "after, references as lists": lambda d: write_with(ListPartWriter, batches, d, None),
+        "before (zstd, defaults)": lambda d: write_with(before_writer, plain, d, None),
+        "after, references as lists": lambda d: write_with(ListPartWriter, plain, d, None),
         f"after (row groups {part_files.ROW_GROUP_ROWS})":
             lambda d: write_with(part_files.part_writer, batches, d, part_files.ROW_GROUP_ROWS),
         **{f"after (row groups {n})":
@@ -184,7 +191,7 @@ def main() -> None:
             lambda d: write_with(part_files.part_writer, plain, d, part_files.ROW_GROUP_ROWS),
         "ingest path, 1 writer thread": lambda d: write_ingest_path(batches, d, 1),
         f"ingest path, {part_files.WRITER_THREADS} writer threads, references as lists":
-            lambda d: write_ingest_path(batches, d, part_files.WRITER_THREADS, lists=True),
+            lambda d: write_ingest_path(plain, d, part_files.WRITER_THREADS, lists=True),
         f"ingest path, {part_files.WRITER_THREADS} writer threads":
             lambda d: write_ingest_path(batches, d, part_files.WRITER_THREADS),
     }

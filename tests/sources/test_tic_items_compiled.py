@@ -440,6 +440,28 @@ def arrow_rows(blocks: list, codes: frozenset[str] | None, schema: str) -> Any:
         return None
 
 
+def decoded(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The batch with its dictionary columns decoded (the values a reader means)."""
+    columns = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in batch]
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+DICTIONARIES = (
+    *tic_items._COMPILED_ITEM, "provider_references", "source_kind", "file_id"
+)
+
+
+def assert_distinct(batch: pa.RecordBatch) -> None:
+    """The compiled parser's item-level texts and references (and the file's constants)
+    are dictionaries of distinct values (a repeated one would make Parquet hash every row:
+    it stores a dictionary as given only when its values are distinct)."""
+    for name in DICTIONARIES:
+        column = batch.column(name)
+        assert pa.types.is_dictionary(column.type), name
+        values = [json.dumps(v) for v in column.dictionary.to_pylist()]
+        assert len(set(values)) == len(values), name
+
+
 def _float_bits(batch: pa.RecordBatch) -> list[int]:
     return batch.column("negotiated_rate").to_numpy().view(np.int64).tolist()
 
@@ -460,7 +482,8 @@ def test_batches_equal_arrow_columns() -> None:
                     continue
                 n_taken += 1
                 done.rates.validate(full=True)
-                assert done.rates.equals(arrow.rates)
+                assert_distinct(done.rates)
+                assert decoded(done.rates).equals(arrow.rates)
                 assert _float_bits(done.rates) == _float_bits(arrow.rates)
                 assert done.references.tolist() == arrow.references.tolist()
     assert n_taken > 100
@@ -495,6 +518,29 @@ def test_base_item_by_hand() -> None:
     assert (row["billing_code"], row["description"], row["negotiated_rate"]) == ("77407", "d", 1.5)
     assert row["provider_references"] == ["1", "2"] and row["bundled_codes"] is None
     assert row["service_code"] is None and row["additional_information"] is None
+
+
+def test_repeated_texts_and_reference_lists_are_one_entry_each() -> None:
+    """Items sharing a description, rates sharing a list of references: one dictionary
+    entry each, and lists whose ids join to the same digits ([1, 23], [12, 3]) or hold
+    none stay apart."""
+    lists = ([1, 23], [12, 3], [1, 23], [], [12, 3], [123], [])
+    raws = []
+    for n, ids in enumerate(lists):
+        raw = edited('"77407"', f'"7740{n % 2}"').replace("[1, 2]", json.dumps(ids))
+        raws.append(raw.encode())
+    done = tic_items.compiled_rows(blocks_of(raws), None, "v2", "f")
+    assert done
+    rates = done.rates
+    assert_distinct(rates)
+    assert rates.column("provider_references").to_pylist() == [[str(i) for i in x] for x in lists]
+    assert rates.column("provider_references").dictionary.to_pylist() == [
+        ["1", "23"], ["12", "3"], [], ["123"]
+    ]
+    assert rates.column("billing_code").dictionary.to_pylist() == ["77400", "77401"]
+    assert rates.column("billing_code").to_pylist() == ["77400", "77401"] * 3 + ["77400"]
+    assert rates.column("description").dictionary.to_pylist() == ["d"]
+    assert decoded(rates).equals(arrow_rows(blocks_of(raws), None, "v2").rates)
 
 
 def test_escapes_decoded_as_orjson_does() -> None:

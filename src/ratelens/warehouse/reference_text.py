@@ -38,19 +38,37 @@ _LIST_TYPES = (pa.list_(pa.string()), pa.large_list(pa.string()))
 
 def stored_schema(schema: pa.Schema) -> pa.Schema:
     """The schema of a part holding batches of ``schema``: the list column (if any, of
-    strings) replaced in place by its text column."""
+    strings; or a dictionary of such lists) replaced in place by its text column (a
+    dictionary of texts)."""
     i = schema.get_field_index(LIST_COLUMN)
-    if i < 0 or schema.field(i).type not in _LIST_TYPES:
-        return schema
-    return schema.set(i, pa.field(TEXT_COLUMN, pa.string()))
+    kind = _text_type(schema.field(i).type) if i >= 0 else None
+    return schema if kind is None else schema.set(i, pa.field(TEXT_COLUMN, kind))
 
 
 def stored_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """The batch as a part stores it (see ``stored_schema``); other batches as they are."""
+    """The batch as a part stores it (see ``stored_schema``); other batches as they are.
+
+    A dictionary of lists (a reader's rate-level references: each row the index of its
+    rate's list among the batch's distinct ones) becomes a dictionary of their texts, the
+    same indices: only the distinct lists are joined, and Parquet stores the dictionary as
+    given instead of hashing every row's text."""
     i = batch.schema.get_field_index(LIST_COLUMN)
-    if i < 0 or batch.schema.field(i).type not in _LIST_TYPES:
+    kind = _text_type(batch.schema.field(i).type) if i >= 0 else None
+    if kind is None:
         return batch
-    return batch.set_column(i, pa.field(TEXT_COLUMN, pa.string()), to_text(batch.column(i)))
+    lists = batch.column(i)
+    if pa.types.is_dictionary(lists.type):
+        texts = pa.DictionaryArray.from_arrays(lists.indices, to_text(lists.dictionary))
+    else:
+        texts = to_text(lists)
+    return batch.set_column(i, pa.field(TEXT_COLUMN, kind), texts)
+
+
+def _text_type(kind: pa.DataType) -> pa.DataType | None:
+    """The stored type of a references column of ``kind`` (None: not one stored as text)."""
+    if pa.types.is_dictionary(kind) and kind.value_type in _LIST_TYPES:
+        return pa.dictionary(kind.index_type, pa.string())
+    return pa.string() if kind in _LIST_TYPES else None
 
 
 def to_text(lists: pa.Array) -> pa.Array:

@@ -19,9 +19,11 @@
  *     declined. Unknown keys are skipped with their value fully checked.
  *
  * Items are parsed into item-level, rate-level and row-level columns (keys may come in any
- * order); an item whose billing_code is not wanted is rolled back; at the end the item and
- * rate fields are copied to every row (expand). The buffers are handed to Python without
- * copying (OwnedBuf: a malloc'ed block exposed through the buffer protocol).
+ * order); an item whose billing_code is not wanted is rolled back; at the end (expand) the
+ * item-level strings and each rate's provider_references become dictionaries (the batch's
+ * distinct values, each row's index among them) and the contained codes are copied to
+ * every row. The buffers are handed to Python without copying (OwnedBuf: a malloc'ed block
+ * exposed through the buffer protocol).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -833,23 +835,121 @@ static int item(Parser *ps, const uchar *s, const uchar *end, int64_t index) {
 
 /* ------------------------------------------------------------------ rows of the batch */
 
-/* The item or rate string of each row (from: one string per slot, none null). */
-static int expand_str(StrCol *to, const StrCol *from, const Row *rows, size_t n) {
-    size_t total = 0;
-    for (size_t r = 0; r < n; r++)
-        total += (size_t)(at32(&from->off, rows[r].item + 1) - at32(&from->off, rows[r].item));
-    if (total > INT32_MAX) return DECLINE;
-    TRY(grow(&to->data, total));
-    TRY(grow(&to->off, 4 * n));
-    int32_t *off = (int32_t *)(to->off.p + to->off.len);
-    for (size_t r = 0; r < n; r++) {
-        int32_t a = at32(&from->off, rows[r].item), b = at32(&from->off, rows[r].item + 1);
-        if (b > a) memcpy(to->data.p + to->data.len, from->data.p + a, (size_t)(b - a));
-        to->data.len += (size_t)(b - a);
-        off[r] = (int32_t)to->data.len;
+/* Item-level strings and rate-level references go out as dictionaries: the distinct
+ * values of the batch (in order of first slot) and each row's index among them, so Parquet
+ * stores the dictionary as given instead of hashing every row's copy. */
+
+static inline uint64_t fnv(uint64_t h, const char *p, size_t n) {
+    for (size_t i = 0; i < n; i++) h = (h ^ (uchar)p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+#define FNV_START 0xcbf29ce484222325ull
+
+/* An open-addressing table of dictionary entries (entry + 1; 0: free) at least twice as
+ * big as the n keys it will hold. */
+typedef struct {
+    uint32_t *at;
+    size_t mask;
+} Seen;
+
+static int seen_init(Seen *t, int64_t n) {
+    size_t cap = 16;
+    while (cap < 2 * (size_t)n) cap *= 2;
+    t->at = PyMem_RawCalloc(cap, sizeof *t->at);
+    t->mask = cap - 1;
+    return t->at ? OK : NOMEM;
+}
+
+static int same_str(const StrCol *c, int32_t i, const char *p, size_t len) {
+    int32_t a = at32(&c->off, i), b = at32(&c->off, i + 1);
+    return (size_t)(b - a) == len && (len == 0 || !memcmp(c->data.p + a, p, len));
+}
+
+/* The distinct strings of from's slots (none null) into dict; map[slot]: its entry. */
+static int unique_str(const StrCol *from, StrCol *dict, int32_t *map) {
+    Seen t;
+    int rc = seen_init(&t, from->n);
+    for (int64_t s = 0; s < from->n && rc == OK; s++) {
+        int32_t a = at32(&from->off, s);
+        const char *p = from->data.p + a;
+        size_t len = (size_t)(at32(&from->off, s + 1) - a), i = fnv(FNV_START, p, len) & t.mask;
+        while (t.at[i] && !same_str(dict, (int32_t)t.at[i] - 1, p, len)) i = (i + 1) & t.mask;
+        if (!t.at[i]) {
+            t.at[i] = (uint32_t)dict->n + 1;
+            rc = put(&dict->data, p, len);
+            if (rc == OK) rc = str_end(dict, 1);
+        }
+        map[s] = (int32_t)t.at[i] - 1;
     }
-    to->off.len += 4 * n, to->n = (int64_t)n;
+    PyMem_RawFree(t.at);
+    return rc;
+}
+
+/* Are list i of l and list s of from the same strings? */
+static int same_list(const ListCol *l, int32_t i, const ListCol *from, int64_t s) {
+    int32_t a = at32(&l->off, i), b = at32(&l->off, i + 1);
+    int32_t fa = at32(&from->off, s), fb = at32(&from->off, s + 1);
+    if (b - a != fb - fa) return 0;
+    for (int32_t t = 0; t < b - a; t++) {
+        int32_t da = at32(&from->items.off, fa + t);
+        size_t len = (size_t)(at32(&from->items.off, fa + t + 1) - da);
+        if (!same_str(&l->items, a + t, from->items.data.p + da, len)) return 0;
+    }
+    return 1;
+}
+
+static uint64_t list_hash(const ListCol *from, int64_t s) {
+    uint64_t h = FNV_START;
+    for (int32_t t = at32(&from->off, s); t < at32(&from->off, s + 1); t++) {
+        int32_t da = at32(&from->items.off, t), db = at32(&from->items.off, t + 1);
+        h = fnv(h, from->items.data.p + da, (size_t)(db - da));
+        h = (h ^ (uint64_t)(db - da + 1)) * 0x100000001b3ull; /* where each string ends */
+    }
+    return h;
+}
+
+/* The distinct lists of from's slots (none null) into dict; map[slot]: its entry. */
+static int unique_list(const ListCol *from, ListCol *dict, int32_t *map) {
+    Seen t;
+    int rc = seen_init(&t, from->n);
+    for (int64_t s = 0; s < from->n && rc == OK; s++) {
+        size_t i = list_hash(from, s) & t.mask;
+        while (t.at[i] && !same_list(dict, (int32_t)t.at[i] - 1, from, s)) i = (i + 1) & t.mask;
+        if (!t.at[i]) {
+            t.at[i] = (uint32_t)dict->n + 1;
+            for (int32_t u = at32(&from->off, s); u < at32(&from->off, s + 1) && rc == OK; u++) {
+                int32_t da = at32(&from->items.off, u), db = at32(&from->items.off, u + 1);
+                rc = put(&dict->items.data, from->items.data.p + da, (size_t)(db - da));
+                if (rc == OK) rc = str_end(&dict->items, 1);
+            }
+            if (rc == OK) rc = list_end(dict, 1);
+        }
+        map[s] = (int32_t)t.at[i] - 1;
+    }
+    PyMem_RawFree(t.at);
+    return rc;
+}
+
+/* Each row's entry: map of its item (is_rate 0) or rate (1) slot. */
+static int row_entries(Buf *to, const int32_t *map, const Row *rows, size_t n, int is_rate) {
+    TRY(grow(to, 4 * n));
+    int32_t *out = (int32_t *)to->p;
+    for (size_t r = 0; r < n; r++) out[r] = map[is_rate ? rows[r].rate : rows[r].item];
+    to->len = 4 * n;
     return OK;
+}
+
+/* The dictionary of a column of slots (a StrCol, or a ListCol when is_rate) and each row's
+ * entry in it. */
+static int dictionary(void *dict, Buf *entries, const void *from, int64_t n_slots,
+                      const Row *rows, size_t n, int is_rate) {
+    int32_t *map = PyMem_RawMalloc(4 * (size_t)n_slots + 4);
+    if (map == NULL) return NOMEM;
+    int rc = is_rate ? unique_list(from, dict, map) : unique_str(from, dict, map);
+    if (rc == OK) rc = row_entries(entries, map, rows, n, is_rate);
+    PyMem_RawFree(map);
+    return rc;
 }
 
 /* The list of each row's item (is_rate 0) or rate (1), validity as the slot's. */
@@ -907,8 +1007,10 @@ static const char *OUT_LIST[N_OUT_LIST] = {"bundled_codes", "provider_references
                                            "service_code", "billing_code_modifier"};
 
 typedef struct {
-    StrCol str[N_OUT_STR]; /* the price ones are moved from the parser */
-    ListCol list[N_OUT_LIST];
+    StrCol str[N_OUT_STR]; /* the price ones are moved from the parser; the item ones are
+                              dictionaries (entries: each row's) */
+    ListCol list[N_OUT_LIST]; /* provider_references: a dictionary */
+    Buf entries[N_OUT_STR], list_entries[N_OUT_LIST];
     size_t n;
 } Out;
 
@@ -926,9 +1028,11 @@ static int expand(Parser *ps, Out *o) {
     for (int i = 0; i < L_PRICE; i++) TRY(list_init(&o->list[i]));
     o->list[L_BUNDLED].is_nullable = 1;
     TRY(locators(&o->str[O_LOCATOR], rows, n));
-    for (int i = 0; i < N_ITEM_STR; i++) TRY(expand_str(&o->str[O_ITEM + i], &ps->item[i], rows, n));
+    for (int i = 0; i < N_ITEM_STR; i++)
+        TRY(dictionary(&o->str[O_ITEM + i], &o->entries[O_ITEM + i], &ps->item[i],
+                       ps->item[i].n, rows, n, 0));
     TRY(expand_list(&o->list[L_BUNDLED], &ps->contained, rows, n, 0));
-    TRY(expand_list(&o->list[L_REFS], &ps->refs, rows, n, 1));
+    TRY(dictionary(&o->list[L_REFS], &o->list_entries[L_REFS], &ps->refs, ps->refs.n, rows, n, 1));
     for (int i = 0; i < N_PRICE_STR; i++)
         o->str[O_PRICE + i] = ps->price[i], memset(&ps->price[i], 0, sizeof(StrCol));
     for (int i = 0; i < N_PRICE_LIST; i++)
@@ -959,8 +1063,8 @@ static void parser_free(Parser *ps) {
 }
 
 static void out_free(Out *o) {
-    for (int i = 0; i < N_OUT_STR; i++) str_free(&o->str[i]);
-    for (int i = 0; i < N_OUT_LIST; i++) list_free(&o->list[i]);
+    for (int i = 0; i < N_OUT_STR; i++) str_free(&o->str[i]), PyMem_RawFree(o->entries[i].p);
+    for (int i = 0; i < N_OUT_LIST; i++) list_free(&o->list[i]), PyMem_RawFree(o->list_entries[i].p);
 }
 
 /* ------------------------------------------------------------------ Python objects */
@@ -1016,6 +1120,7 @@ static PyObject *result(Parser *ps, Out *o) {
         StrCol *c = &o->str[i];
         v = Py_BuildValue("(NNNL)", validity(&c->valid, c->nulls), owned(&c->off),
                           owned(&c->data), (long long)c->nulls);
+        if (v != NULL && o->entries[i].p != NULL) v = Py_BuildValue("(NN)", owned(&o->entries[i]), v);
         if (v == NULL || PyDict_SetItemString(cols, OUT_STR[i], v) < 0) goto fail;
         Py_CLEAR(v);
     }
@@ -1023,6 +1128,8 @@ static PyObject *result(Parser *ps, Out *o) {
         ListCol *l = &o->list[i];
         v = Py_BuildValue("(NNLNN)", validity(&l->valid, l->nulls), owned(&l->off),
                           (long long)l->nulls, owned(&l->items.off), owned(&l->items.data));
+        if (v != NULL && o->list_entries[i].p != NULL)
+            v = Py_BuildValue("(NN)", owned(&o->list_entries[i]), v);
         if (v == NULL || PyDict_SetItemString(cols, OUT_LIST[i], v) < 0) goto fail;
         Py_CLEAR(v);
     }

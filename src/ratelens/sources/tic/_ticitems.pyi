@@ -20,4 +20,6 @@ def parse_items(
     an item is not JSON that orjson takes): a string
     column is (validity | None, offsets, data, null count), a list column (validity | None,
     offsets, null count, string offsets, string data), negotiated_rate and references
-    (float64, int64) one buffer each; every buffer an OwnedBuf."""
+    (float64, int64) one buffer each; the item-level strings and provider_references are
+    dictionaries, (each row's entry as int32, the distinct values as a string or list
+    column); every buffer an OwnedBuf."""

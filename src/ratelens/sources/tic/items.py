@@ -23,6 +23,7 @@ item, with its exact errors, warnings and byte offsets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
@@ -137,6 +138,8 @@ def compiled_rows(
     n, cols = done
     columns = {name: _string(n, *cols[name]) for name in _COMPILED_STRINGS}
     columns.update({name: _strings(n, *cols[name]) for name in _COMPILED_LISTS})
+    columns.update({name: _dictionary(n, _string, *cols[name]) for name in _COMPILED_ITEM})
+    columns["provider_references"] = _dictionary(n, _strings, *cols["provider_references"])
     columns["negotiated_rate"] = pa.Array.from_buffers(
         pa.float64(), n, [None, pa.py_buffer(cols["negotiated_rate"])]
     )
@@ -145,7 +148,8 @@ def compiled_rows(
     arrays = [
         columns[f.name] if f.name in columns else _repeated(None, f.type, n) for f in RATE_SCHEMA
     ]
-    rates = pa.RecordBatch.from_arrays(arrays, schema=RATE_SCHEMA)
+    schema = pa.schema(f.with_type(a.type) for f, a in zip(RATE_SCHEMA, arrays, strict=True))
+    rates = pa.RecordBatch.from_arrays(arrays, schema=schema)
     return ItemRows(rates, np.frombuffer(cols["references"], np.int64))
 
 
@@ -154,31 +158,42 @@ _REPEATED: dict[tuple[str | None, pa.DataType], pa.Array] = {}
 
 def _repeated(value: str | None, kind: pa.DataType, n: int) -> pa.Array:
     """``value`` (None: null) n times: a slice of one column kept per value (the null
-    columns of a batch, made anew, were a quarter of the reader's memory traffic)."""
+    columns of a batch, made anew, were a quarter of the reader's memory traffic); a text
+    as a one-value dictionary (see ``_COMPILED_ITEM``)."""
     kept = _REPEATED.get((value, kind))
     if kept is None or len(kept) < n:
         if len(_REPEATED) > 8:  # 3 null columns (by type), "tic" and the last file ids
             _REPEATED.clear()
         size = max(n, 1 << 16)
-        kept = pa.nulls(size, kind) if value is None else pa.repeat(pa.scalar(value, kind), size)
+        if value is None:
+            kept = pa.nulls(size, kind)
+        else:
+            zeros = pa.repeat(pa.scalar(0, pa.int32()), size)
+            kept = pa.DictionaryArray.from_arrays(zeros, pa.array([value], kind))
         _REPEATED[value, kind] = kept
     return kept.slice(0, n)
 
 
 _COMPILED_STRINGS = (
     "locator",
-    "billing_code",
-    "billing_code_type",
-    "billing_code_type_version",
-    "description",
-    "negotiation_arrangement",
     "negotiated_type",
     "expiration_date",
     "billing_class",
     "setting",
     "additional_information",
 )
-_COMPILED_LISTS = ("bundled_codes", "provider_references", "service_code", "billing_code_modifier")
+_COMPILED_LISTS = ("bundled_codes", "service_code", "billing_code_modifier")
+# Texts every row of an item shares (and a rate's references: every row of the rate), handed
+# as dictionaries: the batch's distinct values and each row's index among them. The values
+# are the same; the Parquet writer stores the dictionary as given instead of hashing each
+# row's copy (benchmarks/bench_write.py), and the parser copies no text per row.
+_COMPILED_ITEM = (
+    "billing_code",
+    "billing_code_type",
+    "billing_code_type_version",
+    "description",
+    "negotiation_arrangement",
+)
 
 
 @lru_cache(maxsize=4)
@@ -209,6 +224,16 @@ def _strings(
     texts = _string(n_texts, None, text_offsets, text, 0)
     buffers = [_buffer(valid), pa.py_buffer(offsets)]
     return pa.Array.from_buffers(_SS, n, buffers, null_count=nulls, children=[texts])
+
+
+def _dictionary(
+    n: int, values: Callable[..., pa.Array], entries: object, parts: tuple
+) -> pa.Array:
+    """A dictionary column: each row's entry (int32) in the distinct values (a string or
+    list<string> column of the parser's, built by ``values``)."""
+    n_values = memoryview(parts[1]).nbytes // 4 - 1
+    indices = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(entries)])
+    return pa.DictionaryArray.from_arrays(indices, values(n_values, *parts))
 
 
 def _buffer(data: object) -> pa.Buffer | None:
