@@ -33,6 +33,7 @@ from ratelens.errors import FormatError, UsageError, ValidationError
 from ratelens.ingest import ingest
 from ratelens.sources import ReadContext, registry
 from ratelens.sources.cms import wage_index
+from ratelens.warehouse import locality_queries as lq
 from ratelens.warehouse import rate_queries as q
 from ratelens.warehouse.store import Warehouse
 
@@ -172,7 +173,8 @@ def test_data_gaps_count_the_rows_left_national(warehouse: Warehouse) -> None:
         q.select_rates(con, q.params(["77412"], year=2026))
         prices = locality.build_prices(con, ["77412"], [2026], cbsa="35084")
         locality.attach_medicare(con, "selection", prices, 2026)
-        gaps = locality.basis_gaps(con, "selection", prices)
+        reasons = lq.fetch(con, lq.national_reasons("selection"), {})
+        gaps = locality.basis_gaps(prices, reasons)
     finally:
         con.close()
     # (the other gap: no 2026 GPCIs, for professional rows; none here)

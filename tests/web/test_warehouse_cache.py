@@ -69,11 +69,11 @@ def test_without_the_report_cache_a_codes_rows_are_kept_within_their_budget(
     wh = CachedWarehouse(Warehouse(tmp_path), n_reports=0)
     first = wh.report("77407", 2025, NONE)
     kept = wh._kept_of(wh.ledger_state())
-    table = kept[("77407", 2025, None)]
-    assert table.num_rows >= sum(p.n + p.n_outliers for p in first.payers) > 0
-    assert kept.n_bytes == table.nbytes
+    index = kept[("77407", 2025, None)]
+    assert index.table.num_rows >= sum(p.n + p.n_outliers for p in first.payers) > 0
+    assert kept.n_bytes == index.nbytes > index.table.nbytes  # the table and its index
     again = wh.report("77407", 2025, Filters(setting="outpatient"))  # from the kept rows
-    assert kept[("77407", 2025, None)] is table and again.filters["setting"] == "outpatient"
+    assert kept[("77407", 2025, None)] is index and again.filters["setting"] == "outpatient"
     wh.report("77412", 2025, NONE)
     assert len(kept) == 2 and kept.n_bytes <= kept.budget
 

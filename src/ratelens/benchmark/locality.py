@@ -266,8 +266,9 @@ def _basis_params(con: duckdb.DuckDBPyConnection, prices: Prices,
     return bound
 
 
-def basis_gaps(con: duckdb.DuckDBPyConnection, table: str, prices: Prices) -> tuple[DataGap, ...]:
-    """Why dollar rows were compared with a national amount, and what to load to do better."""
+def basis_gaps(prices: Prices, reasons: list[dict[str, Any]]) -> tuple[DataGap, ...]:
+    """Why dollar rows were compared with a national amount, and what to load to do better
+    (``reasons``: the rows of ``locality_queries.national_reasons``)."""
     gaps = [
         DataGap(f"Medicare {year} by locality",
                 f"no {year} GPCIs are loaded (GPCI file, Addendum E): every professional rate "
@@ -275,7 +276,7 @@ def basis_gaps(con: duckdb.DuckDBPyConnection, table: str, prices: Prices) -> tu
         for year in sorted(prices.missing_gpci_years)
     ]
     wage = {lq.REASONS[k] for k in lq.REASONS if k.startswith("opps_")}
-    for r in lq.fetch(con, lq.national_reasons(table), {}):
+    for r in reasons:
         if r["reason"] != lq.REASONS["opps"]:
             rows = counted(r["n"], "dollar rate row")
             topic = "OPPS wage index" if r["reason"] in wage else "Medicare locality of rates"

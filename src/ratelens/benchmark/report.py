@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
-import pyarrow as pa
+import numpy as np
 
 from ratelens import config
 from ratelens.benchmark import findings, locality
@@ -28,8 +28,11 @@ from ratelens.money import counted
 from ratelens.sources import registry
 from ratelens.sources.payers import unmapped_payers
 from ratelens.sources.rates import PLAUSIBLE_MAX
+from ratelens.warehouse import kept_queries as kq
 from ratelens.warehouse import kept_stats
+from ratelens.warehouse import locality_queries as lq
 from ratelens.warehouse import rate_queries as q
+from ratelens.warehouse.kept_index import KeptIndex
 from ratelens.warehouse.ledger import source_files
 from ratelens.warehouse.store import Warehouse
 from ratelens.warehouse.years import CodeYears
@@ -68,13 +71,14 @@ SideKey = tuple[str, int | None, str | None]
 def benchmark_code(
     wh: Warehouse, code: str, *, year: int | None = None, filters: Filters = Filters(),
     sides: MutableMapping[SideKey, MedicareSide] | None = None,
-    kept: MutableMapping[SideKey, pa.Table] | None = None,
+    kept: MutableMapping[SideKey, KeptIndex] | None = None,
 ) -> BenchmarkReport:
     """The benchmark report of ``code`` from what the warehouse holds. ``sides``: kept by
     the caller for one state of the warehouse (the web app), the code's years and Medicare
     side are read from it, or read and put in it. ``kept``: the same for the code's rate rows
-    of every year and filter with their Medicare basis (``rate_queries.kept_rows``): the
-    report's rows are then filtered from them, not read from the rate parts."""
+    of every year and filter with their Medicare basis (``rate_queries.kept_rows``, indexed):
+    the report's rows are then filtered from them, not read from the rate parts, and what the
+    report reads of them is worked out in numpy (``kept_stats``, ``kept_queries``)."""
     code = normalize_code(code)
     con = wh.connect(registry.TABLES)
     try:
@@ -84,23 +88,20 @@ def benchmark_code(
         bound = q.params(codes, **filters.row_filters(), year=medicare.year)
         bound["outlier_ratio"] = float(config.setting("outlier_ratio"))
         bound["plausible_max"] = float(PLAUSIBLE_MAX)
-        other_years, selected = _select(con, bound, prices, medicare.year, kept,
-                                        (code, year, filters.cbsa))
-        # the kept path's selection is an Arrow table: its statistics in numpy (the same
-        # rows as GROUP_STATS's, a quarter of its CPU)
-        stats = (q.fetch(con, q.GROUP_STATS, bound) if selected is None
-                 else kept_stats.group_stats(selected, bound))
+        other_years, found = _select(con, bound, prices, medicare.year, kept,
+                                     (code, year, filters.cbsa))
+        stats = found.stats
         pooled_median = stats[0]["pooled_median"] if stats else None  # over every row
         allowed = tuple(AllowedFigures(**{**r, "file_ids": tuple(r["file_ids"] or ())})
-                        for r in q.fetch(con, q.ALLOWED_FIGURES, bound))
+                        for r in found.allowed)
         payers = tuple(_payer_rows(stats, code, medicare, prices))
         providers = provider_findings(con, code, codes, year=medicare.year)
         # hospital rows carry their state; insurer rows get theirs from NPPES (disjoint)
-        by_state = tuple(StateBenchmark(**r) for r in q.fetch(con, q.STATE_STATS, bound))
+        by_state = tuple(StateBenchmark(**r) for r in found.states)
         by_state = locality.with_state_ranges(by_state + providers.by_state, prices)
-        sources = _sources(con, bound, medicare)
-        gaps = _gaps(con, bound, payers, medicare, filters, other_years)
-        gaps += locality.basis_gaps(con, "selection", prices)
+        sources = _sources(con, found.files, medicare)
+        gaps = _gaps(con, bound, payers, medicare, filters, other_years, found)
+        gaps += locality.basis_gaps(prices, found.reasons)
         if not providers.is_nppes_loaded:
             gaps += (DataGap("provider state and ghost rates", NOT_LOADED),)
             if filters.state:
@@ -150,22 +151,59 @@ def _medicare_side(con: duckdb.DuckDBPyConnection, code: str, year: int | None,
     return years, medicare, prices
 
 
+@dataclass(frozen=True)
+class _Selected:
+    """What a report reads of its selected rows: the rows of GROUP_STATS, STATE_STATS,
+    MISSING_FIELDS (its one row), FILES_USED, PAYER_NAMES, ``national_reasons`` and
+    ALLOWED_FIGURES."""
+
+    stats: list[dict[str, Any]]
+    states: list[dict[str, Any]]
+    missing: dict[str, Any]
+    files: list[dict[str, Any]]
+    payer_names: list[dict[str, Any]]
+    reasons: list[dict[str, Any]]
+    allowed: list[dict[str, Any]]
+
+
 def _select(con: duckdb.DuckDBPyConnection, bound: dict[str, Any], prices: locality.Prices,
-            year: int | None, kept: MutableMapping[SideKey, pa.Table] | None, key: SideKey
-            ) -> tuple[list[dict[str, Any]], pa.Table | None]:
-    """The report's rows as ``selection`` with their Medicare basis columns (from ``kept``
-    when given: read and put there first if missing), the codes' rows of other years, and
-    the selection as an Arrow table when it is one (from ``kept``)."""
+            year: int | None, kept: MutableMapping[SideKey, KeptIndex] | None, key: SideKey
+            ) -> tuple[list[dict[str, Any]], _Selected]:
+    """The codes' rows of other years, and what the report reads of its rows: by SQL over
+    the rows selected from the rate parts with their Medicare basis, or from ``kept`` when
+    given (read and put there first if missing)."""
     if kept is None:
         other_years = q.select_report_rates(con, bound)
         locality.attach_medicare(con, "selection", prices, year)
-        return other_years, None
-    rows = kept.get(key)
-    if rows is None:  # every row of the codes: no filter, no year
+        return other_years, _Selected(
+            q.fetch(con, q.GROUP_STATS, bound), q.fetch(con, q.STATE_STATS, bound),
+            q.fetch(con, q.MISSING_FIELDS, bound)[0], q.fetch(con, q.FILES_USED, bound),
+            q.fetch(con, q.PAYER_NAMES, bound),
+            lq.fetch(con, lq.national_reasons("selection"), {}),
+            q.fetch(con, q.ALLOWED_FIGURES, bound))
+    index = kept.get(key)
+    if index is None:  # every row of the codes: no filter, no year
         q.select_rates(con, q.params(bound["codes"]), columns=q.KEPT_COLUMNS)
-        rows = q.kept_rows(con, locality.medicare_select(con, "selection", prices, year))
-        kept[key] = rows
-    return q.select_kept_rates(con, rows, bound)
+        index = KeptIndex(q.kept_rows(con, locality.medicare_select(con, "selection", prices,
+                                                                    year)))
+        kept[key] = index
+    rows = index.select(con, bound)
+    other_years = index.other_years(bound["year"]) if bound.get("year") else []
+    return other_years, _kept_selected(con, index, rows, bound)
+
+
+def _kept_selected(con: duckdb.DuckDBPyConnection, index: KeptIndex, rows: np.ndarray,
+                   bound: dict[str, Any]) -> _Selected:
+    """:class:`_Selected` of the kept ``rows``, in numpy; ALLOWED_FIGURES by SQL, only when a
+    row has such figures."""
+    allowed: list[dict[str, Any]] = []
+    if index.has_allowed is None or index.has_allowed[rows].any():
+        index.register(con, rows)
+        allowed = q.fetch(con, q.ALLOWED_FIGURES, bound)
+    return _Selected(
+        kept_stats.group_stats(index, bound, rows), kq.state_stats(index, rows, bound),
+        kq.missing_fields(index, rows), kq.files_used(index, rows),
+        kq.payer_names(index, rows), kq.national_reasons(index, rows), allowed)
 
 
 def _year_note(code: str, asked: int | None, years: CodeYears) -> str | None:
@@ -252,9 +290,9 @@ def _national_basis(r: dict[str, Any], medicare: MedicareContext,
     return pfs_label(medicare.year, setting, r["modifier_key"]), amount
 
 
-def _sources(con: duckdb.DuckDBPyConnection, bound: dict[str, Any],
+def _sources(con: duckdb.DuckDBPyConnection, files: list[dict[str, Any]],
              medicare: MedicareContext) -> tuple[SourceFile, ...]:
-    used = {r["file_id"]: r["n_rows"] for r in q.fetch(con, q.FILES_USED, bound)}
+    used = {r["file_id"]: r["n_rows"] for r in files}
     for file_id, n in medicare.rows_used.items():
         used[file_id] = used.get(file_id, 0) + n
     return source_files(con, used)
@@ -267,6 +305,7 @@ def _gaps(
     medicare: MedicareContext,
     filters: Filters,
     other_years: list[dict[str, Any]],
+    selected: _Selected,
 ) -> tuple[DataGap, ...]:
     gaps = list(medicare.gaps)
     found = {p.payer for p in payers}
@@ -292,8 +331,9 @@ def _gaps(
                 "no negotiated rate for this code in the loaded files: data not available",
             )
         )
-    gaps += _unread_references(con) + _unmapped_payers(con, bound)
-    missing = q.fetch(con, q.MISSING_FIELDS, bound)[0]
+    file_ids = [r["file_id"] for r in selected.files if r["file_id"] is not None]
+    gaps += _unread_references(con, file_ids) + _unmapped_payers(selected.payer_names)
+    missing = selected.missing
     labels = {
         "no_setting": "setting",
         "no_billing_class": "billing_class",
@@ -311,7 +351,7 @@ def _gaps(
     return tuple(gaps)
 
 
-def _unread_references(con: duckdb.DuckDBPyConnection) -> list[DataGap]:
+def _unread_references(con: duckdb.DuckDBPyConnection, file_ids: list[str]) -> list[DataGap]:
     """Rates loaded without provider details (remote references not fetched, lenient)."""
     return [
         DataGap("provider details", (
@@ -319,13 +359,13 @@ def _unread_references(con: duckdb.DuckDBPyConnection) -> list[DataGap]:
             f"{'has' if r['n_rates'] == 1 else 'have'} no provider details: "
             f"{counted(r['n_files'], 'provider reference file')} could not be fetched when "
             "it was loaded (--lenient); load it again when the files can be reached"))
-        for r in q.fetch(con, q.PROVIDERS_NOT_READ, {})
+        for r in q.fetch(con, q.PROVIDERS_NOT_READ, {"file_ids": file_ids})
     ]
 
 
-def _unmapped_payers(con: duckdb.DuckDBPyConnection, bound: dict[str, Any]) -> list[DataGap]:
-    """Payer names no reviewed pattern maps to a payer family, with their rows."""
-    counts = [(r["payer_raw"], r["n"]) for r in q.fetch(con, q.PAYER_NAMES, bound)]
+def _unmapped_payers(names: list[dict[str, Any]]) -> list[DataGap]:
+    """Payer names no reviewed pattern maps to a payer family, with their rows (PAYER_NAMES)."""
+    counts = [(r["payer_raw"], r["n"]) for r in names]
     unmapped = unmapped_payers(counts)
     if not unmapped:
         return []

@@ -1,13 +1,14 @@
-"""``rate_queries.GROUP_STATS`` computed in numpy from a report's selected rows (an Arrow table).
+"""``rate_queries.GROUP_STATS`` computed in numpy from a report's selected rows.
 
-The web app's kept-rows path (``rate_queries.select_kept_rates``) already holds the selection
-as an Arrow table; running GROUP_STATS over it in DuckDB costs ~165 ms of CPU per 100,000
-rates (the floor of a web request). Here the same rows come out of one sort of the rates, a
-radix sort of small group numbers and index arithmetic: every group's rows sorted by
-(group, outlier flag, rate) lie in one run, its inliers first, so each statistic is a slice
-(100,000 rates: ~50 ms of CPU, against ~170 ms). The rows, their order, their values and
-their Python types are those of GROUP_STATS (tests/warehouse/test_kept_stats.py compares
-both on random selections):
+The web app keeps a code's rows with their index (``kept_index.KeptIndex``: every text column
+ranked, the rates sorted, once per kept table); running GROUP_STATS over a request's
+selection in DuckDB costs ~165 ms of CPU per 100,000 rates. Here the same rows come out of
+the kept rows' rate order restricted to the selection, a radix sort of small group numbers
+and index arithmetic: every group's rows sorted by (group, outlier flag, rate) lie in one
+run, its inliers first, so each statistic is a slice (100,000 rates: ~25 ms of CPU). The
+rows, their order, their values and their Python types are those of GROUP_STATS
+(tests/warehouse/test_kept_stats.py and test_kept_queries.py compare both on random
+selections):
 
 - ``quantile_cont`` (and ``median``): position ``q * (n - 1)``, then DuckDB's
   ``lo * (1 - d) + hi * d`` as its build computes it (a fused multiply-add), bit for bit.
@@ -27,32 +28,31 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ratelens.warehouse.kept_index import KeptIndex, Keyed, index_of, rerank
 from ratelens.warehouse.locality_queries import DOLLAR_TYPES
-from ratelens.warehouse.rate_queries import UNIT_METHODOLOGIES
 
 QUANTILES = (0.10, 0.25, 0.5, 0.75, 0.90)
 # the group keys of GROUP_STATS's ``groups``, in its ORDER BY order (then the tied ones)
 GROUP_KEYS = ("billing_code", "payer", "setting", "billing_class", "modifier_key",
               "negotiated_type", "source_kind", "rate_year")  # fmt: skip
 
-Keyed = tuple[np.ndarray, list[Any]]  # each row's rank among the values (NULL last), values
 
-
-def group_stats(selection: pa.Table, bound: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows of ``fetch(con, GROUP_STATS, bound)`` with ``selection`` as the selection."""
-    import pyarrow.compute as pc  # 0.1 s to import: not on a CLI report's path
-    rate_col = selection.column("negotiated_rate")
-    kept = np.flatnonzero(pc.is_valid(rate_col).to_numpy(zero_copy_only=False))
+def group_stats(selection: pa.Table | KeptIndex, bound: dict[str, Any],
+                rows: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """The rows of ``fetch(con, GROUP_STATS, bound)`` with ``selection`` as the selection: a
+    table, or the kept rows' index and the selected ``rows`` of it (None: all)."""
+    index = selection if isinstance(selection, KeptIndex) else KeptIndex(selection)
+    every = np.arange(index.n_rows) if rows is None else rows
+    kept = every[index.has_rate[every]]
     if not len(kept):
         return []
-    rate = rate_col.to_numpy()[kept].astype(np.float64)
-    ranked = {name: _ranks(selection.column(name)) for name in GROUP_KEYS
-              if name != "negotiated_type"}
-    keys = {name: _at(r, kept) for name, r in ranked.items()}
-    keys["negotiated_type"] = _at(_unit_type(selection, ranked["source_kind"]), kept)
-    flag = _flags(rate, keys, bound)
-    group, firsts = _dense([keys[k][0] for k in GROUP_KEYS])
-    order = _grouped(np.argsort(rate), group * 3 + flag)  # inliers, outliers, NULL
+    rate = index.rate[kept]
+    keys = {name: index.keyed(name, kept) for name in GROUP_KEYS if name != "negotiated_type"}
+    keys["negotiated_type"] = index.keyed("unit_type", kept)
+    by_rate = index.sorted_rows(index.by_rate, kept, rate)
+    flag = _flags(rate, keys, bound, by_rate)
+    group, firsts = dense([keys[k][0] for k in GROUP_KEYS])
+    order = _grouped(by_rate, group * 3 + flag)  # inliers, outliers, NULL
     sizes = np.bincount(group)
     n_in = np.bincount(group[flag == 0], minlength=len(sizes))
     n_out = np.bincount(group[flag == 1], minlength=len(sizes))
@@ -61,73 +61,30 @@ def group_stats(selection: pa.Table, bound: dict[str, Any]) -> list[dict[str, An
     ordered = rate[order]
     cols = {"sorted": ordered, "starts": starts, "n": n_in, "n_out": n_out,
             "q": [_interpolate(ordered, starts, n_in, q).tolist() for q in QUANTILES]}
-    cols |= _basis(selection, kept, group, inlier, len(sizes))
-    pooled = _pooled(rate, keys, inlier, bound["code"])
+    cols |= _basis(index, kept, group, inlier, len(sizes))
+    pooled = _pooled(rate, keys, inlier, bound["code"], by_rate)
     return [_row(i, keys, firsts[i], cols, bound["dots_cap"], pooled) for i in range(len(sizes))]
 
 
-def _ranks(column: pa.ChunkedArray) -> Keyed:
-    """Each row's rank among ``column``'s distinct values (string order, NULL last)."""
-    import pyarrow.compute as pc  # 0.1 s to import: not on a CLI report's path
-    parts: list[np.ndarray] = []
-    index: dict[Any, int] = {}
-    for chunk in column.chunks:
-        if not pa.types.is_dictionary(chunk.type):
-            chunk = chunk.dictionary_encode()
-        local = [index.setdefault(v, len(index)) for v in chunk.dictionary.to_pylist()]
-        table = np.array([*local, -1], dtype=np.int64)
-        at = pc.fill_null(chunk.indices, len(local)).to_numpy(zero_copy_only=False)
-        parts.append(table[at])
-    names = list(index)
-    codes = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    return _rerank(np.where(codes < 0, len(names), codes), [*names, None])
-
-
-def _rerank(codes: np.ndarray, names: list[Any]) -> Keyed:
-    """``codes`` into ``names`` (repeats and NULLs allowed) as ranks of the distinct names."""
-    distinct = sorted({n for n in names if n is not None})
-    rank = {n: i for i, n in enumerate(distinct)}
-    table = np.array([rank.get(n, len(distinct)) for n in names], dtype=np.int64)
-    return table[codes], [*distinct, None]
-
-
-def _at(keyed: Keyed, rows: np.ndarray) -> Keyed:
-    return keyed[0][rows], keyed[1]
-
-
-def _unit_type(selection: pa.Table, source_kind: Keyed) -> Keyed:
-    """``_SELECTED_BY_UNIT``'s negotiated_type: a hospital's negotiated amount of a unit
-    methodology is of that methodology's type."""
-    types, type_names = _ranks(selection.column("negotiated_type"))
-    kinds, kind_names = source_kind  # every row's, ranked once by the caller
-    methods, method_names = _ranks(selection.column("methodology"))
-    is_unit = (np.isin(methods, [i for i, m in enumerate(method_names) if m in UNIT_METHODOLOGIES])
-               & (kinds == _index(kind_names, "hospital"))
-               & (types == _index(type_names, "negotiated")))
-    codes = np.where(is_unit, methods + len(type_names), types)
-    return _rerank(codes, [*type_names, *method_names])
-
-
-def _index(names: list[Any], name: str) -> int:
-    return names.index(name) if name in names else -1
-
-
-def _flags(rate: np.ndarray, keys: dict[str, Keyed], bound: dict[str, Any]) -> np.ndarray:
-    """Each row's ``is_outlier``: 0 false, 1 true, 2 NULL (a NULL type the rules flag)."""
-    setting_key = _rerank(*_blank(keys["setting"]))[0]
-    class_key = _rerank(*_blank(keys["billing_class"]))[0]
-    medians_of, _ = _dense([keys["billing_code"][0], keys["payer"][0], setting_key, class_key,
+def _flags(rate: np.ndarray, keys: dict[str, Keyed], bound: dict[str, Any],
+           by_rate: np.ndarray) -> np.ndarray:
+    """Each row's ``is_outlier``: 0 false, 1 true, 2 NULL (a NULL type the rules flag).
+    ``by_rate``: the rows in rate order."""
+    setting_key = rerank(*_blank(keys["setting"]))[0]
+    class_key = rerank(*_blank(keys["billing_class"]))[0]
+    medians_of, _ = dense([keys["billing_code"][0], keys["payer"][0], setting_key, class_key,
                             keys["modifier_key"][0], keys["negotiated_type"][0]])
     plausible_max, ratio = bound["plausible_max"], bound["outlier_ratio"]
     counted = (rate > 0) & (rate <= plausible_max)
-    median = _quantiles(rate[counted], medians_of[counted], int(medians_of.max()) + 1, (0.5,))[0]
+    median = quantiles(rate, medians_of, int(medians_of.max()) + 1, (0.5,),
+                       by_rate[counted[by_rate]])[0]
     reference = median[medians_of]
     with np.errstate(invalid="ignore"):  # NULL medians (NaN) compare false, as SQL's NULL
         rule = ((rate <= 0.01) | (rate > plausible_max) | (rate > reference * ratio)
                 | (rate < reference / ratio))
     types, type_names = keys["negotiated_type"]
     flag = rule.astype(np.int8)
-    flag[types == _index(type_names, "percentage")] = 0
+    flag[types == index_of(type_names, "percentage")] = 0
     flag[(types == len(type_names) - 1) & rule] = 2  # NULL NOT IN (...) AND true: NULL
     return flag
 
@@ -137,7 +94,7 @@ def _blank(keyed: Keyed) -> tuple[np.ndarray, list[Any]]:
     return keyed[0], ["" if n is None else n for n in keyed[1]]
 
 
-def _dense(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def dense(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Each row's group (0, 1, ... in the keys' order) and each group's first row."""
     group = np.zeros(len(codes[0]), dtype=np.int64)
     for c in codes:
@@ -162,12 +119,13 @@ def _grouped(by_value: np.ndarray, group: np.ndarray) -> np.ndarray:
     return by_value[np.argsort(keys, kind="stable")]
 
 
-def _quantiles(values: np.ndarray, groups: np.ndarray, n_groups: int,
-               qs: tuple[float, ...]) -> list[np.ndarray]:
-    """Each group's ``quantile_cont`` of ``values`` at each of ``qs`` (NaN: no value)."""
-    order = _grouped(np.argsort(values), groups)
+def quantiles(values: np.ndarray, groups: np.ndarray, n_groups: int,
+              qs: tuple[float, ...], by_value: np.ndarray) -> list[np.ndarray]:
+    """Each group's ``quantile_cont`` at each of ``qs`` (NaN: no value) of the ``values`` of
+    the rows ``by_value`` (in value order)."""
+    order = _grouped(by_value, groups)
     ordered = values[order]
-    counts = np.bincount(groups, minlength=n_groups)
+    counts = np.bincount(groups[by_value], minlength=n_groups)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     return [_interpolate(ordered, starts, counts, q) for q in qs]
 
@@ -217,29 +175,26 @@ def _two_sum(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s, (x - (s - v)) + (y - v)
 
 
-def _basis(selection: pa.Table, rows: np.ndarray, group: np.ndarray, inlier: np.ndarray,
+def _basis(index: KeptIndex, rows: np.ndarray, group: np.ndarray, inlier: np.ndarray,
            n_groups: int) -> dict[str, Any]:
     """The Medicare-basis and file columns of each group (see GROUP_STATS)."""
-    import pyarrow.compute as pc  # 0.1 s to import: not on a CLI report's path
-
-    def floats(name: str) -> np.ndarray:
-        return selection.column(name).to_numpy().astype(np.float64)[rows]
-
-    pct, national = floats("pct_of_medicare"), floats("pct_of_medicare_national")
-    local = pc.fill_null(selection.column("is_local_basis"), False).to_numpy()[rows]
-    localities = _at(_ranks(selection.column("medicare_locality")), rows)
-    settings = _at(_ranks(selection.column("medicare_setting")), rows)
-    files = _at(_ranks(selection.column("file_id")), rows)
+    pct, national, local = index.pct[rows], index.national[rows], index.is_local[rows]
+    localities = index.keyed("medicare_locality", rows)
+    settings = index.keyed("medicare_setting", rows)
+    files = index.keyed("file_id", rows)
     has_pct, has_nat = inlier & ~np.isnan(pct), inlier & ~np.isnan(national)
+    by_pct = index.sorted_rows(index.by_pct, rows, pct)
+    by_national = index.sorted_rows(index.by_national, rows, national)
     located = inlier & local & (localities[0] < len(localities[1]) - 1)
     set_rows = inlier & (settings[0] < len(settings[1]) - 1)
     return {
-        "pct": _quantiles(pct[has_pct], group[has_pct], n_groups, (0.25, 0.5, 0.75)),
-        "national": _quantiles(national[has_nat], group[has_nat], n_groups, (0.5,))[0],
+        "pct": quantiles(pct, group, n_groups, (0.25, 0.5, 0.75), by_pct[has_pct[by_pct]]),
+        "national": quantiles(national, group, n_groups, (0.5,),
+                              by_national[has_nat[by_national]])[0],
         "n_local": np.bincount(group[inlier & local], minlength=n_groups),
         "n_localities": np.bincount(_pairs(group[located], localities[0][located])[0],
                                     minlength=n_groups),
-        "n_both": np.bincount(group[inlier & (settings[0] == _index(settings[1], "both"))],
+        "n_both": np.bincount(group[inlier & (settings[0] == index_of(settings[1], "both"))],
                               minlength=n_groups),
         "settings": _lists(*_pairs(group[set_rows], settings[0][set_rows]), settings[1], n_groups),
         "files": _lists(*_pairs(group, files[0]), files[1], n_groups),
@@ -247,9 +202,12 @@ def _basis(selection: pa.Table, rows: np.ndarray, group: np.ndarray, inlier: np.
 
 
 def _pairs(group: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (group, code) pairs, sorted."""
-    pairs = np.unique(group * (int(codes.max(initial=0)) + 1) + codes)
+    """The distinct (group, code) pairs, sorted (a table of them when small: no sort)."""
     width = int(codes.max(initial=0)) + 1
+    flat = group * width + codes
+    size = (int(group.max(initial=0)) + 1) * width
+    pairs = np.flatnonzero(np.bincount(flat, minlength=size)) if size <= 1 << 22 \
+        else np.unique(flat)
     return pairs // width, pairs % width
 
 
@@ -264,13 +222,14 @@ def _lists(group: np.ndarray, codes: np.ndarray, names: list[Any], n_groups: int
 
 
 def _pooled(rate: np.ndarray, keys: dict[str, Keyed], inlier: np.ndarray,
-            code: str | None) -> float | None:
+            code: str | None, by_rate: np.ndarray) -> float | None:
     """The median of the asked code's dollar inliers (two middle ranks' mean), or None."""
     codes, names = keys["billing_code"]
     types, type_names = keys["negotiated_type"]
-    dollar = [_index(type_names, t) for t in DOLLAR_TYPES]
-    asked = _index(names, code) if code is not None else -1  # no code: no row
-    picked = np.sort(rate[inlier & (codes == asked) & np.isin(types, dollar)])
+    dollar = [index_of(type_names, t) for t in DOLLAR_TYPES]
+    asked = index_of(names, code) if code is not None else -1  # no code: no row
+    wanted = inlier & (codes == asked) & np.isin(types, dollar)
+    picked = rate[by_rate[wanted[by_rate]]]  # in rate order
     if not len(picked):
         return None
     n = len(picked)

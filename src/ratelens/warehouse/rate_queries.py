@@ -58,7 +58,8 @@ def _rows_sql(columns: tuple[str, ...]) -> str:
 
 
 def _kept_sql(columns: tuple[str, ...]) -> str:
-    """The SELECT of ``columns`` of the kept rows (:func:`select_kept_rates`), up to its WHERE."""
+    """The SELECT of ``columns`` of the kept rows (``kept_index.KeptIndex.select``), up to its
+    WHERE."""
     listed = ", ".join(f'r."{c}"' for c in columns)
     return f"\n    SELECT {listed}\n    FROM kept r\n    WHERE "
 
@@ -137,7 +138,7 @@ def selection_sql(
     """The SELECT of the rows ``bound`` asks for (see :func:`params`), and its parameters.
 
     Only the filters whose parameter is not None are in the statement. ``source``: the rate
-    parts, or ``kept`` (:func:`select_kept_rates`: ``columns`` are then its own, as named).
+    parts, or ``kept`` (``kept_index.KeptIndex.select``: ``columns`` are then its own).
     """
     listed, used = code_list(bound["codes"])
     where = [f"r.billing_code IN ({listed})"]
@@ -273,9 +274,9 @@ WHERE billing_code IN ({codes}) AND last_updated_on IS NOT NULL
   AND left(last_updated_on, 4) <> $year
 GROUP BY ALL ORDER BY rate_year
 """
-# {source}: ``selection``, or ``kept`` (:func:`select_kept_rates`: every kept row)
+# The same over the selection of every year (``kept_index.KeptIndex.other_years``: kept rows)
 _OTHER_SELECTED = """
-SELECT rate_year, count(*) AS n FROM {source}
+SELECT rate_year, count(*) AS n FROM selection
 WHERE rate_year IS NOT NULL AND rate_year <> $year GROUP BY ALL ORDER BY rate_year
 """
 
@@ -292,7 +293,7 @@ def select_report_rates(
         select_rates(con, bound, columns=REPORT_COLUMNS)
         return _other_years(con, bound) if bound.get("year") else []
     select_rates(con, {**bound, "year": None}, columns=REPORT_COLUMNS)
-    other = fetch(con, _OTHER_SELECTED.format(source="selection"), bound)
+    other = fetch(con, _OTHER_SELECTED, bound)
     if other:
         con.execute("DELETE FROM selection WHERE rate_year IS NOT NULL AND rate_year <> $year",
                     {"year": bound["year"]})
@@ -321,30 +322,9 @@ def kept_rows(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
     batches = [pa.RecordBatch.from_arrays(
         [pc.dictionary_encode(c) if pa.types.is_string(c.type) else c for c in batch.columns],
         schema=schema) for batch in reader]
-    con.execute("DROP TABLE selection")  # select_kept_rates registers its own
+    con.execute("DROP TABLE selection")  # KeptIndex.register registers its own
     table = pa.Table.from_batches(batches, schema)  # a dictionary per batch: DuckDB reads it
     return table.append_column("kept_row", pa.array(np.arange(table.num_rows)))
-
-
-def select_kept_rates(
-    con: duckdb.DuckDBPyConnection, kept: pa.Table, bound: dict[str, Any]
-) -> tuple[list[dict[str, Any]], pa.Table]:
-    """:func:`select_report_rates` and ``attach_medicare`` from ``kept`` (see
-    :func:`kept_rows`) instead of the rate parts: the same ``selection`` (here the kept
-    table's rows the filters pick, taken in Arrow, not copied into a DuckDB table: 130-170 ms
-    of CPU for 100,000 rows), the same rows of other years (counted over every kept row: the
-    codes' rows, whatever the filters), and the selection (for ``kept_stats.group_stats``)."""
-    columns = [c for c in kept.column_names if c not in (*KEPT_FOR_FILTERS, "kept_row")]
-    con.register("kept", kept)
-    picked = ("kept_row", "state", "source_kind", "file_id", "provider_references")  # +state
-    sql, used = selection_sql(bound, picked, source="kept")
-    rows = con.execute(f"SELECT kept_row FROM ({sql})", used).fetchnumpy()["kept_row"]
-    is_all = len(rows) == kept.num_rows and bool((rows == np.arange(len(rows))).all())
-    selection = (kept if is_all else kept.take(rows)).select(columns)
-    con.register("selection", selection)
-    if not bound.get("year"):
-        return [], selection
-    return fetch(con, _OTHER_SELECTED.format(source="kept"), bound), selection
 
 
 def _other_years(con: duckdb.DuckDBPyConnection, bound: dict[str, Any]) -> list[dict[str, Any]]:
@@ -408,14 +388,14 @@ SELECT payer_raw, count(*) AS n FROM selected WHERE payer_raw IS NOT NULL GROUP 
 """
 )
 
-# Files of the selection whose remote provider references could not be read (lenient loads):
-# their counts as the reader recorded them in the ledger.
+# Files of the selection ($file_ids: FILES_USED's) whose remote provider references could not
+# be read (lenient loads): their counts as the reader recorded them in the ledger.
 PROVIDERS_NOT_READ = """
 SELECT l.path,
        CAST(json_extract_string(l.meta, '$.n_rates_without_provider_details') AS BIGINT) AS n_rates,
        CAST(json_extract_string(l.meta, '$.n_provider_files_not_read') AS BIGINT) AS n_files
 FROM ledger l
-WHERE l.file_id IN (SELECT DISTINCT file_id FROM selection)
+WHERE l.file_id IN (SELECT unnest($file_ids))
   AND json_extract_string(l.meta, '$.n_rates_without_provider_details') IS NOT NULL
 ORDER BY l.path
 """

@@ -43,32 +43,34 @@ import pyarrow as pa
 from ratelens.benchmark.document import BenchmarkReport
 from ratelens.benchmark.rates import loaded_payers
 from ratelens.benchmark.report import Filters, MedicareSide, SideKey, benchmark_code
+from ratelens.warehouse.kept_index import KeptIndex
 from ratelens.warehouse.store import Warehouse, cores
 
 ReportKey = tuple[tuple[int, ...], str, int | None, Filters]
 OBJECT_BYTES_PER_JSON_BYTE = 4
 N_MEDICARE_SIDES = 32  # codes x years x CBSAs kept (0.1-2 MB each: locality prices)
-# The codes' kept rate rows (KeptRows): about 150 bytes a row (100,000 rates: 15 MB)
+# The codes' kept rate rows (KeptRows): about 210 bytes a row with their index (100,000
+# rates: 21 MB)
 KEPT_MB = 256
 
 
-class KeptRows(MutableMapping[SideKey, pa.Table]):
-    """A code's rate rows of every year and filter with their Medicare basis, by the reports'
-    side key (``benchmark_code(kept=)``), within ``budget`` bytes of Arrow buffers: the least
-    recently used leave first; a table larger than the whole budget is not kept. Safe to share
-    between threads."""
+class KeptRows(MutableMapping[SideKey, KeptIndex]):
+    """A code's rate rows of every year and filter with their Medicare basis and their index,
+    by the reports' side key (``benchmark_code(kept=)``), within ``budget`` bytes (Arrow
+    buffers and the index's arrays): the least recently used leave first; one larger than the
+    whole budget is not kept. Safe to share between threads."""
 
     def __init__(self, budget: int) -> None:
         self.budget, self.n_bytes = budget, 0
-        self._tables: OrderedDict[SideKey, pa.Table] = OrderedDict()
+        self._tables: OrderedDict[SideKey, KeptIndex] = OrderedDict()
         self._lock = threading.Lock()
 
-    def __getitem__(self, key: SideKey) -> pa.Table:
+    def __getitem__(self, key: SideKey) -> KeptIndex:
         with self._lock:
             self._tables.move_to_end(key)
             return self._tables[key]
 
-    def __setitem__(self, key: SideKey, table: pa.Table) -> None:
+    def __setitem__(self, key: SideKey, table: KeptIndex) -> None:
         with self._lock:
             if key in self._tables:
                 self.n_bytes -= self._tables.pop(key).nbytes
