@@ -198,8 +198,10 @@ class Warehouse:
         A file loaded before with a code filter that lacks some of ``ctx.codes`` is read
         again for the codes it had and the new ones; that load replaces the earlier one.
         """
-        with cat.reading(self.catalog) as con:
-            known = ledger.entry(con, file_id)
+        known = None
+        if self.catalog.exists():  # a new home has no ledger (an empty one takes 0.03 s)
+            with cat.reading(self.catalog) as con:
+                known = ledger.entry(con, file_id)
         earlier = known if known is not None and known.is_loaded else None
         if earlier is not None and covers(earlier.codes, ctx.codes):
             return _skipped(path, earlier)
