@@ -11,6 +11,9 @@
   other than ``ingest`` is chosen (``cli._main``); ``ingest`` keeps it off (readers make
   millions of short-lived objects and no cycles worth a pass).
 * Ctrl-C before a command starts exits at once with 130, quietly.
+* when the command is done, every object left is frozen (``gc.freeze``): the interpreter's
+  exit frees them all anyway, and its collections no longer traverse them first (~35 ms
+  of a report's ~60 ms exit at 10 M rows).
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ def main() -> None:
     signal.signal(signal.SIGINT, _interrupted_at_start)  # until a command runs (cli._main)
     from ratelens.cli import main as cli_main
 
-    cli_main()
+    try:
+        cli_main()
+    finally:
+        gc.freeze()
 
 
 def _interrupted_at_start(signum: int, frame: object) -> None:
