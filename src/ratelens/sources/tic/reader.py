@@ -47,7 +47,15 @@ from ratelens.sources.tic.refs import (
     read_references,
 )
 from ratelens.sources.tic.remote import RemoteReferences, read_provider_reference
-from ratelens.sources.tic.scan import CHUNK, Scanner, at, loads, loads_written, one_a_line
+from ratelens.sources.tic.scan import (
+    CHUNK,
+    Scanner,
+    at,
+    distinct,
+    loads,
+    loads_written,
+    one_a_line,
+)
 from ratelens.sources.tic.toc import expand_toc, read_toc
 
 REFERENCE_BATCH = 1 << 21  # bytes of root provider references read at a time
@@ -213,7 +221,7 @@ class InNetwork:
                     self.item(data, index, offset)
             return
         if self.codes is not None:
-            used = np.unique(done.references)
+            used = distinct(done.references)
             self.used_ints.append(used)
             self.used.update(map(str, used.tolist()))
         self.check_rates(done.rates)

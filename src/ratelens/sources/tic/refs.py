@@ -229,13 +229,13 @@ def _rows(refs: pa.RecordBatch, indices: np.ndarray, file_id: str) -> References
     offsets = groups.offsets.to_numpy()
     nth = np.arange(n_groups, dtype=np.int64) - offsets[owner]  # index within its reference
     id_text = ids.cast(_S)
-    owner_arr = pa.array(owner)
+    owner_arr = _int64s(owner)
     group_ids = id_text.take(owner_arr)
     locators = pc.binary_join_element_wise(
         "provider_references[",
-        pa.array(indices[owner]).cast(_S),
+        _int64s(indices[owner]).cast(_S),
         "].provider_groups[",
-        pa.array(nth).cast(_S),
+        _int64s(nth).cast(_S),
         "]",
         "",
     )
@@ -252,11 +252,11 @@ def _rows(refs: pa.RecordBatch, indices: np.ndarray, file_id: str) -> References
             tin_type,
             tin_value,
             business,
-            pa.array(n_npi),
+            _int64s(n_npi),
         ],
         schema=PROVIDER_GROUP_SCHEMA,
     )
-    kept_owner = pa.array(npi_owner[is_kept])
+    kept_owner = _int64s(npi_owner[is_kept])
     kept = values[is_kept]
     npi_batch = pa.RecordBatch.from_arrays(
         [
@@ -268,6 +268,13 @@ def _rows(refs: pa.RecordBatch, indices: np.ndarray, file_id: str) -> References
         schema=NPI_SCHEMA,
     )
     return References(ids.to_numpy(), group_batch, npi_batch)
+
+
+def _int64s(values: np.ndarray) -> pa.Array:
+    """An int64 Arrow array of a numpy one, without a copy (``pa.array`` would import
+    ``numpy.ma`` on its first call, 10-25 ms of the command, to look for a mask)."""
+    values = np.ascontiguousarray(values, np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
 
 
 def _is_whole(lists: pa.ListArray) -> bool:
