@@ -1,7 +1,10 @@
 """The ratelens command line: each command parses arguments, calls one library function,
-renders the result. Data goes to stdout, progress and messages to stderr."""
+renders the result. Data goes to stdout, progress and messages to stderr.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: typer reads each command's annotations
+twice while it builds the commands, and string annotations are evaluated anew each time
+(~11 ms of every start); written plainly they are made once, when the module is imported.
+"""
 
 import gc
 import signal
@@ -256,7 +259,7 @@ def compact(
     _emit(_compacted(done), None)
 
 
-def _compacted(done: CompactResult) -> str:
+def _compacted(done: "CompactResult") -> str:
     """What ``ratelens compact`` did, in one line."""
     from ratelens.money import counted
 
