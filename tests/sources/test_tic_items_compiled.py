@@ -453,13 +453,16 @@ DICTIONARIES = (
 
 def assert_distinct(batch: pa.RecordBatch) -> None:
     """The compiled parser's item-level texts and references (and the file's constants)
-    are dictionaries of distinct values (a repeated one would make Parquet hash every row:
-    it stores a dictionary as given only when its values are distinct)."""
+    are dictionaries, and every dictionary (price texts of few values too) holds distinct
+    values (a repeated one would make Parquet hash every row: it stores a dictionary as
+    given only when its values are distinct)."""
     for name in DICTIONARIES:
-        column = batch.column(name)
-        assert pa.types.is_dictionary(column.type), name
-        values = [json.dumps(v) for v in column.dictionary.to_pylist()]
-        assert len(set(values)) == len(values), name
+        assert pa.types.is_dictionary(batch.column(name).type), name
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if pa.types.is_dictionary(column.type):
+            values = [json.dumps(v) for v in column.dictionary.to_pylist()]
+            assert len(set(values)) == len(values), name
+            assert column.dictionary.null_count == 0, name
 
 
 def _float_bits(batch: pa.RecordBatch) -> list[int]:
@@ -541,6 +544,29 @@ def test_repeated_texts_and_reference_lists_are_one_entry_each() -> None:
     assert rates.column("billing_code").to_pylist() == ["77400", "77401"] * 3 + ["77400"]
     assert rates.column("description").dictionary.to_pylist() == ["d"]
     assert decoded(rates).equals(arrow_rows(blocks_of(raws), None, "v2").rates)
+
+
+@pytest.mark.parametrize("n_dates", [1, 32, 33, 80])
+def test_price_texts_of_few_values_are_dictionaries(n_dates: int) -> None:
+    """A price text with at most 32 distinct values in a batch comes as a dictionary (nulls
+    kept: v1's missing setting), with more as plain strings; the same rows either way."""
+    raws = []
+    for n in range(80):
+        raw = edited('"9999-12-31"', f'"2030-01-{n % n_dates:02d}"')
+        if n % 3 == 0:
+            raw = raw.replace(', "setting": "outpatient"', "")
+        raws.append(raw.encode())
+    done = tic_items.compiled_rows(blocks_of(raws), None, "v1", "f")
+    assert done
+    rates = done.rates
+    assert_distinct(rates)
+    dates = rates.column("expiration_date")
+    assert pa.types.is_dictionary(dates.type) == (n_dates <= 32)
+    assert dates.to_pylist() == [f"2030-01-{n % n_dates:02d}" for n in range(80)]
+    setting = rates.column("setting")
+    assert pa.types.is_dictionary(setting.type) and setting.dictionary.to_pylist() == ["outpatient"]
+    assert setting.to_pylist() == [None if n % 3 == 0 else "outpatient" for n in range(80)]
+    assert decoded(rates).equals(arrow_rows(blocks_of(raws), None, "v1").rates)
 
 
 def test_escapes_decoded_as_orjson_does() -> None:

@@ -508,7 +508,19 @@ typedef struct {
 
 enum { I_CODE, I_TYPE, I_VERSION, I_DESC, I_ARRANGE, N_ITEM_STR };
 enum { P_NTYPE, P_EXP, P_CLASS, P_SETTING, P_ADDL, N_PRICE_STR };
+enum { N_FEW = P_ADDL }; /* the price texts of few values (see Few) */
 enum { P_SERVICE, P_MODIFIER, N_PRICE_LIST };
+
+/* A price text of few distinct values (negotiated_type, expiration_date, billing_class,
+ * setting): besides the column, its distinct values and each row's entry among them, while
+ * there are at most FEW; then the rows go out as a dictionary (see dictionary()). */
+#define FEW 32
+typedef struct {
+    StrCol values;
+    Buf entries; /* int32 per row, 0 for a null */
+    int32_t last; /* the entry of the value met last */
+    int is_many;  /* more than FEW values: the column goes out as it is */
+} Few;
 
 typedef struct {
     int is_v2;
@@ -522,6 +534,7 @@ typedef struct {
     ListCol refs;            /* provider_references of each rate, as written */
     Buf ids;                 /* the same as int64 */
     StrCol price[N_PRICE_STR];
+    Few few[N_FEW];
     ListCol plist[N_PRICE_LIST];
     Buf rate; /* negotiated_rate (double) */
     Buf rows; /* Row */
@@ -562,6 +575,33 @@ static int price_key(const uchar *k, size_t kl) {
     }
 }
 
+static int same_str(const StrCol *c, int32_t i, const char *p, size_t len);
+
+/* The entry of the last string of c (is_valid 0: a null) in f's values. */
+static int few_add(Few *f, const StrCol *c, int is_valid) {
+    int32_t e = 0;
+    if (f->is_many) return OK;
+    if (is_valid) {
+        int32_t a = at32(&c->off, c->n - 1);
+        size_t len = (size_t)(at32(&c->off, c->n) - a);
+        const char *p = c->data.p + a;
+        e = f->last;
+        if (e >= f->values.n || !same_str(&f->values, e, p, len)) {
+            for (e = 0; e < f->values.n && !same_str(&f->values, e, p, len); e++) continue;
+            if (e == f->values.n) {
+                if (e == FEW) {
+                    f->is_many = 1;
+                    return OK;
+                }
+                TRY(put(&f->values.data, p, len));
+                TRY(str_end(&f->values, 1));
+            }
+            f->last = e;
+        }
+    }
+    return put(&f->entries, &e, sizeof e);
+}
+
 static int price(Parser *ps, Cur *c, const Row *row) {
     int first = 1, done = 0, seen = 0, i;
     const uchar *k;
@@ -580,6 +620,7 @@ static int price(Parser *ps, Cur *c, const Row *row) {
         if (key < N_PRICE_STR) {
             TRY(string(c, &ps->price[key].data, 0));
             TRY(str_end(&ps->price[key], 1));
+            if (key < N_FEW) TRY(few_add(&ps->few[key], &ps->price[key], 1));
         } else if (key != K_RATE) {
             TRY(strings(c, &ps->plist[key - K_SERVICE]));
             TRY(list_end(&ps->plist[key - K_SERVICE], 1));
@@ -595,7 +636,10 @@ static int price(Parser *ps, Cur *c, const Row *row) {
     if (ps->is_v2) required |= 1 << P_SETTING;
     if ((seen & required) != required) return DECLINE;
     for (i = 0; i < N_PRICE_STR; i++)
-        if (!(seen & (1 << i))) TRY(str_end(&ps->price[i], 0));
+        if (!(seen & (1 << i))) {
+            TRY(str_end(&ps->price[i], 0));
+            if (i < N_FEW) TRY(few_add(&ps->few[i], &ps->price[i], 0));
+        }
     for (i = 0; i < N_PRICE_LIST; i++)
         if (!(seen & (1 << (K_SERVICE + i)))) TRY(list_end(&ps->plist[i], 0));
     return put(&ps->rows, row, sizeof *row);
@@ -784,7 +828,7 @@ static int is_wanted(const Parser *ps) {
 typedef struct {
     StrMark item[N_ITEM_STR], price[N_PRICE_STR], pitems[N_PRICE_LIST], citems, ritems;
     StrMark plist[N_PRICE_LIST], contained, refs; /* list offsets and validity as a StrMark */
-    size_t ids, rate, rows;
+    size_t ids, rate, rows, few[N_FEW];
 } Mark;
 
 static void list_mark(const ListCol *l, StrMark *m) {
@@ -803,6 +847,7 @@ static void mark(const Parser *ps, Mark *m) {
     list_mark(&ps->contained, &m->contained), str_mark(&ps->contained.items, &m->citems);
     list_mark(&ps->refs, &m->refs), str_mark(&ps->refs.items, &m->ritems);
     m->ids = ps->ids.len, m->rate = ps->rate.len, m->rows = ps->rows.len;
+    for (int i = 0; i < N_FEW; i++) m->few[i] = ps->few[i].entries.len;
 }
 
 static void back(Parser *ps, const Mark *m) {
@@ -813,6 +858,7 @@ static void back(Parser *ps, const Mark *m) {
     list_back(&ps->contained, &m->contained), str_back(&ps->contained.items, &m->citems);
     list_back(&ps->refs, &m->refs), str_back(&ps->refs.items, &m->ritems);
     ps->ids.len = m->ids, ps->rate.len = m->rate, ps->rows.len = m->rows;
+    for (int i = 0; i < N_FEW; i++) ps->few[i].entries.len = m->few[i];
 }
 
 /* One raw item [s, end): its rows, or none when its billing_code is not wanted. */
@@ -1011,6 +1057,8 @@ typedef struct {
                               dictionaries (entries: each row's) */
     ListCol list[N_OUT_LIST]; /* provider_references: a dictionary */
     Buf entries[N_OUT_STR], list_entries[N_OUT_LIST];
+    Buf entries_valid[N_OUT_STR]; /* a price text's nulls, when a dictionary */
+    int64_t entries_nulls[N_OUT_STR];
     size_t n;
 } Out;
 
@@ -1033,8 +1081,19 @@ static int expand(Parser *ps, Out *o) {
                        ps->item[i].n, rows, n, 0));
     TRY(expand_list(&o->list[L_BUNDLED], &ps->contained, rows, n, 0));
     TRY(dictionary(&o->list[L_REFS], &o->list_entries[L_REFS], &ps->refs, ps->refs.n, rows, n, 1));
-    for (int i = 0; i < N_PRICE_STR; i++)
-        o->str[O_PRICE + i] = ps->price[i], memset(&ps->price[i], 0, sizeof(StrCol));
+    for (int i = 0; i < N_PRICE_STR; i++) {
+        Few *f = i < N_FEW ? &ps->few[i] : NULL;
+        StrCol *c = &ps->price[i];
+        if (f == NULL || f->is_many) {
+            o->str[O_PRICE + i] = *c, memset(c, 0, sizeof(StrCol));
+            continue;
+        }
+        o->str[O_PRICE + i] = f->values, memset(&f->values, 0, sizeof(StrCol));
+        o->entries[O_PRICE + i] = f->entries, memset(&f->entries, 0, sizeof(Buf));
+        o->entries_valid[O_PRICE + i] = c->valid, memset(&c->valid, 0, sizeof(Buf));
+        o->entries_nulls[O_PRICE + i] = c->nulls;
+        if (o->entries[O_PRICE + i].p == NULL) TRY(grow(&o->entries[O_PRICE + i], 4)); /* no row */
+    }
     for (int i = 0; i < N_PRICE_LIST; i++)
         o->list[L_PRICE + i] = ps->plist[i], memset(&ps->plist[i], 0, sizeof(ListCol));
     return OK;
@@ -1045,6 +1104,7 @@ static int parser_init(Parser *ps) {
     ps->plist[0].is_nullable = ps->plist[1].is_nullable = ps->contained.is_nullable = 1;
     for (int i = 0; i < N_ITEM_STR; i++) TRY(str_init(&ps->item[i]));
     for (int i = 0; i < N_PRICE_STR; i++) TRY(str_init(&ps->price[i]));
+    for (int i = 0; i < N_FEW; i++) TRY(str_init(&ps->few[i].values));
     for (int i = 0; i < N_PRICE_LIST; i++) TRY(list_init(&ps->plist[i]));
     TRY(str_init(&ps->bundled));
     TRY(str_init(&ps->covered));
@@ -1055,6 +1115,7 @@ static int parser_init(Parser *ps) {
 static void parser_free(Parser *ps) {
     for (int i = 0; i < N_ITEM_STR; i++) str_free(&ps->item[i]);
     for (int i = 0; i < N_PRICE_STR; i++) str_free(&ps->price[i]);
+    for (int i = 0; i < N_FEW; i++) str_free(&ps->few[i].values), PyMem_RawFree(ps->few[i].entries.p);
     for (int i = 0; i < N_PRICE_LIST; i++) list_free(&ps->plist[i]);
     str_free(&ps->bundled), str_free(&ps->covered);
     list_free(&ps->contained), list_free(&ps->refs);
@@ -1063,7 +1124,8 @@ static void parser_free(Parser *ps) {
 }
 
 static void out_free(Out *o) {
-    for (int i = 0; i < N_OUT_STR; i++) str_free(&o->str[i]), PyMem_RawFree(o->entries[i].p);
+    for (int i = 0; i < N_OUT_STR; i++)
+        str_free(&o->str[i]), PyMem_RawFree(o->entries[i].p), PyMem_RawFree(o->entries_valid[i].p);
     for (int i = 0; i < N_OUT_LIST; i++) list_free(&o->list[i]), PyMem_RawFree(o->list_entries[i].p);
 }
 
@@ -1120,7 +1182,10 @@ static PyObject *result(Parser *ps, Out *o) {
         StrCol *c = &o->str[i];
         v = Py_BuildValue("(NNNL)", validity(&c->valid, c->nulls), owned(&c->off),
                           owned(&c->data), (long long)c->nulls);
-        if (v != NULL && o->entries[i].p != NULL) v = Py_BuildValue("(NN)", owned(&o->entries[i]), v);
+        if (v != NULL && o->entries[i].p != NULL)
+            v = Py_BuildValue("(NNLN)", owned(&o->entries[i]),
+                              validity(&o->entries_valid[i], o->entries_nulls[i]),
+                              (long long)o->entries_nulls[i], v);
         if (v == NULL || PyDict_SetItemString(cols, OUT_STR[i], v) < 0) goto fail;
         Py_CLEAR(v);
     }
@@ -1129,7 +1194,7 @@ static PyObject *result(Parser *ps, Out *o) {
         v = Py_BuildValue("(NNLNN)", validity(&l->valid, l->nulls), owned(&l->off),
                           (long long)l->nulls, owned(&l->items.off), owned(&l->items.data));
         if (v != NULL && o->list_entries[i].p != NULL)
-            v = Py_BuildValue("(NN)", owned(&o->list_entries[i]), v);
+            v = Py_BuildValue("(NOLN)", owned(&o->list_entries[i]), Py_None, 0LL, v);
         if (v == NULL || PyDict_SetItemString(cols, OUT_LIST[i], v) < 0) goto fail;
         Py_CLEAR(v);
     }

@@ -136,9 +136,8 @@ def compiled_rows(
     if done is None or done is False:
         return done
     n, cols = done
-    columns = {name: _string(n, *cols[name]) for name in _COMPILED_STRINGS}
+    columns = {name: _text(n, cols[name]) for name in (*_COMPILED_STRINGS, *_COMPILED_ITEM)}
     columns.update({name: _strings(n, *cols[name]) for name in _COMPILED_LISTS})
-    columns.update({name: _dictionary(n, _string, *cols[name]) for name in _COMPILED_ITEM})
     columns["provider_references"] = _dictionary(n, _strings, *cols["provider_references"])
     columns["negotiated_rate"] = pa.Array.from_buffers(
         pa.float64(), n, [None, pa.py_buffer(cols["negotiated_rate"])]
@@ -186,7 +185,9 @@ _COMPILED_LISTS = ("bundled_codes", "service_code", "billing_code_modifier")
 # Texts every row of an item shares (and a rate's references: every row of the rate), handed
 # as dictionaries: the batch's distinct values and each row's index among them. The values
 # are the same; the Parquet writer stores the dictionary as given instead of hashing each
-# row's copy (benchmarks/bench_write.py), and the parser copies no text per row.
+# row's copy (benchmarks/bench_write.py), and the parser copies no text per row. So are the
+# price texts of few values (negotiated_type, expiration_date, billing_class, setting) while
+# a batch has at most 32 distinct ones (the parser compares each with those it met).
 _COMPILED_ITEM = (
     "billing_code",
     "billing_code_type",
@@ -226,13 +227,20 @@ def _strings(
     return pa.Array.from_buffers(_SS, n, buffers, null_count=nulls, children=[texts])
 
 
+def _text(n: int, parts: tuple) -> pa.Array:
+    """A string column as the parser hands it: the strings, or a dictionary of them."""
+    return _dictionary(n, _string, *parts) if isinstance(parts[-1], tuple) else _string(n, *parts)
+
+
 def _dictionary(
-    n: int, values: Callable[..., pa.Array], entries: object, parts: tuple
+    n: int, values: Callable[..., pa.Array], entries: object, valid: object, nulls: int,
+    parts: tuple,
 ) -> pa.Array:
-    """A dictionary column: each row's entry (int32) in the distinct values (a string or
-    list<string> column of the parser's, built by ``values``)."""
+    """A dictionary column: each row's entry (int32; validity, null count) in the distinct
+    values (a string or list<string> column of the parser's, built by ``values``)."""
     n_values = memoryview(parts[1]).nbytes // 4 - 1
-    indices = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(entries)])
+    buffers = [_buffer(valid), pa.py_buffer(entries)]
+    indices = pa.Array.from_buffers(pa.int32(), n, buffers, null_count=nulls)
     return pa.DictionaryArray.from_arrays(indices, values(n_values, *parts))
 
 
