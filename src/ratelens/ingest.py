@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ratelens.errors import EnvironmentFailure, InputError, RatelensError
 from ratelens.sources import ReadContext, Source, registry
-from ratelens.sources.files import sha256_file
-from ratelens.warehouse.store import LoadResult, Warehouse
+from ratelens.sources.files import sha256_file, stop_reading_ahead
+
+if TYPE_CHECKING:  # imported when used: read_ahead starts before DuckDB is imported
+    from ratelens.warehouse.store import LoadResult, Warehouse
 
 # (path, total compressed bytes) -> a callback taking bytes consumed so far
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
@@ -44,6 +48,22 @@ def read_context(path: str, file_id: str, options: IngestOptions) -> ReadContext
     )
 
 
+def read_ahead(paths: list[str], options: IngestOptions = IngestOptions()) -> None:
+    """Start reading the first file now if it is local and its reader can (see
+    ``Source.read_ahead``): the reading overlaps what a command does before :func:`ingest`
+    (imports, opening the warehouse). :func:`ingest` takes it up, or stops it at its end.
+    Nothing is said here of a file that cannot be read: :func:`ingest` says it."""
+    path = paths[0] if paths else ""
+    if not path or "://" in path or not Path(path).is_file():
+        return
+    try:
+        reader = registry.source(options.kind) if options.kind else registry.detect(path)
+    except (RatelensError, OSError):
+        return
+    if reader.read_ahead is not None and reader.expand is None:
+        reader.read_ahead(path, options.codes)
+
+
 def ingest(
     wh: Warehouse,
     paths: Iterable[str],
@@ -57,22 +77,29 @@ def ingest(
     :class:`EnvironmentFailure` (a full disk, a home that cannot be written) always stops
     the run: the next file would meet it too.
     """
+    from ratelens.warehouse.store import LoadResult
+
     results: list[LoadResult] = []
-    for path in paths:
-        try:
-            results.extend(_ingest_one(wh, path, options, progress))
-        except RatelensError as exc:
-            if not options.keep_going or isinstance(exc, EnvironmentFailure):
-                raise
-            results.append(
-                LoadResult(path, getattr(exc, "file_id", ""), None, "failed", 0, str(exc))
-            )
+    try:
+        for path in paths:
+            try:
+                results.extend(_ingest_one(wh, path, options, progress))
+            except RatelensError as exc:
+                if not options.keep_going or isinstance(exc, EnvironmentFailure):
+                    raise
+                results.append(
+                    LoadResult(path, getattr(exc, "file_id", ""), None, "failed", 0, str(exc))
+                )
+    finally:
+        stop_reading_ahead()  # a read started ahead that no reader took (read_ahead)
     return results
 
 
 def _ingest_one(
     wh: Warehouse, path: str, options: IngestOptions, progress: ProgressFactory | None
 ) -> list[LoadResult]:
+    from ratelens.warehouse.store import LoadResult
+
     file_id, size = sha256_file(path)
     ctx = read_context(path, file_id, options)
     reader = _reader(wh, path, file_id, size, ctx, options)

@@ -49,3 +49,6 @@ class Source:
     read: Callable[[ReadContext], Batches]
     # A file that lists other files (a TiC table of contents): returns their locations.
     expand: Callable[[ReadContext], list[str]] | None = None
+    # (path, codes): start reading a local file before the command is ready to take its rows
+    # (imports, the catalog), in threads that release the GIL; the reader takes it up later.
+    read_ahead: Callable[[str, frozenset[str] | None], None] | None = None

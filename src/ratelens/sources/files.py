@@ -11,8 +11,9 @@ import os
 import socket
 import stat
 import urllib.parse
+from collections.abc import Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from isal import igzip, igzip_lib
 
@@ -311,6 +312,40 @@ def _sha256(path: str, chunk: int = 16 << 20) -> tuple[str, int]:
             digest.update(buffer[:n])
             size += n
     return digest.hexdigest(), size
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+_AHEAD: dict[str, tuple[Hashable, Closable]] = {}  # path -> (its reader's settings, read)
+
+
+def keep_ahead(path: str, settings: Hashable, read: Closable) -> None:
+    """Keep a read of ``path`` a reader started ahead (before the command was ready for
+    it), for the reader of the same ``settings`` that reads the file later."""
+    stop_reading_ahead(path)
+    _AHEAD[path] = (settings, read)
+
+
+def take_ahead(path: str, settings: Hashable) -> Closable | None:
+    """The read of ``path`` started ahead with these settings, now the caller's to close;
+    None if there is none (one with other settings is stopped)."""
+    kept = _AHEAD.pop(path, None)
+    if kept is None:
+        return None
+    if kept[0] != settings:
+        kept[1].close()
+        return None
+    return kept[1]
+
+
+def stop_reading_ahead(path: str | None = None) -> None:
+    """Stop the reads started ahead that no reader took (of one file, or all)."""
+    for name in [path] if path is not None else list(_AHEAD):
+        kept = _AHEAD.pop(name, None) if name is not None else None
+        if kept is not None:
+            kept[1].close()
 
 
 @functools.cache

@@ -25,7 +25,14 @@ from ratelens.sources import Batches, ReadContext, Source
 from ratelens.sources.rates import PLAUSIBLE_MAX
 from ratelens.sources.tic.allowed import read_allowed_amounts
 from ratelens.sources.tic.check import Checker, shown
-from ratelens.sources.tic.codes import has_inexact_ids, ref_id, scan, upper_codes, wanted_item
+from ratelens.sources.tic.codes import (
+    has_inexact_ids,
+    needles,
+    ref_id,
+    scan,
+    upper_codes,
+    wanted_item,
+)
 from ratelens.sources.tic.groups import GroupSpill, group_rows
 from ratelens.sources.tic.items import read_items
 from ratelens.sources.tic.output import (  # noqa: F401 (SCHEMAS, TABLES: the module's API)
@@ -55,6 +62,7 @@ from ratelens.sources.tic.scan import (
     loads,
     loads_written,
     one_a_line,
+    read_ahead,
 )
 from ratelens.sources.tic.toc import expand_toc, read_toc
 
@@ -583,12 +591,24 @@ def read_in_network(ctx: ReadContext) -> Batches:
     return InNetwork(ctx).read()
 
 
+def read_in_network_ahead(path: str, codes: frozenset[str] | None) -> None:
+    """Start reading an in-network file as :meth:`InNetwork.read` will with these codes
+    (:func:`ratelens.sources.tic.scan.read_ahead`)."""
+    wanted = upper_codes(codes)
+    found = needles(wanted) if wanted is not None else None
+    read_ahead(path, found, ids=wanted is not None)
+
+
 SOURCES: list[Source] = [
     Source(
         "tic_toc", "TiC table of contents (reporting_structure)", sniff_toc, read_toc, expand_toc
     ),
     Source(
-        "tic_in_network", "TiC in-network rates (in_network)", sniff_in_network, read_in_network
+        "tic_in_network",
+        "TiC in-network rates (in_network)",
+        sniff_in_network,
+        read_in_network,
+        read_ahead=read_in_network_ahead,
     ),
     Source(
         "tic_allowed_amounts",

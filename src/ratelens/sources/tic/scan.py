@@ -20,6 +20,7 @@ import contextlib
 import json
 import queue
 import re
+import sys
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, BinaryIO, Literal, cast
@@ -33,10 +34,12 @@ from ratelens.sources.files import (
     GZIP_MAGIC,
     fetch_failure,
     gzip_error,
+    keep_ahead,
     keep_big_buffers,
     open_raw,
+    take_ahead,
 )
-from ratelens.sources.tic.structure import (  # noqa: F401 (has_native: the module's API)
+from ratelens.sources.tic.structure import (
     Analysis,
     Needles,
     analyser,
@@ -46,6 +49,9 @@ from ratelens.sources.tic.structure import (  # noqa: F401 (has_native: the modu
 RAW_BLOCK = 1 << 20  # compressed bytes read at a time (~7 MB of JSON)
 CHUNK = 1 << 21  # bytes analysed at a time (a multiple of 64; 2 MB measured best)
 MAX_ROOT_TEXT = 1 << 24  # a root-level scalar longer than this is not a TiC file
+QUEUED = 8  # chunks made ahead of the reader by a thread
+READ_AHEAD = 64 << 20  # bytes a read started ahead (read_ahead) holds before it is taken
+SWITCH = 0.0005  # seconds: the switch interval while a read started ahead is not taken
 
 # Events: ("value", key, bytes, offset) | ("item", key, index, bytes, offset)
 #         | ("items", key, first index, text, starts, ends) (``bulk`` arrays: see _block)
@@ -72,23 +78,29 @@ def at(offset: int, where: str | None = None) -> str:
 
 
 def read_chunks(
-    path: str, size: int = CHUNK, analyse: Callable[[bytes], Any] | None = None
-) -> Iterator[tuple[bytes, int, int, Any]]:
+    path: str,
+    size: int = CHUNK,
+    analyse: Callable[[bytes], Any] | None = None,
+    ahead: ReadAhead | None = None,
+) -> Generator[tuple[bytes, int, int, Any], None, None]:
     """The file's content in chunks of ``size`` bytes, inflated in a background thread.
 
     Yields (data, compressed bytes consumed, padding, analysis): only the last chunk is
     shorter, padded with spaces to a multiple of 64 bytes. ``analyse(data)`` runs in the
     reading thread: measured on 2 cores, analysing in a third thread (or in the inflating
     one) is slower, as each of its many numpy calls waits for the GIL the reader holds.
+    ``ahead``: a read :func:`read_ahead` began, taken over (its own ``analyse``).
     """
-    keep_big_buffers()
-    raw = open_raw(path)
+    if ahead is not None:
+        raw, chunks, analyse = ahead.raw, ahead.chunks, ahead.take()
+    else:
+        raw = _open(path)
+        chunks = in_thread(lambda: _blocks(path, raw, size), "ratelens-inflate")
     n_read = 0  # compressed bytes consumed so far
-    chunks = in_thread(lambda: _blocks(path, raw, size), "ratelens-inflate")
     try:
         while True:
             try:
-                data, n, pad = next(chunks)
+                item = next(chunks)
             except StopIteration:
                 return
             except RatelensError:
@@ -97,11 +109,94 @@ def read_chunks(
                 where = f"compressed byte {_position(raw, n_read):,}"
                 found, expected = fetch_failure(exc), "the rest of the file"
                 raise InputError(path, where, expected, found, retryable=True) from exc
-            n_read += n
-            yield data, n, pad, None if analyse is None else analyse(data)
+            n_read += item[1]
+            if len(item) == 3:  # not analysed ahead
+                data, n, pad = item
+                item = data, n, pad, None if analyse is None else analyse(data)
+            yield item
     finally:
         chunks.close()
         raw.close()
+
+
+def _open(path: str) -> BinaryIO:
+    keep_big_buffers()
+    return open_raw(path)
+
+
+_WAITING: list[float] = []  # one a ReadAhead not yet taken: the switch interval it saw
+
+
+class ReadAhead:
+    """A file being inflated, and its chunks analysed, in threads before a scanner takes
+    them (:func:`read_ahead`): up to ``READ_AHEAD`` bytes of analysed chunks wait.
+
+    Until it is taken, the interpreter's switch interval is ``SWITCH``: the command's
+    thread runs Python (imports) and these threads need the GIL after each of their C
+    calls, several times a chunk; at the default 5 ms a wait, that halves their pace.
+    """
+
+    def __init__(self, path: str, size: int, analyse: Callable[[bytes], Any]) -> None:
+        self.raw, self.analyse = _open(path), analyse
+        self.is_taken = threading.Event()
+        _WAITING.append(sys.getswitchinterval())  # the first: the interval before any
+        sys.setswitchinterval(min(_WAITING[0], SWITCH))
+        self.is_waiting = True
+        inflated = in_thread(lambda: _blocks(path, self.raw, size), "ratelens-inflate")
+        self.chunks = in_thread(
+            lambda: self._analysed(inflated), "ratelens-analyse", max(READ_AHEAD // size, QUEUED)
+        )
+
+    def _analysed(self, chunks: Piped) -> Generator[tuple, None, None]:
+        with contextlib.closing(chunks):
+            for item in chunks:
+                yield item if self.is_taken.is_set() else (*item, self.analyse(item[0]))
+
+    def take(self) -> Callable[[bytes], Any]:
+        """Hand the read to a scanner: the chunks not yet analysed come as they are (it
+        analyses them itself, with the analyser returned: the state of one document goes
+        on), and fewer wait."""
+        self.is_taken.set()
+        self.chunks.resize(QUEUED)
+        self._switch_back()
+        return self.analyse
+
+    def close(self) -> None:
+        self._switch_back()
+        self.chunks.close()
+        self.raw.close()
+
+    def _switch_back(self) -> None:
+        if not self.is_waiting:
+            return
+        self.is_waiting = False
+        before = _WAITING.pop(0) if len(_WAITING) == 1 else _WAITING.pop()
+        if not _WAITING:
+            sys.setswitchinterval(before)
+
+
+def read_ahead(path: str, needles: Needles | None, ids: bool, size: int = CHUNK) -> None:
+    """Start reading a local file now, for a :class:`Scanner` of these settings made later
+    in this process (``needles``, ``ids`` and ``size`` as it will have them).
+
+    A command spends its first half second or so importing and opening the warehouse, on
+    one core, holding the GIL: inflating and the compiled analysis release it, so they run
+    beside that work on the other core. A read the scanner does not take (other settings:
+    the ledger widened the codes) is stopped by it or by
+    :func:`ratelens.sources.files.stop_reading_ahead`. Only with the compiled analysis, and
+    only local files (a URL's reads could fail before anyone asks).
+    """
+    if not has_native() or "://" in path:
+        return
+    try:
+        read = ReadAhead(path, size, analyser(needles, None, ids))
+    except (OSError, RatelensError):
+        return  # the scanner opens it again and says what is wrong
+    keep_ahead(path, _settings(needles, ids, size), read)
+
+
+def _settings(needles: Needles | None, ids: bool, size: int) -> tuple:
+    return size, None if needles is None else tuple(needles.needles), ids
 
 
 def _position(raw: BinaryIO, at_least: int) -> int:
@@ -115,42 +210,68 @@ def _position(raw: BinaryIO, at_least: int) -> int:
 _END = object()
 
 
-def in_thread(
-    make: Callable[[], Generator[Any, None, None]], name: str
-) -> Generator[Any, None, None]:
-    """The items of ``make()``, produced ahead in a thread (exceptions come through)."""
-    out: queue.Queue[Any] = queue.Queue(maxsize=8)
-    stop = threading.Event()
+class Piped:
+    """The items of a generator, made ahead in a thread that starts at once (its exceptions
+    come through in order); ``close()`` stops the thread, taken from or not."""
 
-    def put(item: Any) -> bool:
-        while not stop.is_set():
+    def __init__(
+        self, make: Callable[[], Generator[Any, None, None]], name: str, size: int
+    ) -> None:
+        self.out: queue.Queue[Any] = queue.Queue(maxsize=size)
+        self.stop = threading.Event()
+        self.is_done = False
+        self.thread = threading.Thread(target=self._work, args=(make,), name=name, daemon=True)
+        self.thread.start()
+
+    def __iter__(self) -> Piped:
+        return self
+
+    def __next__(self) -> Any:
+        if self.is_done:
+            raise StopIteration
+        item = self.out.get()
+        if isinstance(item, BaseException):
+            self.is_done = True
+            raise item
+        if item is _END:
+            self.is_done = True
+            raise StopIteration
+        return item
+
+    def resize(self, size: int) -> None:
+        """Hold at most ``size`` items from now on."""
+        with self.out.mutex:
+            self.out.maxsize = size
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _put(self, item: Any) -> bool:
+        while not self.stop.is_set():
             try:
-                out.put(item, timeout=0.1)
+                self.out.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def work() -> None:
+    def _work(self, make: Callable[[], Generator[Any, None, None]]) -> None:
         try:
             with contextlib.closing(make()) as items:
                 for item in items:
-                    if not put(item):
+                    if not self._put(item):
                         return
-            put(_END)
+            self._put(_END)
         except BaseException as exc:  # handed over to the reading thread
-            put(exc)
+            self._put(exc)
 
-    thread = threading.Thread(target=work, name=name, daemon=True)
-    thread.start()
-    try:
-        while (item := out.get()) is not _END:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
+
+def in_thread(
+    make: Callable[[], Generator[Any, None, None]], name: str, size: int = QUEUED
+) -> Piped:
+    """The items of ``make()``, produced ahead in a thread (exceptions come through)."""
+    return Piped(make, name, size)
 
 
 def _blocks(path: str, raw: BinaryIO, size: int) -> Chunks:
@@ -321,13 +442,17 @@ class Scanner:
         """Every event of the document, in file order."""
         base = 0
         analyse = analyser(self.needles, self.native, bool(self.ids))
-        chunks = read_chunks(self.path, self.chunk_size, analyse)
-        for data, n_comp, pad, analysis in chunks:
-            yield from self._chunk(data, base, analysis)
-            base += len(data)
-            self.size = base - pad
-            if self.on_bytes is not None and n_comp:
-                self.on_bytes(n_comp)
+        settings = _settings(self.needles, bool(self.ids), self.chunk_size)
+        ahead = take_ahead(self.path, settings) if self.native is not False else None
+        taken = ahead if isinstance(ahead, ReadAhead) else None
+        chunks = read_chunks(self.path, self.chunk_size, analyse, taken)
+        with contextlib.closing(chunks):  # its threads stop now, even on an error here
+            for data, n_comp, pad, analysis in chunks:
+                yield from self._chunk(data, base, analysis)
+                base += len(data)
+                self.size = base - pad
+                if self.on_bytes is not None and n_comp:
+                    self.on_bytes(n_comp)
         if self.mode != "done":
             found = "end of file inside a string" if self.state[1] else "end of file"
             where = at(self.size, self._where())

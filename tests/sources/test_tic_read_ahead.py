@@ -1,0 +1,230 @@
+"""Reading a TiC file ahead (``scan.read_ahead``, ``ingest.read_ahead``): while a command
+imports, its first file is inflated and analysed in threads; the scanner made later takes
+those chunks. Whatever was read ahead, the events, rows and errors are those of a plain read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ratelens.errors import FormatError, InputError
+from ratelens.ingest import IngestOptions, ingest, read_ahead
+from ratelens.sources import ReadContext
+from ratelens.sources import files as source_files
+from ratelens.sources.tic import reader as tic
+from ratelens.sources.tic import scan as tic_scan
+from ratelens.sources.tic.codes import needles
+from ratelens.sources.tic.scan import Scanner
+from ratelens.sources.tic.structure import has_native
+from ratelens.warehouse.store import Warehouse
+
+pytestmark = pytest.mark.skipif(not has_native(), reason="_ticscan not built")
+
+WANTED = frozenset({"77407", "77412"})
+STREAMED = {"in_network": True, "provider_references": False}
+BULK = frozenset({"provider_references"})
+IDS = frozenset({"provider_references"})
+
+
+def tic_file(tmp_path: Path, n_refs: int = 300, n_items: int = 200, name: str = "f") -> Path:
+    """A v2 in-network file, gzip: references first, then items (one in 10 wanted)."""
+    refs = [
+        {
+            "provider_group_id": i,
+            "network_name": ["Net"],
+            "provider_groups": [{"npi": [1000000000 + i], "tin": {"type": "ein", "value": f"{i}"}}],
+        }
+        for i in range(1, n_refs + 1)
+    ]
+    price = {
+        "negotiated_type": "negotiated", "negotiated_rate": 100.5, "expiration_date": "9999-12-31",
+        "billing_class": "professional", "setting": "outpatient", "service_code": ["11"],
+    }  # fmt: skip
+    items = [
+        {
+            "negotiation_arrangement": "ffs",
+            "name": "n",
+            "billing_code_type": "CPT",
+            "billing_code_type_version": "2024",
+            "description": "d",
+            "billing_code": "77407" if k % 10 == 0 else f"{10000 + k}",
+            "negotiated_rates": [
+                {"provider_references": [1 + k % n_refs], "negotiated_prices": [price]}
+            ],
+        }
+        for k in range(n_items)
+    ]
+    doc = {
+        "reporting_entity_name": "Aetna Life Insurance Company", "reporting_entity_type": "x",
+        "version": "2.0.0", "last_updated_on": "2024-01-01", "plan_name": "P",
+        "provider_references": refs, "in_network": items,
+    }  # fmt: skip
+    path = tmp_path / f"{name}.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    return path
+
+
+def events(path: Path, size: int, codes: frozenset[str] | None) -> list[tuple]:
+    """Every scanner event as plain values (arrays as lists)."""
+    found = needles(codes) if codes is not None else None
+    ids = IDS if codes is not None else frozenset()
+    scanner = Scanner(str(path), STREAMED, found, chunk_size=size, bulk=BULK, ids=ids)
+    return [
+        tuple(v.tolist() if hasattr(v, "tolist") else v for v in event)
+        for event in scanner.events()
+    ]
+
+
+def reading_threads() -> list[str]:
+    names = ("ratelens-inflate", "ratelens-analyse")
+    return [t.name for t in threading.enumerate() if t.name in names and t.is_alive()]
+
+
+@pytest.fixture(autouse=True)
+def no_read_left() -> None:
+    switch = sys.getswitchinterval()
+    yield
+    source_files.stop_reading_ahead()
+    assert not reading_threads()
+    assert sys.getswitchinterval() == switch  # as it was once every read is taken or stopped
+
+
+def ahead(path: Path, size: int, codes: frozenset[str] | None) -> None:
+    """Start reading ahead with the settings ``events`` scans with."""
+    found = needles(codes) if codes is not None else None
+    tic_scan.read_ahead(str(path), found, codes is not None, size)
+    assert str(path) in source_files._AHEAD
+    assert sys.getswitchinterval() <= tic_scan.SWITCH  # until the scanner takes it
+
+
+@pytest.mark.parametrize("size", [64, 4096, 1 << 21])
+@pytest.mark.parametrize("codes", [WANTED, None])
+@pytest.mark.parametrize("is_bounded", [False, True])
+def test_events_read_ahead_are_those_of_a_plain_read(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    size: int,
+    codes: frozenset[str] | None,
+    is_bounded: bool,
+) -> None:
+    """Taken, not read again: the file is even gone once its read started. Bounded, the
+    read ahead analyses a few chunks and the scanner the rest."""
+    if is_bounded:
+        monkeypatch.setattr(tic_scan, "READ_AHEAD", 2 * size)
+    path = tic_file(tmp_path)
+    plain = events(path, size, codes)
+    ahead(path, size, codes)
+    time.sleep(0.05)
+    path.unlink()
+    assert events(path, size, codes) == plain
+    assert str(path) not in source_files._AHEAD and not reading_threads()
+
+
+def test_in_network_reader_takes_its_read_ahead(tmp_path: Path) -> None:
+    """``read_in_network_ahead`` starts the read ``InNetwork.read`` makes (same settings)."""
+    path = tic_file(tmp_path)
+    ctx = ReadContext(path=str(path), file_id="f" * 64, codes=WANTED)
+    plain = [(t, b.to_pylist()) for t, b in tic.read_in_network(ctx)]
+    tic.read_in_network_ahead(str(path), WANTED)
+    path.unlink()
+    assert [(t, b.to_pylist()) for t, b in tic.read_in_network(ctx)] == plain
+    assert sum(len(rows) for t, rows in plain if t == "rates") == 20
+
+
+def test_other_settings_are_not_taken_and_stop(tmp_path: Path) -> None:
+    path = tic_file(tmp_path)
+    plain = events(path, 4096, frozenset({"77412"}))
+    ahead(path, 4096, WANTED)  # the ledger may widen the codes later
+    assert events(path, 4096, frozenset({"77412"})) == plain
+    plain = events(path, 4096, WANTED)
+    ahead(path, 64, WANTED)  # chunks of another size
+    ahead(path, 64, WANTED)  # (the first one is stopped)
+    assert events(path, 4096, WANTED) == plain
+    assert not source_files._AHEAD and not reading_threads()
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.9])
+def test_truncated_gzip_same_error(tmp_path: Path, cut: float) -> None:
+    path = tic_file(tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * cut)])
+    with pytest.raises(InputError) as plain:
+        events(path, 4096, WANTED)
+    ahead(path, 4096, WANTED)
+    path.unlink()
+    with pytest.raises(InputError) as taken:
+        events(path, 4096, WANTED)
+    assert isinstance(taken.value, FormatError) and "gzip" in taken.value.expected
+    assert str(taken.value) == str(plain.value)
+
+
+def test_broken_json_same_error(tmp_path: Path) -> None:
+    path = tic_file(tmp_path)
+    text = gzip.decompress(path.read_bytes())
+    at = text.index(b'"in_network"') + 300
+    path.write_bytes(gzip.compress(text[:at] + b"]" + text[at:]))  # a bracket too many
+    with pytest.raises(InputError) as plain:
+        events(path, 4096, WANTED)
+    ahead(path, 4096, WANTED)
+    path.unlink()
+    with pytest.raises(InputError) as taken:
+        events(path, 4096, WANTED)
+    assert str(taken.value) == str(plain.value) and "byte " in str(taken.value)
+
+
+def test_a_read_ahead_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks wait for the scanner in a bounded queue: READ_AHEAD bytes of them at most."""
+    monkeypatch.setattr(tic_scan, "READ_AHEAD", 20 * 64)
+    path = tic_file(tmp_path, n_refs=3000)
+    plain = events(path, 64, WANTED)
+    ahead(path, 64, WANTED)
+    chunks = source_files._AHEAD[str(path)][1].chunks  # type: ignore[attr-defined]
+    for _ in range(100):
+        if chunks.out.full():
+            break
+        time.sleep(0.05)
+    time.sleep(0.1)
+    assert chunks.out.qsize() == 20
+    assert events(path, 64, WANTED) == plain
+
+
+def rows(home: Path) -> dict[str, int]:
+    return {e.path: e.n_rows for e in Warehouse(home).entries()}
+
+
+def test_ingest_reads_ahead_same_rows_and_stops(tmp_path: Path) -> None:
+    path = tic_file(tmp_path)
+    options = IngestOptions(codes=WANTED)
+    plain = ingest(Warehouse(tmp_path / "a"), [str(path)], options)
+    read_ahead([str(path)], options)
+    assert str(path) in source_files._AHEAD
+    taken = ingest(Warehouse(tmp_path / "b"), [str(path)], options)
+    assert [(r.status, r.n_rows, r.counts) for r in taken] == [
+        (r.status, r.n_rows, r.counts) for r in plain
+    ]
+    assert taken[0].n_rows == 20 and not source_files._AHEAD
+    read_ahead([str(path)], options)  # loaded already: skipped, the read is stopped
+    again = ingest(Warehouse(tmp_path / "b"), [str(path)], options)
+    assert again[0].status == "skipped" and not source_files._AHEAD
+
+
+def test_ingest_reads_ahead_only_what_it_can(tmp_path: Path) -> None:
+    not_tic = tmp_path / "codes.txt"
+    not_tic.write_text("77407\n")
+    for paths in ([str(not_tic)], [str(tmp_path / "missing.json")], ["https://example.org/x"], []):
+        read_ahead(paths, IngestOptions(codes=WANTED))
+        assert not source_files._AHEAD
+    path = tic_file(tmp_path)
+    read_ahead([str(path)], IngestOptions(codes=WANTED, kind="tic_allowed_amounts"))
+    assert not source_files._AHEAD
+    ctx = ReadContext(path=str(path), file_id="f" * 64, codes=WANTED)
+    read_ahead([str(path)], IngestOptions(codes=WANTED))
+    n_rates = sum(b.num_rows for t, b in tic.read_in_network(ctx) if t == "rates")
+    assert n_rates == 20 and not source_files._AHEAD
