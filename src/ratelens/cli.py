@@ -171,7 +171,10 @@ def ingest(
         from ratelens.sources.files import prefetch_sha256
 
         prefetch_sha256(paths)  # hashing overlaps the imports below
-    from ratelens.ingest import IngestOptions, read_ahead
+    from ratelens.ingest import IngestOptions
+    from ratelens.ingest import ingest as run
+    from ratelens.reports.progress import progress_factory
+    from ratelens.warehouse.store import Warehouse
 
     options = IngestOptions(
         kind=kind,
@@ -183,12 +186,6 @@ def ingest(
         is_local_location_allowed=allow_local_locations,
         is_http_location_allowed=allow_http_locations,
     )
-    if not (workers or scheduler):
-        read_ahead(paths, options)  # inflating the first file overlaps the imports below
-    from ratelens.ingest import ingest as run
-    from ratelens.reports.progress import progress_factory
-    from ratelens.warehouse.store import Warehouse
-
     wh = Warehouse(_home())
     if workers or scheduler:
         from ratelens.scale import ingest_distributed
@@ -497,7 +494,7 @@ def serve(
 def _hash_early(argv: list[str]) -> None:
     """Start hashing the files of ``ratelens ingest`` before the arguments are parsed.
 
-    Parsing (typer builds pydantic adapters) and the imports after it take ~0.3 s; a
+    Parsing the arguments and the imports after it take ~0.3 s of CPU; a
     1 GB TiC file's sha256 takes ~0.1 s and is needed before reading (the file id). Only
     arguments naming existing local files are hashed; ``ingest`` hashes the rest itself.
     Not with Dask (--workers/--scheduler): workers hash their own files.
