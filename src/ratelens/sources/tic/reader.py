@@ -13,7 +13,9 @@ Root fields and batching of rows: :mod:`.output`.
 
 from __future__ import annotations
 
+import importlib
 import re
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
 
@@ -153,6 +155,8 @@ class InNetwork:
         ids = frozenset({"provider_references"} if self.codes is not None else ())
         scanner = scan(self.ctx, streamed, self.chunk_size, bulk=frozenset(bulk), ids=ids)
         self.scanner = scanner
+        # with codes, the end needs pyarrow.compute (refs, GroupSpill): imported meanwhile
+        importing = _importing("pyarrow.compute") if self.codes is not None else None
         try:
             try:
                 for event in scanner.events():
@@ -174,6 +178,8 @@ class InNetwork:
             self.out.close()
             if self.pool is not None:
                 self.pool.shutdown(cancel_futures=True)
+            if importing is not None:
+                importing.join()
 
     def on_event(self, event: tuple) -> None:
         kind, key = event[0], event[1]
@@ -547,6 +553,17 @@ class InNetwork:
                 f"{self.path}: {n:,} negotiated_rate values written as text, read as numbers "
                 f"(first at {first})"
             )
+
+
+def _importing(module: str) -> threading.Thread:
+    """A thread importing ``module`` now. A scan with wanted codes mostly waits for the
+    threads inflating and analysing the file: an import it needs later (GIL-bound Python,
+    0.05-0.1 s for ``pyarrow.compute``) runs in those waits instead of after the scan."""
+    thread = threading.Thread(
+        target=importlib.import_module, args=(module,), name="ratelens-import", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 ReadReferences = tuple[
