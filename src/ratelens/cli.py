@@ -171,10 +171,7 @@ def ingest(
         from ratelens.sources.files import prefetch_sha256
 
         prefetch_sha256(paths)  # hashing overlaps the imports below
-    from ratelens.ingest import IngestOptions
-    from ratelens.ingest import ingest as run
-    from ratelens.reports.progress import progress_factory
-    from ratelens.warehouse.store import Warehouse
+    from ratelens.ingest import IngestOptions, read_ahead
 
     options = IngestOptions(
         kind=kind,
@@ -186,6 +183,12 @@ def ingest(
         is_local_location_allowed=allow_local_locations,
         is_http_location_allowed=allow_http_locations,
     )
+    if not (workers or scheduler):
+        read_ahead(paths, options)  # inflating the first file overlaps the imports below
+    from ratelens.ingest import ingest as run
+    from ratelens.reports.progress import progress_factory
+    from ratelens.warehouse.store import Warehouse
+
     wh = Warehouse(_home())
     if workers or scheduler:
         from ratelens.scale import ingest_distributed
