@@ -29,10 +29,10 @@ def headline(
     if pooled_median is None:
         pooled_median = median(x for p in own for x in p.rates)
     pcts = [x for p in own if (x := _group_pct(p)) is not None]
-    return Headline(  # a thinned group's rates keep its lowest and highest
+    return Headline(  # a thinned group's rates (in rate order) keep its lowest and highest
         n_rates=sum(p.n for p in own), n_payers=len({p.payer for p in own}),
-        median=pooled_median, min=min(min(p.rates) for p in own),
-        max=max(max(p.rates) for p in own), pct_min=min(pcts, default=None),
+        median=pooled_median, min=min(p.rates[0] for p in own),
+        max=max(p.rates[-1] for p in own), pct_min=min(pcts, default=None),
         pct_max=max(pcts, default=None),
     )
 

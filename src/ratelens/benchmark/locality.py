@@ -63,14 +63,24 @@ class Prices:
     cbsa: str = ""  # the hospital CBSA the user gave ("" none): OPPS wage adjustment
     wage_index_years: set[int] = field(default_factory=set)  # years with an OPPS wage index
     cbsa_years: set[int] = field(default_factory=set)  # years whose wage index has the CBSA
+    is_nppes_loaded: bool = False  # the NPIs' practice ZIPs can be looked up
+    _nationals: dict[tuple[Any, ...], float] | None = field(default=None, repr=False,
+                                                            compare=False)
 
     def table(self) -> pa.Table:
         return pa.Table.from_pylist(self.rows, schema=PRICE_SCHEMA)
 
     def national(self, year: int, code: str, modifier: str, setting: str) -> float | None:
-        return next((r["amount"] for r in self.rows if r["year"] == year and r["mac"] == ""
-                     and (r["billing_code"], r["modifier_key"], r["setting"], r["basis"])
-                     == (code, modifier, setting, "pfs")), None)
+        """The PFS national amount (the first such row), looked up in a table made once (a
+        report asks it for each payer group)."""
+        if self._nationals is None:
+            found: dict[tuple[Any, ...], float] = {}
+            for r in self.rows:
+                if r["mac"] == "" and r["basis"] == "pfs":
+                    key = (r["year"], r["billing_code"], r["modifier_key"], r["setting"])
+                    found.setdefault(key, r["amount"])
+            self._nationals = found
+        return self._nationals.get((year, code, modifier, setting))
 
     def state_range(self, year: int, code: str, state: str) -> tuple[float, float] | None:
         """Lowest and highest global non-facility amount of the state's localities."""
@@ -93,7 +103,7 @@ def build_prices(con: duckdb.DuckDBPyConnection, codes: list[str], years: list[i
     national, and wage-adjusted for ``cbsa`` (the hospital's CBSA, or a state's two-digit
     rural area code) when the year's OPPS wage index is loaded. ``known``: the facts a
     report already read, by (code, year) (None: no loaded file knows it), not read again."""
-    prices = Prices(cbsa=check_cbsa(cbsa))
+    prices = Prices(cbsa=check_cbsa(cbsa), is_nppes_loaded=is_nppes_loaded(con))
     for year in years:
         gpcis = mq.fetch_if(con, "pfs_gpci", mq.LOCALITIES,
                             {"year": year, "mac": None, "locality": None, "state": None})
@@ -257,7 +267,7 @@ def _basis_params(con: duckdb.DuckDBPyConnection, prices: Prices,
         "default_year": default_year,
         "facility_pos": sorted(lq.FACILITY_POS),
         "dollar_types": list(lq.DOLLAR_TYPES),
-        "nppes_loaded": is_nppes_loaded(con),
+        "nppes_loaded": prices.is_nppes_loaded,
         "zip_loaded": bool(mq.fetch_if(con, "pfs_zip", lq.ANY_ZIP)),
         "cbsa": prices.cbsa,
         "wage_index_years": sorted(prices.wage_index_years),

@@ -21,10 +21,12 @@ NOT_LOADED = "NPPES not loaded: provider states and ghost rates not available"
 
 
 def provider_findings(
-    con: duckdb.DuckDBPyConnection, code: str, codes: list[str], *, year: int | None = None
+    con: duckdb.DuckDBPyConnection, code: str, codes: list[str], *, year: int | None = None,
+    is_nppes_loaded: bool | None = None,
 ) -> ProviderFindings:
-    """Provider states and ghost rates of ``codes`` (``code`` and its equivalents)."""
-    if not pq.is_nppes_loaded(con):
+    """Provider states and ghost rates of ``codes`` (``code`` and its equivalents).
+    ``is_nppes_loaded``: known by the caller (None: asked here)."""
+    if not (pq.is_nppes_loaded(con) if is_nppes_loaded is None else is_nppes_loaded):
         return ProviderFindings(is_nppes_loaded=False, notes=(NOT_LOADED,))
     taxonomies = performing_taxonomies([code, *codes])
     bound = pq.provider_params(codes, list(taxonomies), year=year)

@@ -95,7 +95,8 @@ def benchmark_code(
         allowed = tuple(AllowedFigures(**{**r, "file_ids": tuple(r["file_ids"] or ())})
                         for r in found.allowed)
         payers = tuple(_payer_rows(stats, code, medicare, prices))
-        providers = provider_findings(con, code, codes, year=medicare.year)
+        providers = provider_findings(con, code, codes, year=medicare.year,
+                                      is_nppes_loaded=prices.is_nppes_loaded)
         # hospital rows carry their state; insurer rows get theirs from NPPES (disjoint)
         by_state = tuple(StateBenchmark(**r) for r in found.states)
         by_state = locality.with_state_ranges(by_state + providers.by_state, prices)
@@ -187,7 +188,7 @@ def _select(con: duckdb.DuckDBPyConnection, bound: dict[str, Any], prices: local
         index = KeptIndex(q.kept_rows(con, locality.medicare_select(con, "selection", prices,
                                                                     year)))
         kept[key] = index
-    rows = index.select(con, bound)
+    rows = index.select(con, bound, is_nppes_loaded=prices.is_nppes_loaded)
     other_years = index.other_years(bound["year"]) if bound.get("year") else []
     return other_years, _kept_selected(con, index, rows, bound)
 

@@ -30,7 +30,6 @@ TEXT_COLUMNS = (
     "source_kind", "rate_year", "methodology", "file_id", "medicare_locality",
     "medicare_setting", "state", "payer_raw", "medicare_locality_reason",
 )  # fmt: skip
-_ROW_FILTERS = ("payer", "state", "setting", "billing_class", "modifier")  # besides the year
 _ALLOWED = ("median_amount", "10th_percentile", "90th_percentile")  # ALLOWED_FIGURES's figures
 
 
@@ -65,15 +64,39 @@ class KeptIndex:
         self.nbytes = table.nbytes + sum(a.nbytes for a in arrays) + sum(
             k[0].nbytes for k in self._keyed.values())
 
-    def select(self, con: duckdb.DuckDBPyConnection, bound: dict[str, Any]) -> np.ndarray:
+    def select(self, con: duckdb.DuckDBPyConnection, bound: dict[str, Any], *,
+               is_nppes_loaded: bool = True) -> np.ndarray:
         """The kept rows ``bound``'s filters pick (``rate_queries.selection_sql``; the kept
-        rows are the codes' rows): by the year alone here, else by DuckDB over the table."""
-        if not any(bound.get(k) is not None for k in _ROW_FILTERS):
-            if not bound.get("year"):
-                return np.arange(self.n_rows)
-            years, names = self.keyed("rate_year", None)  # left(last_updated_on, 4)
-            return np.flatnonzero((years == len(names) - 1)
-                                  | (years == index_of(names, bound["year"])))
+        rows are the codes' rows): by the year, setting, billing class and (NPPES not loaded:
+        then by the row's own state only, and written in ASCII) state here, else by DuckDB."""
+        state = bound.get("state")
+        if (any(bound.get(k) is not None for k in ("payer", "modifier"))
+                or (state is not None and (is_nppes_loaded or not self._is_ascii(state)))):
+            return self._sql_select(con, bound)
+        picked = np.ones(self.n_rows, dtype=bool)
+        if bound.get("year"):  # the file's year (left(last_updated_on, 4)), or none
+            picked &= self._is_any("rate_year", [bound["year"], None])
+        for name in ("setting", "billing_class"):
+            if bound.get(name) is not None:
+                picked &= self._is_any(name, [bound[name], "both"])
+        if state is not None:  # upper(r.state) = upper($state)
+            names = self._keyed["state"][1]
+            picked &= self._is_any("state", [n for n in names[:-1] if n.upper() == state.upper()])
+        return np.flatnonzero(picked)
+
+    def _is_any(self, name: str, values: list[Any]) -> np.ndarray:
+        """Each row: is its ``name`` one of ``values`` (None: NULL)."""
+        codes, names = self._keyed[name]
+        wanted = [len(names) - 1 if v is None else index_of(names, v) for v in values]
+        return np.isin(codes, [w for w in wanted if w >= 0])
+
+    def _is_ascii(self, state: str) -> bool:
+        """The state asked and every state of the rows in ASCII (Python's and DuckDB's
+        ``upper`` agree on them)."""
+        return state.isascii() and all(n.isascii() for n in self._keyed["state"][1][:-1])
+
+    def _sql_select(self, con: duckdb.DuckDBPyConnection, bound: dict[str, Any]) -> np.ndarray:
+        """:meth:`select` by DuckDB over the kept table."""
         con.register("kept", self.table)
         picked = ("kept_row", "state", "source_kind", "file_id", "provider_references")
         sql, used = selection_sql(bound, picked, source="kept")
@@ -86,10 +109,11 @@ class KeptIndex:
         con.register("selection", self.table.take(rows).select(columns))
 
     def keyed(self, name: str, rows: np.ndarray | None) -> Keyed:
-        """The ranks (int64) of ``rows`` (None: every row) in column ``name``, and its values
-        (``unit_type``: ``_SELECTED_BY_UNIT``'s negotiated_type)."""
+        """The ranks (integers of the smallest type that holds them) of ``rows`` (None:
+        every row) in column ``name``, and its values (``unit_type``: ``_SELECTED_BY_UNIT``'s
+        negotiated_type)."""
         codes, values = self._keyed[name]
-        return (codes if rows is None else codes[rows]).astype(np.int64), values
+        return (codes if rows is None else codes[rows]), values
 
     def sorted_rows(self, by: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Positions 0 .. len(rows) - 1 of ``rows`` in the order of ``values`` (theirs, NaN
