@@ -509,6 +509,38 @@ def _hash_early(argv: list[str]) -> None:
         from ratelens.sources.files import prefetch_sha256
 
         prefetch_sha256(files)
+        _read_early(argv[1:])
+
+
+_VALUED = ("--kind", "--codes", "--code-file", "--plan", "--limit")  # ingest's options with values
+
+
+def _read_early(args: list[str]) -> None:
+    """Start reading the first file of ``ratelens ingest`` ahead too, with the codes the
+    arguments name: a TiC in-network file is inflated and analysed beside the parsing and
+    the imports (``sources.tic.ahead``). ``ingest`` reads the arguments again with typer;
+    if it finds other codes, the read is not taken (``ingest.read_ahead``), nothing lost."""
+    values: dict[str, str] = {}
+    paths: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        name, has_value, value = arg.partition("=")
+        if name in _VALUED:
+            values[name] = value if has_value else next(rest, "")
+        elif arg == "--help":
+            return
+        elif not arg.startswith("-"):
+            paths.append(arg)
+    if not paths or values.get("--kind", "tic_in_network") != "tic_in_network":
+        return
+    code_file = values.get("--code-file")
+    try:
+        codes = _split_codes(values.get("--codes"), Path(code_file) if code_file else None)
+    except (OSError, UnicodeDecodeError):
+        return
+    from ratelens.sources.tic.ahead import read_ahead_if_in_network
+
+    read_ahead_if_in_network(paths[0], codes)
 
 
 def main() -> None:

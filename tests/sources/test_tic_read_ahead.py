@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import sys
 import threading
 import time
@@ -228,3 +229,49 @@ def test_ingest_reads_ahead_only_what_it_can(tmp_path: Path) -> None:
     read_ahead([str(path)], IngestOptions(codes=WANTED))
     n_rates = sum(b.num_rows for t, b in tic.read_in_network(ctx) if t == "rates")
     assert n_rates == 20 and not source_files._AHEAD
+
+
+def early(args: list[str]) -> tuple | None:
+    """The settings of the read ``ratelens ingest ARGS`` starts before typer parses them."""
+    from ratelens import cli
+
+    cli._read_early(args)
+    kept = source_files._AHEAD.get(args[0]) or next(iter(source_files._AHEAD.values()), None)
+    return None if kept is None else kept[0]
+
+
+def test_cli_reads_ahead_with_the_codes_typer_will_find(tmp_path: Path) -> None:
+    path = tic_file(tmp_path)
+    wanted = tic_scan._settings(needles(WANTED), True, tic_scan.CHUNK)
+    assert early([str(path), "--codes", "77407,77412"]) == wanted
+    source_files.stop_reading_ahead()
+    assert early(["--lenient", "--codes=77412, 77407", str(path)]) == wanted
+    source_files.stop_reading_ahead()
+    code_file = tmp_path / "codes.txt"
+    code_file.write_text("77407\n77412\n")
+    assert early([str(path), "--code-file", str(code_file)]) == wanted
+    source_files.stop_reading_ahead()
+    every = tic_scan._settings(None, False, tic_scan.CHUNK)
+    assert early([str(path), "--kind", "tic_in_network"]) == every
+    source_files.stop_reading_ahead()
+    for args in (
+        [str(path), "--kind", "tic_allowed_amounts", "--codes", "77407"],
+        [str(path), "--help"],
+        [str(code_file), "--codes", "77407"],  # not an in-network file
+        [str(path), "--code-file", str(tmp_path / "missing.txt")],
+    ):
+        assert early(args) is None, args
+
+
+def test_cli_ingest_takes_the_early_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ratelens import cli
+
+    path = tic_file(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["ratelens", "ingest", str(path), "--codes", "77407"])
+    taken: list[object] = []
+    take = tic_scan.take_ahead
+    monkeypatch.setattr(tic_scan, "take_ahead", lambda *a: taken.append(take(*a)) or taken[-1])
+    with pytest.raises(SystemExit) as done:
+        cli.main()
+    assert done.value.code == 0 and isinstance(taken[0], tic_scan.ReadAhead)
+    assert rows(Path(os.environ["RATELENS_HOME"])) == {str(path): 20}

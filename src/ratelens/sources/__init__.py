@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+if TYPE_CHECKING:  # not imported here: a TiC read starts before it (tic.ahead)
+    import pyarrow as pa
 
 
 @dataclass
@@ -36,7 +38,7 @@ class ReadContext:
             self.on_bytes(n_bytes)
 
 
-Batches = Iterator[tuple[str, pa.RecordBatch]]
+Batches = Iterator[tuple[str, "pa.RecordBatch"]]
 
 
 @dataclass(frozen=True)

@@ -328,6 +328,12 @@ def keep_ahead(path: str, settings: Hashable, read: Closable) -> None:
     _AHEAD[path] = (settings, read)
 
 
+def is_read_ahead(path: str, settings: Hashable) -> bool:
+    """Is ``path`` being read ahead with these settings already?"""
+    kept = _AHEAD.get(path)
+    return kept is not None and kept[0] == settings
+
+
 def take_ahead(path: str, settings: Hashable) -> Closable | None:
     """The read of ``path`` started ahead with these settings, now the caller's to close;
     None if there is none (one with other settings is stopped)."""

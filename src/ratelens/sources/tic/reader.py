@@ -14,7 +14,6 @@ Root fields and batching of rows: :mod:`.output`.
 from __future__ import annotations
 
 import importlib
-import re
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
@@ -25,11 +24,11 @@ import pyarrow as pa
 from ratelens.errors import InputError, ValidationError
 from ratelens.sources import Batches, ReadContext, Source
 from ratelens.sources.rates import PLAUSIBLE_MAX
+from ratelens.sources.tic.ahead import read_in_network_ahead
 from ratelens.sources.tic.allowed import read_allowed_amounts
 from ratelens.sources.tic.check import Checker, shown
 from ratelens.sources.tic.codes import (
     has_inexact_ids,
-    needles,
     ref_id,
     scan,
     upper_codes,
@@ -64,7 +63,12 @@ from ratelens.sources.tic.scan import (
     loads,
     loads_written,
     one_a_line,
-    read_ahead,
+)
+from ratelens.sources.tic.sniff import (
+    sniff_allowed_amounts,
+    sniff_in_network,
+    sniff_provider_reference,
+    sniff_toc,
 )
 from ratelens.sources.tic.toc import expand_toc, read_toc
 
@@ -72,47 +76,6 @@ REFERENCE_BATCH = 1 << 21  # bytes of root provider references read at a time
 ITEM_BATCH = 1 << 22  # bytes of in_network items read at a time (fast path: tic_items)
 MAX_JOBS = 3  # batches of references being read at once
 REFERENCE_THREADS = 2  # threads reading them (taken back in file order)
-
-# ---------------------------------------------------------------------------- sniffing
-
-
-def _head(head: bytes) -> bytes | None:
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return text if text.startswith(b"{") else None
-
-
-def sniff_toc(head: bytes, name: str) -> bool:
-    """A TiC table of contents (``reporting_structure``)."""
-    text = _head(head)
-    return text is not None and b'"reporting_structure"' in text
-
-
-def sniff_allowed_amounts(head: bytes, name: str) -> bool:
-    """A TiC allowed-amounts file (``out_of_network``)."""
-    text = _head(head)
-    return text is not None and b'"out_of_network"' in text and not sniff_toc(head, name)
-
-
-def sniff_in_network(head: bytes, name: str) -> bool:
-    """A TiC in-network rates file; its keys may come in any order."""
-    text = _head(head)
-    if text is None or sniff_toc(head, name) or sniff_allowed_amounts(head, name):
-        return False
-    if b'"in_network"' in text or b'"negotiated_rates"' in text:
-        return True
-    is_named = re.search(r"in[-_ ]?network", name, re.IGNORECASE) is not None
-    has_root = b'"reporting_entity_name"' in text
-    return has_root and (b'"provider_references"' in text or is_named)
-
-
-def sniff_provider_reference(head: bytes, name: str) -> bool:
-    """A v1 standalone provider reference file (``provider_groups`` at the root)."""
-    text = _head(head)
-    others = (b'"in_network"', b'"reporting_entity_name"', b'"provider_references"')
-    return (
-        text is not None and b'"provider_groups"' in text and not any(key in text for key in others)
-    )
-
 
 # ---------------------------------------------------------------------------- in-network
 
@@ -606,14 +569,6 @@ def _references(
 def read_in_network(ctx: ReadContext) -> Batches:
     """Rates (one row per negotiated price), provider groups and NPIs of an in-network file."""
     return InNetwork(ctx).read()
-
-
-def read_in_network_ahead(path: str, codes: frozenset[str] | None) -> None:
-    """Start reading an in-network file as :meth:`InNetwork.read` will with these codes
-    (:func:`ratelens.sources.tic.scan.read_ahead`)."""
-    wanted = upper_codes(codes)
-    found = needles(wanted) if wanted is not None else None
-    read_ahead(path, found, ids=wanted is not None)
 
 
 SOURCES: list[Source] = [

@@ -34,6 +34,7 @@ from ratelens.sources.files import (
     GZIP_MAGIC,
     fetch_failure,
     gzip_error,
+    is_read_ahead,
     keep_ahead,
     keep_big_buffers,
     open_raw,
@@ -50,7 +51,7 @@ RAW_BLOCK = 1 << 20  # compressed bytes read at a time (~7 MB of JSON)
 CHUNK = 1 << 21  # bytes analysed at a time (a multiple of 64; 2 MB measured best)
 MAX_ROOT_TEXT = 1 << 24  # a root-level scalar longer than this is not a TiC file
 QUEUED = 8  # chunks made ahead of the reader by a thread
-READ_AHEAD = 64 << 20  # bytes a read started ahead (read_ahead) holds before it is taken
+READ_AHEAD = 128 << 20  # bytes a read started ahead (read_ahead) holds before it is taken
 SWITCH = 0.0005  # seconds: the switch interval while a read started ahead is not taken
 
 # Events: ("value", key, bytes, offset) | ("item", key, index, bytes, offset)
@@ -186,13 +187,14 @@ def read_ahead(path: str, needles: Needles | None, ids: bool, size: int = CHUNK)
     :func:`ratelens.sources.files.stop_reading_ahead`. Only with the compiled analysis, and
     only local files (a URL's reads could fail before anyone asks).
     """
-    if not has_native() or "://" in path:
+    settings = _settings(needles, ids, size)
+    if not has_native() or "://" in path or is_read_ahead(path, settings):
         return
     try:
         read = ReadAhead(path, size, analyser(needles, None, ids))
     except (OSError, RatelensError):
         return  # the scanner opens it again and says what is wrong
-    keep_ahead(path, _settings(needles, ids, size), read)
+    keep_ahead(path, settings, read)
 
 
 def _settings(needles: Needles | None, ids: bool, size: int) -> tuple:
