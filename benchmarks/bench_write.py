@@ -82,13 +82,14 @@ def before_writer(path: Path, table: str, schema: pa.Schema) -> pq.ParquetWriter
 
 class ListPartWriter(part_files.PartWriter):
     """``part_files.part_writer``'s options with provider references kept a Parquet list, as
-    ingest wrote them until they were stored as one text per row (``reference_text``)."""
+    ingest wrote them until they were stored as one text per row (``reference_text``); for
+    batches without dictionary columns (``decoded``)."""
 
-    def __init__(self, path: Path, table: str, schema: pa.Schema) -> None:
-        self.parquet = part_files.parquet_writer(path, table, schema)
+    def stored_schema(self, schema: pa.Schema) -> pa.Schema:
+        return schema
 
-    def write_batch(self, batch: pa.RecordBatch, row_group_size: int | None = None) -> None:
-        self.parquet.write_batch(batch, row_group_size)
+    def stored(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        return batch
 
 
 def decoded(batches: Batches) -> Batches:

@@ -93,6 +93,24 @@ def stored(batches: list[pa.RecordBatch]) -> pa.Table:
     return pa.Table.from_batches([reference_text.stored_batch(b) for b in batches])
 
 
+def filled(part: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A part with the columns it left out (null in every row: part_files.PART_KEPT) back
+    as nulls, in the schema's order."""
+    arrays = [
+        part.column(f.name) if f.name in part.column_names else pa.nulls(part.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def of_writer(parts: tuple, table: str, i: int) -> list[tuple[str, int]]:
+    """The files (and rows) writer thread i wrote a table's rows to, in order: its part,
+    then the files it went on in (a column left out of its part got values)."""
+    stem = part_files.part_name(table, i).removesuffix(".parquet")
+    return [(f, r) for t, f, r in parts
+            if t == table and (f == f"{stem}.parquet" or f.startswith(f"{stem}.part"))]
+
+
 def written(folder: Path, table: str) -> list[Path]:
     """A table's part files, in writer order (rates.parquet, rates.1.parquet, ...)."""
     return sorted(folder.glob(f"{table}*.parquet"), key=lambda p: (len(p.name), p.name))
@@ -111,12 +129,15 @@ def test_each_part_holds_exactly_the_batches_it_was_given(
     counts, parts = part_files.write_parts(iter(batches), tmp_path / "parts")
     assert len(given(batches, "rates")) > n
     for table, rows in counts.items():
-        files = written(tmp_path / "parts", table)
-        assert len(files) == min(n, len(given(batches, table)))
-        for i, path in enumerate(files):
-            part = pq.read_table(path)
-            assert part.equals(stored(given(batches, table)[i::n]))
-            assert (table, path.name, part.num_rows) in parts
+        names = {f for t, f, _ in parts if t == table}
+        assert {p.name for p in written(tmp_path / "parts", table)} == names
+        for i in range(min(n, len(given(batches, table)))):
+            expected = stored(given(batches, table)[i::n])
+            files = of_writer(parts, table, i)
+            tables = [pq.read_table(tmp_path / "parts" / f) for f, _ in files]
+            assert [t.num_rows for t in tables] == [r for _, r in files]
+            part = pa.concat_tables([filled(t, expected.schema) for t in tables])
+            assert part.equals(expected)
         assert sum(r for t, _, r in parts if t == table) == rows
     rates = pa.Table.from_batches(given(batches, "rates")).to_pylist()
     assert any(r["billing_code_modifier"] is None for r in rates)
@@ -166,11 +187,47 @@ def test_texts_dictionary_encoded_in_some_batches_only_keep_their_values(
     payer = rates[0].schema.field("payer").type
     assert payer == pa.dictionary(pa.int32(), pa.string()) and len(rates) > 3
     mixed = [decoded(b) if i % 2 == is_plain_first else b for i, b in enumerate(rates)]
-    part_files.write_parts(iter(("rates", b) for b in mixed), tmp_path / "parts")
-    part = pq.read_table(tmp_path / "parts" / "rates.parquet")
-    assert part.schema.field("payer").type == mixed[0].schema.field("payer").type
-    assert part.to_pylist() == stored([decoded(b) for b in rates]).to_pylist()
-    assert {r["payer"] for r in part.to_pylist()} == {"Aetna"}
+    _, parts = part_files.write_parts(iter(("rates", b) for b in mixed), tmp_path / "parts")
+    files = [pq.read_table(tmp_path / "parts" / f) for f, _ in of_writer(parts, "rates", 0)]
+    assert {p.schema.field("payer").type for p in files} == {mixed[0].schema.field("payer").type}
+    expected = stored([decoded(b) for b in rates])
+    read = [r for p in files for r in filled(p, expected.schema).to_pylist()]
+    assert read == expected.to_pylist()
+    assert {r["payer"] for r in read} == {"Aetna"}
+
+
+def test_columns_null_in_every_row_are_left_out_and_read_as_nulls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part leaves out the columns null in every row of its first batch (a TiC file's
+    hospital columns); a later batch with a value in one goes on in a new file; the view
+    reads every column, in the schema's order, with the same values."""
+    monkeypatch.setattr(tic_output, "BATCH_ROWS", 97)
+    monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
+    monkeypatch.setattr(part_files, "WRITER_THREADS", 1)
+    path = in_network_file(tmp_path / "in.json", 6)
+    rates = given(read_batches(path, 4096), "rates")
+    notes = rates[0].schema.get_field_index("additional_information")
+    field = rates[0].schema.field(notes)
+    first = rates[0].set_column(notes, field, pa.nulls(rates[0].num_rows, field.type))
+    batches = [("rates", b) for b in [first, *rates[1:]]]
+    assert rates[0].column(notes).null_count < rates[0].num_rows  # some notes, now none
+    wh = Warehouse(tmp_path / "home")
+    file_id, size = sha256_file(str(path))
+    source = Source(IN_NETWORK.kind, "", IN_NETWORK.sniff, lambda ctx: iter(batches))
+    wh.load(str(path), file_id, size, source, ReadContext(str(path), file_id))
+    with cat.reading(wh.catalog) as catalog:
+        files = [Path(p) for p in ledger.parts(catalog)["rates"]]
+    assert [f.name for f in files] == ["rates.parquet", "rates.part1.parquet"]
+    first_names, then_names = (pq.read_schema(f).names for f in files)
+    assert "state" not in first_names and "state" not in then_names
+    assert "additional_information" not in first_names and "additional_information" in then_names
+    assert "billing_code" in first_names and "payer" in first_names  # read from parts directly
+    con = wh.connect({"rates": RATE_SCHEMA})
+    got = con.sql("SELECT * FROM rates ORDER BY locator").to_arrow_table()
+    assert got.column_names == RATE_SCHEMA.names
+    expected = [r for _, b in batches for r in b.to_pylist()]
+    assert got.to_pylist() == sorted(expected, key=lambda r: r["locator"])
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
@@ -178,8 +235,10 @@ def test_every_cms_example_round_trips(tmp_path: Path, path: Path) -> None:
     batches = read_batches(path)
     counts, _ = part_files.write_parts(iter(batches), tmp_path / "parts")
     for table in counts:
-        parts = [pq.read_table(p) for p in written(tmp_path / "parts", table)]
-        assert pa.concat_tables(parts).equals(stored(given(batches, table)))
+        expected = stored(given(batches, table))
+        parts = [filled(pq.read_table(p), expected.schema)
+                 for p in written(tmp_path / "parts", table)]
+        assert pa.concat_tables(parts).equals(expected)
 
 
 def test_rates_keep_billing_code_statistics_for_pruning(
@@ -189,11 +248,11 @@ def test_rates_keep_billing_code_statistics_for_pruning(
     monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
     batches = read_batches(in_network_file(tmp_path / "in.json", 7), 4096)
     part_files.write_parts(iter(batches), tmp_path / "parts")
-    code = RATE_SCHEMA.get_field_index("billing_code")
     n_groups = 0
     for path in written(tmp_path / "parts", "rates"):
         part = pq.ParquetFile(path)
         table, start = part.read(), 0
+        code = part.schema_arrow.get_field_index("billing_code")
         for i in range(part.num_row_groups):
             group = part.metadata.row_group(i)
             codes = table.column("billing_code").slice(start, group.num_rows).to_pylist()
@@ -209,14 +268,15 @@ def test_row_group_rows_cuts_row_groups(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(tic, "ITEM_BATCH", 16384)
     batches = read_batches(in_network_file(tmp_path / "in.json", 3), 16384)
     monkeypatch.setattr(part_files, "ROW_GROUP_ROWS", 64)
-    part_files.write_parts(iter(batches), tmp_path / "parts")
+    _, parts = part_files.write_parts(iter(batches), tmp_path / "parts")
     n = part_files.WRITER_THREADS
-    for i, path in enumerate(written(tmp_path / "parts", "rates")):
-        part = pq.ParquetFile(path)
-        sizes = [part.metadata.row_group(g).num_rows for g in range(part.num_row_groups)]
+    for i in range(n):
+        files = [pq.ParquetFile(tmp_path / "parts" / f) for f, _ in of_writer(parts, "rates", i)]
+        sizes = [p.metadata.row_group(g).num_rows for p in files for g in range(p.num_row_groups)]
         mine = given(batches, "rates")[i::n]
         assert sizes == [min(64, b.num_rows - k) for b in mine for k in range(0, b.num_rows, 64)]
-        assert part.read().equals(stored(mine))
+        read = pa.concat_tables([filled(p.read(), stored(mine).schema) for p in files])
+        assert read.equals(stored(mine))
 
 
 def test_a_writer_failure_loads_nothing(tmp_path: Path) -> None:

@@ -138,22 +138,31 @@ def _decoded(has_text: bool, has_list: bool) -> str:
 
 def view_columns(present: list[str], wanted: list[tuple[str, str]]) -> list[str] | None:
     """The select list of a table's view over parts with columns ``present`` (in order) for
-    a schema of ``wanted`` (name, DuckDB type): the references' list decoded where the list
-    or its text first appears, columns the parts lack as nulls at the end. None when the
+    a schema of ``wanted`` (name, DuckDB type): the schema's columns in its order, the
+    references' list decoded from the list or its text, columns no part has as nulls
+    (added to the schema after the parts were written, or left out of them as null in
+    every row: part_files.PART_KEPT), then any other column of the parts. None when the
     parts' columns serve as they are."""
+    names = [c for c, _ in wanted]
     has_text, has_list = TEXT_COLUMN in present, LIST_COLUMN in present
-    missing = [
-        f'CAST(NULL AS {t}) AS "{c}"'
-        for c, t in wanted
-        if c not in present and not (c == LIST_COLUMN and has_text)
-    ]
-    if not has_text and not missing:
+    if not has_text and present[: len(names)] == names:
         return None
-    columns: list[str] = []
     decoded = f'{_decoded(has_text, has_list)} AS "{LIST_COLUMN}"'
-    for c in present:
-        if c not in (LIST_COLUMN, TEXT_COLUMN):
-            columns.append('"' + c.replace('"', '""') + '"')
-        elif decoded not in columns:  # where the first part has the list, or its text
+    columns: list[str] = []
+    for c, t in wanted:
+        if c == LIST_COLUMN and (has_text or has_list):
             columns.append(decoded)
-    return columns + missing
+        elif c in present:
+            columns.append(_quoted(c))
+        else:
+            columns.append(f'CAST(NULL AS {t}) AS "{c}"')
+    for c in (c for c in present if c not in names):
+        if c not in (LIST_COLUMN, TEXT_COLUMN):
+            columns.append(_quoted(c))
+        elif decoded not in columns:
+            columns.append(decoded)
+    return columns
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
