@@ -40,10 +40,12 @@ def _params() -> list[tuple[str, Any, Any]]:
 def _values(tmp: Path) -> list[Any]:
     a_file = tmp / "codes.txt"
     a_file.write_text("77407\n", encoding="utf-8")
-    texts = ["", "abc", "12", "-3", "007", "+4", " 5", "1_000", "1.5", "1e3", "9" * 20,
+    texts = ["", "abc", "12", "-3", "007", "+4", " 5", "1_000", "1.5", "-0.25", "6.", ".5",
+             "1e3", "inf", "nan", "0.1", "3.14159265358979", "9" * 20, "-0",
              "text", "json", "JSON", "csv", "parquet", "facility", "non-facility", "hospital", "-",
              str(a_file), f"{a_file}/", str(tmp), str(tmp / "missing.txt"), "a//b", "./x", "x/"]
-    return [None, True, 3, 2.5, *texts, [], (), ["a", "b"], ("77407",), [str(a_file)], [1]]
+    return [None, True, False, 3, -1, 2.5, *texts, [], (), ["a", "b"], ("77407",),
+            [str(a_file)], [1]]
 
 
 def _outcome(coercion: Any, value: Any, param: Any, ctx: Any) -> tuple[Any, ...]:
@@ -52,7 +54,7 @@ def _outcome(coercion: Any, value: Any, param: Any, ctx: Any) -> tuple[Any, ...]
     except Exception as exc:  # what typer says: the same type and words
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         return "error", type(exc), message
-    return "value", type(value), value
+    return "value", type(value), repr(value)  # repr: nan is not equal to itself
 
 
 @pytest.mark.parametrize("name,param,ctx", _params(), ids=lambda v: v if isinstance(v, str) else "")
@@ -81,6 +83,7 @@ def test_a_command_line_is_parsed_without_importing_pydantic(tmp_path: Path) -> 
         ["ingest", str(codes), "--codes", "77407", "--code-file", str(codes), "--limit", "3"],
         ["medicare", "77407", "--setting", "facility", "--zip", "10001"],
         ["check", "claim", str(codes), "--setting", "hospital"],
+        ["check", "radiation-delivery", "--energy-mev", "6.5", "--areas", "2"],
     ]
     script = (
         "import sys, typer.main\n"
@@ -104,4 +107,5 @@ def test_a_command_line_is_parsed_without_importing_pydantic(tmp_path: Path) -> 
     assert f"('code_file', PosixPath('{codes}'))" in out[1] and "('limit', 3)" in out[1]
     assert "('setting', <PfsSetting.facility: 'facility'>)" in out[2]
     assert "('setting', <ClaimSetting.hospital: 'hospital'>)" in out[3]
+    assert "('energy_mev', 6.5)" in out[4] and "('areas', 2)" in out[4]
     assert out[-1] == "False"

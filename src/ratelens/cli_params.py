@@ -6,9 +6,10 @@ first time the parameter is processed, even when the value is None (an option no
 the first one imports pydantic and its schema machinery, ~0.13 s of every command. The
 command classes here (``cls=Command`` / ``cls=Group``) give each parameter a coercion that
 answers at once what typer's adapter answers without pydantic doing any work: None, a
-string for a ``str``, plain digits for an ``int`` without bounds, a choice of an enum (by
-typer's own ``coerce_cli_choice``), a path typer's own ``coerce_cli_path`` checks, a list
-of strings. Anything else (other types, a value that does not parse, every error message)
+string for a ``str``, plain digits for an ``int`` or a ``float`` without bounds (and one
+decimal point for a ``float``), a choice of an enum (by typer's own
+``coerce_cli_choice``), a path typer's own ``coerce_cli_path`` checks, a list of
+strings. Anything else (other types, a value that does not parse, every error message)
 goes to the coercion typer builds itself, so what a user sees stays typer's;
 tests/test_cli_params.py compares both on every parameter of every command.
 
@@ -25,6 +26,7 @@ from typing import Any, get_args, get_origin
 from typer.core import TyperCommand, TyperGroup
 
 _DIGITS = re.compile(r"-?[0-9]{1,18}")
+_DECIMAL = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,15})?")
 _TYPERS = object()  # "typer's own coercion answers"
 
 
@@ -83,8 +85,8 @@ def as_is(param: Any, value: Any, ctx: Any, is_multi_value: bool) -> Any:
         return list(value) if is_strings and _is_list_of_str(annotation) else _TYPERS
     if annotation is str:
         return value if type(value) is str else _TYPERS
-    if annotation is int:
-        return _int(value) if info.min is None and info.max is None else _TYPERS
+    if annotation in (int, float) and info.min is None and info.max is None:
+        return _int(value) if annotation is int else _float(value)
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return _choice(value, annotation, info.case_sensitive, ctx)
     if annotation is Path and info.path_type is None:
@@ -101,6 +103,15 @@ def _int(value: Any) -> Any:
         return value
     is_digits = type(value) is str and _DIGITS.fullmatch(value) is not None
     return int(value) if is_digits else _TYPERS
+
+
+def _float(value: Any) -> Any:
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    is_decimal = type(value) is str and _DECIMAL.fullmatch(value) is not None
+    return float(value) if is_decimal else _TYPERS
 
 
 def _choice(value: Any, annotation: type[Enum], case_sensitive: bool, ctx: Any) -> Any:
