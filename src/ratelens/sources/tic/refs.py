@@ -16,6 +16,7 @@ the caller reads the batch object by object, with its exact errors and warnings.
 from __future__ import annotations
 
 import io
+import os
 import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
@@ -145,9 +146,10 @@ class RawReferences:
         spill_at, s0, first = np.array([blk[:3] for blk in self.blocks], np.int64).T
         index, offset = first[b] + k - firsts[b], s0[b] + places[k] - spill_at[b]
         columns = (a.tolist() for a in (places[k], lengths[k], index, offset))
-        for at, n, i, o in zip(*columns, strict=True):  # (an mmap's read-ahead put most of
-            self.spill.seek(at)  # the file in RSS: +290 MB with 1,000,000 references)
-            yield self.spill.read(n), i, o
+        self.spill.flush()
+        fd = self.spill.fileno()  # one pread each: half the time of seek and read (an mmap's
+        for at, n, i, o in zip(*columns, strict=True):  # read-ahead put most of the file in
+            yield os.pread(fd, n, at), i, o  # RSS: +290 MB with 1,000,000 references)
 
     def close(self) -> None:
         if self.spill is not None:
