@@ -96,6 +96,13 @@ def _same(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
         assert [type(v) for v in g.values()] == [type(v) for v in w.values()]
 
 
+def _rows(data: st.DataObject, n: int) -> np.ndarray:
+    """A selection of ``n`` kept rows, in row order: any of them, or all."""
+    picked = data.draw(st.one_of(st.just(list(range(n))), st.lists(
+        st.integers(0, max(n - 1, 0)), unique=True, max_size=n)))
+    return np.array(sorted(picked), dtype=np.int64)
+
+
 BOUND = {**q.params(["77407", "G6015"], year=2026), "plausible_max": 1000.0,
          "outlier_ratio": 3.0}
 kept_tables = st.tuples(st.lists(row, max_size=50), st.integers(0, 50))
@@ -107,9 +114,7 @@ def test_selection_queries_equal_duckdb(kept: tuple[list[dict[str, Any]], int],
                                         data: st.DataObject) -> None:
     table = _kept(*kept)
     index = KeptIndex(table)
-    picked = data.draw(st.lists(st.integers(0, max(len(kept[0]) - 1, 0)), unique=True,
-                                max_size=len(kept[0])))
-    rows = np.array(picked, dtype=np.int64)
+    rows = _rows(data, len(kept[0]))
     selection = table.take(rows)
     _same(kq.state_stats(index, rows, BOUND), _sql(selection, q.STATE_STATS, BOUND))
     _same([kq.missing_fields(index, rows)], _sql(selection, q.MISSING_FIELDS, BOUND))
@@ -128,9 +133,7 @@ def test_group_stats_of_a_selection_equal_duckdb(kept: tuple[list[dict[str, Any]
                                                  data: st.DataObject, cap: int) -> None:
     """The kept rows' orders (rates, percentages) serve any selection of them."""
     table = _kept(*kept)
-    picked = data.draw(st.lists(st.integers(0, max(len(kept[0]) - 1, 0)), unique=True,
-                                max_size=len(kept[0])))
-    rows = np.array(picked, dtype=np.int64)
+    rows = _rows(data, len(kept[0]))
     bound = {**BOUND, "dots_cap": cap}
     got = kept_stats.group_stats(KeptIndex(table), bound, rows)
     want = _sql(table.take(rows), q.GROUP_STATS, bound)

@@ -67,8 +67,9 @@ class KeptIndex:
     def select(self, con: duckdb.DuckDBPyConnection, bound: dict[str, Any], *,
                is_nppes_loaded: bool = True) -> np.ndarray:
         """The kept rows ``bound``'s filters pick (``rate_queries.selection_sql``; the kept
-        rows are the codes' rows): by the year, setting, billing class and (NPPES not loaded:
-        then by the row's own state only, and written in ASCII) state here, else by DuckDB."""
+        rows are the codes' rows), in row order: by the year, setting, billing class and (NPPES
+        not loaded: then by the row's own state only, and written in ASCII) state here, else
+        by DuckDB."""
         state = bound.get("state")
         if (any(bound.get(k) is not None for k in ("payer", "modifier"))
                 or (state is not None and (is_nppes_loaded or not self._is_ascii(state)))):
@@ -100,7 +101,7 @@ class KeptIndex:
         con.register("kept", self.table)
         picked = ("kept_row", "state", "source_kind", "file_id", "provider_references")
         sql, used = selection_sql(bound, picked, source="kept")
-        return con.execute(f"SELECT kept_row FROM ({sql})", used).fetchnumpy()["kept_row"]
+        return np.sort(con.execute(f"SELECT kept_row FROM ({sql})", used).fetchnumpy()["kept_row"])
 
     def register(self, con: duckdb.DuckDBPyConnection, rows: np.ndarray) -> None:
         """``rows`` as the table ``selection`` the report's SQL reads (the columns of
@@ -116,9 +117,11 @@ class KeptIndex:
         return (codes if rows is None else codes[rows]), values
 
     def sorted_rows(self, by: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Positions 0 .. len(rows) - 1 of ``rows`` in the order of ``values`` (theirs, NaN
-        last), from ``by`` (every kept row in that order): no sort when the selection is a
-        good part of the kept rows."""
+        """Positions 0 .. len(rows) - 1 of ``rows`` (distinct, in row order) in the order of
+        ``values`` (theirs, NaN last), from ``by`` (every kept row in that order): no sort when
+        the selection is a good part of the kept rows, ``by`` itself when it is all of them."""
+        if len(rows) == self.n_rows:
+            return by.astype(np.int64)
         if len(rows) * 8 < self.n_rows:
             return np.argsort(values)
         at = np.full(self.n_rows, -1, dtype=np.int64)

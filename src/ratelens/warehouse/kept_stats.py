@@ -40,7 +40,7 @@ GROUP_KEYS = ("billing_code", "payer", "setting", "billing_class", "modifier_key
 def group_stats(selection: pa.Table | KeptIndex, bound: dict[str, Any],
                 rows: np.ndarray | None = None) -> list[dict[str, Any]]:
     """The rows of ``fetch(con, GROUP_STATS, bound)`` with ``selection`` as the selection: a
-    table, or the kept rows' index and the selected ``rows`` of it (None: all)."""
+    table, or the kept rows' index and the selected ``rows`` of it (in row order; None: all)."""
     index = selection if isinstance(selection, KeptIndex) else KeptIndex(selection)
     every = np.arange(index.n_rows) if rows is None else rows
     kept = every[index.has_rate[every]]
