@@ -6,6 +6,7 @@ twice while it builds the commands, and string annotations are evaluated anew ea
 (~11 ms of every start); written plainly they are made once, when the module is imported.
 """
 
+import functools
 import gc
 import signal
 import sys
@@ -15,14 +16,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from ratelens import config
 from ratelens.cli_params import Command, Group
 from ratelens.errors import EnvironmentFailure, RatelensError, UsageError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ratelens.warehouse.compact import CompactResult
 
 app = typer.Typer(
@@ -32,13 +33,30 @@ app = typer.Typer(
     help="What a US billing code is and what it is paid, from public data.",
 )
 # Text from data files reaches these consoles: every value is escaped (rich.markup.escape)
-# and emoji codes (":x:") are left as written.
-err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+# and emoji codes (":x:") are left as written. rich is imported when the first message is
+# said (~20 ms a JSON report to stdout does without).
 _state: dict[str, bool] = {"debug": "--debug" in sys.argv[1:]}
 
 
-def _out() -> Console:
+@functools.cache
+def _err() -> "Console":
+    """The console of progress and messages (stderr)."""
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+
+
+def _out() -> "Console":
+    from rich.console import Console
+
     return Console(emoji=False, highlight=False)
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped, so it prints as written."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 class TextFormat(StrEnum):
@@ -99,12 +117,12 @@ def _warehouse() -> Any:
 
     wh, is_empty = open_warehouse_state(_home())
     if wh.is_sample:
-        err.print(
+        _err().print(
             "[yellow]Nothing ingested yet: using the bundled sample data "
             f"(RATELENS_HOME={escape(str(_home()))}).[/yellow]"
         )
     elif is_empty:
-        err.print("[yellow]Nothing loaded: every file tried failed (see `ratelens sources`)."
+        _err().print("[yellow]Nothing loaded: every file tried failed (see `ratelens sources`)."
                   "[/yellow]")
     return wh
 
@@ -115,7 +133,7 @@ def _emit(data: str | bytes, output: Path | None) -> None:
             output.write_bytes(data.encode() if isinstance(data, str) else data)
         except OSError as exc:
             raise EnvironmentFailure(f"cannot write {output}: {exc.strerror or exc}") from exc
-        err.print(f"wrote {escape(str(output))}")
+        _err().print(f"wrote {escape(str(output))}")
     elif isinstance(data, bytes):
         sys.stdout.buffer.write(data)
     else:
@@ -195,17 +213,17 @@ def ingest(
 
         results = ingest_distributed(wh, paths, options, scheduler=scheduler, n_workers=workers)
     else:
-        with progress_factory(err) as factory:
+        with progress_factory(_err()) as factory:
             results = run(wh, paths, options, factory)
     failed = 0
     for r in results:
         failed += r.status == "failed"
         colour = {"loaded": "green", "skipped": "cyan", "failed": "red"}.get(r.status, "white")
-        err.print(f"[{colour}]{r.status}[/{colour}] {escape(r.path)}: {escape(r.message)}")
+        _err().print(f"[{colour}]{r.status}[/{colour}] {escape(r.path)}: {escape(r.message)}")
         for w in r.warnings[:20]:
-            err.print(f"  warning: {escape(w)}")
+            _err().print(f"  warning: {escape(w)}")
         if len(r.warnings) > 20:
-            err.print(f"  ... and {len(r.warnings) - 20:,} more warnings (ratelens sources "
+            _err().print(f"  ... and {len(r.warnings) - 20:,} more warnings (ratelens sources "
                       "--format json lists them)")
     raise typer.Exit(1 if failed else 0)
 
@@ -252,7 +270,7 @@ def compact(
 
     wh = _warehouse()
     if wh.is_sample:
-        err.print("nothing to compact: the bundled sample is read as it is")
+        _err().print("nothing to compact: the bundled sample is read as it is")
         return
     done = compact_warehouse(wh)
     if fmt == TextFormat.json:
@@ -557,7 +575,7 @@ def main() -> None:
             raise
         sys.exit(_report_error(exc))
     except KeyboardInterrupt:
-        err.print("interrupted")
+        _err().print("interrupted")
         sys.exit(130)
 
 
@@ -566,22 +584,22 @@ def _report_error(exc: Exception) -> int:
     from typer.exceptions import TyperException
 
     if isinstance(exc, RatelensError):
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        _err().print(f"[red]error:[/red] {escape(str(exc))}")
         return exc.exit_code
     if isinstance(exc, TyperException):  # unknown command or option, missing or bad value
         show = getattr(exc, "show", None)
         if show is not None:
             show()
         else:
-            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            _err().print(f"[red]error:[/red] {escape(str(exc))}")
         return 2
     if isinstance(exc, typer.Abort):
-        err.print("aborted")
+        _err().print("aborted")
         return 1
     if isinstance(exc, OSError):  # the machine: a full disk, a folder that cannot be written
         where = f" ({exc.filename})" if exc.filename else ""
-        err.print(f"[red]error:[/red] {escape(str(exc.strerror or exc))}{escape(where)}")
+        _err().print(f"[red]error:[/red] {escape(str(exc.strerror or exc))}{escape(where)}")
         return 1
-    err.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))} "
+    _err().print(f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))} "
               "(run with --debug for the traceback, and please report it)")
     return 1
