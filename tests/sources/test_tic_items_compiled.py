@@ -527,7 +527,8 @@ def test_repeated_texts_and_reference_lists_are_one_entry_each() -> None:
     """Items sharing a description, rates sharing a list of references: one dictionary
     entry each, and lists whose ids join to the same digits ([1, 23], [12, 3]) or hold
     none stay apart."""
-    lists = ([1, 23], [12, 3], [1, 23], [], [12, 3], [123], [])
+    top = 2**63 - 1
+    lists = ([1, 23], [12, 3], [1, 23], [], [12, 3], [123], [], [0], [top, 0], [top, 0])
     raws = []
     for n, ids in enumerate(lists):
         raw = edited('"77407"', f'"7740{n % 2}"').replace("[1, 2]", json.dumps(ids))
@@ -538,10 +539,10 @@ def test_repeated_texts_and_reference_lists_are_one_entry_each() -> None:
     assert_distinct(rates)
     assert rates.column("provider_references").to_pylist() == [[str(i) for i in x] for x in lists]
     assert rates.column("provider_references").dictionary.to_pylist() == [
-        ["1", "23"], ["12", "3"], [], ["123"]
+        ["1", "23"], ["12", "3"], [], ["123"], ["0"], [str(top), "0"]
     ]
     assert rates.column("billing_code").dictionary.to_pylist() == ["77400", "77401"]
-    assert rates.column("billing_code").to_pylist() == ["77400", "77401"] * 3 + ["77400"]
+    assert rates.column("billing_code").to_pylist() == ["77400", "77401"] * 5
     assert rates.column("description").dictionary.to_pylist() == ["d"]
     assert decoded(rates).equals(arrow_rows(blocks_of(raws), None, "v2").rates)
 

@@ -932,46 +932,35 @@ static int unique_str(const StrCol *from, StrCol *dict, int32_t *map) {
     return rc;
 }
 
-/* Are list i of l and list s of from the same strings? */
-static int same_list(const ListCol *l, int32_t i, const ListCol *from, int64_t s) {
-    int32_t a = at32(&l->off, i), b = at32(&l->off, i + 1);
-    int32_t fa = at32(&from->off, s), fb = at32(&from->off, s + 1);
-    if (b - a != fb - fa) return 0;
-    for (int32_t t = 0; t < b - a; t++) {
-        int32_t da = at32(&from->items.off, fa + t);
-        size_t len = (size_t)(at32(&from->items.off, fa + t + 1) - da);
-        if (!same_str(&l->items, a + t, from->items.data.p + da, len)) return 0;
-    }
-    return 1;
-}
-
-static uint64_t list_hash(const ListCol *from, int64_t s) {
-    uint64_t h = FNV_START;
-    for (int32_t t = at32(&from->off, s); t < at32(&from->off, s + 1); t++) {
-        int32_t da = at32(&from->items.off, t), db = at32(&from->items.off, t + 1);
-        h = fnv(h, from->items.data.p + da, (size_t)(db - da));
-        h = (h ^ (uint64_t)(db - da + 1)) * 0x100000001b3ull; /* where each string ends */
-    }
-    return h;
-}
-
-/* The distinct lists of from's slots (none null) into dict; map[slot]: its entry. */
-static int unique_list(const ListCol *from, ListCol *dict, int32_t *map) {
+/* The distinct lists of references of from's slots into dict; map[slot]: its entry. Lists
+ * are compared as their int64 ids (parallel to from's strings): a reference's text is its
+ * value's (plain integers: no sign, fraction, exponent or leading zero). */
+static int unique_refs(const ListCol *from, const int64_t *ids, ListCol *dict, int32_t *map) {
     Seen t;
     int rc = seen_init(&t, from->n);
     for (int64_t s = 0; s < from->n && rc == OK; s++) {
-        size_t i = list_hash(from, s) & t.mask;
-        while (t.at[i] && !same_list(dict, (int32_t)t.at[i] - 1, from, s)) i = (i + 1) & t.mask;
-        if (!t.at[i]) {
-            t.at[i] = (uint32_t)dict->n + 1;
-            for (int32_t u = at32(&from->off, s); u < at32(&from->off, s + 1) && rc == OK; u++) {
-                int32_t da = at32(&from->items.off, u), db = at32(&from->items.off, u + 1);
-                rc = put(&dict->items.data, from->items.data.p + da, (size_t)(db - da));
-                if (rc == OK) rc = str_end(&dict->items, 1);
-            }
-            if (rc == OK) rc = list_end(dict, 1);
+        int32_t a = at32(&from->off, s), b = at32(&from->off, s + 1);
+        uint64_t h = (uint64_t)(b - a) * 0x9E3779B97F4A7C15ull;
+        for (int32_t u = a; u < b; u++) h = (h ^ (uint64_t)ids[u]) * 0x9E3779B97F4A7C15ull, h ^= h >> 32;
+        size_t i = h & t.mask;
+        for (; t.at[i]; i = (i + 1) & t.mask) {
+            int64_t f = (int64_t)t.at[i] - 1;
+            int32_t fa = at32(&from->off, f), fb = at32(&from->off, f + 1);
+            if (fb - fa == b - a && (b == a || !memcmp(ids + fa, ids + a, 8 * (size_t)(b - a))))
+                break;
         }
-        map[s] = (int32_t)t.at[i] - 1;
+        if (t.at[i]) {
+            map[s] = map[t.at[i] - 1];
+            continue;
+        }
+        t.at[i] = (uint32_t)s + 1; /* its first slot */
+        for (int32_t u = a; u < b && rc == OK; u++) {
+            int32_t da = at32(&from->items.off, u), db = at32(&from->items.off, u + 1);
+            rc = put(&dict->items.data, from->items.data.p + da, (size_t)(db - da));
+            if (rc == OK) rc = str_end(&dict->items, 1);
+        }
+        if (rc == OK) rc = list_end(dict, 1);
+        map[s] = (int32_t)dict->n - 1;
     }
     PyMem_RawFree(t.at);
     return rc;
@@ -986,13 +975,14 @@ static int row_entries(Buf *to, const int32_t *map, const Row *rows, size_t n, i
     return OK;
 }
 
-/* The dictionary of a column of slots (a StrCol, or a ListCol when is_rate) and each row's
- * entry in it. */
-static int dictionary(void *dict, Buf *entries, const void *from, int64_t n_slots,
-                      const Row *rows, size_t n, int is_rate) {
+/* The dictionary of a column of slots (a StrCol; with ids, the ListCol of references of
+ * each rate) and each row's entry in it. */
+static int dictionary(void *dict, Buf *entries, const void *from, const int64_t *ids,
+                      int64_t n_slots, const Row *rows, size_t n) {
+    int is_rate = ids != NULL;
     int32_t *map = PyMem_RawMalloc(4 * (size_t)n_slots + 4);
     if (map == NULL) return NOMEM;
-    int rc = is_rate ? unique_list(from, dict, map) : unique_str(from, dict, map);
+    int rc = is_rate ? unique_refs(from, ids, dict, map) : unique_str(from, dict, map);
     if (rc == OK) rc = row_entries(entries, map, rows, n, is_rate);
     PyMem_RawFree(map);
     return rc;
@@ -1077,10 +1067,12 @@ static int expand(Parser *ps, Out *o) {
     o->list[L_BUNDLED].is_nullable = 1;
     TRY(locators(&o->str[O_LOCATOR], rows, n));
     for (int i = 0; i < N_ITEM_STR; i++)
-        TRY(dictionary(&o->str[O_ITEM + i], &o->entries[O_ITEM + i], &ps->item[i],
-                       ps->item[i].n, rows, n, 0));
+        TRY(dictionary(&o->str[O_ITEM + i], &o->entries[O_ITEM + i], &ps->item[i], NULL,
+                       ps->item[i].n, rows, n));
     TRY(expand_list(&o->list[L_BUNDLED], &ps->contained, rows, n, 0));
-    TRY(dictionary(&o->list[L_REFS], &o->list_entries[L_REFS], &ps->refs, ps->refs.n, rows, n, 1));
+    static const int64_t NO_IDS[1];
+    const int64_t *ids = ps->ids.p ? (const int64_t *)ps->ids.p : NO_IDS;
+    TRY(dictionary(&o->list[L_REFS], &o->list_entries[L_REFS], &ps->refs, ids, ps->refs.n, rows, n));
     for (int i = 0; i < N_PRICE_STR; i++) {
         Few *f = i < N_FEW ? &ps->few[i] : NULL;
         StrCol *c = &ps->price[i];
