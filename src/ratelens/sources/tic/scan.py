@@ -11,7 +11,9 @@ ISA-L in a background thread, while the reading thread has each chunk analysed
 own text may hold one) and walks the events. An element whose own ``billing_code`` cannot
 be wanted is skipped unparsed; the caller decides on every other parsed element, which
 keeps the result exact. Skipped elements are checked for structure (balanced brackets,
-closed strings, comma-separated objects), not parsed.
+closed strings, comma-separated objects), not parsed. A command may start the inflating
+and the analysis before it is ready to walk the events (:func:`read_ahead`): the scanner
+made later with the same settings takes those chunks.
 """
 
 from __future__ import annotations
