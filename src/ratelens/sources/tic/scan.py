@@ -145,12 +145,15 @@ class ReadAhead:
         _WAITING.append(sys.getswitchinterval())  # the first: the interval before any
         sys.setswitchinterval(min(_WAITING[0], SWITCH))
         self.is_waiting = True
-        inflated = in_thread(lambda: _blocks(path, self.raw, size), "ratelens-inflate")
         self.chunks = in_thread(
-            lambda: self._analysed(inflated), "ratelens-analyse", max(READ_AHEAD // size, QUEUED)
+            lambda: self._analysed(_blocks(path, self.raw, size)),
+            "ratelens-inflate",
+            max(READ_AHEAD // size, QUEUED),
         )
 
-    def _analysed(self, chunks: Piped) -> Generator[tuple, None, None]:
+    def _analysed(self, chunks: Chunks) -> Generator[tuple, None, None]:
+        """Inflated chunks, analysed in the same thread until the read is taken (one thread
+        beside the command's: on 2 cores a third one took CPU from the command's thread)."""
         with contextlib.closing(chunks):
             for item in chunks:
                 yield item if self.is_taken.is_set() else (*item, self.analyse(item[0]))
