@@ -31,6 +31,7 @@ SCHEMA = pa.schema([
     ("negotiated_type", pa.string()), ("negotiated_rate", pa.float64()),
     ("source_kind", pa.string()), ("methodology", pa.string()), ("rate_year", pa.string()),
     ("last_updated_on", pa.string()), ("file_id", pa.string()), ("state", pa.string()),
+    ("plan_name", pa.string()),
     ("service_code", pa.list_(pa.string())), ("median_amount", pa.float64()),
     ("10th_percentile", pa.float64()), ("90th_percentile", pa.float64()),
     ("count", pa.string()), ("pct_of_medicare", pa.float64()),
@@ -48,6 +49,7 @@ row = st.fixed_dictionaries({
     "billing_code": st.sampled_from(["77407", "G6015"]),
     "payer": st.sampled_from(["Aetna", "Cigna", None]),
     "payer_raw": st.sampled_from(["Aetna Life", "ACME Health Plan", "Zeta Care", None]),
+    "plan_name": st.sampled_from(["Choice POS II", "aetna open access", None]),
     "setting": st.sampled_from(["outpatient", "both", "", None]),
     "billing_class": st.sampled_from(["professional", "", None]),
     "modifier_key": st.sampled_from(["", "26"]),
@@ -149,12 +151,14 @@ def test_group_stats_of_a_selection_equal_duckdb(kept: tuple[list[dict[str, Any]
 @settings(max_examples=150, deadline=None)
 @given(kept_tables, st.sampled_from([None, "2026", "2025", "2024"]),
        st.sampled_from([None, "outpatient", "both", "inpatient"]),
-       st.sampled_from([None, "professional", ""]), st.sampled_from([None, "TX", "tx", "CA"]))
+       st.sampled_from([None, "professional", ""]), st.sampled_from([None, "TX", "tx", "CA"]),
+       st.sampled_from([None, "(?i)aetna", "Cigna|Zeta", "^ACME", "Choice POS"]))
 def test_the_filters_pick_the_rows_duckdb_picks(
     kept: tuple[list[dict[str, Any]], int], year: str | None, setting: str | None,
-    billing_class: str | None, state: str | None,
+    billing_class: str | None, state: str | None, payer: str | None,
 ) -> None:
-    """Year, setting, billing class and (NPPES not loaded) state, worked out in numpy."""
+    """Year, setting, billing class, payer (its pattern run by DuckDB on the payer texts'
+    combinations) and (NPPES not loaded) state, worked out in numpy."""
     table = _kept(*kept).append_column(  # the columns the state filter's SQL reads
         "provider_references", pa.nulls(len(kept[0]), pa.list_(pa.int64())))
     con = duckdb.connect()
@@ -164,7 +168,7 @@ def test_the_filters_pick_the_rows_duckdb_picks(
                 "tin_type VARCHAR, tin_value BIGINT)")  # NPPES not loaded
     con.register("kept", table)
     bound = {**BOUND, "year": year, "setting": setting, "billing_class": billing_class,
-             "state": state}
+             "state": state, "payer": payer}
     sql, used = q.selection_sql(bound, ("kept_row", "state", "source_kind", "file_id",
                                         "provider_references"), source="kept")
     want = sorted(r[0] for r in con.execute(f"SELECT kept_row FROM ({sql})", used).fetchall())

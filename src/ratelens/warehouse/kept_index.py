@@ -1,35 +1,56 @@
 """A code's kept rate rows (``rate_queries.kept_rows``) as numpy arrays, worked out once per
-kept table, and the report's queries over a selection of them answered from those arrays.
+kept table, and the filters of a report picking some of them.
 
 The web app keeps a code's rows of every year and filter (with their Medicare basis) and each
 request picks some of them. Every text column is ranked once here (each row's rank among the
-column's distinct values, string order, NULL last) and the rates, percentages of Medicare and
-their sort orders are taken once; a request then gathers its rows' ranks and values (no
-per-request dictionary work, no sort of the rates) and answers, besides ``kept_stats``'s
-GROUP_STATS, ``rate_queries``' STATE_STATS, MISSING_FIELDS, FILES_USED, PAYER_NAMES, the rows
-of other years and ``locality_queries.national_reasons``: the same rows, order, values and
-Python types as DuckDB's (tests/warehouse/test_kept_index.py compares them on random
-selections). ``kept_rows`` tables of 100,000 rates: a request's selection facts ~60 ms of CPU
-in SQL, a few ms here.
+column's distinct values, string order, NULL last), each row's group numbered in the
+groupings the statistics use (:data:`GROUPINGS`) and the rows sorted by group then rate (or
+percentage of Medicare) once; a request then gathers its rows' ranks and values and takes
+these orders restricted to its rows: no per-request dictionary work and no sort
+(``kept_stats``, ``kept_queries``). The year, setting, billing class, payer and (without
+NPPES) state filters pick the rows here too; the modifier's, and the state's with NPPES, by
+DuckDB. tests/warehouse/test_kept_queries.py compares every answer with DuckDB's on random
+kept tables and selections. 100,000 kept rates: ~21 MB with their index.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ratelens.warehouse.rate_queries import KEPT_FOR_FILTERS, UNIT_METHODOLOGIES, selection_sql
+from ratelens.warehouse.rate_queries import (
+    FILTERS,
+    KEPT_FOR_FILTERS,
+    UNIT_METHODOLOGIES,
+    selection_sql,
+)
 
 Keyed = tuple[np.ndarray, list[Any]]  # each row's rank among the values (NULL last), values
 # the text columns ranked (those present: a test's table may hold fewer)
 TEXT_COLUMNS = (
     "billing_code", "payer", "setting", "billing_class", "modifier_key", "negotiated_type",
     "source_kind", "rate_year", "methodology", "file_id", "medicare_locality",
-    "medicare_setting", "state", "payer_raw", "medicare_locality_reason",
+    "medicare_setting", "state", "payer_raw", "medicare_locality_reason", "plan_name",
 )  # fmt: skip
+# Groupings of the kept rows (their key columns, in ORDER BY order; ``unit_type``: the rate type
+# of ``_SELECTED_BY_UNIT``): GROUP_STATS's groups and the medians of its outlier test
+# (setting and billing class coalesced to ''), STATE_STATS's. Each with the rows sorted by
+# group, then by a value (ORDERS): a selection's groups then lie in runs in value order.
+GROUPINGS = {
+    "group": ("billing_code", "payer", "setting", "billing_class", "modifier_key", "unit_type",
+              "source_kind", "rate_year"),
+    "median": ("billing_code", "payer", "setting_key", "billing_class_key", "modifier_key",
+               "unit_type"),
+    "state": ("billing_code", "payer", "state", "unit_type", "rate_year"),
+    "payer_text": ("payer", "payer_raw", "plan_name"),  # what the payer filter matches
+}
+_BLANKED = {"setting_key": "setting", "billing_class_key": "billing_class"}
+ORDERS = (("group", "rate"), ("group", "pct"), ("group", "national"), ("median", "rate"),
+          ("state", "rate"))
 _ALLOWED = ("median_amount", "10th_percentile", "90th_percentile")  # ALLOWED_FIGURES's figures
 
 
@@ -53,16 +74,37 @@ class KeptIndex:
         self.national = _floats(table.column("pct_of_medicare_national"))
         self.is_local = pc.fill_null(table.column("is_local_basis"), False).to_numpy(
             zero_copy_only=False)
-        self.by_rate, self.by_pct, self.by_national = (
-            _order(x) for x in (self.rate, self.pct, self.national))
+        values = {"rate": self.rate, "pct": self.pct, "national": self.national}
+        self._groups = {name: _int32(dense([self._group_key(k) for k in keys]))
+                        for name, keys in GROUPINGS.items() if self._has(keys)}
+        self._orders = {(name, value): _order(values[value], self._groups[name][0])
+                        for name, value in ORDERS if name in self._groups}
+        self._values = values
         self.no_service_code = (
             pc.fill_null(pc.list_value_length(table.column("service_code")), 0).to_numpy(
                 zero_copy_only=False) == 0 if "service_code" in names else None)
         self.has_allowed = self._has_allowed(names)
         self._other_years: dict[str, list[dict[str, Any]]] = {}
         arrays = [a for a in vars(self).values() if isinstance(a, np.ndarray)]
-        self.nbytes = table.nbytes + sum(a.nbytes for a in arrays) + sum(
-            k[0].nbytes for k in self._keyed.values())
+        arrays += [k[0] for k in self._keyed.values()] + [*self._orders.values()]
+        arrays += [g[0] for g in self._groups.values()]
+        self.nbytes = table.nbytes + sum(a.nbytes for a in arrays)
+
+    def _has(self, keys: tuple[str, ...]) -> bool:
+        return all(_BLANKED.get(k, k) in self._keyed for k in keys)
+
+    def _group_key(self, name: str) -> np.ndarray:
+        """A grouping's key column's ranks (:data:`_BLANKED`: coalesce(column, ''))."""
+        if name not in _BLANKED:
+            return self._keyed[name][0]
+        codes, names = self._keyed[_BLANKED[name]]
+        return rerank(codes, ["" if n is None else n for n in names])[0]
+
+    def group_of(self, name: str, rows: np.ndarray) -> tuple[np.ndarray, int]:
+        """Each of ``rows``' group in grouping ``name`` (numbered in the keys' order over every
+        kept row), and how many groups there are."""
+        groups, firsts = self._groups[name]
+        return groups[rows], len(firsts)
 
     def select(self, con: duckdb.DuckDBPyConnection, bound: dict[str, Any], *,
                is_nppes_loaded: bool = True) -> np.ndarray:
@@ -70,8 +112,9 @@ class KeptIndex:
         rows are the codes' rows), in row order: by the year, setting, billing class and (NPPES
         not loaded: then by the row's own state only, and written in ASCII) state here, else
         by DuckDB."""
-        state = bound.get("state")
-        if (any(bound.get(k) is not None for k in ("payer", "modifier"))
+        state, payer = bound.get("state"), bound.get("payer")
+        if (bound.get("modifier") is not None
+                or (payer is not None and "payer_text" not in self._groups)
                 or (state is not None and (is_nppes_loaded or not self._is_ascii(state)))):
             return self._sql_select(con, bound)
         picked = np.ones(self.n_rows, dtype=bool)
@@ -83,7 +126,20 @@ class KeptIndex:
         if state is not None:  # upper(r.state) = upper($state)
             names = self._keyed["state"][1]
             picked &= self._is_any("state", [n for n in names[:-1] if n.upper() == state.upper()])
+        if payer is not None:
+            picked &= self._payer_matches(con, payer)
         return np.flatnonzero(picked)
+
+    def _payer_matches(self, con: duckdb.DuckDBPyConnection, payer: str) -> np.ndarray:
+        """Each row: does the payer filter (``rate_queries.FILTERS``, a regular expression
+        DuckDB runs) match its payer texts? Run on their few distinct combinations."""
+        groups, firsts = self._groups["payer_text"]
+        texts = {name: [names[c] for c in codes[firsts].tolist()]
+                 for name in GROUPINGS["payer_text"] for codes, names in [self._keyed[name]]}
+        con.register("payer_texts", pa.table({"i": np.arange(len(firsts)), **texts}))
+        hits = con.execute(f"SELECT {FILTERS['payer']} AS hit FROM payer_texts r ORDER BY r.i",
+                           {"payer": payer}).fetchnumpy()["hit"]
+        return np.asarray(hits, dtype=bool)[groups]
 
     def _is_any(self, name: str, values: list[Any]) -> np.ndarray:
         """Each row: is its ``name`` one of ``values`` (None: NULL)."""
@@ -116,18 +172,27 @@ class KeptIndex:
         codes, values = self._keyed[name]
         return (codes if rows is None else codes[rows]), values
 
-    def sorted_rows(self, by: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Positions 0 .. len(rows) - 1 of ``rows`` (distinct, in row order) in the order of
-        ``values`` (theirs, NaN last), from ``by`` (every kept row in that order): no sort when
-        the selection is a good part of the kept rows, ``by`` itself when it is all of them."""
-        if len(rows) == self.n_rows:
-            return by.astype(np.int64)
-        if len(rows) * 8 < self.n_rows:
-            return np.argsort(values)
-        at = np.full(self.n_rows, -1, dtype=np.int64)
-        at[rows] = np.arange(len(rows))
-        picked = at[by]
-        return picked[picked >= 0]
+    def sorter(self, rows: np.ndarray) -> Callable[[tuple[str, str]], np.ndarray]:
+        """``sort(order)``: positions 0 .. len(rows) - 1 of ``rows`` (distinct, in row order)
+        by group of the grouping ``order[0]``, then by value ``order[1]`` (rate, pct or
+        national; NaN last). From the kept rows in that order (:data:`ORDERS`): that order
+        itself when the selection is all of them, no sort when it is a good part of them."""
+        at: list[np.ndarray] = []  # each kept row's position in ``rows`` (-1: not there)
+
+        def sort(order: tuple[str, str]) -> np.ndarray:
+            by = self._orders[order]
+            if len(rows) == self.n_rows:
+                return by
+            if len(rows) * 8 < self.n_rows:
+                groups = self._groups[order[0]][0][rows]
+                return np.lexsort((self._values[order[1]][rows], groups))
+            if not at:
+                at.append(np.full(self.n_rows, -1, dtype=by.dtype))
+                at[0][rows] = np.arange(len(rows), dtype=by.dtype)
+            picked = at[0][by]
+            return picked[picked >= 0]
+
+        return sort
 
     def _unit_type(self) -> Keyed:
         """``_SELECTED_BY_UNIT``'s negotiated_type: a hospital's negotiated amount of a unit
@@ -212,7 +277,31 @@ def _floats(column: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(column.to_numpy(), dtype=np.float64)
 
 
-def _order(values: np.ndarray) -> np.ndarray:
-    """Every row in ``values``' order (NaN last)."""
+def _int32(groups: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group as int32 (a kept table has far fewer than 2**31 rows), groups' rows."""
+    return groups[0].astype(np.int32), groups[1]
+
+
+def _order(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Every row by group, then in ``values``' order (NaN last)."""
     kind = np.int32 if len(values) < 1 << 31 else np.int64
-    return np.argsort(values).astype(kind)
+    return np.lexsort((values, groups)).astype(kind)
+
+
+def dense(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group (0, 1, ... in the keys' order) and each group's first row."""
+    group = np.zeros(len(codes[0]), dtype=np.int64)
+    if not len(group):
+        return group, group
+    for c in codes:
+        group = group * (int(c.max()) + 1) + c
+        if int(group.max()) >= 1 << 40:  # keep the mixed radix far from overflow
+            group = np.unique(group, return_inverse=True)[1].ravel()
+    if int(group.max()) >= 1 << 24:
+        _, firsts, dense = np.unique(group, return_index=True, return_inverse=True)
+        return dense.ravel(), firsts
+    present = np.bincount(group) > 0  # a lookup table: no sort
+    dense = (np.cumsum(present) - 1)[group]
+    firsts = np.empty(int(present.sum()), dtype=np.int64)
+    firsts[dense] = np.arange(len(group))  # any row of a group: they share its keys
+    return dense, firsts

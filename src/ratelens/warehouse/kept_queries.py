@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 
 from ratelens.warehouse.kept_index import KeptIndex, index_of
-from ratelens.warehouse.kept_stats import dense, quantiles
+from ratelens.warehouse.kept_stats import renumber, runs_quantiles
 from ratelens.warehouse.locality_queries import DOLLAR_TYPES
 
-# STATE_STATS's group keys in its ORDER BY order, and its columns in its SELECT order
-_STATE_ORDER = ("billing_code", "payer", "state", "unit_type", "rate_year")
+# STATE_STATS's group keys (kept_index.GROUPINGS["state"]: in its ORDER BY order), and its
+# columns in its SELECT order
+_STATE_KEYS = ("billing_code", "payer", "state", "unit_type", "rate_year")
 _STATE_COLUMNS = ("billing_code", "payer", "negotiated_type", "rate_year", "state")
 
 
@@ -33,16 +34,14 @@ def state_stats(index: KeptIndex, rows: np.ndarray, bound: dict[str, Any]
     picked = rows[wanted]
     if not len(picked):
         return []
-    keys = {name: index.keyed(name, picked) for name in _STATE_ORDER}
-    group, firsts = dense([keys[name][0] for name in _STATE_ORDER])
-    n_groups = len(firsts)
-    values = index.rate[picked]
-    by_rate = index.sorted_rows(index.by_rate, picked, values)
-    median = quantiles(values, group, n_groups, (0.5,), by_rate)[0].tolist()
-    counts = np.bincount(group, minlength=n_groups).tolist()
+    group, firsts = renumber(*index.group_of("state", picked))
+    order = index.sorter(picked)(("state", "rate"))  # each state group's run, by rate
+    median = runs_quantiles(index.rate[picked], order, group, len(firsts), (0.5,))[0].tolist()
+    counts = np.bincount(group, minlength=len(firsts)).tolist()
+    keys = {name: index.keyed(name, picked[firsts]) for name in _STATE_KEYS}
     keys["negotiated_type"] = keys.pop("unit_type")
-    return [{**{name: keys[name][1][keys[name][0][first]] for name in _STATE_COLUMNS},
-             "n": counts[i], "median": median[i]} for i, first in enumerate(firsts.tolist())]
+    return [{**{name: keys[name][1][keys[name][0][i]] for name in _STATE_COLUMNS},
+             "n": counts[i], "median": median[i]} for i in range(len(firsts))]
 
 
 def missing_fields(index: KeptIndex, rows: np.ndarray) -> dict[str, int]:

@@ -1,14 +1,14 @@
 """``rate_queries.GROUP_STATS`` computed in numpy from a report's selected rows.
 
 The web app keeps a code's rows with their index (``kept_index.KeptIndex``: every text column
-ranked, the rates sorted, once per kept table); running GROUP_STATS over a request's
-selection in DuckDB costs ~165 ms of CPU per 100,000 rates. Here the same rows come out of
-the kept rows' rate order restricted to the selection, a radix sort of small group numbers
-and index arithmetic: every group's rows sorted by (group, outlier flag, rate) lie in one
-run, its inliers first, so each statistic is a slice (100,000 rates: ~25 ms of CPU). The
-rows, their order, their values and their Python types are those of GROUP_STATS
-(tests/warehouse/test_kept_stats.py and test_kept_queries.py compare both on random
-selections):
+ranked, each row's group numbered and the rows sorted by group then rate, once per kept
+table); running GROUP_STATS over a request's selection in DuckDB costs ~165 ms of CPU per
+100,000 rates. Here the kept rows' order restricted to the selection puts every group's
+rates in one run in rate order, no sort: the rules flag the rates out of one interval, so a
+group's inliers are one run within it (the outliers below, then above), and each statistic
+is a slice (100,000 rates: ~15 ms of CPU; 1 M rates ~0.2 s). The rows, their order, their
+values and their Python types are those of GROUP_STATS (tests/warehouse/test_kept_stats.py
+and test_kept_queries.py compare both on random selections):
 
 - ``quantile_cont`` (and ``median``): position ``q * (n - 1)``, then DuckDB's
   ``lo * (1 - d) + hi * d`` as its build computes it (a fused multiply-add), bit for bit.
@@ -22,13 +22,14 @@ selections):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from ratelens.warehouse.kept_index import KeptIndex, Keyed, index_of, rerank
+from ratelens.warehouse.kept_index import KeptIndex, Keyed, index_of
 from ratelens.warehouse.locality_queries import DOLLAR_TYPES
 
 QUANTILES = (0.10, 0.25, 0.5, 0.75, 0.90)
@@ -47,86 +48,80 @@ def group_stats(selection: pa.Table | KeptIndex, bound: dict[str, Any],
     if not len(kept):
         return []
     rate = index.rate[kept]
-    keys = {name: index.keyed(name, kept) for name in GROUP_KEYS if name != "negotiated_type"}
-    keys["negotiated_type"] = index.keyed("unit_type", kept)
-    by_rate = index.sorted_rows(index.by_rate, kept, rate)
-    flag = _flags(rate, keys, bound, by_rate)
-    group, firsts = dense([keys[k][0] for k in GROUP_KEYS])
-    order = _grouped(by_rate, group * 3 + flag)  # inliers, outliers, NULL
-    sizes = np.bincount(group)
-    n_in = np.bincount(group[flag == 0], minlength=len(sizes))
-    n_out = np.bincount(group[flag == 1], minlength=len(sizes))
+    types = index.keyed("unit_type", kept)
+    sort = index.sorter(kept)
+    flag = _flags(index, kept, rate, types, bound, sort)
+    group, firsts = renumber(*index.group_of("group", kept))
+    n_groups = len(firsts)
+    order = sort(("group", "rate"))  # each group's rows in a run, by rate
+    sizes = np.bincount(group, minlength=n_groups)
+    n_in = np.bincount(group[flag == 0], minlength=n_groups)
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    inlier = flag == 0
     ordered = rate[order]
-    cols = {"sorted": ordered, "starts": starts, "n": n_in, "n_out": n_out,
-            "q": [_interpolate(ordered, starts, n_in, q).tolist() for q in QUANTILES]}
-    cols |= _basis(index, kept, group, inlier, len(sizes))
-    pooled = _pooled(rate, keys, inlier, bound["code"], by_rate)
-    return [_row(i, keys, firsts[i], cols, bound["dots_cap"], pooled) for i in range(len(sizes))]
+    cols = {"sorted": ordered, "starts": starts, "sizes": sizes, "n": n_in,
+            "n_out": np.bincount(group[flag == 1], minlength=n_groups),
+            "first_in": starts + _n_below(flag[order], starts, n_in, sizes)}
+    cols["q"] = [_interpolate(ordered, cols["first_in"], n_in, q).tolist() for q in QUANTILES]
+    inlier = flag == 0
+    cols |= _basis(index, kept, group, inlier, sort)
+    keys = {name: index.keyed(name, kept[firsts]) for name in GROUP_KEYS
+            if name != "negotiated_type"}
+    keys["negotiated_type"] = index.keyed("unit_type", kept[firsts])
+    pooled = _pooled(rate, index.keyed("billing_code", kept), types, inlier, bound["code"])
+    return [_row(i, keys, cols, bound["dots_cap"], pooled) for i in range(n_groups)]
 
 
-def _flags(rate: np.ndarray, keys: dict[str, Keyed], bound: dict[str, Any],
-           by_rate: np.ndarray) -> np.ndarray:
-    """Each row's ``is_outlier``: 0 false, 1 true, 2 NULL (a NULL type the rules flag).
-    ``by_rate``: the rows in rate order."""
-    setting_key = rerank(*_blank(keys["setting"]))[0]
-    class_key = rerank(*_blank(keys["billing_class"]))[0]
-    medians_of, _ = dense([keys["billing_code"][0], keys["payer"][0], setting_key, class_key,
-                            keys["modifier_key"][0], keys["negotiated_type"][0]])
-    plausible_max, ratio = bound["plausible_max"], bound["outlier_ratio"]
-    counted = (rate > 0) & (rate <= plausible_max)
-    median = quantiles(rate, medians_of, int(medians_of.max()) + 1, (0.5,),
-                       by_rate[counted[by_rate]])[0]
-    reference = median[medians_of]
-    with np.errstate(invalid="ignore"):  # NULL medians (NaN) compare false, as SQL's NULL
-        rule = ((rate <= 0.01) | (rate > plausible_max) | (rate > reference * ratio)
-                | (rate < reference / ratio))
-    types, type_names = keys["negotiated_type"]
-    flag = rule.astype(np.int8)
-    flag[types == index_of(type_names, "percentage")] = 0
-    flag[(types == len(type_names) - 1) & rule] = 2  # NULL NOT IN (...) AND true: NULL
-    return flag
-
-
-def _blank(keyed: Keyed) -> tuple[np.ndarray, list[Any]]:
-    """coalesce(value, '')."""
-    return keyed[0], ["" if n is None else n for n in keyed[1]]
-
-
-def dense(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's group (0, 1, ... in the keys' order) and each group's first row."""
-    group = np.zeros(len(codes[0]), dtype=np.int64)
-    for c in codes:
-        group = group * (int(c.max()) + 1) + c
-        if int(group.max()) >= 1 << 40:  # keep the mixed radix far from overflow
-            group = np.unique(group, return_inverse=True)[1].ravel()
-    if int(group.max()) >= 1 << 24:
-        _, firsts, dense = np.unique(group, return_index=True, return_inverse=True)
-        return dense.ravel(), firsts
-    present = np.bincount(group) > 0  # a lookup table: no sort
-    dense = (np.cumsum(present) - 1)[group]
+def renumber(groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """``groups`` (of ``n_groups``) numbered 0, 1, ... over those present, in their order,
+    and a row of each."""
+    present = np.bincount(groups, minlength=n_groups) > 0
+    dense = (np.cumsum(present) - 1)[groups]
     firsts = np.empty(int(present.sum()), dtype=np.int64)
-    firsts[dense] = np.arange(len(group))  # any row of a group: they share its keys
+    firsts[dense] = np.arange(len(groups))
     return dense, firsts
 
 
-def _grouped(by_value: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """The rows in ``group`` order, each group's in ``by_value`` order (rows by value): a
-    stable sort of small integers (a radix sort) after one sort of the values."""
-    keys = group[by_value]
-    keys = keys.astype(np.uint16) if int(keys.max(initial=0)) < 1 << 16 else keys
-    return by_value[np.argsort(keys, kind="stable")]
+def _n_below(flags: np.ndarray, starts: np.ndarray, n_in: np.ndarray,
+             sizes: np.ndarray) -> np.ndarray:
+    """Each group's outliers below its inliers, from its rows' flags in rate order. The rules
+    flag the rates out of one interval, so a group's inliers lie in one run of its rates:
+    the outliers below it, then the inliers, then the outliers above (none: all "below")."""
+    inliers = np.flatnonzero(flags == 0)
+    out = sizes.copy()
+    has = n_in > 0
+    out[has] = inliers[(np.cumsum(n_in) - n_in)[has]] - starts[has]
+    return out
 
 
-def quantiles(values: np.ndarray, groups: np.ndarray, n_groups: int,
-              qs: tuple[float, ...], by_value: np.ndarray) -> list[np.ndarray]:
-    """Each group's ``quantile_cont`` at each of ``qs`` (NaN: no value) of the ``values`` of
-    the rows ``by_value`` (in value order)."""
-    order = _grouped(by_value, groups)
-    ordered = values[order]
-    counts = np.bincount(groups[by_value], minlength=n_groups)
+def _flags(index: KeptIndex, kept: np.ndarray, rate: np.ndarray, types: Keyed,
+           bound: dict[str, Any], sort: Callable[[tuple[str, str]], np.ndarray]) -> np.ndarray:
+    """Each row's ``is_outlier``: 0 false, 1 true, 2 NULL (a NULL type the rules flag).
+    ``sort``: ``index.sorter(kept)``."""
+    medians_of, n_medians = index.group_of("median", kept)
+    order = sort(("median", "rate"))
+    plausible_max, ratio = bound["plausible_max"], bound["outlier_ratio"]
+    counted = (rate > 0) & (rate <= plausible_max)
+    picked = order[counted[order]]  # each median's rates in a run, in rate order
+    counts = np.bincount(medians_of[picked], minlength=n_medians)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    reference = _interpolate(rate[picked], starts, counts, 0.5)[medians_of]
+    with np.errstate(invalid="ignore"):  # NULL medians (NaN) compare false, as SQL's NULL
+        rule = ((rate <= 0.01) | (rate > plausible_max) | (rate > reference * ratio)
+                | (rate < reference / ratio))
+    codes, type_names = types
+    flag = rule.astype(np.int8)
+    flag[codes == index_of(type_names, "percentage")] = 0
+    flag[(codes == len(type_names) - 1) & rule] = 2  # NULL NOT IN (...) AND true: NULL
+    return flag
+
+
+def runs_quantiles(values: np.ndarray, picked: np.ndarray, groups: np.ndarray, n_groups: int,
+                   qs: tuple[float, ...]) -> list[np.ndarray]:
+    """Each group's ``quantile_cont`` at each of ``qs`` (NaN: no value) of the ``values`` of
+    the rows ``picked``, which come by group, then in value order."""
+    counts = np.bincount(groups[picked], minlength=n_groups)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    ordered = values[picked]
     return [_interpolate(ordered, starts, counts, q) for q in qs]
 
 
@@ -176,21 +171,22 @@ def _two_sum(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _basis(index: KeptIndex, rows: np.ndarray, group: np.ndarray, inlier: np.ndarray,
-           n_groups: int) -> dict[str, Any]:
-    """The Medicare-basis and file columns of each group (see GROUP_STATS)."""
+           sort: Callable[[tuple[str, str]], np.ndarray]) -> dict[str, Any]:
+    """The Medicare-basis and file columns of each group (see GROUP_STATS; ``sort``:
+    ``index.sorter(rows)``)."""
+    n_groups = int(group.max()) + 1
     pct, national, local = index.pct[rows], index.national[rows], index.is_local[rows]
     localities = index.keyed("medicare_locality", rows)
     settings = index.keyed("medicare_setting", rows)
     files = index.keyed("file_id", rows)
+    by_pct, by_national = sort(("group", "pct")), sort(("group", "national"))
     has_pct, has_nat = inlier & ~np.isnan(pct), inlier & ~np.isnan(national)
-    by_pct = index.sorted_rows(index.by_pct, rows, pct)
-    by_national = index.sorted_rows(index.by_national, rows, national)
     located = inlier & local & (localities[0] < len(localities[1]) - 1)
     set_rows = inlier & (settings[0] < len(settings[1]) - 1)
     return {
-        "pct": quantiles(pct, group, n_groups, (0.25, 0.5, 0.75), by_pct[has_pct[by_pct]]),
-        "national": quantiles(national, group, n_groups, (0.5,),
-                              by_national[has_nat[by_national]])[0],
+        "pct": runs_quantiles(pct, by_pct[has_pct[by_pct]], group, n_groups, (0.25, 0.5, 0.75)),
+        "national": runs_quantiles(national, by_national[has_nat[by_national]], group,
+                                   n_groups, (0.5,))[0],
         "n_local": np.bincount(group[inlier & local], minlength=n_groups),
         "n_localities": np.bincount(_pairs(group[located], localities[0][located])[0],
                                     minlength=n_groups),
@@ -221,32 +217,33 @@ def _lists(group: np.ndarray, codes: np.ndarray, names: list[Any], n_groups: int
     return out
 
 
-def _pooled(rate: np.ndarray, keys: dict[str, Keyed], inlier: np.ndarray,
-            code: str | None, by_rate: np.ndarray) -> float | None:
+def _pooled(rate: np.ndarray, codes: Keyed, types: Keyed, inlier: np.ndarray,
+            code: str | None) -> float | None:
     """The median of the asked code's dollar inliers (two middle ranks' mean), or None."""
-    codes, names = keys["billing_code"]
-    types, type_names = keys["negotiated_type"]
-    dollar = [index_of(type_names, t) for t in DOLLAR_TYPES]
-    asked = index_of(names, code) if code is not None else -1  # no code: no row
-    wanted = inlier & (codes == asked) & np.isin(types, dollar)
-    picked = rate[by_rate[wanted[by_rate]]]  # in rate order
-    if not len(picked):
-        return None
+    dollar = [index_of(types[1], t) for t in DOLLAR_TYPES]
+    asked = index_of(codes[1], code) if code is not None else -1  # no code: no row
+    picked = rate[inlier & (codes[0] == asked) & np.isin(types[0], dollar)]
     n = len(picked)
-    return float((picked[(n - 1) // 2] + picked[n // 2]) / 2)
+    if not n:
+        return None
+    middle = np.partition(picked, [(n - 1) // 2, n // 2])
+    return float((middle[(n - 1) // 2] + middle[n // 2]) / 2)
 
 
-def _row(i: int, keys: dict[str, Keyed], first: int, cols: dict[str, Any], dots_cap: int,
+def _row(i: int, keys: dict[str, Keyed], cols: dict[str, Any], dots_cap: int,
          pooled: float | None) -> dict[str, Any]:
     """GROUP_STATS's row of group ``i`` (columns in its order)."""
-    n, n_out, start = int(cols["n"][i]), int(cols["n_out"][i]), int(cols["starts"][i])
-    inliers = cols["sorted"][start:start + n]
-    row = {k: keys[k][1][keys[k][0][first]] for k in GROUP_KEYS}
+    n, n_out, start = int(cols["n"][i]), int(cols["n_out"][i]), int(cols["first_in"][i])
+    rates = cols["sorted"]
+    inliers = rates[start:start + n]
+    below, end = int(cols["starts"][i]), int(cols["starts"][i] + cols["sizes"][i])
+    row = {k: keys[k][1][keys[k][0][i]] for k in GROUP_KEYS}
     quantiles = [_value(q[i]) for q in cols["q"]]
     row |= {
         "n": n, "n_outliers": n_out,
         "min": float(inliers[0]) if n else None, "max": float(inliers[-1]) if n else None,
-        "outliers": cols["sorted"][start + n:start + n + n_out].tolist() if n_out else None,
+        "outliers": [*rates[below:start].tolist(), *rates[start + n:end].tolist()]
+        if n_out else None,
         "pct_of_medicare_national": _value(cols["national"][i]),
         "n_local_basis": int(cols["n_local"][i]), "n_localities": int(cols["n_localities"][i]),
         "n_both_settings": int(cols["n_both"][i]), "medicare_settings": cols["settings"][i],

@@ -12,20 +12,21 @@ the code, the year and the filters, so the page, its downloads and the API answe
 computation, and a popular code is computed once per ingest, not once per request. Without
 the report cache (``n_reports=0``) a code's years and Medicare side (amounts, locality prices)
 are still kept per ledger state (``N_MEDICARE_SIDES`` codes), and so are its rate rows of every
-year and filter with their Medicare basis (:class:`KeptRows`, within ``kept_mb``, default
-256 MB): every filter of the code shares them, and a request filters the kept rows and runs the
-statistics only (77407 at 10 M rows, 100,000 rates: the selection and basis, ~0.45 s of CPU,
-once per code instead of per request). At most one report per core is computed at
-once (the others wait): more only share the cores and the database's ``memory_limit``
+year and filter with their Medicare basis, indexed (:class:`KeptRows`, within ``kept_mb``,
+default 384 MB): every filter of the code shares them, and a request filters the kept rows and
+works out the statistics in numpy (77407 at 10 M rows, 100,000 rates: the selection, basis and
+index, ~0.5 s of CPU once per code; then 10-40 ms a request). At most one report per core is
+computed at once (the others wait): more only share the cores and the database's
+``memory_limit``
 (100 M rows, 4 at once on 2 cores: p95 17-18 s and 4.5 GB spilled, against 5.7 s and none).
 
 Memory is bounded by stated budgets: DuckDB's own (``memory_limit`` of the one shared
 database, see ``warehouse.store.query_config``; queries spill beyond it), the kept rows'
-(``kept_mb``, their Arrow bytes) and the report cache's, ``budget_mb`` (default 256 MB). A
-cached report is counted as its JSON body plus ``OBJECT_BYTES_PER_JSON_BYTE`` times that for
-its Python objects (measured with tracemalloc: a 100,000-rate report of 1.1 MB JSON holds
-4.4 MB of objects); the least recently used reports leave first, and a report larger than
-the whole budget is served but not kept.
+(``kept_mb``, their Arrow bytes and their index's arrays) and the report cache's,
+``budget_mb`` (default 256 MB). A cached report is counted as its JSON body plus
+``OBJECT_BYTES_PER_JSON_BYTE`` times that for its Python objects (measured with tracemalloc:
+a 100,000-rate report of 1.1 MB JSON holds 4.4 MB of objects); the least recently used
+reports leave first, and a report larger than the whole budget is served but not kept.
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ from ratelens.warehouse.store import Warehouse, cores
 ReportKey = tuple[tuple[int, ...], str, int | None, Filters]
 OBJECT_BYTES_PER_JSON_BYTE = 4
 N_MEDICARE_SIDES = 32  # codes x years x CBSAs kept (0.1-2 MB each: locality prices)
-# The codes' kept rate rows (KeptRows): about 210 bytes a row with their index (100,000
-# rates: 21 MB)
-KEPT_MB = 256
+# The codes' kept rate rows (KeptRows): about 240 bytes a row with their index (100,000
+# rates: 23 MB; a code of 1 M rates and a few of 50,000 at 100 M rows fit)
+KEPT_MB = 384
 
 
 class KeptRows(MutableMapping[SideKey, KeptIndex]):
