@@ -10,9 +10,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _WHERE = {
-    "FORMATS": "ratelens.reports.benchmark",
+    "FORMATS": "ratelens.reports.benchmark_formats",
     "benchmark_document": "ratelens.reports.benchmark",
-    "render_benchmark": "ratelens.reports.benchmark",
+    "render_benchmark": "ratelens.reports.benchmark_formats",
     "CODE_FORMATS": "ratelens.reports.code_reference",
     "code_reference_document": "ratelens.reports.code_reference",
     "render_code": "ratelens.reports.code_reference",
@@ -31,7 +31,8 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from ratelens.reports.benchmark import FORMATS, benchmark_document, render_benchmark
+    from ratelens.reports.benchmark import benchmark_document
+    from ratelens.reports.benchmark_formats import FORMATS, render_benchmark
     from ratelens.reports.code_reference import (
         CODE_FORMATS,
         code_reference_document,

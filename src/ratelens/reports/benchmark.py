@@ -1,8 +1,10 @@
-"""The benchmark report laid out as a document, and ``render_benchmark``: one entry point.
+"""The benchmark report laid out as a document.
 
 :func:`benchmark_document` turns a ``BenchmarkReport`` into a :class:`~layout.Document`
 (sections in a fixed order, every value written as text); the document formats draw
-that. JSON, CSV and XLSX are written from the report itself.
+that. JSON, CSV and XLSX are written from the report itself. ``render_benchmark`` (one
+entry point for every format) is in ``benchmark_formats``, which imports this module
+only for the formats drawn from the document.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from ratelens.benchmark.document import (
     PayerBenchmark,
     StateBenchmark,
 )
-from ratelens.errors import UsageError
 from ratelens.reports import figures
+from ratelens.reports.benchmark_formats import FORMATS, render_benchmark  # noqa: F401 (API)
 from ratelens.reports.comparison import comparison_charts, payer_label
 from ratelens.reports.layout import Banner, Block, Chart, Document, Facts, Section, Table, Text
 from ratelens.reports.state_map import state_map
@@ -28,7 +30,6 @@ from ratelens.reports.state_map import state_map
 if TYPE_CHECKING:
     from rich.console import Console
 
-FORMATS: tuple[str, ...] = ("text", "md", "html", "pdf", "json", "csv", "xlsx")
 
 SAMPLE_BANNER = (
     "Built from the bundled sample data: nothing has been ingested yet. Ingest real "
@@ -42,71 +43,11 @@ NO_CPT_DESCRIPTOR = "CPT descriptor not shipped (AMA copyright); load a licensed
 NO_STATES = "provider locations not known: data not available"
 
 
-def render_benchmark(report: BenchmarkReport, fmt: str, *, table: str = "payers") -> bytes | str:
-    """The report in ``fmt`` (one of :data:`FORMATS`); ``pdf`` and ``xlsx`` are bytes.
-
-    ``table`` picks which table ``csv`` writes: payers, by_state, medicare or sources.
-    """
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    if fmt == "csv":
-        from ratelens.reports.tables import render_csv
-
-        return render_csv(report, table)
-    return _RENDERERS[fmt](report)
-
-
-def _text(report: BenchmarkReport) -> str:
-    from ratelens.reports.terminal import render_text
-
-    return render_text(benchmark_document(report, is_compact=True))
-
-
-def _markdown(report: BenchmarkReport) -> str:
-    from ratelens.reports.markdown import render_markdown
-
-    return render_markdown(benchmark_document(report))
-
-
-def _html(report: BenchmarkReport) -> str:
-    from ratelens.reports.html import render_html
-
-    return render_html(benchmark_document(report), "benchmark.html.j2")
-
-
-def _pdf(report: BenchmarkReport) -> bytes:
-    from ratelens.reports.pdf import render_pdf
-
-    return render_pdf(_html(report))
-
-
-def _json(report: BenchmarkReport) -> str:
-    from ratelens.reports.json_schema import render_json
-
-    return render_json(report)
-
-
-def _xlsx(report: BenchmarkReport) -> bytes:
-    from ratelens.reports.tables import render_xlsx
-
-    return render_xlsx(report, (title(report), *(b.text for b in banners(report))))
-
-
 def print_benchmark(report: BenchmarkReport, console: Console) -> None:
     """Print a benchmark report to ``console`` (the CLI's)."""
     from ratelens.reports.terminal import print_document
 
     print_document(benchmark_document(report, is_compact=True), console)
-
-
-_RENDERERS: dict[str, Callable[[BenchmarkReport], bytes | str]] = {
-    "text": _text,
-    "md": _markdown,
-    "html": _html,
-    "pdf": _pdf,
-    "json": _json,
-    "xlsx": _xlsx,
-}
 
 
 def benchmark_document(report: BenchmarkReport, *, is_compact: bool = False) -> Document:
