@@ -7,10 +7,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from ratelens.cli import app
+from ratelens.ingest import IngestOptions, ingest
+from ratelens.sources import registry
+from ratelens.warehouse import catalog
+from ratelens.warehouse.store import Warehouse
 from shared_data import TEST_DATA
 
 PLAN = TEST_DATA / "tic" / "examples" / "v2.2.0" / "in-network-rates"
@@ -73,10 +79,104 @@ def test_a_report_imports_neither_pydantic_nor_yaml(tmp_path: Path) -> None:
         "from ratelens._start import main\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
         "print(sorted(m for m in ('pydantic', 'yaml', 'typer._adapters') if m in sys.modules),"
+        " file=sys.stderr)\n"
+        f"print(sorted(m for m in {UNUSED_BY_A_JSON_REPORT!r} if m in sys.modules),"
         " file=sys.stderr)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert '"code": "77407"' in done.stdout
-    assert done.stderr.splitlines()[-1] == "[]"
+    assert done.stderr.splitlines()[-2:] == ["[]", "[]"]
+
+
+# the readers' parsers and the document layout: a JSON report needs neither (issue 18)
+UNUSED_BY_A_JSON_REPORT = (
+    "ratelens.sources.tic.reader",
+    "ratelens.sources.hospital.reader",
+    "ratelens.reports.layout",
+    "ratelens.reports.comparison",
+    "ratelens.reports.state_map",
+)
+
+
+def test_the_registry_tables_are_every_readers_tables_without_importing_readers() -> None:
+    """registry.TABLES is built from the schema modules; the readers are imported on first
+    use of SOURCES. The tables must stay those of every reader, in the readers' order."""
+    code = (
+        "import sys\n"
+        "from ratelens.sources import registry\n"
+        "print(sorted(m for m in ('ratelens.sources.tic.reader',"
+        " 'ratelens.sources.hospital.reader') if m in sys.modules))\n"
+        "before = dict(registry.TABLES)\n"
+        "expected = {k: before[k] for k in ('rates', 'provider_groups', 'provider_npis')}\n"
+        "for m in registry.MODULES:\n"
+        "    expected.update(getattr(m, 'TABLES', {}))\n"
+        "assert list(before) == list(expected), (list(before), list(expected))\n"
+        "assert all(before[k].equals(expected[k], check_metadata=True) for k in expected)\n"
+        "assert registry.SOURCES == tuple(s for m in registry.MODULES for s in m.SOURCES)\n"
+        "assert [m.__name__ for m in registry.MODULES] == list(registry.READERS)\n"
+        "print(registry.source('tic_in_network').kind, len(registry.SOURCES))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "tic_in_network 21"]
+
+
+def test_a_json_render_imports_no_layout() -> None:
+    code = (
+        "import sys\n"
+        "from ratelens.reports import render_benchmark\n"
+        "import ratelens.benchmark.report, ratelens.cli\n"
+        f"print(sorted(m for m in {UNUSED_BY_A_JSON_REPORT!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)  # fmt: skip
+    assert done.stdout.strip() == "[]"
+
+
+def _open_counted(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    opened: list[Path] = []
+    real = catalog._open
+
+    def counted(path: Path, **kwargs: Any) -> Any:
+        opened.append(path)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(catalog, "_open", counted)
+    return opened
+
+
+def test_a_report_opens_the_catalog_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's check of the home (anything tried? anything loaded?) and the report's
+    query connection share one read of the catalog (Warehouse.attempts(keep=True))."""
+    monkeypatch.setenv("RATELENS_HOME", str(tmp_path))
+    runner = CliRunner()
+    example = PLAN / "in-network-rates-all-negotiated-types-sample.json"  # 27447 in it
+    assert runner.invoke(app, ["ingest", str(example)]).exit_code == 0
+    gc.enable()  # ingest leaves it off (cli._main)
+    opened = _open_counted(monkeypatch)
+    result = runner.invoke(app, ["report", "27447", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert opened == [tmp_path / "ratelens.duckdb"]
+    assert '"code": "27447"' in result.stdout
+
+
+def test_a_kept_catalog_read_serves_one_connect_only(tmp_path: Path) -> None:
+    """What attempts(keep=True) read is what connect would have read, and only the next
+    connect takes it: a file loaded after that is seen by the following one."""
+    first, second = sorted(PLAN.glob("*.json"))[:2]
+    wh, alone = Warehouse(tmp_path / "home"), Warehouse(tmp_path / "first-only")
+    for w in (wh, alone):
+        ingest(w, [str(first)], IngestOptions())
+    assert wh.attempts(keep=True) == (1, 1)
+    ingest(wh, [str(second)], IngestOptions())  # after the kept read
+    kept, again = wh.connect(registry.TABLES), wh.connect(registry.TABLES)
+    fresh = Warehouse(tmp_path / "home").connect(registry.TABLES)
+    loaded = "SELECT count(*) FROM ledger WHERE status = 'loaded'"
+    assert [c.execute(loaded).fetchone() for c in (kept, again, fresh)] == [(1,), (2,), (2,)]
+    rates = "SELECT * FROM rates ORDER BY ALL"
+    expected = alone.connect(registry.TABLES).execute(rates).fetchall()
+    assert expected and kept.execute(rates).fetchall() == expected
+    assert len(again.execute(rates).fetchall()) > len(expected)

@@ -112,10 +112,12 @@ def _home() -> Path:
     return config.home()
 
 
-def _warehouse() -> Any:
+def _warehouse(*, to_query: bool = False) -> Any:
+    """The warehouse, with a line on stderr if it is the sample or holds nothing loaded;
+    ``to_query``: the command queries it (its catalog read once, for both)."""
     from ratelens.sample import open_warehouse_state
 
-    wh, is_empty = open_warehouse_state(_home())
+    wh, is_empty = open_warehouse_state(_home(), to_query=to_query)
     if wh.is_sample:
         _err().print(
             "[yellow]Nothing ingested yet: using the bundled sample data "
@@ -346,7 +348,7 @@ def report(
     from ratelens.reports import render_benchmark
 
     doc = benchmark_code(
-        _warehouse(),
+        _warehouse(to_query=True),
         code,
         year=year,
         filters=_filters(payer, state, setting, modifier, billing_class, cbsa),
@@ -376,7 +378,7 @@ def rates(
     from ratelens.reports.rows import rows_to
 
     filters = _filters(payer, state, setting, modifier, billing_class, cbsa)
-    table = rate_rows(_warehouse(), code, filters)
+    table = rate_rows(_warehouse(to_query=True), code, filters)
     if fmt == RowFormat.parquet and output is None:
         raise UsageError("--format parquet needs -o FILE")
     _emit(rows_to(table, fmt.value), output)
@@ -393,7 +395,7 @@ def code(
     from ratelens.coding.reference import code_reference
     from ratelens.reports import render_code
 
-    doc = code_reference(_warehouse(), code, year=year)
+    doc = code_reference(_warehouse(to_query=True), code, year=year)
     if fmt == CodeFormat.text and output is None:
         from ratelens.reports.code_terminal import print_code
 
@@ -418,7 +420,7 @@ def medicare(
     from ratelens.medicare.quote import quote_code
     from ratelens.reports.medicare_text import quotes_text
 
-    wh = _warehouse()
+    wh = _warehouse(to_query=True)
     quotes = quote_code(wh, code, year=year, modifier=modifier, locality=locality, state=state,
                         zip5=zip_code, setting=setting.value if setting else None, is_qpp=qpp)
     if fmt == TextFormat.json:
@@ -461,7 +463,7 @@ def check_claim(
     from ratelens.coding.claims import check_claim_file
     from ratelens.reports.claim_text import claim_json, claim_text
 
-    check = check_claim_file(_warehouse(), str(path), year=year, setting=setting.value)
+    check = check_claim_file(_warehouse(to_query=True), str(path), year=year, setting=setting.value)
     _emit(claim_json(check) if fmt == TextFormat.json else claim_text(check), None)
     raise typer.Exit(1 if check.has_errors else 0)
 

@@ -38,12 +38,15 @@ def open_warehouse(home: Path | None = None) -> Warehouse:
     return open_warehouse_state(home)[0]
 
 
-def open_warehouse_state(home: Path | None = None) -> tuple[Warehouse, bool]:
+def open_warehouse_state(
+    home: Path | None = None, *, to_query: bool = False
+) -> tuple[Warehouse, bool]:
     """``open_warehouse``, and whether nothing is loaded in it (every file tried failed;
-    never for the sample), from one read of the user's catalog."""
+    never for the sample), from one read of the user's catalog; ``to_query``: that read
+    also serves the warehouse's next ``connect`` (``Warehouse.attempts(keep=True)``)."""
     home = home or config.home()
     user = Warehouse(home)
-    n_tried, n_loaded = user.attempts()
+    n_tried, n_loaded = user.attempts(keep=to_query)
     if n_tried:
         return user, not n_loaded
     wh = sample_warehouse(home)
