@@ -73,3 +73,62 @@ def test_a_command_writes_it_once_and_later_ones_read_it(tmp_path: Path) -> None
     assert first.stdout.split() == [str(n_codes), "True", "True"]
     assert second.stdout.split() == [str(n_codes), "False", "False"]
     assert len(list((tmp_path / "cache").glob("packs-*.json"))) == 1
+
+
+def _records(value: Any) -> list[Any]:
+    """Every pack record in ``value`` (records, tuples and mappings of them), depth first."""
+    if isinstance(value, packs._Model):
+        found = [value]
+        for f in dataclasses.fields(value):  # type: ignore[arg-type]
+            found += _records(getattr(value, f.name))
+        return found
+    if isinstance(value, tuple):
+        return [r for v in value for r in _records(v)]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _records(v)]
+    return []
+
+
+def test_records_compare_hash_and_show_as_dataclass_would() -> None:
+    """The records' repr, == and hash are written once in packs._Model instead of generated
+    per class (start-up, issue 18): they must be what ``dataclass(frozen=True)`` gives."""
+    index = packs.load_packs()
+    records = _records(index.packs) + _records(index.catalogue)
+    assert len({type(r) for r in records}) >= 20
+    for r in records:
+        names = [f.name for f in dataclasses.fields(r)]
+        values = tuple(getattr(r, n) for n in names)
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(names, values, strict=True))
+        assert repr(r) == f"{type(r).__qualname__}({shown})"
+        twin = dataclasses.replace(r)
+        assert twin == r and (twin != r) is False and twin is not r
+        assert r.__eq__(values) is NotImplemented and r != values
+        try:
+            expected: Any = hash(values)
+        except TypeError as exc:
+            expected = str(exc)
+        try:
+            got: Any = hash(r)
+        except TypeError as exc:
+            got = str(exc)
+        assert got == expected
+    year = packs.YearRange(start=2015, end=None)
+    assert year != packs.YearRange(start=2015, end=2026)
+    assert year != packs.ApplyIf(billing=None, settings=None, payers="all")
+    try:
+        year.start = 2016  # type: ignore[misc]
+    except dataclasses.FrozenInstanceError as exc:
+        assert str(exc) == "cannot assign to field 'start'"
+    else:
+        raise AssertionError("a record was changed")
+
+
+def test_no_record_class_generates_its_own_repr_eq_or_hash() -> None:
+    """Generating them costs ~1 ms a class at every command's start: a record declared
+    with plain ``@dataclass(frozen=True)`` would bring that back."""
+    classes = [c for c in vars(packs).values()
+               if isinstance(c, type) and issubclass(c, packs._Model) and c is not packs._Model]
+    assert len(classes) >= 20
+    for cls in classes:
+        assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen
+        assert not {"__repr__", "__eq__", "__hash__"} & set(vars(cls)), cls
