@@ -35,7 +35,7 @@ from ratelens.warehouse import rate_queries as q
 from ratelens.warehouse.kept_index import KeptIndex
 from ratelens.warehouse.ledger import source_files
 from ratelens.warehouse.store import Warehouse
-from ratelens.warehouse.years import CodeYears
+from ratelens.warehouse.years import CodeYears, code_years
 
 DOLLAR_TYPES = frozenset({"negotiated", "derived", "fee schedule"})
 EXPECTED_PAYERS = ("Aetna", "Blue Cross Blue Shield", "Cigna", "UnitedHealthcare")
@@ -82,14 +82,21 @@ def benchmark_code(
     code = normalize_code(code)
     con = wh.connect(registry.TABLES)
     try:
-        years, medicare, prices = _medicare_side(con, code, year, filters.cbsa, sides)
+        key = (code, year, filters.cbsa)
+        # a code's first report with kept rows: its rows of every year, selected once, give
+        # its years of rates too (one read of the rate parts, not two)
+        is_selected = kept is not None and key not in kept and not (sides and key in sides)
+        if is_selected:
+            q.select_rates(con, q.params([code]), columns=q.KEPT_COLUMNS)
+        years, medicare, prices = _medicare_side(con, code, year, filters.cbsa, sides,
+                                                 is_selected=is_selected)
         note = _year_note(code, year, years)
         codes = [code, *medicare.equivalent_codes]
         bound = q.params(codes, **filters.row_filters(), year=medicare.year)
         bound["outlier_ratio"] = float(config.setting("outlier_ratio"))
         bound["plausible_max"] = float(PLAUSIBLE_MAX)
-        other_years, found = _select(con, bound, prices, medicare.year, kept,
-                                     (code, year, filters.cbsa))
+        other_years, found = _select(con, bound, prices, medicare.year, kept, key,
+                                     is_selected=is_selected)
         stats = found.stats
         pooled_median = stats[0]["pooled_median"] if stats else None  # over every row
         allowed = tuple(AllowedFigures(**{**r, "file_ids": tuple(r["file_ids"] or ())})
@@ -135,14 +142,16 @@ def benchmark_code(
 
 
 def _medicare_side(con: duckdb.DuckDBPyConnection, code: str, year: int | None,
-                   cbsa: str | None, sides: MutableMapping[SideKey, MedicareSide] | None
-                   ) -> MedicareSide:
+                   cbsa: str | None, sides: MutableMapping[SideKey, MedicareSide] | None,
+                   *, is_selected: bool = False) -> MedicareSide:
     """The code's years, its Medicare context of the year (asked, else the latest with
-    rates) and the prices its rows are compared with: from ``sides``, else read."""
+    rates) and the prices its rows are compared with: from ``sides``, else read
+    (``is_selected``: the code's rows of every year are the table ``selection``)."""
     key = (code, year, cbsa)
     if sides is not None and key in sides:
         return sides[key]
-    years = check_code(con, code)  # a code no loaded code set knows: DataNotAvailable
+    known = code_years(con, code, source="selection") if is_selected else None
+    years = check_code(con, code, known)  # a code no loaded code set knows: DataNotAvailable
     medicare = medicare_context(con, code, year if year is not None else years.latest_rates)
     codes = [code, *medicare.equivalent_codes]
     prices = locality.build_prices(con, codes, [medicare.year] if medicare.year else [],
@@ -168,11 +177,12 @@ class _Selected:
 
 
 def _select(con: duckdb.DuckDBPyConnection, bound: dict[str, Any], prices: locality.Prices,
-            year: int | None, kept: MutableMapping[SideKey, KeptIndex] | None, key: SideKey
-            ) -> tuple[list[dict[str, Any]], _Selected]:
+            year: int | None, kept: MutableMapping[SideKey, KeptIndex] | None, key: SideKey,
+            *, is_selected: bool = False) -> tuple[list[dict[str, Any]], _Selected]:
     """The codes' rows of other years, and what the report reads of its rows: by SQL over
     the rows selected from the rate parts with their Medicare basis, or from ``kept`` when
-    given (read and put there first if missing)."""
+    given (read and put there first if missing; ``is_selected``: the asked code's rows of
+    every year are the table ``selection`` already)."""
     if kept is None:
         other_years = q.select_report_rates(con, bound)
         locality.attach_medicare(con, "selection", prices, year)
@@ -184,7 +194,10 @@ def _select(con: duckdb.DuckDBPyConnection, bound: dict[str, Any], prices: local
             q.fetch(con, q.ALLOWED_FIGURES, bound))
     index = kept.get(key)
     if index is None:  # every row of the codes: no filter, no year
-        q.select_rates(con, q.params(bound["codes"]), columns=q.KEPT_COLUMNS)
+        if not is_selected:
+            q.select_rates(con, q.params(bound["codes"]), columns=q.KEPT_COLUMNS)
+        elif len(bound["codes"]) > 1:  # the asked code's rows are there: its equivalents'
+            q.add_rates(con, q.params(bound["codes"][1:]), q.KEPT_COLUMNS)
         index = KeptIndex(q.kept_rows(con, locality.medicare_select(con, "selection", prices,
                                                                     year)))
         kept[key] = index

@@ -132,6 +132,14 @@ def select_rates(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}", used)
 
 
+def add_rates(con: duckdb.DuckDBPyConnection, bound: dict[str, Any],
+              columns: tuple[str, ...]) -> None:
+    """Add the rate rows of ``bound`` to ``selection`` (made by :func:`select_rates` with the
+    same ``columns``)."""
+    sql, used = selection_sql(bound, columns)
+    con.execute(f"INSERT INTO selection {sql}", used)
+
+
 def selection_sql(
     bound: dict[str, Any], columns: tuple[str, ...] = ROW_COLUMNS, *, source: str = "rates"
 ) -> tuple[str, dict[str, Any]]:

@@ -17,7 +17,7 @@ from ratelens.warehouse.rate_queries import code_list
 # values, not on every row of the code: 1 M rows at 100 M, 0.23 s).
 RATE_YEARS = """
 SELECT DISTINCT CAST(left(last_updated_on, 4) AS INTEGER) AS year
-FROM (SELECT DISTINCT last_updated_on FROM rates WHERE billing_code IN ({codes}))
+FROM (SELECT DISTINCT last_updated_on FROM {source} WHERE billing_code IN ({codes}))
 WHERE regexp_matches(last_updated_on, '^[0-9]{{4}}')
 ORDER BY year DESC
 """
@@ -52,21 +52,27 @@ class CodeYears:
 
 
 def code_years(
-    con: duckdb.DuckDBPyConnection, code: str, codes: list[str] | None = None
+    con: duckdb.DuckDBPyConnection, code: str, codes: list[str] | None = None, *,
+    source: str = "rates",
 ) -> CodeYears:
-    """The years of ``code`` (rates of ``codes`` when given: the code and its equivalents)."""
+    """The years of ``code`` (rates of ``codes`` when given: the code and its equivalents).
+    ``source``: ``rates``, or ``selection`` when the caller selected the codes' rows of every
+    year and filter there (``rate_queries.select_rates`` with ``last_updated_on``): the rate
+    parts are then not read again."""
+    if source not in ("rates", "selection"):
+        raise ValueError(f"unknown source of rate years {source!r}")
     return CodeYears(
-        rates=_years(con, *_rate_years(codes or [code])),
+        rates=_years(con, *_rate_years(codes or [code], source)),
         pfs=_years(con, PFS_YEARS, {"code": code}),
         opps=_years(con, OPPS_YEARS, {"code": code}),
         hcpcs=_years(con, HCPCS_YEARS, {"code": code}),
     )
 
 
-def _rate_years(codes: list[str]) -> tuple[str, dict[str, object]]:
-    """:data:`RATE_YEARS` of ``codes``, and its parameters."""
+def _rate_years(codes: list[str], source: str) -> tuple[str, dict[str, object]]:
+    """:data:`RATE_YEARS` of ``codes`` in ``source``, and its parameters."""
     listed, used = code_list(codes)
-    return RATE_YEARS.format(codes=listed), used
+    return RATE_YEARS.format(codes=listed, source=source), used
 
 
 def _years(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> tuple[int, ...]:
