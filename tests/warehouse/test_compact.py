@@ -128,7 +128,8 @@ def test_parts_already_in_order_are_left_alone(
     assert _rate_parts(wh)[0] == parts[0]
 
 
-def test_a_loads_parts_become_one(tmp_path: Path) -> None:
+def test_a_loads_parts_become_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(part_files, "WRITER_THREADS", 2)  # a part per writer thread
     wh = Warehouse(tmp_path)
     _load(wh, 0, sorted(_rows(7, 0), key=lambda r: r["billing_code"]), 5)  # in order, 9 batches
     parts = _rate_parts(wh)
@@ -268,7 +269,10 @@ def test_copies_keep_the_schema_duckdb_reads(tmp_path: Path) -> None:
     assert new == old
 
 
-def test_the_cli_command_says_what_it_did(tmp_path: Path) -> None:
+def test_the_cli_command_says_what_it_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(part_files, "WRITER_THREADS", 2)  # a part per writer thread
     _warehouse(tmp_path, n_files=2)
     env = {**os.environ, "RATELENS_HOME": str(tmp_path)}
     run = [sys.executable, "-m", "ratelens", "compact"]

@@ -22,10 +22,13 @@ from ratelens.warehouse import reference_text
 # row groups' min/max statistics; the warehouse layout (see compact.py) may set it.
 ROW_GROUP_ROWS: int | None = None
 
-# Threads encoding Parquet during an ingest, each writing its own part of a table. With the
-# compiled TiC parse, one writer thread took 7.0 s of CPU on the 1 GB bench file against
-# 4.5 s for the reading thread: it was what the ingest waited for.
-WRITER_THREADS = 2
+# Threads encoding Parquet during an ingest, each writing its own part of a table. Once a
+# writer took 7.0 s of CPU on the 1 GB bench file against 4.5 s for the reading thread, and
+# two were needed. Now (session 5) one takes ~3 s against ~3.1 s for the reading thread, and
+# on 2 cores a second one only adds a busy thread: interleaved runs of `ratelens ingest` on
+# the 1 GB file, 1 vs 2 writers, 4.1-7.7 s vs 5.7-8.5 s wall (5 of 5 faster), less system
+# CPU, ~50 MB less RSS, and half the parts.
+WRITER_THREADS = 1
 
 # Per table: the columns whose min/max statistics are written (queries filter on them:
 # a code list prunes row groups by billing_code, source_kind and file_id prune whole parts)
