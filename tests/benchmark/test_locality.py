@@ -264,6 +264,14 @@ def test_the_exact_key_join_gives_the_same_rows(warehouse: Warehouse) -> None:
             assert selected[-1] == con.sql(
                 f"SELECT * EXCLUDE ({added}), {', '.join(lq.REPORT_COLUMNS)} FROM selection "
                 "ORDER BY negotiated_rate").fetchall()
+            # and as a view of the rows (the CLI's report): the same rows and types again
+            q.select_rates(con, q.params(["99213"], year=2025))
+            lq.basis_view(con, "selection", bound, lq.REPORT_COLUMNS, is_exact=is_exact)
+            view = con.sql("SELECT * FROM selection ORDER BY negotiated_rate")
+            assert view.fetchall() == selected[-1]
+            assert view.types == con.sql(sql.replace("selection", "selection_rows")).types
+            con.execute("DROP VIEW selection")
+            con.execute("DROP TABLE selection_rows")
     finally:
         con.close()
     assert found[0] == found[1] and len(found[0]) == 8

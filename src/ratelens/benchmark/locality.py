@@ -248,6 +248,14 @@ def attach_medicare(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
     lq.attach_basis(con, table, bound, None if is_export else lq.REPORT_COLUMNS)
 
 
+def medicare_view(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
+                  default_year: int | None) -> None:
+    """Make ``table`` a view of its rows with the columns :func:`attach_medicare` adds for a
+    report (``locality_queries.basis_view``: no update of every row, the basis joined by
+    each query reading the view)."""
+    lq.basis_view(con, table, _basis_params(con, prices, default_year), lq.REPORT_COLUMNS)
+
+
 def medicare_select(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
                     default_year: int | None) -> str:
     """The SELECT of ``table``'s rows with the report's basis columns (those
