@@ -266,10 +266,25 @@ def test_the_exact_key_join_gives_the_same_rows(warehouse: Warehouse) -> None:
                 "ORDER BY negotiated_rate").fetchall()
             # and as a view of the rows (the CLI's report): the same rows and types again
             q.select_rates(con, q.params(["99213"], year=2025))
-            lq.basis_view(con, "selection", bound, lq.REPORT_COLUMNS, is_exact=is_exact)
+            assert lq.basis_view(con, "selection", bound, lq.REPORT_COLUMNS,
+                                 is_exact=is_exact) == is_exact  # no two keys share a hash
             view = con.sql("SELECT * FROM selection ORDER BY negotiated_rate")
             assert view.fetchall() == selected[-1]
             assert view.types == con.sql(sql.replace("selection", "selection_rows")).types
+            con.execute("DROP VIEW selection")
+            con.execute("DROP TABLE selection_rows")
+            # keys of several rows (95: TIN-only, 110: NPIs not in NPPES; 95 doubled, then
+            # every row under 150 doubled): the reasons counted from the keys' rows are those
+            # counted over the rows, 4 and 2
+            q.select_rates(con, q.params(["99213"], year=2025))
+            for below in (100, 150):
+                con.execute("INSERT INTO selection SELECT * FROM selection "
+                            f"WHERE negotiated_rate < {below}")
+            lq.basis_view(con, "selection", bound, lq.REPORT_COLUMNS, is_exact=is_exact)
+            reasons = lq.fetch(con, lq.national_reasons("selection"), {})
+            assert [(r["reason"][:8], r["n"]) for r in reasons] == [("TIN-only", 4),
+                                                                    ("the NPIs", 2)]
+            assert lq.fetch(con, lq.KEY_REASONS, {}) == reasons
             con.execute("DROP VIEW selection")
             con.execute("DROP TABLE selection_rows")
     finally:

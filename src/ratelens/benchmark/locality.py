@@ -249,11 +249,13 @@ def attach_medicare(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
 
 
 def medicare_view(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
-                  default_year: int | None) -> None:
+                  default_year: int | None) -> list[dict[str, Any]]:
     """Make ``table`` a view of its rows with the columns :func:`attach_medicare` adds for a
     report (``locality_queries.basis_view``: no update of every row, the basis joined by
-    each query reading the view)."""
-    lq.basis_view(con, table, _basis_params(con, prices, default_year), lq.REPORT_COLUMNS)
+    each query reading the view); the rows of ``locality_queries.national_reasons`` of it."""
+    bound = _basis_params(con, prices, default_year)
+    is_exact = lq.basis_view(con, table, bound, lq.REPORT_COLUMNS)
+    return lq.fetch(con, lq.national_reasons(table) if is_exact else lq.KEY_REASONS, {})
 
 
 def medicare_select(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,

@@ -30,7 +30,6 @@ from ratelens.sources.payers import unmapped_payers
 from ratelens.sources.rates import PLAUSIBLE_MAX
 from ratelens.warehouse import kept_queries as kq
 from ratelens.warehouse import kept_stats
-from ratelens.warehouse import locality_queries as lq
 from ratelens.warehouse import rate_queries as q
 from ratelens.warehouse.kept_index import KeptIndex
 from ratelens.warehouse.ledger import source_files
@@ -185,16 +184,15 @@ def _select(con: duckdb.DuckDBPyConnection, bound: dict[str, Any], prices: local
     every year are the table ``selection`` already)."""
     if kept is None:
         other_years = q.select_report_rates(con, bound)
-        # the queries of no basis column read the rows; then the two others read them joined
-        # with their basis (a view: two joins cost less than an update of every row)
+        # the queries of no basis column read the rows; then GROUP_STATS reads them joined
+        # with their basis (a view: a join costs less than an update of every row)
         states, missing, files, names, allowed = (
             q.fetch(con, q.STATE_STATS, bound), q.fetch(con, q.MISSING_FIELDS, bound)[0],
             q.fetch(con, q.FILES_USED, bound), q.fetch(con, q.PAYER_NAMES, bound),
             q.fetch(con, q.ALLOWED_FIGURES, bound))
-        locality.medicare_view(con, "selection", prices, year)
-        return other_years, _Selected(
-            q.fetch(con, q.GROUP_STATS, bound), states, missing, files, names,
-            lq.fetch(con, lq.national_reasons("selection"), {}), allowed)
+        reasons = locality.medicare_view(con, "selection", prices, year)
+        return other_years, _Selected(q.fetch(con, q.GROUP_STATS, bound), states, missing,
+                                      files, names, reasons, allowed)
     index = kept.get(key)
     if index is None:  # every row of the codes: no filter, no year
         if not is_selected:

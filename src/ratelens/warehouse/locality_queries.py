@@ -85,10 +85,12 @@ KEY_COLUMNS = (
 )  # fmt: skip
 _KEY = f"hash({', '.join(KEY_COLUMNS)})"
 
-# The distinct keys of the selected rows, each with its hash (the join key of the update).
+# The distinct keys of the selected rows, each with its hash (the join key of the update)
+# and its rows (KEY_REASONS).
 _KEYS = f"""
 CREATE OR REPLACE TEMP TABLE basis_keys AS
-SELECT *, {_KEY} AS basis_key FROM (SELECT DISTINCT {', '.join(KEY_COLUMNS)} FROM {{table}})
+SELECT *, {_KEY} AS basis_key FROM (
+    SELECT {', '.join(KEY_COLUMNS)}, count(*) AS n_rows FROM {{table}} GROUP BY ALL)
 """
 
 HAS_COLLISION = "SELECT count(*) <> count(DISTINCT basis_key) AS found FROM basis_keys"
@@ -303,15 +305,17 @@ def basis_select(con: duckdb.DuckDBPyConnection, table: str, bound: dict[str, An
 
 
 def basis_view(con: duckdb.DuckDBPyConnection, table: str, bound: dict[str, Any],
-               columns: tuple[str, ...], *, is_exact: bool = False) -> None:
+               columns: tuple[str, ...], *, is_exact: bool = False) -> bool:
     """Make ``table`` a view of its rows (the table renamed ``{table}_rows``) with the basis
     ``columns`` :func:`attach_basis` would add (the same values and types): no update of
     every row (1 M rows: ~1 s of CPU less; a query reading the view joins the basis again,
-    so only for a selection read by few queries of these columns, :func:`national_reasons`
-    and rate_queries.GROUP_STATS in a report)."""
+    so only for a selection read by few queries of these columns: rate_queries.GROUP_STATS
+    in a report). Whether the basis is joined on every key column (two keys share a hash):
+    if not, :data:`KEY_REASONS` gives :func:`national_reasons` of ``table`` without a join."""
     is_exact = _basis(con, table, bound, is_exact)
     con.execute(f"ALTER TABLE {table} RENAME TO {table}_rows")
     con.execute(f"CREATE TEMP VIEW {table} AS {_joined(f'{table}_rows', columns, is_exact)}")
+    return is_exact
 
 
 def _joined(table: str, columns: tuple[str, ...], is_exact: bool) -> str:
@@ -353,6 +357,15 @@ def national_reasons(table: str) -> str:
     """
 
 
+# national_reasons of the selection from its keys' rows (``basis_keys.n_rows``): no pass over
+# the rows; only when no two keys share a hash (rate_basis is keyed by the hash alone).
+KEY_REASONS = """
+SELECT b.medicare_locality_reason AS reason, CAST(sum(k.n_rows) AS BIGINT) AS n
+FROM basis_keys k JOIN rate_basis b USING (basis_key)
+WHERE b.medicare_locality_reason IS NOT NULL
+GROUP BY ALL ORDER BY n DESC, reason
+"""
+
 # The years of the selected rows (their files' last_updated_on), to price each at its year.
 RATE_YEARS = "SELECT DISTINCT try_cast(rate_year AS INTEGER) AS year FROM selection"
 
@@ -364,6 +377,6 @@ ORDER BY billing_code, payer, negotiated_rate, file_id, locator
 """
 
 
-__all__ = ["ANY_ZIP", "BASIS_COLUMNS", "EXPORT_ROWS", "FACILITY_POS", "KEY_COLUMNS",
+__all__ = ["ANY_ZIP", "BASIS_COLUMNS", "EXPORT_ROWS", "FACILITY_POS", "KEY_COLUMNS", "KEY_REASONS",
            "RATE_YEARS", "REPORT_COLUMNS", "WAGE_INDEX", "attach_basis", "basis_select",
            "basis_view", "fetch", "national_reasons"]
