@@ -69,3 +69,20 @@ def test_kept_rows_give_the_same_report_for_every_filter_without_reading_the_rat
             assert "77407" in read or filters != Filters()
         assert list(kept) == [("77407", y, None) for y in (2025, None) if y == year or y == 2025]
     assert 0 in counts and len(set(counts)) > 2  # filters that pick all, some and no rows
+
+
+def test_the_usual_cli_report_reads_the_rates_once(wh: CountingWarehouse) -> None:
+    """No year asked, no row filter, no kept rows (``ratelens report CODE``): the rows of
+    every year it selects give the code's years of rates too; the same report as the one
+    with its year asked (whose years come from a read of their own)."""
+    wh.sent.clear()
+    usual = benchmark_code(wh, "77407")
+    read = [sql for sql, bound in wh.sent if "FROM rates" in sql
+            and "77407" in (bound or {}).values()]
+    assert len(read) == 1, read
+    assert usual.year == 2025 and usual.years_with_rates == (2025,)
+    wh.sent.clear()
+    asked = benchmark_code(wh, "77407", year=2025)
+    assert len([sql for sql, _ in wh.sent if "FROM rates" in sql]) == 2
+    assert _same(asked, usual) or dataclasses.replace(asked, year_note=None) == (
+        dataclasses.replace(usual, year_note=None, generated_at=asked.generated_at))

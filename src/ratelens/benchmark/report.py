@@ -87,15 +87,21 @@ def benchmark_code(
         is_selected = kept is not None and key not in kept and not (sides and key in sides)
         if is_selected:
             q.select_rates(con, q.params([code]), columns=q.KEPT_COLUMNS)
+        # the same for the usual CLI report (no row filter, no year asked): the rows of every
+        # year that select_report_rates selects give the years (its equivalents' added after)
+        is_all_years = (kept is None and sides is None and year is None
+                        and all(v is None for v in filters.row_filters().values()))
+        if is_all_years:
+            q.select_rates(con, q.params([code]), columns=q.REPORT_COLUMNS)
         years, medicare, prices = _medicare_side(con, code, year, filters.cbsa, sides,
-                                                 is_selected=is_selected)
+                                                 is_selected=is_selected or is_all_years)
         note = _year_note(code, year, years)
         codes = [code, *medicare.equivalent_codes]
         bound = q.params(codes, **filters.row_filters(), year=medicare.year)
         bound["outlier_ratio"] = float(config.setting("outlier_ratio"))
         bound["plausible_max"] = float(PLAUSIBLE_MAX)
         other_years, found = _select(con, bound, prices, medicare.year, kept, key,
-                                     is_selected=is_selected)
+                                     is_selected=is_selected or is_all_years)
         stats = found.stats
         pooled_median = stats[0]["pooled_median"] if stats else None  # over every row
         allowed = tuple(AllowedFigures(**{**r, "file_ids": tuple(r["file_ids"] or ())})
@@ -181,9 +187,12 @@ def _select(con: duckdb.DuckDBPyConnection, bound: dict[str, Any], prices: local
     """The codes' rows of other years, and what the report reads of its rows: by SQL over
     the rows selected from the rate parts with their Medicare basis, or from ``kept`` when
     given (read and put there first if missing; ``is_selected``: the asked code's rows of
-    every year are the table ``selection`` already)."""
+    every year are the table ``selection`` already: with no kept rows, of
+    :data:`~q.REPORT_COLUMNS`, its equivalents' rows added here)."""
     if kept is None:
-        other_years = q.select_report_rates(con, bound)
+        if is_selected and len(bound["codes"]) > 1:  # the asked code's rows are there
+            q.add_rates(con, q.params(bound["codes"][1:]), q.REPORT_COLUMNS)
+        other_years = q.select_report_rates(con, bound, is_selected=is_selected)
         # the queries of no basis column read the rows; then GROUP_STATS reads them joined
         # with their basis (a view: a join costs less than an update of every row)
         states, missing, files, names, allowed = (

@@ -290,17 +290,22 @@ WHERE rate_year IS NOT NULL AND rate_year <> $year GROUP BY ALL ORDER BY rate_ye
 
 
 def select_report_rates(
-    con: duckdb.DuckDBPyConnection, bound: dict[str, Any]
+    con: duckdb.DuckDBPyConnection, bound: dict[str, Any], *, is_selected: bool = False
 ) -> list[dict[str, Any]]:
     """``select_rates`` of a report (:data:`REPORT_COLUMNS`), and the :data:`OTHER_YEARS`
     rows. With no row filter but the year (the usual report), both come from one scan of
-    the rates: every year's rows are selected, the other years counted, then left out."""
+    the rates: every year's rows are selected, the other years counted, then left out.
+    ``is_selected``: ``selection`` holds those rows of every year already (no row filter)."""
     is_filtered = any(bound.get(k) is not None for k in ("payer", "state", "setting",
                                                           "billing_class", "modifier"))
+    if is_selected and is_filtered:
+        raise ValueError("rows of every year were selected for a filtered report")
     if not bound.get("year") or is_filtered:
-        select_rates(con, bound, columns=REPORT_COLUMNS)
+        if not is_selected:
+            select_rates(con, bound, columns=REPORT_COLUMNS)
         return _other_years(con, bound) if bound.get("year") else []
-    select_rates(con, {**bound, "year": None}, columns=REPORT_COLUMNS)
+    if not is_selected:
+        select_rates(con, {**bound, "year": None}, columns=REPORT_COLUMNS)
     other = fetch(con, _OTHER_SELECTED, bound)
     if other:
         con.execute("DELETE FROM selection WHERE rate_year IS NOT NULL AND rate_year <> $year",

@@ -16,9 +16,9 @@ from ratelens.warehouse.rate_queries import code_list
 # The distinct dates first (a dictionary-encoded column: the pattern then runs on a few
 # values, not on every row of the code: 1 M rows at 100 M, 0.23 s).
 RATE_YEARS = """
-SELECT DISTINCT CAST(left(last_updated_on, 4) AS INTEGER) AS year
-FROM (SELECT DISTINCT last_updated_on FROM {source} WHERE billing_code IN ({codes}))
-WHERE regexp_matches(last_updated_on, '^[0-9]{{4}}')
+SELECT DISTINCT CAST(left({column}, 4) AS INTEGER) AS year
+FROM (SELECT DISTINCT {column} FROM {source} WHERE billing_code IN ({codes}))
+WHERE regexp_matches({column}, '^[0-9]{{4}}')
 ORDER BY year DESC
 """
 PFS_YEARS = "SELECT DISTINCT year FROM pfs_rvu WHERE hcpcs = $code ORDER BY year DESC"
@@ -57,8 +57,8 @@ def code_years(
 ) -> CodeYears:
     """The years of ``code`` (rates of ``codes`` when given: the code and its equivalents).
     ``source``: ``rates``, or ``selection`` when the caller selected the codes' rows of every
-    year and filter there (``rate_queries.select_rates`` with ``last_updated_on``): the rate
-    parts are then not read again."""
+    year (``rate_queries.select_rates``: its ``rate_year``, the first 4 characters of
+    ``last_updated_on``): the rate parts are then not read again."""
     if source not in ("rates", "selection"):
         raise ValueError(f"unknown source of rate years {source!r}")
     return CodeYears(
@@ -72,7 +72,8 @@ def code_years(
 def _rate_years(codes: list[str], source: str) -> tuple[str, dict[str, object]]:
     """:data:`RATE_YEARS` of ``codes`` in ``source``, and its parameters."""
     listed, used = code_list(codes)
-    return RATE_YEARS.format(codes=listed, source=source), used
+    column = "last_updated_on" if source == "rates" else "rate_year"  # left(x, 4) of it
+    return RATE_YEARS.format(codes=listed, source=source, column=column), used
 
 
 def _years(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> tuple[int, ...]:
