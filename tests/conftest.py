@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # tests import shared_data (one data path)
+sys.path.insert(0, str(Path(__file__).parent))  # tests import data_paths (one data path)
 
 
 @pytest.fixture(autouse=True)

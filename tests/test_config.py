@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import ratelens
-from shared_data import TEST_DATA
+from data_paths import TEST_DATA
 
 BUNDLED = Path(ratelens.__file__).parent / "data"
 SAMPLES = {  # kind -> a real file of that kind: one reader of each family

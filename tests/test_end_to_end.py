@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from data_paths import TEST_DATA
 from ratelens.sample import bundled_files, sample_warehouse
-from shared_data import TEST_DATA
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "src" / "ratelens" / "data"

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from data_paths import TEST_DATA
 from ratelens.cli import app
 from ratelens.ingest import IngestOptions, ingest
 from ratelens.sources import registry
 from ratelens.warehouse import catalog
 from ratelens.warehouse.store import Warehouse
-from shared_data import TEST_DATA
 
 PLAN = TEST_DATA / "tic" / "examples" / "v2.2.0" / "in-network-rates"
 

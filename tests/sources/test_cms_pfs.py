@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 import ratelens
+from data_paths import TEST_DATA
 from ratelens.errors import FormatError, InputError, ValidationError
 from ratelens.sources import ReadContext
 from ratelens.sources.cms import hcpcs
 from ratelens.sources.cms import opps as cms_opps
 from ratelens.sources.cms import pfs as cms_pfs
-from shared_data import TEST_DATA
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
 ORIGINALS = TEST_DATA / "cms"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from data_paths import TEST_DATA
 from ratelens.errors import InputError
 from ratelens.sources import ReadContext, registry
 from ratelens.sources.files import sha256_file
-from shared_data import TEST_DATA
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "src" / "ratelens" / "data"

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 import ratelens
+from data_paths import TEST_DATA
 from ratelens.errors import ValidationError
 from ratelens.sources import ReadContext
 from ratelens.sources.cms.hcpcs import read_hcpcs, sniff_hcpcs
-from shared_data import TEST_DATA
 
 BUNDLED = Path(ratelens.__file__).parent / "data" / "cms"
 XLSX = TEST_DATA / "cms" / "hcpcs2019" / "HCPC2019_CONTR_ANWEB.xlsx"

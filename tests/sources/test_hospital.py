@@ -15,12 +15,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from data_paths import TEST_DATA
 from ratelens.errors import FormatError, ValidationError
 from ratelens.sources import ReadContext
 from ratelens.sources.files import read_head
 from ratelens.sources.hospital.reader import SOURCES, read, sniff_form, validate_file
 from ratelens.sources.rates import RATE_SCHEMA
-from shared_data import TEST_DATA
 
 DATA = TEST_DATA / "hospital"
 CMS_EXAMPLES = sorted((DATA / "cms" / "v2.x" / "examples").glob("*.[cj]s*")) + sorted(

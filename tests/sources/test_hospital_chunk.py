@@ -15,12 +15,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from data_paths import TEST_DATA
 from ratelens.errors import ValidationError
 from ratelens.sources import ReadContext
 from ratelens.sources.hospital.reader import read, validate_file
 from ratelens.sources.hospital.rows import rebatch
 from ratelens.sources.rates import RATE_SCHEMA
-from shared_data import TEST_DATA
 
 DATA = TEST_DATA / "hospital"
 HEAD_V2 = (

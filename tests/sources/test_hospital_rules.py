@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from data_paths import TEST_DATA
 from ratelens.errors import ValidationError
 from ratelens.sources import ReadContext
 from ratelens.sources.hospital.reader import read, validate_file
@@ -25,7 +26,6 @@ from ratelens.sources.hospital.rules import (
     parse_number,
     version_problem,
 )
-from shared_data import TEST_DATA
 
 FIXTURES = TEST_DATA / "hospital" / "cms-validator-fixtures"
 

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from data_paths import TEST_DATA
 from ratelens.errors import FormatError, InputError, ValidationError
 from ratelens.sources import ReadContext
 from ratelens.sources.files import read_head
@@ -25,7 +26,6 @@ from ratelens.sources.tic import reader as tic
 from ratelens.sources.tic import refs as tic_refs
 from ratelens.sources.tic import structure as tic_structure
 from ratelens.sources.tic.scan import KEPT_RAW, Scanner
-from shared_data import TEST_DATA
 
 DATA = TEST_DATA / "tic" / "examples"
 EXAMPLES = sorted(DATA.glob("*/*/*.json"))

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from data_paths import TEST_DATA
 from ratelens.sources import ReadContext, Source
 from ratelens.sources.files import sha256_file
 from ratelens.sources.rates import RATE_SCHEMA
@@ -19,7 +20,6 @@ from ratelens.sources.tic import reader as tic
 from ratelens.warehouse import catalog as cat
 from ratelens.warehouse import ledger, part_files, reference_text
 from ratelens.warehouse.store import Warehouse
-from shared_data import TEST_DATA
 
 IN_NETWORK = {s.kind: s for s in tic.SOURCES}["tic_in_network"]
 EXAMPLES = sorted((TEST_DATA / "tic" / "examples").glob("*/in-network-rates/*.json"))
