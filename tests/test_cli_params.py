@@ -3,8 +3,6 @@ every parameter of every command, and without importing pydantic for plain value
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +10,7 @@ import pytest
 import typer.main
 from typer._coercion import build_runtime_param
 
+from python_run import run_code
 from ratelens.cli import app
 from ratelens.cli_params import Coercion
 
@@ -99,9 +98,7 @@ def test_a_command_line_is_parsed_without_importing_pydantic(tmp_path: Path) -> 
         "    print(sorted(sub.params.items(), key=str))\n"
         "print('pydantic' in sys.modules)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    done = run_code(script)
     out = done.stdout.splitlines()
     assert "('year', 2025)" in out[0] and "('fmt', <DocFormat.json: 'json'>)" in out[0]
     assert f"('code_file', PosixPath('{codes}'))" in out[1] and "('limit', 3)" in out[1]

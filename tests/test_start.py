@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from data_paths import TEST_DATA
+from python_run import run_code
 from ratelens.cli import app
 from ratelens.ingest import IngestOptions, ingest
 from ratelens.sources import registry
@@ -45,8 +46,7 @@ def test_entry_point_runs_the_cli_with_blas_single_threaded() -> None:
         "print('OPENBLAS', os.environ['OPENBLAS_NUM_THREADS'])"
     )
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
+    done = run_code(code, env=env)
     assert "ingest" in done.stdout and "OPENBLAS 1" in done.stdout
 
 
@@ -60,8 +60,7 @@ def test_a_report_does_not_import_what_only_readers_and_the_web_use() -> None:
         " 'matplotlib', 'openpyxl', 'weasyprint', 'dask', 'pydantic', 'yaml')"
         " if m in sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=True)
+    done = run_code(code)
     assert done.stdout.strip() == "[]"
 
 
@@ -83,9 +82,7 @@ def test_a_report_imports_neither_pydantic_nor_yaml(tmp_path: Path) -> None:
         f"print(sorted(m for m in {UNUSED_BY_A_JSON_REPORT!r} if m in sys.modules),"
         " file=sys.stderr)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=120)  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    done = run_code(code, env=env, timeout=120)
     assert '"code": "77407"' in done.stdout
     assert done.stderr.splitlines()[-2:] == ["[]", "[]"]
 
@@ -118,9 +115,7 @@ def test_the_registry_tables_are_every_readers_tables_without_importing_readers(
         "assert [m.__name__ for m in registry.MODULES] == list(registry.READERS)\n"
         "print(registry.source('tic_in_network').kind, len(registry.SOURCES))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    done = run_code(code)
     assert done.stdout.splitlines() == ["[]", "tic_in_network 21"]
 
 
@@ -131,8 +126,7 @@ def test_a_json_render_imports_no_layout() -> None:
         "import ratelens.benchmark.report, ratelens.cli\n"
         f"print(sorted(m for m in {UNUSED_BY_A_JSON_REPORT!r} if m in sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=True)  # fmt: skip
+    done = run_code(code)
     assert done.stdout.strip() == "[]"
 
 
