@@ -34,7 +34,6 @@ from ratelens.sources.files import keep_big_buffers
 from ratelens.warehouse import catalog as cat
 from ratelens.warehouse import ledger, reference_text
 from ratelens.warehouse.ledger import LedgerEntry
-from ratelens.warehouse.part_files import write_parts
 
 CATALOG = "ratelens.duckdb"
 GRACE = timedelta(minutes=10)  # parts of a superseded load stay this long for readers
@@ -364,6 +363,9 @@ def stage_file(
     _drop_orphans(Path(home) / "staging", file_id)
     # A folder per ingest process: two ingests of one file read side by side.
     staging = Path(home) / "staging" / f"{file_id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    # imported here: pyarrow.parquet takes ~13 ms that a report does without (issue 18)
+    from ratelens.warehouse.part_files import write_parts
+
     reading_setup()
     is_collecting = gc.isenabled()
     gc.disable()  # readers make millions of short-lived objects and no cycles worth a pass
