@@ -36,6 +36,13 @@ DATA = Path(__file__).resolve().parents[2] / "src" / "ratelens" / "data"
 CODES = ["77407", "70450", "G6015", "77412", "70500", "99213"]  # the order items come in
 
 
+@pytest.fixture(autouse=True)
+def _row_group_per_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch of the small loads below its own row group (a part writer gathers batches
+    by part_files.GATHER_ROWS rows), so that a part has several, out of code order."""
+    monkeypatch.setattr(part_files, "GATHER_ROWS", 1)
+
+
 def _rows(n_per_code: int, seed: int) -> list[dict[str, Any]]:
     """One item per code, codes in file order (not sorted), a few prices each."""
     return [
