@@ -172,9 +172,11 @@ class GroupSpill:
 
     def used(self, ids: set[str]) -> Batches:
         """The kept rows whose provider_group_id is in ``ids``."""
+        self._write()
+        if not self.files:
+            return
         import pyarrow.compute as pc  # slow to import; only needed here
 
-        self._write()
         wanted = pa.array(sorted(ids), pa.string())
         for table, spill in self.files.items():
             spill.seek(0)

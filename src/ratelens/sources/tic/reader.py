@@ -37,6 +37,7 @@ from ratelens.sources.tic.codes import (
 from ratelens.sources.tic.groups import GroupSpill, group_rows
 from ratelens.sources.tic.items import read_items
 from ratelens.sources.tic.output import (  # noqa: F401 (SCHEMAS, TABLES: the module's API)
+    BATCH_ROWS,
     SCHEMAS,
     TABLES,
     Output,
@@ -74,6 +75,10 @@ from ratelens.sources.tic.toc import expand_toc, read_toc
 
 REFERENCE_BATCH = 1 << 21  # bytes of root provider references read at a time
 ITEM_BATCH = 1 << 22  # bytes of in_network items read at a time (fast path: tic_items)
+# With codes and raw references (RawReferences): bytes of the file scanned at most between
+# two reads of the kept items, each starting to parse the references they use, in a worker
+# thread while the scan goes on (not all at the end)
+USED_STEP = 1 << 24
 MAX_JOBS = 3  # batches of references being read at once
 REFERENCE_THREADS = 2  # threads reading them (taken back in file order)
 
@@ -105,6 +110,9 @@ class InNetwork:
         self.scanner: Scanner | None = None
         self.items: list[Block] = []  # in_network items not yet read (see flush_items)
         self.items_size = 0
+        self.items_at = 0  # file offset of the first item not read (flush_items)
+        self.resolved: list[References] = []  # used raw references parsed, to come out
+        self.held_rates: list[pa.RecordBatch] = []  # see flush_items
         self.refs: list[Block] = []  # references not yet sent to be read
         self.ref_ids: list[np.ndarray | None] = []  # their ids, if the compiled analysis read them
         self.refs_size = 0
@@ -126,6 +134,8 @@ class InNetwork:
                     self.on_event(event)
                     if self.out.is_full:
                         yield from self.out.batches()
+                    if self.resolved:
+                        yield from self.resolved_batches()
             except InputError:
                 self.flush_items()  # an error in the items or references before comes first
                 self.settle()
@@ -134,6 +144,7 @@ class InNetwork:
             self.settle()
             self.finish()
             yield from self.out.batches(final=True)
+            yield from self.resolved_batches()
             yield from self.kept.used(self.used)
         finally:
             self.kept.close()
@@ -151,8 +162,10 @@ class InNetwork:
                 self.settle()
             self.items.append(event_block(event))
             self.items_size += len(self.items[-1][0])
-            if self.items_size >= ITEM_BATCH:
-                self.flush_items()
+            at = int(self.items[-1][2][0])
+            if self.items_size >= ITEM_BATCH or (self.raw and at - self.items_at >= USED_STEP):
+                self.flush_items(is_step=self.items_size < ITEM_BATCH)
+                self.items_at = at
             return
         if self.items:
             self.flush_items()
@@ -179,11 +192,15 @@ class InNetwork:
 
     # -- in_network items
 
-    def flush_items(self) -> None:
+    def flush_items(self, is_step: bool = False) -> None:
         """Rows of the items met so far: as Arrow columns when the batch is plain and every
-        reference it uses is known (:mod:`ratelens.sources.tic.items`), else item by item."""
+        reference it uses is known (:mod:`ratelens.sources.tic.items`), else item by item.
+        ``is_step``: read early for the references its rates use (see USED_STEP); the
+        rates wait to come out as one batch with the next ones (add_rates)."""
         blocks, self.items, self.items_size = self.items, [], 0
         if not blocks:
+            if not is_step:
+                self.add_rates()
             return
         done = None
         if self.is_refs_read and not self.remote and self.root.schema is not None:
@@ -193,16 +210,30 @@ class InNetwork:
             if done is not None and not self.defined.has_all(done.references):
                 done = None  # a dangling reference: the item-by-item path says where
         if done is None:
+            self.add_rates()  # (file order)
             for block in blocks:
                 for data, index, offset in block_items(block):
                     self.item(data, index, offset)
+            self.start_used(self.used_text_ints())
             return
         if self.codes is not None:
             used = distinct(done.references)
             self.used_ints.append(used)
             self.used.update(map(str, used.tolist()))
+            self.start_used(used)
         self.check_rates(done.rates)
-        self.out.add_rooted_batch("rates", done.rates)
+        self.held_rates.append(done.rates)
+        if not is_step or sum(b.num_rows for b in self.held_rates) >= BATCH_ROWS:
+            self.add_rates()
+
+    def add_rates(self) -> None:
+        """The rates read as columns and held (flush_items), as one batch when they share a
+        schema (a Parquet row group each batch)."""
+        held, self.held_rates = self.held_rates, []
+        if len(held) > 1 and all(b.schema.equals(held[0].schema) for b in held):
+            held = [one_batch(held)]
+        for batch in held:
+            self.out.add_rooted_batch("rates", batch)
 
     def check_rates(self, rates: pa.RecordBatch) -> None:
         """Note the rates of a batch that are <= 0 or > PLAUSIBLE_MAX (loaded, flagged by the
@@ -366,15 +397,19 @@ class InNetwork:
         else:
             if self.codes is not None:  # the scanner gave the file's bytes (ids were read)
                 refs = [(one_a_line(t, s, e), first, s, e) for t, first, s, e in refs]
-            if self.pool is None:
-                self.pool = ThreadPoolExecutor(REFERENCE_THREADS, thread_name_prefix="refs")
-            job = self.pool.submit(
+            job = self.workers().submit(
                 _references, refs, self.ctx.file_id, self.is_shallow(), is_kept, is_raw
             )
         self.jobs.append((job, refs))
         while len(self.jobs) > MAX_JOBS:  # memory stays bounded: wait for the oldest
             job, refs = self.jobs.pop(0)
             self.take_references(job.result(), refs)
+
+    def workers(self) -> ThreadPoolExecutor:
+        """The threads reading references as columns (Arrow parses without the GIL)."""
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(REFERENCE_THREADS, thread_name_prefix="refs")
+        return self.pool
 
     def settle(self) -> None:
         """Take in every reference sent (in file order) before any other event counts: the
@@ -437,22 +472,38 @@ class InNetwork:
         else:
             self.keep_for_later(chk, obj, rid, where)
 
+    def start_used(self, used: np.ndarray) -> None:
+        """Start parsing the raw references of these ids (used by rates just read) that
+        no earlier rates used, in a worker thread (see RawReferences.start)."""
+        if self.raw and len(used):
+            self.raw.start(used, self.ctx.file_id, self.is_shallow(), self.workers())
+            # those of the rates read before: started a step ago, parsed by now (the rows
+            # come out at the same places of the read whatever the threads' pace)
+            self.resolved.extend(self.raw.done(keep=1))
+
+    def used_text_ints(self) -> np.ndarray:
+        """The ids used by rates read item by item that are integers."""
+        return np.array([int(r) for r in self.used_texts if is_int_text(r)], np.int64)
+
     def resolve_raw(self) -> None:
-        """Parse the raw references the kept rates use, as if kept when met."""
+        """Parse the raw references the kept rates use and no earlier batch of rates used
+        (see flush_items), as if kept when met; those not plain one by one, in file
+        order (the first error in the file is the one said)."""
         if not self.raw:
             return
-        texts = [int(r) for r in self.used_texts if is_int_text(r)]
-        used = np.concatenate([*self.used_ints, np.array(texts, np.int64)])
-        items = list(self.raw.select(used))
-        if not items:
-            return
-        done = read_references(_one_each(items), self.ctx.file_id, self.is_shallow())
-        if done is not None:
-            self.kept.add_serialized(done.groups.serialize(), done.npis.serialize())
-            return
-        for data, index, offset in items:
+        self.start_used(np.concatenate([*self.used_ints, self.used_text_ints()]))
+        self.resolved.extend(self.raw.done())
+        for data, index, offset in sorted(self.raw.not_plain, key=lambda item: item[2]):
             obj, chk, rid, where = self.parsed_reference(data, index, offset)
             self.keep_for_later(chk, obj, rid, where)
+
+    def resolved_batches(self) -> Batches:
+        """The rows of the used raw references parsed so far."""
+        resolved, self.resolved = self.resolved, []
+        for done in resolved:
+            for table, batch in (("provider_groups", done.groups), ("provider_npis", done.npis)):
+                if batch.num_rows:
+                    yield table, batch
 
     def emit_reference(self, chk: Checker, obj: dict, rid: str, where: str) -> None:
         network = chk.texts(obj, "network_name", where, self.root.schema == "v2")
@@ -518,6 +569,28 @@ class InNetwork:
             )
 
 
+def one_batch(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    """Batches of one schema as one. A dictionary column's dictionaries are put end to end
+    and each batch's indices shifted (Arrow does not unify dictionaries of lists, as the
+    rates' reference lists are); a value in two of them stays twice, harmless: a part
+    stores each row's value."""
+    columns = []
+    for i, field in enumerate(batches[0].schema):
+        chunks = [b.column(i) for b in batches]
+        if not pa.types.is_dictionary(field.type):
+            columns.append(pa.concat_arrays(chunks))
+            continue
+        import pyarrow.compute as pc  # (imported during the scan: read)
+
+        kind, shift, indices = field.type.index_type, 0, []
+        for chunk in chunks:
+            indices.append(pc.add(chunk.indices, pa.scalar(shift, kind)))
+            shift += len(chunk.dictionary)
+        dictionary = pa.concat_arrays([c.dictionary for c in chunks])
+        columns.append(pa.DictionaryArray.from_arrays(pa.concat_arrays(indices), dictionary))
+    return pa.RecordBatch.from_arrays(columns, schema=batches[0].schema)
+
+
 def _importing(module: str) -> threading.Thread:
     """A thread importing ``module`` now. A scan with wanted codes mostly waits for the
     threads inflating and analysing the file: an import it needs later (GIL-bound Python,
@@ -532,14 +605,6 @@ def _importing(module: str) -> threading.Thread:
 ReadReferences = tuple[
     References | None, tuple[pa.Buffer | None, pa.Buffer | None] | None, np.ndarray | None
 ]
-
-
-def _one_each(items: list[tuple[bytes, int, int]]) -> list[Block]:
-    """A block of each (raw reference, index, offset), as ``one_block`` makes it (its
-    arrays made for all at once: thousands of references)."""
-    starts = np.array([offset for _, _, offset in items], np.int64)
-    ends = starts + np.array([len(data) for data, _, _ in items], np.int64) - 1
-    return [(d, i, starts[j : j + 1], ends[j : j + 1]) for j, (d, i, _) in enumerate(items)]
 
 
 def _known_ids(ids: list[np.ndarray | None]) -> np.ndarray | None:

@@ -19,6 +19,7 @@ import io
 import os
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO, NamedTuple
 
 import numpy as np
@@ -106,8 +107,10 @@ class RawReferences:
     """References kept raw in a temporary file until the rates say which are used.
 
     With wanted codes, most references of a file are never used: they are only checked as
-    JSON and their ids read (``read_reference_ids``); the used ones are parsed at the end.
-    In memory: 20 bytes a reference (id, place in the file, length).
+    JSON and their ids read (``read_reference_ids``); the used ones are parsed when the
+    rates using them are read (``start``, in a worker thread while the scan goes on) and
+    at the end. In memory: 37 bytes a reference (id, place in the spill and in the file,
+    length, index, whether asked for).
     """
 
     def __init__(self) -> None:
@@ -117,6 +120,10 @@ class RawReferences:
         self.places: list[np.ndarray] = []  # where each one starts in the spill
         self.lengths: list[np.ndarray] = []
         self.blocks: list[tuple[int, int, int, int]] = []  # spill start, s0, first index, n
+        self.columns: tuple[np.ndarray, ...] | None = None  # see _columns
+        self.is_asked = np.zeros(0, np.bool_)  # per reference: parsed or being parsed
+        self.jobs: list[tuple[Future[References | None], list[tuple[bytes, int, int]]]] = []
+        self.not_plain: list[tuple[bytes, int, int]] = []  # used, to be read one by one
 
     def __bool__(self) -> bool:
         return bool(self.blocks)
@@ -126,6 +133,7 @@ class RawReferences:
         if self.spill is None:
             self.spill = tempfile.TemporaryFile(prefix="ratelens-refs-")  # noqa: SIM115 (closed by close)
         self.ids.append(ids)
+        self.columns = None
         for text, first, starts, ends in blocks:
             s0 = int(starts[0])
             self.spill.write(text)
@@ -134,27 +142,69 @@ class RawReferences:
             self.blocks.append((self.size, s0, first, len(starts)))
             self.size += len(text)
 
-    def select(self, wanted: np.ndarray) -> Iterator[tuple[bytes, int, int]]:
-        """(raw reference, index, file offset) of the references whose id is wanted."""
+    def _columns(self) -> tuple[np.ndarray, ...]:
+        """Each reference's id, place in the spill, length, index and file offset (made
+        once after the last ``add``: the rates ask for references many times)."""
+        if self.columns is None:
+            ids = np.concatenate(self.ids)
+            places, lengths = np.concatenate(self.places), np.concatenate(self.lengths)
+            self.ids, self.places, self.lengths = [ids], [places], [lengths]
+            spill_at, s0, first, n = np.array(self.blocks, np.int64).reshape(-1, 4).T
+            block = np.repeat(np.arange(len(n)), n)
+            firsts = np.cumsum(n) - n
+            index = first[block] + np.arange(len(ids)) - firsts[block]
+            self.columns = ids, places, lengths, index, s0[block] + places - spill_at[block]
+        return self.columns
+
+    def start(
+        self, used: np.ndarray, file_id: str, is_shallow: bool, pool: ThreadPoolExecutor
+    ) -> None:
+        """Parse, in ``pool``, the references whose id is in ``used`` (int64) that no
+        earlier call asked for; their rows come out of ``done``."""
         if self.spill is None or not self.size:
             return
-        ids = np.concatenate(self.ids)
-        places, lengths = np.concatenate(self.places), np.concatenate(self.lengths)
-        firsts = np.cumsum([0] + [b[3] for b in self.blocks])
-        k = np.flatnonzero(np.isin(ids, wanted))  # in spill order (computed at once: 8,000
-        b = np.searchsorted(firsts, k, side="right") - 1  # references cost 0.1 s one by one)
-        spill_at, s0, first = np.array([blk[:3] for blk in self.blocks], np.int64).T
-        index, offset = first[b] + k - firsts[b], s0[b] + places[k] - spill_at[b]
-        columns = (a.tolist() for a in (places[k], lengths[k], index, offset))
+        ids, places, lengths, index, offset = self._columns()
+        if len(self.is_asked) < len(ids):
+            self.is_asked = np.concatenate([self.is_asked, np.zeros(len(ids), np.bool_)])
+        # (computed at once: 8,000 references one by one cost 0.1 s)
+        k = np.flatnonzero(np.isin(ids, used) & ~self.is_asked[: len(ids)])
+        if not len(k):
+            return
+        self.is_asked[k] = True
+        columns = (a[k].tolist() for a in (places, lengths, index, offset))
         self.spill.flush()
         fd = self.spill.fileno()  # one pread each: half the time of seek and read (an mmap's
-        for at, n, i, o in zip(*columns, strict=True):  # read-ahead put most of the file in
-            yield os.pread(fd, n, at), i, o  # RSS: +290 MB with 1,000,000 references)
+        items = [  # read-ahead put most of the file in RSS: +290 MB with 1,000,000 references)
+            (os.pread(fd, n, at), i, o) for at, n, i, o in zip(*columns, strict=True)
+        ]
+        job = pool.submit(read_references, one_each(items), file_id, is_shallow)
+        self.jobs.append((job, items))
+
+    def done(self, keep: int = 0) -> Iterator[References]:
+        """Rows of the references asked for but the last ``keep`` batches, in the order
+        asked (waiting for them to be parsed). A batch that is not plain is added to
+        ``not_plain`` instead: the caller reads those one by one (the path with exact
+        errors)."""
+        while len(self.jobs) > keep:
+            job, items = self.jobs.pop(0)
+            done = job.result()
+            if done is None:
+                self.not_plain.extend(items)
+            else:
+                yield done
 
     def close(self) -> None:
         if self.spill is not None:
             self.spill.close()
             self.spill = None
+
+
+def one_each(items: list[tuple[bytes, int, int]]) -> list[Block]:
+    """A block of each (raw reference, index, offset), as ``one_block`` makes it (its
+    arrays made for all at once: thousands of references)."""
+    starts = np.array([offset for _, _, offset in items], np.int64)
+    ends = starts + np.array([len(data) for data, _, _ in items], np.int64) - 1
+    return [(d, i, starts[j : j + 1], ends[j : j + 1]) for j, (d, i, _) in enumerate(items)]
 
 
 def read_blocks(

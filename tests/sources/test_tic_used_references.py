@@ -1,0 +1,151 @@
+"""Raw references parsed while the scan goes on (``reader.USED_STEP``).
+
+With codes, a v2 file's references are kept raw until the rates say which are used. The
+kept items are read every ``USED_STEP`` bytes of the file, and the references their rates
+use start being parsed in a worker thread then, not all at the end. The rows, warnings
+and errors are those of a read that parses every used reference at the end; only the
+order of the provider rows may differ.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ratelens.errors import InputError
+from ratelens.sources import ReadContext
+from ratelens.sources.tic import reader as tic
+from ratelens.sources.tic import refs as tic_refs
+from ratelens.sources.tic.structure import has_native
+
+WANTED = frozenset({"77407", "77412"})
+
+
+def reference(i: int, odd: str) -> dict[str, Any]:
+    """A v2 root reference; ``odd`` makes it one Arrow's path declines (or bad JSON)."""
+    group = {"npi": [1000000000 + i, 1999999999], "tin": {"type": "ein", "value": f"{i}"}}
+    ref: dict[str, Any] = {"provider_group_id": i, "network_name": ["Net"]}
+    ref["provider_groups"] = [group]
+    if odd == "string npi":
+        group["npi"] = ["0012"]
+    elif odd == "no network":
+        del ref["network_name"]
+    elif odd == "nan name":
+        group["tin"]["business_name"] = "NaN Group"  # plain JSON, but Arrow's path declines
+    return ref
+
+
+def item(rng: random.Random, k: int, n_refs: int) -> dict[str, Any]:
+    code = rng.choice(["77407", "77412", "99213", "70010"])
+    price = {
+        "negotiated_type": "negotiated", "negotiated_rate": round(rng.uniform(10, 900), 2),
+        "expiration_date": "9999-12-31", "billing_class": "professional",
+        "setting": "outpatient", "service_code": ["11"],
+    }  # fmt: skip
+    rates = [
+        {"provider_references": rng.sample(range(1, n_refs + 1), 3), "negotiated_prices": [price]}
+        for _ in range(2)
+    ]
+    return {
+        "negotiation_arrangement": "ffs", "name": f"item {k}", "billing_code_type": "CPT",
+        "billing_code_type_version": "2024", "description": "d", "billing_code": code,
+        "negotiated_rates": rates,
+    }  # fmt: skip
+
+
+def tic_file(tmp_path: Path, seed: int, odd: dict[int, str], bad: tuple[int, ...] = ()) -> Path:
+    """References first (``odd``: id -> how it is odd; ``bad``: ids whose reference is not
+    JSON), then 120 items, a third or so wanted."""
+    rng = random.Random(seed)
+    n_refs = 60
+    refs = [json.dumps(reference(i, odd.get(i, ""))) for i in range(1, n_refs + 1)]
+    for i in bad:
+        refs[i - 1] = refs[i - 1].replace('"network_name"', '"x": [1,], "network_name"')
+    items = [json.dumps(item(rng, k, n_refs)) for k in range(120)]
+    head = '{"reporting_entity_name": "P", "reporting_entity_type": "x", "version": "2.0.0", '
+    head += '"last_updated_on": "2024-01-01", '
+    text = head + '"provider_references": [' + ", ".join(refs) + '], "in_network": ['
+    path = tmp_path / f"f{seed}.json"
+    path.write_text(text + ", ".join(items) + "]}")
+    return path
+
+
+def outcome(path: Path, *, is_lenient: bool = False) -> object:
+    """Each table's rows (sorted: the order of provider rows may differ), the warnings,
+    or the error."""
+    ctx = ReadContext(path=str(path), file_id="f" * 64, codes=WANTED, is_lenient=is_lenient)
+    tables: dict[str, list[str]] = {}
+    try:
+        for table, batch in tic.InNetwork(ctx, chunk_size=4096).read():
+            tables.setdefault(table, []).extend(json.dumps(r) for r in batch.to_pylist())
+    except InputError as err:
+        return type(err).__name__, str(err)
+    return {t: sorted(rows) for t, rows in tables.items()}, ctx.warnings
+
+
+def steps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Read in steps of 1 byte (each wanted item's references asked for when met); the
+    number of references asked for at each start."""
+    asked: list[int] = []
+    real = tic_refs.RawReferences.start
+
+    def start(self: tic_refs.RawReferences, *args: Any) -> None:
+        before = int(self.is_asked.sum())
+        real(self, *args)
+        asked.append(int(self.is_asked.sum()) - before)
+
+    monkeypatch.setattr(tic_refs.RawReferences, "start", start)
+    monkeypatch.setattr(tic, "USED_STEP", 1)
+    return asked
+
+
+CASES = {
+    "plain": {},
+    "declined": {5: "string npi", 17: "nan name", 40: "string npi"},
+    "no network": {9: "no network", 33: "nan name"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("is_lenient", [False, True])
+def test_used_references_read_in_steps_give_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, is_lenient: bool
+) -> None:
+    path = tic_file(tmp_path, 3, CASES[case])
+    at_end = outcome(path, is_lenient=is_lenient)
+    asked = steps(monkeypatch)
+    in_steps = outcome(path, is_lenient=is_lenient)
+    assert in_steps == at_end
+    if has_native():  # (ids read by the compiled analysis: references kept raw)
+        assert len([n for n in asked if n]) > 3  # asked for in several steps
+    if isinstance(at_end, tuple) and isinstance(at_end[0], dict):
+        assert len(at_end[0]["provider_groups"]) > 20  # most references used
+
+
+def test_rates_of_steps_come_out_as_one_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rates read early for their references wait for the next ones: one Parquet row
+    group, not one a step."""
+    path = tic_file(tmp_path, 4, {})
+    steps(monkeypatch)
+    ctx = ReadContext(path=str(path), file_id="f" * 64, codes=WANTED)
+    batches = [b for t, b in tic.InNetwork(ctx, chunk_size=4096).read() if t == "rates"]
+    assert len(batches) == 1 and batches[0].num_rows > 40
+
+
+@pytest.mark.parametrize("bad", [(7,), (50, 7), (7, 50)])
+def test_first_bad_used_reference_in_the_file_is_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: tuple[int, ...]
+) -> None:
+    """Used references that are not JSON: the error names the first one in the file,
+    whichever step asked for it first."""
+    path = tic_file(tmp_path, 5, {20: "string npi"}, bad)
+    at_end = outcome(path)
+    assert at_end[0] == "FormatError" and "provider_references[6]" in str(at_end[1])
+    steps(monkeypatch)
+    assert outcome(path) == at_end
