@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -158,6 +159,30 @@ def test_a_report_opens_the_catalog_once(tmp_path: Path, monkeypatch: pytest.Mon
     assert result.exit_code == 0, result.output
     assert opened == [tmp_path / "ratelens.duckdb"]
     assert '"code": "27447"' in result.stdout
+
+
+def test_a_report_makes_one_duckdb_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's query connection reads the catalog attached to itself: no second
+    DuckDB instance is made and closed for the catalog (~20 ms, issue 18)."""
+    monkeypatch.setenv("RATELENS_HOME", str(tmp_path))
+    runner = CliRunner()
+    example = PLAN / "in-network-rates-all-negotiated-types-sample.json"  # 27447 in it
+    assert runner.invoke(app, ["ingest", str(example)]).exit_code == 0
+    gc.enable()  # ingest leaves it off (cli._main)
+    made: list[object] = []
+    real = duckdb.connect
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        made.append(args[0] if args else kwargs.get("database", ":memory:"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", counted)
+    result = runner.invoke(app, ["report", "27447", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"code": "27447"' in result.stdout
+    assert made == [":memory:"]
 
 
 def test_a_kept_catalog_read_serves_one_connect_only(tmp_path: Path) -> None:
