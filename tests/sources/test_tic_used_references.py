@@ -126,18 +126,6 @@ def test_used_references_read_in_steps_give_the_same_rows(
         assert len(at_end[0]["provider_groups"]) > 20  # most references used
 
 
-def test_rates_of_steps_come_out_as_one_batch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Rates read early for their references wait for the next ones: one Parquet row
-    group, not one a step."""
-    path = tic_file(tmp_path, 4, {})
-    steps(monkeypatch)
-    ctx = ReadContext(path=str(path), file_id="f" * 64, codes=WANTED)
-    batches = [b for t, b in tic.InNetwork(ctx, chunk_size=4096).read() if t == "rates"]
-    assert len(batches) == 1 and batches[0].num_rows > 40
-
-
 @pytest.mark.parametrize("bad", [(7,), (50, 7), (7, 50)])
 def test_first_bad_used_reference_in_the_file_is_the_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: tuple[int, ...]

@@ -37,7 +37,6 @@ from ratelens.sources.tic.codes import (
 from ratelens.sources.tic.groups import GroupSpill, group_rows
 from ratelens.sources.tic.items import read_items
 from ratelens.sources.tic.output import (  # noqa: F401 (SCHEMAS, TABLES: the module's API)
-    BATCH_ROWS,
     SCHEMAS,
     TABLES,
     Output,
@@ -112,7 +111,6 @@ class InNetwork:
         self.items_size = 0
         self.items_at = 0  # file offset of the first item not read (flush_items)
         self.resolved: list[References] = []  # used raw references parsed, to come out
-        self.held_rates: list[pa.RecordBatch] = []  # see flush_items
         self.refs: list[Block] = []  # references not yet sent to be read
         self.ref_ids: list[np.ndarray | None] = []  # their ids, if the compiled analysis read them
         self.refs_size = 0
@@ -164,7 +162,7 @@ class InNetwork:
             self.items_size += len(self.items[-1][0])
             at = int(self.items[-1][2][0])
             if self.items_size >= ITEM_BATCH or (self.raw and at - self.items_at >= USED_STEP):
-                self.flush_items(is_step=self.items_size < ITEM_BATCH)
+                self.flush_items()  # (the part writer gathers small batches)
                 self.items_at = at
             return
         if self.items:
@@ -192,15 +190,11 @@ class InNetwork:
 
     # -- in_network items
 
-    def flush_items(self, is_step: bool = False) -> None:
+    def flush_items(self) -> None:
         """Rows of the items met so far: as Arrow columns when the batch is plain and every
-        reference it uses is known (:mod:`ratelens.sources.tic.items`), else item by item.
-        ``is_step``: read early for the references its rates use (see USED_STEP); the
-        rates wait to come out as one batch with the next ones (add_rates)."""
+        reference it uses is known (:mod:`ratelens.sources.tic.items`), else item by item."""
         blocks, self.items, self.items_size = self.items, [], 0
         if not blocks:
-            if not is_step:
-                self.add_rates()
             return
         done = None
         if self.is_refs_read and not self.remote and self.root.schema is not None:
@@ -210,7 +204,6 @@ class InNetwork:
             if done is not None and not self.defined.has_all(done.references):
                 done = None  # a dangling reference: the item-by-item path says where
         if done is None:
-            self.add_rates()  # (file order)
             for block in blocks:
                 for data, index, offset in block_items(block):
                     self.item(data, index, offset)
@@ -222,18 +215,7 @@ class InNetwork:
             self.used.update(map(str, used.tolist()))
             self.start_used(used)
         self.check_rates(done.rates)
-        self.held_rates.append(done.rates)
-        if not is_step or sum(b.num_rows for b in self.held_rates) >= BATCH_ROWS:
-            self.add_rates()
-
-    def add_rates(self) -> None:
-        """The rates read as columns and held (flush_items), as one batch when they share a
-        schema (a Parquet row group each batch)."""
-        held, self.held_rates = self.held_rates, []
-        if len(held) > 1 and all(b.schema.equals(held[0].schema) for b in held):
-            held = [one_batch(held)]
-        for batch in held:
-            self.out.add_rooted_batch("rates", batch)
+        self.out.add_rooted_batch("rates", done.rates)
 
     def check_rates(self, rates: pa.RecordBatch) -> None:
         """Note the rates of a batch that are <= 0 or > PLAUSIBLE_MAX (loaded, flagged by the
@@ -567,28 +549,6 @@ class InNetwork:
                 f"{self.path}: {n:,} negotiated_rate values written as text, read as numbers "
                 f"(first at {first})"
             )
-
-
-def one_batch(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
-    """Batches of one schema as one. A dictionary column's dictionaries are put end to end
-    and each batch's indices shifted (Arrow does not unify dictionaries of lists, as the
-    rates' reference lists are); a value in two of them stays twice, harmless: a part
-    stores each row's value."""
-    columns = []
-    for i, field in enumerate(batches[0].schema):
-        chunks = [b.column(i) for b in batches]
-        if not pa.types.is_dictionary(field.type):
-            columns.append(pa.concat_arrays(chunks))
-            continue
-        import pyarrow.compute as pc  # (imported during the scan: read)
-
-        kind, shift, indices = field.type.index_type, 0, []
-        for chunk in chunks:
-            indices.append(pc.add(chunk.indices, pa.scalar(shift, kind)))
-            shift += len(chunk.dictionary)
-        dictionary = pa.concat_arrays([c.dictionary for c in chunks])
-        columns.append(pa.DictionaryArray.from_arrays(pa.concat_arrays(indices), dictionary))
-    return pa.RecordBatch.from_arrays(columns, schema=batches[0].schema)
 
 
 def _importing(module: str) -> threading.Thread:
