@@ -283,6 +283,10 @@ def mutate(obj: dict, rng: random.Random, ids: list[int]) -> dict:
                     "1",
                     99999,
                     Raw(str(2**64)),
+                    Raw("02"),
+                    Raw("0"),
+                    Raw("12345678901234567890"),
+                    Raw("1E2"),
                 ]
             ),
         ]
@@ -636,6 +640,9 @@ DECLINED = {
     "decimal id": ("[1, 2]", "[1, 2.0]"),
     "exponent id": ("[1, 2]", "[1, 2e0]"),
     "id past int64": ("[1, 2]", "[9223372036854775808]"),
+    "20-digit id": ("[1, 2]", "[12345678901234567890]"),
+    "upper exponent id": ("[1, 2]", "[1, 2E0]"),
+    "leading zero id": ("[1, 2]", "[1, 02]"),
     "text id": ("[1, 2]", '["1"]'),
     "null id": ("[1, 2]", "[null]"),
     "trailing comma": ("[1, 2]", "[1, 2,]"),
@@ -663,6 +670,7 @@ NOT_JSON = {  # orjson refuses these: False (the item-by-item path must say wher
     "bad escape", "raw control character", "lone high surrogate", "lone low surrogate",
     "bad low surrogate", "overflow", "negative overflow", "NaN", "Infinity", "leading zero",
     "bare dot", "no integer part", "plus sign", "trailing comma", "infinite unknown",
+    "leading zero id",
 }  # fmt: skip
 
 

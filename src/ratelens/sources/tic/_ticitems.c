@@ -66,6 +66,12 @@ static int grow(Buf *b, size_t extra) {
     return OK;
 }
 
+/* Room for n bytes in all (a hint made before parsing: a buffer still grows as needed).
+ * Growing a buffer by realloc copies it and touches new pages: on batches of the bench
+ * file, the copies were 6 % of the parser's instructions until buffers were sized up front
+ * from the batch's bytes (reserve_rows). */
+static int reserve(Buf *b, size_t n) { return n > b->cap ? grow(b, n - b->len) : OK; }
+
 static inline int put(Buf *b, const void *src, size_t n) {
     if (b->len + n > b->cap) TRY(grow(b, n));
     if (n) memcpy(b->p + b->len, src, n);
@@ -155,6 +161,7 @@ typedef struct {
 } Cur;
 
 static inline void ws(Cur *c) {
+    if (c->p < c->end && *c->p > ' ') return; /* the usual case: no white space */
     while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
         c->p++;
 }
@@ -645,21 +652,39 @@ static int price(Parser *ps, Cur *c, const Row *row) {
     return put(&ps->rows, row, sizeof *row);
 }
 
-/* provider_references: plain integers in [0, 2^63), kept as written and as int64. */
+/* A provider reference at c->p: a plain integer in [0, 2^63) (no sign, fraction, exponent
+ * or leading zero, at most 19 digits), else DECLINE, as number() and the checks on its
+ * token would say (a leading zero ends the token: the next byte is then declined). */
+static int reference_id(Cur *c, int64_t *id) {
+    const uchar *p = c->p, *end = c->end;
+    uint64_t m = 0;
+    if (p >= end || *p < '0' || *p > '9') return DECLINE;
+    if (*p == '0')
+        p++;
+    else
+        for (; p < end && *p >= '0' && *p <= '9'; p++) {
+            if (p - c->p == 19) return DECLINE;
+            m = m * 10 + (uint64_t)(*p - '0');
+        }
+    if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) return DECLINE;
+    if (m > (uint64_t)INT64_MAX) return DECLINE;
+    *id = (int64_t)m, c->p = p;
+    return OK;
+}
+
+/* provider_references: plain integers in [0, 2^63), kept as int64 (their text is their
+ * value's: see unique_refs); refs.items counts them. */
 static int references(Parser *ps, Cur *c) {
     int first = 1, done = 0;
     TRY(expect(c, '['));
     for (;;) {
         TRY(next_elem(c, &first, &done));
         if (done) return list_end(&ps->refs, 1);
-        Num n;
-        TRY(number(c, &n));
-        /* an integer of at most 19 digits (no leading zero): n.m is its exact value */
-        if (!n.is_int || n.is_neg || n.len > 19 || n.m > (uint64_t)INT64_MAX) return DECLINE;
-        int64_t id = (int64_t)n.m;
+        int64_t id;
+        TRY(reference_id(c, &id));
         TRY(put(&ps->ids, &id, sizeof id));
-        TRY(put(&ps->refs.items.data, n.s, n.len));
-        TRY(str_end(&ps->refs.items, 1));
+        if (ps->refs.items.n == INT32_MAX) return DECLINE;
+        ps->refs.items.n++;
     }
 }
 
@@ -885,6 +910,16 @@ static int item(Parser *ps, const uchar *s, const uchar *end, int64_t index) {
  * values of the batch (in order of first slot) and each row's index among them, so Parquet
  * stores the dictionary as given instead of hashing every row's copy. */
 
+/* The decimal text of v >= 0 at p; the end of it. */
+static char *decimal(char *p, int64_t v) {
+    char tmp[24];
+    int n = 0;
+    do tmp[n++] = (char)('0' + v % 10), v /= 10;
+    while (v);
+    while (n) *p++ = tmp[--n];
+    return p;
+}
+
 static inline uint64_t fnv(uint64_t h, const char *p, size_t n) {
     for (size_t i = 0; i < n; i++) h = (h ^ (uchar)p[i]) * 0x100000001b3ull;
     return h;
@@ -933,8 +968,9 @@ static int unique_str(const StrCol *from, StrCol *dict, int32_t *map) {
 }
 
 /* The distinct lists of references of from's slots into dict; map[slot]: its entry. Lists
- * are compared as their int64 ids (parallel to from's strings): a reference's text is its
- * value's (plain integers: no sign, fraction, exponent or leading zero). */
+ * are compared as their int64 ids (from's items count them), and written as their decimal
+ * texts: a reference's text is its value's (plain integers: no sign, fraction, exponent or
+ * leading zero, see reference_id). */
 static int unique_refs(const ListCol *from, const int64_t *ids, ListCol *dict, int32_t *map) {
     Seen t;
     int rc = seen_init(&t, from->n);
@@ -955,8 +991,8 @@ static int unique_refs(const ListCol *from, const int64_t *ids, ListCol *dict, i
         }
         t.at[i] = (uint32_t)s + 1; /* its first slot */
         for (int32_t u = a; u < b && rc == OK; u++) {
-            int32_t da = at32(&from->items.off, u), db = at32(&from->items.off, u + 1);
-            rc = put(&dict->items.data, from->items.data.p + da, (size_t)(db - da));
+            char text[24];
+            rc = put(&dict->items.data, text, (size_t)(decimal(text, ids[u]) - text));
             if (rc == OK) rc = str_end(&dict->items, 1);
         }
         if (rc == OK) rc = list_end(dict, 1);
@@ -1009,15 +1045,6 @@ static int expand_list(ListCol *to, const ListCol *from, const Row *rows, size_t
     return OK;
 }
 
-static char *decimal(char *p, int64_t v) {
-    char tmp[24];
-    int n = 0;
-    do tmp[n++] = (char)('0' + v % 10), v /= 10;
-    while (v);
-    while (n) *p++ = tmp[--n];
-    return p;
-}
-
 static int locators(StrCol *to, const Row *rows, size_t n) {
     char text[128];
     for (size_t r = 0; r < n; r++) {
@@ -1065,10 +1092,13 @@ static int expand(Parser *ps, Out *o) {
     for (int i = 0; i < O_PRICE; i++) TRY(str_init(&o->str[i]));
     for (int i = 0; i < L_PRICE; i++) TRY(list_init(&o->list[i]));
     o->list[L_BUNDLED].is_nullable = 1;
+    TRY(reserve(&o->str[O_LOCATOR].off, 4 * n + 4));
+    TRY(reserve(&o->str[O_LOCATOR].data, 64 * n)); /* "in_network[i]...": ~55 bytes */
     TRY(locators(&o->str[O_LOCATOR], rows, n));
     for (int i = 0; i < N_ITEM_STR; i++)
         TRY(dictionary(&o->str[O_ITEM + i], &o->entries[O_ITEM + i], &ps->item[i], NULL,
                        ps->item[i].n, rows, n));
+    TRY(reserve(&o->list[L_BUNDLED].off, 4 * n + 4));
     TRY(expand_list(&o->list[L_BUNDLED], &ps->contained, rows, n, 0));
     static const int64_t NO_IDS[1];
     const int64_t *ids = ps->ids.p ? (const int64_t *)ps->ids.p : NO_IDS;
@@ -1091,7 +1121,28 @@ static int expand(Parser *ps, Out *o) {
     return OK;
 }
 
-static int parser_init(Parser *ps) {
+/* The row-level buffers sized for the rows that size bytes of items may give: a price is
+ * ~250 bytes of JSON in the bench file and at least ~70 (its required keys); a reference
+ * ~5 bytes, at least 2. These are hints (see reserve): the virtual memory asked for beyond
+ * what is written is never touched. */
+static int reserve_rows(Parser *ps, size_t size) {
+    size_t rows = size / 128 + 16, ids = size / 16 + 16;
+    TRY(reserve(&ps->rows, rows * sizeof(Row)));
+    TRY(reserve(&ps->rate, rows * sizeof(double)));
+    for (int i = 0; i < N_PRICE_STR; i++) {
+        TRY(reserve(&ps->price[i].off, 4 * rows + 4));
+        TRY(reserve(&ps->price[i].data, 16 * rows));
+    }
+    for (int i = 0; i < N_FEW; i++) TRY(reserve(&ps->few[i].entries, 4 * rows));
+    for (int i = 0; i < N_PRICE_LIST; i++) {
+        TRY(reserve(&ps->plist[i].off, 4 * rows + 4));
+        TRY(reserve(&ps->plist[i].items.off, 16 * rows + 4));
+        TRY(reserve(&ps->plist[i].items.data, 8 * rows));
+    }
+    return reserve(&ps->ids, 8 * ids);
+}
+
+static int parser_init(Parser *ps, size_t size) {
     ps->price[P_SETTING].is_nullable = ps->price[P_ADDL].is_nullable = 1;
     ps->plist[0].is_nullable = ps->plist[1].is_nullable = ps->contained.is_nullable = 1;
     for (int i = 0; i < N_ITEM_STR; i++) TRY(str_init(&ps->item[i]));
@@ -1101,7 +1152,8 @@ static int parser_init(Parser *ps) {
     TRY(str_init(&ps->bundled));
     TRY(str_init(&ps->covered));
     TRY(list_init(&ps->contained));
-    return list_init(&ps->refs);
+    TRY(list_init(&ps->refs));
+    return reserve_rows(ps, size);
 }
 
 static void parser_free(Parser *ps) {
@@ -1286,8 +1338,10 @@ static PyObject *parse_items(PyObject *self, PyObject *args) {
         goto done;
     }
     if (take_inputs(seq, in, n_in) < 0 || take_codes(codes, &ps, &keep) < 0) goto done;
+    size_t size = 0; /* bytes of the items */
+    for (Py_ssize_t b = 0; b < n_in; b++) size += (size_t)in[b].text.len;
     Py_BEGIN_ALLOW_THREADS
-    rc = parser_init(&ps);
+    rc = parser_init(&ps, size);
     if (rc == OK) rc = parse_all(&ps, in, n_in, &o);
     Py_END_ALLOW_THREADS
     if (rc == NOMEM)
