@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import sys
 
 
 def main() -> None:
@@ -29,6 +30,10 @@ def main() -> None:
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     gc.disable()
     signal.signal(signal.SIGINT, _interrupted_at_start)  # until a command runs (cli._main)
+    if sys.argv[1:2] == ["ingest"]:  # its TiC file inflated beside the imports (tic.early)
+        from ratelens.sources.tic.early import inflate_early
+
+        inflate_early(sys.argv[1:])
     from ratelens.cli import main as cli_main
 
     try:

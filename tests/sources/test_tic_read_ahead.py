@@ -1,6 +1,8 @@
-"""Reading a TiC file ahead (``scan.read_ahead``, ``ingest.read_ahead``): while a command
-imports, its first file is inflated and analysed in threads; the scanner made later takes
-those chunks. Whatever was read ahead, the events, rows and errors are those of a plain read.
+"""Reading a TiC file ahead (``inflate.read_early``, ``scan.read_ahead``,
+``ingest.read_ahead``): while a command imports, its first file is inflated (from the
+command's first step) and analysed (once the codes are known) in a thread; the scanner made
+later takes those chunks. Whatever was read ahead, the events, rows and errors are those of
+a plain read.
 """
 
 from __future__ import annotations
@@ -11,17 +13,21 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from python_run import run_code
 from ratelens.errors import FormatError, InputError
 from ratelens.ingest import IngestOptions, ingest, read_ahead
 from ratelens.sources import ReadContext
 from ratelens.sources import files as source_files
+from ratelens.sources.tic import inflate as tic_inflate
 from ratelens.sources.tic import reader as tic
 from ratelens.sources.tic import scan as tic_scan
 from ratelens.sources.tic.codes import needles
+from ratelens.sources.tic.early import inflate_early, ingest_arguments
 from ratelens.sources.tic.scan import Scanner
 from ratelens.sources.tic.structure import has_native
 from ratelens.warehouse.store import Warehouse
@@ -118,7 +124,7 @@ def test_events_read_ahead_are_those_of_a_plain_read(
     """Taken, not read again: the file is even gone once its read started. Bounded, the
     read ahead analyses a few chunks and the scanner the rest."""
     if is_bounded:
-        monkeypatch.setattr(tic_scan, "READ_AHEAD", 2 * size)
+        monkeypatch.setattr(tic_inflate, "READ_AHEAD", 2 * size)
     path = tic_file(tmp_path)
     plain = events(path, size, codes)
     ahead(path, size, codes)
@@ -184,7 +190,7 @@ def test_broken_json_same_error(tmp_path: Path) -> None:
 
 def test_a_read_ahead_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks wait for the scanner in a bounded queue: READ_AHEAD bytes of them at most."""
-    monkeypatch.setattr(tic_scan, "READ_AHEAD", 20 * 64)
+    monkeypatch.setattr(tic_inflate, "READ_AHEAD", 20 * 64)
     path = tic_file(tmp_path, n_refs=3000)
     plain = events(path, 64, WANTED)
     ahead(path, 64, WANTED)
@@ -277,3 +283,151 @@ def test_cli_ingest_takes_the_early_read(tmp_path: Path, monkeypatch: pytest.Mon
         cli.main()
     assert done.value.code == 0 and isinstance(taken[0], tic_scan.ReadAhead)
     assert rows(Path(os.environ["RATELENS_HOME"])) == {str(path): 20}
+
+
+# ---------------------------------------------------------------------------- read early
+
+
+def early_read(path: Path, size: int = tic_scan.CHUNK) -> tic_inflate.ReadAhead:
+    """Start inflating ``path`` as ``ratelens ingest`` does first (no analyser yet)."""
+    tic_inflate.read_early(str(path), size)
+    read = source_files._AHEAD[str(path)][1]
+    assert isinstance(read, tic_inflate.ReadAhead) and read.analyse is None
+    return read
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    for _ in range(200):
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError("not reached in 4 s")
+
+
+@pytest.mark.parametrize("size", [64, 4096])
+@pytest.mark.parametrize("codes", [WANTED, None])
+@pytest.mark.parametrize("is_bounded", [False, True])
+def test_an_early_read_attached_gives_the_events_of_a_plain_read(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    size: int,
+    codes: frozenset[str] | None,
+    is_bounded: bool,
+) -> None:
+    """Inflated before the codes are known, analysed once they are (the chunks inflated
+    meanwhile first), taken by the scanner: the file is gone by then. Bounded, it waits
+    with READ_AHEAD bytes inflated until an analyser comes."""
+    if is_bounded:
+        monkeypatch.setattr(tic_inflate, "READ_AHEAD", 3 * size)
+    path = tic_file(tmp_path)
+    plain = events(path, size, codes)
+    read = early_read(path, size)
+    time.sleep(0.1)  # (bounded: inflating stops at 3 chunks, none analysed nor queued)
+    assert read.chunks.out.qsize() == 0
+    ahead(path, size, codes)
+    assert source_files._AHEAD[str(path)][1] is read and read.analyse is not None
+    wait_until(lambda: read.chunks.out.qsize() >= (3 if is_bounded else 1))
+    path.unlink()
+    assert events(path, size, codes) == plain
+    assert not source_files._AHEAD and not reading_threads()
+
+
+def test_an_early_read_of_another_kind_of_file_waits(tmp_path: Path) -> None:
+    """Its first HEAD_BYTES do not look like an in-network file's: nothing more is inflated
+    unless an analyser comes all the same (then it reads on: the events of a plain read)."""
+    path = tic_file(tmp_path, n_refs=3000)
+    text = gzip.decompress(path.read_bytes()).replace(b'"in_network"', b'"out_of_network"')
+    path.write_bytes(gzip.compress(text.replace(b'"provider_references"', b'"references"')))
+    plain = events(path, 64, WANTED)
+    read = early_read(path, 64)
+    wait_until(lambda: read.sniff is None)  # sniffed: not in-network
+    time.sleep(0.1)
+    assert read.n_inflated == source_files.HEAD_BYTES // 64  # what the sniff needed
+    assert read.chunks.out.qsize() == 0 and read.chunks.thread.is_alive()  # waiting
+    ahead(path, 64, WANTED)
+    path.unlink()
+    assert events(path, 64, WANTED) == plain
+
+
+def test_an_early_read_not_taken_is_stopped(tmp_path: Path) -> None:
+    path = tic_file(tmp_path)
+    early_read(path, 64)
+    early_read(path, 64)  # (the first one is stopped)
+    ahead(path, 4096, WANTED)  # chunks of another size: not attached, stopped
+    assert source_files._AHEAD[str(path)][1].analyse is not None
+    source_files.stop_reading_ahead()
+    early_read(path, 64)
+    source_files.stop_reading_ahead()  # never attached (ingest's end)
+    assert not source_files._AHEAD and not reading_threads()
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.9])
+def test_an_early_read_of_a_truncated_gzip_same_error(tmp_path: Path, cut: float) -> None:
+    path = tic_file(tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * cut)])
+    with pytest.raises(InputError) as plain:
+        events(path, 4096, WANTED)
+    early_read(path, 4096)
+    ahead(path, 4096, WANTED)
+    path.unlink()
+    with pytest.raises(InputError) as taken:
+        events(path, 4096, WANTED)
+    assert str(taken.value) == str(plain.value) and "gzip" in taken.value.expected
+
+
+def test_ingest_arguments_as_typer_reads_them(tmp_path: Path) -> None:
+    path, other = tic_file(tmp_path), tic_file(tmp_path, name="g")
+    code_file = tmp_path / "codes.txt"
+    code_file.write_text("77407\n")
+    args = ["--code-file", str(code_file), "--codes=77407", str(path), "--lenient", str(other)]
+    assert ingest_arguments(args) == (
+        [str(path), str(other)],
+        {"--code-file": str(code_file), "--codes": "77407"},
+    )
+    assert ingest_arguments([str(path), "--help"]) is None
+    for argv, started in (
+        (["ingest", "--codes", "77407", str(path)], True),
+        (["ingest", str(path), "--kind", "tic_in_network"], True),
+        (["ingest", str(path), "--kind", "tic_allowed_amounts"], False),
+        (["ingest", str(path), "--workers", "2"], False),
+        (["ingest", "--code-file", str(code_file)], False),  # (its value is not a file to read)
+        (["ingest", str(tmp_path / "missing.json.gz")], False),
+        (["ingest", "https://example.org/in-network.json.gz"], False),
+        (["report", str(path)], False),
+    ):
+        inflate_early(argv)
+        assert (str(path) in source_files._AHEAD) == started, argv
+        source_files.stop_reading_ahead()
+    assert not reading_threads()
+
+
+def test_ratelens_ingest_inflates_first_and_takes_that_read(tmp_path: Path) -> None:
+    """The command's first step starts the read (before typer and numpy are imported);
+    the analysis is attached once the codes are known and the scanner takes that read."""
+    path = tic_file(tmp_path)
+    code = f"""
+import sys
+from ratelens.sources import files
+from ratelens.sources.tic import inflate
+started, taken = [], []
+read_early, take = inflate.read_early, inflate.ReadAhead.take
+def early(path):
+    started.append(("numpy" in sys.modules, "typer" in sys.modules))
+    read_early(path)
+    started.append(files._AHEAD[path][1])
+def taking(read):
+    taken.append(read)
+    return take(read)
+inflate.read_early, inflate.ReadAhead.take = early, taking
+sys.argv = ["ratelens", "ingest", {str(path)!r}, "--codes", "77407"]
+from ratelens._start import main
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+print(started[0], taken == [started[1]])
+"""
+    env = dict(os.environ, RATELENS_HOME=str(tmp_path / "home"))
+    assert run_code(code, env=env).stdout.split("\n")[-2] == "(False, False) True"
+    assert rows(tmp_path / "home") == {str(path): 20}

@@ -20,27 +20,26 @@ from __future__ import annotations
 
 import contextlib
 import json
-import queue
 import re
-import sys
-import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
-from typing import Any, BinaryIO, Literal, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import orjson
-from isal import igzip_lib
 
 from ratelens.errors import FormatError, InputError, RatelensError, ValidationError
-from ratelens.sources.files import (
-    GZIP_MAGIC,
-    fetch_failure,
-    gzip_error,
-    is_read_ahead,
-    keep_ahead,
-    keep_big_buffers,
-    open_raw,
-    take_ahead,
+from ratelens.sources.files import fetch_failure, is_read_ahead, keep_ahead, take_ahead
+from ratelens.sources.tic.inflate import (  # noqa: F401 (READ_AHEAD, SWITCH: settings of reads)
+    CHUNK,
+    READ_AHEAD,
+    SWITCH,
+    ReadAhead,
+    at,
+    file_chunks,
+    in_thread,
+    open_file,
+    read_position,
+    take_early,
 )
 from ratelens.sources.tic.structure import (
     Analysis,
@@ -49,12 +48,7 @@ from ratelens.sources.tic.structure import (
     has_native,
 )
 
-RAW_BLOCK = 1 << 20  # compressed bytes read at a time (~7 MB of JSON)
-CHUNK = 1 << 21  # bytes analysed at a time (a multiple of 64; 2 MB measured best)
 MAX_ROOT_TEXT = 1 << 24  # a root-level scalar longer than this is not a TiC file
-QUEUED = 8  # chunks made ahead of the reader by a thread
-READ_AHEAD = 128 << 20  # bytes a read started ahead (read_ahead) holds before it is taken
-SWITCH = 0.0005  # seconds: the switch interval while a read started ahead is not taken
 
 # Events: ("value", key, bytes, offset) | ("item", key, index, bytes, offset)
 #         | ("items", key, first index, text, starts, ends) (``bulk`` arrays: see _block)
@@ -70,11 +64,6 @@ Event = (
     | tuple[Literal["items"], str, int, bytes, np.ndarray, np.ndarray, np.ndarray | None]
 )
 Chunks = Generator[tuple[bytes, int, int], None, None]
-
-
-def at(offset: int, where: str | None = None) -> str:
-    """A locator: ``byte 1,204,333 (in_network[5812])``."""
-    return f"byte {offset:,}" + (f" ({where})" if where else "")
 
 
 # ---------------------------------------------------------------------------- inflating
@@ -97,8 +86,8 @@ def read_chunks(
     if ahead is not None:
         raw, chunks, analyse = ahead.raw, ahead.chunks, ahead.take()
     else:
-        raw = _open(path)
-        chunks = in_thread(lambda: _blocks(path, raw, size), "ratelens-inflate")
+        raw = open_file(path)
+        chunks = in_thread(lambda: file_chunks(path, raw, size), "ratelens-inflate")
     n_read = 0  # compressed bytes consumed so far
     try:
         while True:
@@ -109,7 +98,7 @@ def read_chunks(
             except RatelensError:
                 raise
             except Exception as exc:  # a URL that stops answering, a failing disk: say so
-                where = f"compressed byte {_position(raw, n_read):,}"
+                where = f"compressed byte {read_position(raw, n_read):,}"
                 found, expected = fetch_failure(exc), "the rest of the file"
                 raise InputError(path, where, expected, found, retryable=True) from exc
             n_read += item[1]
@@ -120,65 +109,6 @@ def read_chunks(
     finally:
         chunks.close()
         raw.close()
-
-
-def _open(path: str) -> BinaryIO:
-    keep_big_buffers()
-    return open_raw(path)
-
-
-_WAITING: list[float] = []  # one a ReadAhead not yet taken: the switch interval it saw
-
-
-class ReadAhead:
-    """A file being inflated, and its chunks analysed, in threads before a scanner takes
-    them (:func:`read_ahead`): up to ``READ_AHEAD`` bytes of analysed chunks wait.
-
-    Until it is taken, the interpreter's switch interval is ``SWITCH``: the command's
-    thread runs Python (imports) and these threads need the GIL after each of their C
-    calls, several times a chunk; at the default 5 ms a wait, that halves their pace.
-    """
-
-    def __init__(self, path: str, size: int, analyse: Callable[[bytes], Any]) -> None:
-        self.raw, self.analyse = _open(path), analyse
-        self.is_taken = threading.Event()
-        _WAITING.append(sys.getswitchinterval())  # the first: the interval before any
-        sys.setswitchinterval(min(_WAITING[0], SWITCH))
-        self.is_waiting = True
-        self.chunks = in_thread(
-            lambda: self._analysed(_blocks(path, self.raw, size)),
-            "ratelens-inflate",
-            max(READ_AHEAD // size, QUEUED),
-        )
-
-    def _analysed(self, chunks: Chunks) -> Generator[tuple, None, None]:
-        """Inflated chunks, analysed in the same thread until the read is taken (one thread
-        beside the command's: on 2 cores a third one took CPU from the command's thread)."""
-        with contextlib.closing(chunks):
-            for item in chunks:
-                yield item if self.is_taken.is_set() else (*item, self.analyse(item[0]))
-
-    def take(self) -> Callable[[bytes], Any]:
-        """Hand the read to a scanner: the chunks not yet analysed come as they are (it
-        analyses them itself, with the analyser returned: the state of one document goes
-        on), and fewer wait."""
-        self.is_taken.set()
-        self.chunks.resize(QUEUED)
-        self._switch_back()
-        return self.analyse
-
-    def close(self) -> None:
-        self._switch_back()
-        self.chunks.close()
-        self.raw.close()
-
-    def _switch_back(self) -> None:
-        if not self.is_waiting:
-            return
-        self.is_waiting = False
-        before = _WAITING.pop(0) if len(_WAITING) == 1 else _WAITING.pop()
-        if not _WAITING:
-            sys.setswitchinterval(before)
 
 
 def read_ahead(path: str, needles: Needles | None, ids: bool, size: int = CHUNK) -> None:
@@ -195,171 +125,20 @@ def read_ahead(path: str, needles: Needles | None, ids: bool, size: int = CHUNK)
     settings = _settings(needles, ids, size)
     if not has_native() or "://" in path or is_read_ahead(path, settings):
         return
-    try:
-        read = ReadAhead(path, size, analyser(needles, None, ids))
-    except (OSError, RatelensError):
-        return  # the scanner opens it again and says what is wrong
+    analyse = analyser(needles, None, ids)
+    read = take_early(path, size)  # inflating since the command started (read_early)?
+    if read is not None:
+        read.attach(analyse)
+    else:
+        try:
+            read = ReadAhead(path, size, analyse)
+        except (OSError, RatelensError):
+            return  # the scanner opens it again and says what is wrong
     keep_ahead(path, settings, read)
 
 
 def _settings(needles: Needles | None, ids: bool, size: int) -> tuple:
     return size, None if needles is None else tuple(needles.needles), ids
-
-
-def _position(raw: BinaryIO, at_least: int) -> int:
-    """How far a file was read (where a read failed), or ``at_least`` if it cannot say."""
-    try:
-        return max(int(raw.tell()), at_least)
-    except (OSError, ValueError):
-        return at_least
-
-
-_END = object()
-
-
-class Piped:
-    """The items of a generator, made ahead in a thread that starts at once (its exceptions
-    come through in order); ``close()`` stops the thread, taken from or not."""
-
-    def __init__(
-        self, make: Callable[[], Generator[Any, None, None]], name: str, size: int
-    ) -> None:
-        self.out: queue.Queue[Any] = queue.Queue(maxsize=size)
-        self.stop = threading.Event()
-        self.is_done = False
-        self.thread = threading.Thread(target=self._work, args=(make,), name=name, daemon=True)
-        self.thread.start()
-
-    def __iter__(self) -> Piped:
-        return self
-
-    def __next__(self) -> Any:
-        if self.is_done:
-            raise StopIteration
-        item = self.out.get()
-        if isinstance(item, BaseException):
-            self.is_done = True
-            raise item
-        if item is _END:
-            self.is_done = True
-            raise StopIteration
-        return item
-
-    def resize(self, size: int) -> None:
-        """Hold at most ``size`` items from now on."""
-        with self.out.mutex:
-            self.out.maxsize = size
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
-
-    def _put(self, item: Any) -> bool:
-        while not self.stop.is_set():
-            try:
-                self.out.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _work(self, make: Callable[[], Generator[Any, None, None]]) -> None:
-        try:
-            with contextlib.closing(make()) as items:
-                for item in items:
-                    if not self._put(item):
-                        return
-            self._put(_END)
-        except BaseException as exc:  # handed over to the reading thread
-            self._put(exc)
-
-
-def in_thread(
-    make: Callable[[], Generator[Any, None, None]], name: str, size: int = QUEUED
-) -> Piped:
-    """The items of ``make()``, produced ahead in a thread (exceptions come through)."""
-    return Piped(make, name, size)
-
-
-def _blocks(path: str, raw: BinaryIO, size: int) -> Chunks:
-    magic = raw.read(2)
-    if magic != GZIP_MAGIC:
-        return _fixed(_plain(raw, magic, size), size)
-    return _fixed(_inflate(path, raw, magic, size), size)
-
-
-def _plain(raw: BinaryIO, head: bytes, size: int) -> Iterator[tuple[bytes, int]]:
-    yield head, len(head)
-    while block := raw.read(size - (len(head) % size)):
-        yield block, len(block)
-        head = b""
-
-
-def _inflate(path: str, raw: BinaryIO, head: bytes, size: int) -> Iterator[tuple[bytes, int]]:
-    """Inflate one or more concatenated gzip members, in pieces that end at multiples of
-    ``size`` (so chunks are cut without copies).
-
-    ISA-L's ``IgzipDecompressor`` keeps unconsumed input itself (``isal_zlib``'s
-    ``unconsumed_tail`` is a copy per call) and, measured, is 1.6x faster and holds the GIL
-    far less: with a Python thread busy beside it, 20 MB took 0.05 s against 0.39 s.
-    """
-    dec = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
-    n_out = n_in = 0  # content bytes out, compressed bytes in before ``block``
-    pending = head  # input read but not yet given to the decompressor
-    while True:
-        block = b""
-        if dec.needs_input:
-            block = pending or raw.read(RAW_BLOCK)
-            pending = b""
-            if not block:
-                raise FormatError(
-                    path, at(n_out), "a complete gzip stream", "end of file (truncated)"
-                )
-        try:
-            data = dec.decompress(block, size - n_out % size)
-        except igzip_lib.error as exc:  # type: ignore[misc]  # isal's stub types error as an instance
-            raise gzip_error(path, exc, raw, n_in, block, n_out) from exc
-        n_out += len(data)
-        if not dec.eof:
-            n_in += len(block)
-            yield data, len(block)
-            continue
-        unused = dec.unused_data
-        n_in += len(block) - len(unused)
-        yield data, len(block) - len(unused)
-        pending = _next_member(path, unused, raw, n_out)
-        if not pending:
-            return
-        dec = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
-
-
-def _next_member(path: str, unused: bytes, raw: BinaryIO, n_out: int) -> bytes:
-    """Bytes of the next gzip member, or b"" at the end (zero padding is allowed)."""
-    rest = unused or raw.read(RAW_BLOCK)
-    while rest and not rest.strip(b"\0"):
-        rest = raw.read(RAW_BLOCK)
-    if rest and not rest.startswith(GZIP_MAGIC[: len(rest)]):
-        raise FormatError(path, at(n_out), "the end of the gzip data", "trailing garbage")
-    return rest
-
-
-def _fixed(blocks: Iterator[tuple[bytes, int]], size: int) -> Chunks:
-    """Re-cut blocks to ``size`` bytes; the last one padded to a multiple of 64."""
-    pieces: list[bytes] = []
-    n_have = n_comp = 0
-    for data, n in blocks:
-        n_comp += n
-        while data:
-            take = min(len(data), size - n_have)
-            pieces.append(data if take == len(data) else data[:take])
-            data = data[take:] if take < len(data) else b""
-            n_have += take
-            if n_have == size:
-                yield pieces[0] if len(pieces) == 1 else b"".join(pieces), n_comp, 0
-                pieces, n_have, n_comp = [], 0, 0
-    last = b"".join(pieces)
-    pad = (-len(last)) % 64 or (0 if last else 64)
-    yield last + b" " * pad, n_comp, pad
 
 
 # ---------------------------------------------------------------------------- root text
