@@ -3,8 +3,10 @@ by code, and a writer failure loads nothing."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -269,6 +271,7 @@ def test_rates_keep_billing_code_statistics_for_pruning(
     monkeypatch.setattr(tic_output, "BATCH_ROWS", 50)
     monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
     monkeypatch.setattr(part_files, "GATHER_ROWS", 120)
+    monkeypatch.setattr(part_files, "IDLE_SECONDS", 60)  # no early write on a busy machine
     monkeypatch.setattr(part_files, "WRITER_THREADS", 1)
     batches = read_batches(in_network_file(tmp_path / "in.json", 7), 4096)
     part_files.write_parts(iter(batches), tmp_path / "parts")
@@ -289,11 +292,44 @@ def test_rates_keep_billing_code_statistics_for_pruning(
     assert len(rates) > len(sizes) > 2 and all(n >= 120 for n in sizes[:-1])
 
 
+def test_gathered_batches_are_written_while_no_batch_comes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that keeps few rows (--codes) hands batches far apart: what is gathered is
+    written while the writer waits, not all after the read; the rows are the same."""
+    monkeypatch.setattr(tic_output, "BATCH_ROWS", 50)
+    monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
+    monkeypatch.setattr(part_files, "IDLE_SECONDS", 0.01)
+    monkeypatch.setattr(part_files, "WRITER_THREADS", 1)
+    rates = given(read_batches(in_network_file(tmp_path / "in.json", 8), 4096), "rates")
+    first, later = rates[:2], rates[2:]
+    written_before: list[int] = []
+
+    def slow_read():
+        yield from (("rates", b) for b in first)
+        time.sleep(0.5)  # the writer waits: it writes the first batches meanwhile
+        path = tmp_path / "parts" / "rates.parquet"
+        written_before.append(path.stat().st_size)
+        yield from (("rates", b) for b in later)
+
+    counts, _ = part_files.write_parts(slow_read(), tmp_path / "parts")
+    part = pq.ParquetFile(tmp_path / "parts" / "rates.parquet")
+    sizes = [part.metadata.row_group(g).num_rows for g in range(part.num_row_groups)]
+    n_first = sum(b.num_rows for b in first)
+    assert n_first in itertools.accumulate(sizes)  # a row group ends with the first batches
+    assert written_before[0] > 4  # more than the file's magic number: the first row group
+    assert [f.name for f in written(tmp_path / "parts", "rates")] == ["rates.parquet"]
+    expected = stored(rates)
+    assert plain(filled(part.read(), expected.schema)).equals(plain(expected))
+    assert counts["rates"] == sum(b.num_rows for b in rates)
+
+
 def test_row_group_rows_cuts_row_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tic_output, "BATCH_ROWS", 200)
     monkeypatch.setattr(tic, "ITEM_BATCH", 16384)
     batches = read_batches(in_network_file(tmp_path / "in.json", 3), 16384)
     monkeypatch.setattr(part_files, "ROW_GROUP_ROWS", 64)
+    monkeypatch.setattr(part_files, "IDLE_SECONDS", 60)
     _, parts = part_files.write_parts(iter(batches), tmp_path / "parts")
     n = part_files.WRITER_THREADS
     for i in range(n):

@@ -31,6 +31,11 @@ ROW_GROUP_ROWS: int | None = None
 # (every code is in every one of them, see compact.py, which writes 50,000-row groups in code
 # order). The writer holds at most one gathering more (~40 MB).
 GATHER_ROWS = 131_072
+# ... unless no batch came for IDLE_SECONDS: then what is gathered is written meanwhile (a
+# read that keeps few rows, with --codes, would else encode them all after the read, in the
+# command's tail: 0.045-0.055 s on the 200 MB reference-heavy bench file). A full read hands
+# a batch every ~15 ms.
+IDLE_SECONDS = 0.05
 
 # Threads encoding Parquet during an ingest, each writing its own part of a table. Once a
 # writer took 7.0 s of CPU on the 1 GB bench file against 4.5 s for the reading thread, and
@@ -93,7 +98,7 @@ class PartWriter:
             (self.files[-1][1] if self.files else self._open(stored)).write_batch(stored)
         self.row_group_size = row_group_size
         if not self.files or not _is_null(stored, self.files[-1][2]):
-            self._write_gathered()
+            self.write_gathered()
             self._open(stored)
         _, parquet, left_out = self.files[-1]
         kept = stored.drop_columns(left_out) if left_out else stored
@@ -103,9 +108,9 @@ class PartWriter:
         self.n_gathered += kept.num_rows
         self.rows[-1] += stored.num_rows
         if self.n_gathered >= GATHER_ROWS:
-            self._write_gathered()
+            self.write_gathered()
 
-    def _write_gathered(self) -> None:
+    def write_gathered(self) -> None:
         """Write the gathered batches to the last file: one table, the dictionaries of its
         columns unified (the Parquet writer stores a chunk's dictionary as given only when
         it is the one of the chunk before)."""
@@ -135,7 +140,7 @@ class PartWriter:
 
     def close(self) -> None:
         try:
-            self._write_gathered()
+            self.write_gathered()
         finally:
             for _, parquet, _ in self.files:
                 parquet.close()
@@ -258,7 +263,7 @@ def _writer(jobs: queue.Queue[tuple[str, pa.RecordBatch] | None], folder: Path, 
             failed: list[BaseException]) -> None:
     writers: dict[str, PartWriter] = {}
     try:
-        while (job := jobs.get()) is not None:
+        while (job := _next_job(jobs, writers)) is not None:
             if failed:
                 continue  # drain: the reader stops at its next batch
             table, batch = job
@@ -277,3 +282,16 @@ def _writer(jobs: queue.Queue[tuple[str, pa.RecordBatch] | None], folder: Path, 
             except BaseException as exc:  # as a write's
                 failed.append(exc)
             files[table] = w.written()
+
+
+def _next_job(
+    jobs: queue.Queue[tuple[str, pa.RecordBatch] | None], writers: dict[str, PartWriter]
+) -> tuple[str, pa.RecordBatch] | None:
+    """The next batch to write (None: the end); the gathered batches are written while
+    waiting for it longer than IDLE_SECONDS."""
+    try:
+        return jobs.get(timeout=IDLE_SECONDS)
+    except queue.Empty:
+        for w in writers.values():
+            w.write_gathered()
+        return jobs.get()
