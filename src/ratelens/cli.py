@@ -8,6 +8,8 @@ twice while it builds the commands, and string annotations are evaluated anew ea
 
 import functools
 import gc
+import os
+import re
 import signal
 import sys
 from enum import StrEnum
@@ -34,7 +36,8 @@ app = typer.Typer(
 )
 # Text from data files reaches these consoles: every value is escaped (rich.markup.escape)
 # and emoji codes (":x:") are left as written. rich is imported when the first message is
-# said (~20 ms a JSON report to stdout does without).
+# said to a terminal (~20 ms a JSON report to stdout does without, and an ingest's or an
+# error's lines to a file or pipe: see _say).
 _state: dict[str, bool] = {"debug": "--debug" in sys.argv[1:]}
 
 
@@ -46,6 +49,36 @@ def _err() -> "Console":
     return Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
 
 
+def _say(markup: str) -> None:
+    """A message on stderr (rich markup). To anything but a terminal rich writes the text
+    of the markup, unstyled and unwrapped: a line whose text is plain (printable, no
+    bracket or backslash left once its colour tags are taken off) is written as that text
+    without importing rich (~20 ms); anything else, or rich told to style (FORCE_COLOR...),
+    goes through rich."""
+    text = _COLOUR_TAGS.sub("", markup)
+    if "[" in text or "\\" in text or not text.isprintable() or _is_styled():
+        _err().print(markup)
+        return
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+_COLOUR_TAGS = re.compile(r"\[/?(?:red|green|yellow|cyan|white)\]")
+# what makes rich treat stderr as a terminal, or size it, whatever it is (rich.console)
+_RICH_ENVIRON = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS",
+                 "JUPYTER_LINES")
+
+
+def _is_styled() -> bool:
+    """Whether rich could write stderr otherwise than as bare text."""
+    if any(name in os.environ for name in _RICH_ENVIRON):
+        return True
+    try:
+        return sys.stderr.isatty()
+    except ValueError:  # closed
+        return True
+
+
 def _out() -> "Console":
     from rich.console import Console
 
@@ -54,6 +87,8 @@ def _out() -> "Console":
 
 def escape(text: str) -> str:
     """``text`` with rich markup escaped, so it prints as written."""
+    if "[" not in text and not text.endswith("\\"):
+        return text  # what rich.markup.escape gives back, without importing rich
     from rich.markup import escape as rich_escape
 
     return rich_escape(text)
@@ -119,12 +154,12 @@ def _warehouse(*, to_query: bool = False) -> Any:
 
     wh, is_empty = open_warehouse_state(_home(), to_query=to_query)
     if wh.is_sample:
-        _err().print(
+        _say(
             "[yellow]Nothing ingested yet: using the bundled sample data "
             f"(RATELENS_HOME={escape(str(_home()))}).[/yellow]"
         )
     elif is_empty:
-        _err().print("[yellow]Nothing loaded: every file tried failed (see `ratelens sources`)."
+        _say("[yellow]Nothing loaded: every file tried failed (see `ratelens sources`)."
                   "[/yellow]")
     return wh
 
@@ -135,7 +170,7 @@ def _emit(data: str | bytes, output: Path | None) -> None:
             output.write_bytes(data.encode() if isinstance(data, str) else data)
         except OSError as exc:
             raise EnvironmentFailure(f"cannot write {output}: {exc.strerror or exc}") from exc
-        _err().print(f"wrote {escape(str(output))}")
+        _say(f"wrote {escape(str(output))}")
     elif isinstance(data, bytes):
         sys.stdout.buffer.write(data)
     else:
@@ -214,6 +249,8 @@ def ingest(
         from ratelens.scale import ingest_distributed
 
         results = ingest_distributed(wh, paths, options, scheduler=scheduler, n_workers=workers)
+    elif config.is_quiet():  # no progress bar: no console made (rich not imported, ~20 ms)
+        results = run(wh, paths, options, None)
     else:
         with progress_factory(_err()) as factory:
             results = run(wh, paths, options, factory)
@@ -221,11 +258,11 @@ def ingest(
     for r in results:
         failed += r.status == "failed"
         colour = {"loaded": "green", "skipped": "cyan", "failed": "red"}.get(r.status, "white")
-        _err().print(f"[{colour}]{r.status}[/{colour}] {escape(r.path)}: {escape(r.message)}")
+        _say(f"[{colour}]{r.status}[/{colour}] {escape(r.path)}: {escape(r.message)}")
         for w in r.warnings[:20]:
-            _err().print(f"  warning: {escape(w)}")
+            _say(f"  warning: {escape(w)}")
         if len(r.warnings) > 20:
-            _err().print(f"  ... and {len(r.warnings) - 20:,} more warnings (ratelens sources "
+            _say(f"  ... and {len(r.warnings) - 20:,} more warnings (ratelens sources "
                       "--format json lists them)")
     raise typer.Exit(1 if failed else 0)
 
@@ -272,7 +309,7 @@ def compact(
 
     wh = _warehouse()
     if wh.is_sample:
-        _err().print("nothing to compact: the bundled sample is read as it is")
+        _say("nothing to compact: the bundled sample is read as it is")
         return
     done = compact_warehouse(wh)
     if fmt == TextFormat.json:
@@ -577,7 +614,7 @@ def main() -> None:
             raise
         sys.exit(_report_error(exc))
     except KeyboardInterrupt:
-        _err().print("interrupted")
+        _say("interrupted")
         sys.exit(130)
 
 
@@ -586,22 +623,22 @@ def _report_error(exc: Exception) -> int:
     from typer.exceptions import TyperException
 
     if isinstance(exc, RatelensError):
-        _err().print(f"[red]error:[/red] {escape(str(exc))}")
+        _say(f"[red]error:[/red] {escape(str(exc))}")
         return exc.exit_code
     if isinstance(exc, TyperException):  # unknown command or option, missing or bad value
         show = getattr(exc, "show", None)
         if show is not None:
             show()
         else:
-            _err().print(f"[red]error:[/red] {escape(str(exc))}")
+            _say(f"[red]error:[/red] {escape(str(exc))}")
         return 2
     if isinstance(exc, typer.Abort):
-        _err().print("aborted")
+        _say("aborted")
         return 1
     if isinstance(exc, OSError):  # the machine: a full disk, a folder that cannot be written
         where = f" ({exc.filename})" if exc.filename else ""
-        _err().print(f"[red]error:[/red] {escape(str(exc.strerror or exc))}{escape(where)}")
+        _say(f"[red]error:[/red] {escape(str(exc.strerror or exc))}{escape(where)}")
         return 1
-    _err().print(f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))} "
+    _say(f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))} "
               "(run with --debug for the traceback, and please report it)")
     return 1

@@ -1,0 +1,117 @@
+"""The CLI's messages on stderr are what rich writes for them, with or without rich.
+
+To a file or a pipe rich writes a message's markup as its bare text; ``cli._say`` writes
+plain lines itself, so an ingest or an error does not import rich (~20 ms, issue 18), and
+hands everything else to rich. Checked against rich's own output on any text.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+from rich.errors import MarkupError
+from rich.markup import escape as rich_escape
+
+from data_paths import TEST_DATA
+from python_run import run_code
+from ratelens import cli
+
+EXAMPLE = (TEST_DATA / "tic" / "examples" / "v2.2.0" / "in-network-rates"
+           / "in-network-rates-all-negotiated-types-sample.json")
+TEXTS = st.one_of(
+    st.text(),
+    st.text(alphabet=st.sampled_from("ab [/]\\:x\t\r\x1b\u00a0é漢"), max_size=12),
+    st.sampled_from(["", "a\\", "[red]", "[/bold] [link=x]c[/link] :x:", "in_network[58]", "[/",
+                     "]"]),
+)
+
+
+def _rich_writes(markup: str) -> str:
+    """What rich writes for the markup to a file that is not a terminal (its error's text
+    if it cannot: values escaped one by one can still make a tag together, "[/" + "]")."""
+    out = io.StringIO()
+    try:
+        Console(file=out, soft_wrap=True, emoji=False, highlight=False).print(markup)
+    except MarkupError as exc:
+        return f"MarkupError: {exc}"
+    return out.getvalue()
+
+
+def _said(markup: str) -> str:
+    """What ``cli._say`` writes for the markup to a file (or the error it raises)."""
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("sys.stderr", out)
+        try:
+            cli._say(markup)
+        except MarkupError as exc:
+            return f"MarkupError: {exc}"
+    return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _unstyled(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in cli._RICH_ENVIRON:
+        monkeypatch.delenv(name, raising=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(status=st.sampled_from(["loaded", "skipped", "failed", "expanded"]), path=TEXTS,
+       message=TEXTS)
+def test_an_ingest_line_is_what_rich_writes(status: str, path: str, message: str) -> None:
+    colour = {"loaded": "green", "skipped": "cyan", "failed": "red"}.get(status, "white")
+    markup = f"[{colour}]{status}[/{colour}] {cli.escape(path)}: {cli.escape(message)}"
+    assert _said(markup) == _rich_writes(markup)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=TEXTS)
+def test_escape_is_rich_escape_and_every_message_shape_reads_alike(text: str) -> None:
+    assert cli.escape(text) == rich_escape(text)
+    for markup in (f"[red]error:[/red] {cli.escape(text)}", f"  warning: {cli.escape(text)}",
+                   f"wrote {cli.escape(text)}", f"[yellow]{cli.escape(text)}[/yellow]",
+                   cli.escape(text)):
+        assert _said(markup) == _rich_writes(markup), markup
+
+
+def test_plain_lines_skip_rich_and_the_rest_go_through_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[bool] = []
+    real = cli._err
+
+    def counted() -> Console:
+        made.append(True)
+        return real()
+
+    monkeypatch.setattr(cli, "_err", counted)
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    cli._say("[green]loaded[/green] /data/in-network.json.gz: loaded 8 rates as tic_in_network")
+    assert made == []
+    cli._say("[red]error:[/red] byte 12 (in_network[0]): expected a number")  # a bracket
+    assert made == [True]
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich would style it
+    cli._say("[green]loaded[/green] a: b")
+    assert made == [True, True]
+
+
+def test_an_ingest_to_a_pipe_does_not_import_rich(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in cli._RICH_ENVIRON}
+    env["RATELENS_HOME"] = str(tmp_path)
+    code = (
+        "import sys\n"
+        f"sys.argv = ['ratelens', 'ingest', {str(EXAMPLE)!r}]\n"
+        "from ratelens._start import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich'))"
+    )
+    done = run_code(code, env=env, timeout=120)
+    assert done.stdout.strip() == "[]"
+    assert done.stderr == (f"loaded {EXAMPLE}: loaded 8 rates, 3 provider groups and 6 NPIs "
+                           "as tic_in_network\n")
