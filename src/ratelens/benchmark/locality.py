@@ -248,22 +248,19 @@ def attach_medicare(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
     lq.attach_basis(con, table, bound, None if is_export else lq.REPORT_COLUMNS)
 
 
-def medicare_view(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
-                  default_year: int | None) -> list[dict[str, Any]]:
-    """Make ``table`` a view of its rows with the columns :func:`attach_medicare` adds for a
-    report (``locality_queries.basis_view``: no update of every row, the basis joined by
-    each query reading the view); the rows of ``locality_queries.national_reasons`` of it."""
-    bound = _basis_params(con, prices, default_year)
-    is_exact = lq.basis_view(con, table, bound, lq.REPORT_COLUMNS)
-    return lq.fetch(con, lq.national_reasons(table) if is_exact else lq.KEY_REASONS, {})
-
-
 def medicare_select(con: duckdb.DuckDBPyConnection, table: str, prices: Prices,
                     default_year: int | None) -> str:
     """The SELECT of ``table``'s rows with the report's basis columns (those
     :func:`attach_medicare` adds for a report), ``table`` left as it is."""
     return lq.basis_select(con, table, _basis_params(con, prices, default_year),
                            lq.REPORT_COLUMNS)
+
+
+def medicare_sets(con: duckdb.DuckDBPyConnection, prices: Prices,
+                  default_year: int | None) -> str:
+    """The SELECT of ``rate_sets`` (``rate_queries.SETS``) with the basis columns its rows
+    share (``locality_queries.set_basis``)."""
+    return lq.set_basis(con, _basis_params(con, prices, default_year))
 
 
 def _basis_params(con: duckdb.DuckDBPyConnection, prices: Prices,

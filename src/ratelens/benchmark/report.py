@@ -29,7 +29,7 @@ from ratelens.sources import registry
 from ratelens.sources.payers import unmapped_payers
 from ratelens.sources.rates import PLAUSIBLE_MAX
 from ratelens.warehouse import kept_queries as kq
-from ratelens.warehouse import kept_stats
+from ratelens.warehouse import kept_stats, rate_sets
 from ratelens.warehouse import rate_queries as q
 from ratelens.warehouse.kept_index import KeptIndex
 from ratelens.warehouse.ledger import source_files
@@ -92,9 +92,9 @@ def benchmark_code(
         is_all_years = (kept is None and sides is None and year is None
                         and all(v is None for v in filters.row_filters().values()))
         if is_all_years:
-            q.select_rates(con, q.params([code]), columns=q.REPORT_COLUMNS)
-        years, medicare, prices = _medicare_side(con, code, year, filters.cbsa, sides,
-                                                 is_selected=is_selected or is_all_years)
+            q.select_rates(con, q.params([code]), q.SETS, q.REPORT_COLUMNS)
+        selected = "selection" if is_selected else q.SETS if is_all_years else None
+        years, medicare, prices = _medicare_side(con, code, year, filters.cbsa, sides, selected)
         note = _year_note(code, year, years)
         codes = [code, *medicare.equivalent_codes]
         bound = q.params(codes, **filters.row_filters(), year=medicare.year)
@@ -148,14 +148,15 @@ def benchmark_code(
 
 def _medicare_side(con: duckdb.DuckDBPyConnection, code: str, year: int | None,
                    cbsa: str | None, sides: MutableMapping[SideKey, MedicareSide] | None,
-                   *, is_selected: bool = False) -> MedicareSide:
+                   selected: str | None = None) -> MedicareSide:
     """The code's years, its Medicare context of the year (asked, else the latest with
     rates) and the prices its rows are compared with: from ``sides``, else read
-    (``is_selected``: the code's rows of every year are the table ``selection``)."""
+    (``selected``: the table, ``selection`` or ``rate_sets``, holding the code's rows of
+    every year)."""
     key = (code, year, cbsa)
     if sides is not None and key in sides:
         return sides[key]
-    known = code_years(con, code, source="selection") if is_selected else None
+    known = code_years(con, code, source=selected) if selected else None
     years = check_code(con, code, known)  # a code no loaded code set knows: DataNotAvailable
     medicare = medicare_context(con, code, year if year is not None else years.latest_rates)
     codes = [code, *medicare.equivalent_codes]
@@ -184,24 +185,17 @@ class _Selected:
 def _select(con: duckdb.DuckDBPyConnection, bound: dict[str, Any], prices: locality.Prices,
             year: int | None, kept: MutableMapping[SideKey, KeptIndex] | None, key: SideKey,
             *, is_selected: bool = False) -> tuple[list[dict[str, Any]], _Selected]:
-    """The codes' rows of other years, and what the report reads of its rows: by SQL over
-    the rows selected from the rate parts with their Medicare basis, or from ``kept`` when
-    given (read and put there first if missing; ``is_selected``: the asked code's rows of
-    every year are the table ``selection`` already: with no kept rows, of
-    :data:`~q.REPORT_COLUMNS`, its equivalents' rows added here)."""
-    if kept is None:
+    """The codes' rows of other years, and what the report reads of its rows, in numpy: from
+    the rows selected from the rate parts as rate sets (``rate_sets``) with their Medicare
+    basis, or from ``kept`` when given (read and put there first if missing;
+    ``is_selected``: the asked code's rows of every year are selected already, as the table
+    ``rate_sets`` with no kept rows, else ``selection``: its equivalents' rows added here)."""
+    if kept is None:  # the rows as sets (rate_sets.py), their basis joined to each set
         if is_selected and len(bound["codes"]) > 1:  # the asked code's rows are there
-            q.add_rates(con, q.params(bound["codes"][1:]), q.REPORT_COLUMNS)
-        other_years = q.select_report_rates(con, bound, is_selected=is_selected)
-        # the queries of no basis column read the rows; then GROUP_STATS reads them joined
-        # with their basis (a view: a join costs less than an update of every row)
-        states, missing, files, names, allowed = (
-            q.fetch(con, q.STATE_STATS, bound), q.fetch(con, q.MISSING_FIELDS, bound)[0],
-            q.fetch(con, q.FILES_USED, bound), q.fetch(con, q.PAYER_NAMES, bound),
-            q.fetch(con, q.ALLOWED_FIGURES, bound))
-        reasons = locality.medicare_view(con, "selection", prices, year)
-        return other_years, _Selected(q.fetch(con, q.GROUP_STATS, bound), states, missing,
-                                      files, names, reasons, allowed)
+            q.add_rates(con, q.params(bound["codes"][1:]), q.REPORT_COLUMNS, q.SETS)
+        other_years = q.select_report_rates(con, bound, is_selected=is_selected, table=q.SETS)
+        sets = rate_sets.indexed(con, locality.medicare_sets(con, prices, year))
+        return other_years, _kept_selected(con, sets, np.arange(sets.n_rows), bound)
     index = kept.get(key)
     if index is None:  # every row of the codes: no filter, no year
         if not is_selected:
@@ -219,11 +213,14 @@ def _select(con: duckdb.DuckDBPyConnection, bound: dict[str, Any], prices: local
 def _kept_selected(con: duckdb.DuckDBPyConnection, index: KeptIndex, rows: np.ndarray,
                    bound: dict[str, Any]) -> _Selected:
     """:class:`_Selected` of the kept ``rows``, in numpy; ALLOWED_FIGURES by SQL, only when a
-    row has such figures."""
+    row has such figures (an index with no table: all the rows of ``rate_sets``)."""
     allowed: list[dict[str, Any]] = []
     if index.has_allowed is None or index.has_allowed[rows].any():
-        index.register(con, rows)
-        allowed = q.fetch(con, q.ALLOWED_FIGURES, bound)
+        if index.table is None:
+            allowed = q.fetch(con, q.SET_ALLOWED_FIGURES, bound)
+        else:
+            index.register(con, rows)
+            allowed = q.fetch(con, q.ALLOWED_FIGURES, bound)
     return _Selected(
         kept_stats.group_stats(index, bound, rows), kq.state_stats(index, rows, bound),
         kq.missing_fields(index, rows), kq.files_used(index, rows),

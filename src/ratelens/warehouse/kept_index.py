@@ -10,12 +10,14 @@ these orders restricted to its rows: no per-request dictionary work and no sort
 (``kept_stats``, ``kept_queries``). The year, setting, billing class, payer and (without
 NPPES) state filters pick the rows here too; the modifier's, and the state's with NPPES, by
 DuckDB. tests/warehouse/test_kept_queries.py compares every answer with DuckDB's on random
-kept tables and selections. 100,000 kept rates: ~21 MB with their index.
+kept tables and selections. 100,000 kept rates: ~21 MB with their index. A CLI report's rows
+get the same index, from their rate sets (``rate_sets.py``: ``KeptIndex.of_values``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -54,41 +56,85 @@ ORDERS = (("group", "rate"), ("group", "pct"), ("group", "national"), ("median",
 _ALLOWED = ("median_amount", "10th_percentile", "90th_percentile")  # ALLOWED_FIGURES's figures
 
 
+@dataclass(frozen=True)
+class RowValues:
+    """What the index reads of each row besides its text columns: the rate (NULL: NaN, and
+    ``has_rate`` false), its percentages of the row's own and of the national Medicare amount
+    (NaN: none), ``is_local_basis`` (NULL: false), and, when known, whether the row lists no
+    place of service and whether ALLOWED_FIGURES reads it."""
+
+    rate: np.ndarray
+    has_rate: np.ndarray
+    pct: np.ndarray
+    national: np.ndarray
+    is_local: np.ndarray
+    no_service_code: np.ndarray | None = None
+    has_allowed: np.ndarray | None = None
+
+
 class KeptIndex:
     """``table``'s columns as the statistics read them (see the module doc). ``nbytes``: the
-    table's and these arrays' bytes. Read-only once made: safe to share between threads."""
+    table's and these arrays' bytes. Read-only once made: safe to share between threads.
+    :meth:`of_values`: the same from the rows' ranks and values (no table: a CLI report's
+    rows, ``rate_sets``)."""
 
     def __init__(self, table: pa.Table) -> None:
         import pyarrow.compute as pc  # 0.1 s to import: only the web app keeps rows
 
-        self.table = table
-        self.n_rows = table.num_rows
         names = set(table.column_names)
-        self._keyed = {n: _compact(ranks(table.column(n))) for n in TEXT_COLUMNS if n in names}
-        if {"negotiated_type", "source_kind", "methodology"} <= names:
-            self._keyed["unit_type"] = _compact(self._unit_type())
         rate = table.column("negotiated_rate")
-        self.has_rate = pc.is_valid(rate).to_numpy(zero_copy_only=False)
-        self.rate = _floats(rate)
-        self.pct = _floats(table.column("pct_of_medicare"))
-        self.national = _floats(table.column("pct_of_medicare_national"))
-        self.is_local = pc.fill_null(table.column("is_local_basis"), False).to_numpy(
-            zero_copy_only=False)
-        values = {"rate": self.rate, "pct": self.pct, "national": self.national}
-        self._groups = {name: _int32(dense([self._group_key(k) for k in keys]))
-                        for name, keys in GROUPINGS.items() if self._has(keys)}
-        self._orders = {(name, value): _order(values[value], self._groups[name][0])
-                        for name, value in ORDERS if name in self._groups}
-        self._values = values
-        self.no_service_code = (
-            pc.fill_null(pc.list_value_length(table.column("service_code")), 0).to_numpy(
-                zero_copy_only=False) == 0 if "service_code" in names else None)
-        self.has_allowed = self._has_allowed(names)
+        values = RowValues(
+            rate=_floats(rate), has_rate=pc.is_valid(rate).to_numpy(zero_copy_only=False),
+            pct=_floats(table.column("pct_of_medicare")),
+            national=_floats(table.column("pct_of_medicare_national")),
+            is_local=pc.fill_null(table.column("is_local_basis"), False).to_numpy(
+                zero_copy_only=False),
+            no_service_code=pc.fill_null(pc.list_value_length(table.column("service_code")),
+                                         0).to_numpy(zero_copy_only=False) == 0
+            if "service_code" in names else None)
+        self._index({n: ranks(table.column(n)) for n in TEXT_COLUMNS if n in names}, values)
+        self.table: pa.Table | None = table
+        self.has_allowed = self._has_allowed(table)
+        self.nbytes += table.nbytes + (0 if self.has_allowed is None else self.has_allowed.nbytes)
+
+    @classmethod
+    def of_values(cls, sizes: np.ndarray, keyed: dict[str, Keyed], values: RowValues
+                  ) -> KeptIndex:
+        """The index of rows that come in runs of ``sizes`` rows alike in their text columns
+        (those of :data:`TEXT_COLUMNS` given): ``keyed``, each run's ranks (NULL last, as
+        :func:`ranks` gives); ``values``, each row's. Ranks and groups are worked out per run,
+        then given to its rows. No table (:meth:`select` and :meth:`register` need one)."""
+        index = cls.__new__(cls)
+        index._index(keyed, values, sizes)
+        index.table = None
+        index.has_allowed = values.has_allowed
+        return index
+
+    def _index(self, keyed: dict[str, Keyed], values: RowValues,
+               sizes: np.ndarray | None = None) -> None:
+        """Rank, number and order the rows (see the module doc; ``sizes``: see
+        :meth:`of_values`)."""
+        self.n_rows = len(values.rate)
+        self._keyed = {n: _compact(k) for n, k in keyed.items()}
+        if {"negotiated_type", "source_kind", "methodology"} <= set(keyed):
+            self._keyed["unit_type"] = _compact(self._unit_type())
+        groups = {name: dense([self._group_key(k) for k in keys])
+                  for name, keys in GROUPINGS.items() if self._has(keys)}
+        if sizes is not None:  # each run's ranks and groups to each of its rows
+            starts = np.cumsum(sizes) - sizes
+            self._keyed = {n: (np.repeat(c, sizes), v) for n, (c, v) in self._keyed.items()}
+            groups = {n: (np.repeat(g, sizes), starts[f]) for n, (g, f) in groups.items()}
+        self._groups = {name: _int32(g) for name, g in groups.items()}
+        self.rate, self.has_rate, self.is_local = values.rate, values.has_rate, values.is_local
+        self.pct, self.national = values.pct, values.national
+        self.no_service_code = values.no_service_code
+        self._values = {"rate": self.rate, "pct": self.pct, "national": self.national}
+        self._orders = _orders(self._values, self._groups)
         self._other_years: dict[str, list[dict[str, Any]]] = {}
         arrays = [a for a in vars(self).values() if isinstance(a, np.ndarray)]
         arrays += [k[0] for k in self._keyed.values()] + [*self._orders.values()]
         arrays += [g[0] for g in self._groups.values()]
-        self.nbytes = table.nbytes + sum(a.nbytes for a in arrays)
+        self.nbytes = sum(a.nbytes for a in arrays)
 
     def _has(self, keys: tuple[str, ...]) -> bool:
         return all(_BLANKED.get(k, k) in self._keyed for k in keys)
@@ -154,7 +200,7 @@ class KeptIndex:
 
     def _sql_select(self, con: duckdb.DuckDBPyConnection, bound: dict[str, Any]) -> np.ndarray:
         """:meth:`select` by DuckDB over the kept table."""
-        con.register("kept", self.table)
+        con.register("kept", self._kept_table())
         picked = ("kept_row", "state", "source_kind", "file_id", "provider_references")
         sql, used = selection_sql(bound, picked, source="kept")
         return np.sort(con.execute(f"SELECT kept_row FROM ({sql})", used).fetchnumpy()["kept_row"])
@@ -162,8 +208,14 @@ class KeptIndex:
     def register(self, con: duckdb.DuckDBPyConnection, rows: np.ndarray) -> None:
         """``rows`` as the table ``selection`` the report's SQL reads (the columns of
         ``select_rates`` and the basis columns)."""
-        columns = [c for c in self.table.column_names if c not in (*KEPT_FOR_FILTERS, "kept_row")]
-        con.register("selection", self.table.take(rows).select(columns))
+        table = self._kept_table()
+        columns = [c for c in table.column_names if c not in (*KEPT_FOR_FILTERS, "kept_row")]
+        con.register("selection", table.take(rows).select(columns))
+
+    def _kept_table(self) -> pa.Table:
+        if self.table is None:
+            raise ValueError("an index made of_values has no table of rows")
+        return self.table
 
     def keyed(self, name: str, rows: np.ndarray | None) -> Keyed:
         """The ranks (integers of the smallest type that holds them) of ``rows`` (None:
@@ -208,15 +260,15 @@ class KeptIndex:
         codes = np.where(is_unit, methods + len(type_names), types)
         return rerank(codes, [*type_names, *method_names])
 
-    def _has_allowed(self, names: set[str]) -> np.ndarray | None:
+    def _has_allowed(self, table: pa.Table) -> np.ndarray | None:
         """Each row ALLOWED_FIGURES reads: a percentage or algorithm with a figure."""
-        if not {"negotiated_type", *_ALLOWED} <= names:
+        if not {"negotiated_type", *_ALLOWED} <= set(table.column_names):
             return None
         types, values = self._keyed["negotiated_type"]
         wanted = [index_of(values, "percentage"), index_of(values, "algorithm")]
         has = np.zeros(self.n_rows, dtype=bool)
         for name in _ALLOWED:
-            column = self.table.column(name)
+            column = table.column(name)
             if column.null_count < len(column):
                 import pyarrow.compute as pc
 
@@ -282,10 +334,24 @@ def _int32(groups: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarra
     return groups[0].astype(np.int32), groups[1]
 
 
-def _order(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Every row by group, then in ``values``' order (NaN last)."""
-    kind = np.int32 if len(values) < 1 << 31 else np.int64
-    return np.lexsort((values, groups)).astype(kind)
+def _orders(values: dict[str, np.ndarray], groups: dict[str, tuple[np.ndarray, np.ndarray]]
+            ) -> dict[tuple[str, str], np.ndarray]:
+    """Every row of each :data:`ORDERS` by group, then in value order (NaN last; ties in row
+    order): each value sorted once, then each grouping's order a stable sort of its group
+    numbers in that order (a radix sort when they fit 16 bits), as ``np.lexsort`` gives."""
+    by_value: dict[str, np.ndarray] = {}
+    out = {}
+    for name, value in ORDERS:
+        if name not in groups:
+            continue
+        if value not in by_value:
+            by_value[value] = np.argsort(values[value], kind="stable")
+        order = by_value[value]
+        group, firsts = groups[name]
+        kind = np.uint16 if len(firsts) <= 1 << 16 else np.int64
+        by_group = order[np.argsort(group[order].astype(kind), kind="stable")]
+        out[name, value] = by_group.astype(np.int32 if len(order) < 1 << 31 else np.int64)
+    return out
 
 
 def dense(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -38,7 +38,7 @@ from typing import Any
 import duckdb
 
 from ratelens.warehouse.provider_queries import NPI_CTES
-from ratelens.warehouse.rate_queries import SELECTIONS, fetch
+from ratelens.warehouse.rate_queries import SELECTIONS, SETS, fetch
 
 # Places of service CMS pays at the PFS facility rate (CMS PFS, "Facility and non-facility
 # places of service"): hospital inpatient/outpatient/ER, ASC, SNF, hospice, inpatient
@@ -86,11 +86,11 @@ KEY_COLUMNS = (
 _KEY = f"hash({', '.join(KEY_COLUMNS)})"
 
 # The distinct keys of the selected rows, each with its hash (the join key of the update)
-# and its rows (KEY_REASONS).
+# and its rows (KEY_REASONS; {n_rows}: count(*), or the sum of rate_sets' ``n``).
 _KEYS = f"""
 CREATE OR REPLACE TEMP TABLE basis_keys AS
 SELECT *, {_KEY} AS basis_key FROM (
-    SELECT {', '.join(KEY_COLUMNS)}, count(*) AS n_rows FROM {{table}} GROUP BY ALL)
+    SELECT {', '.join(KEY_COLUMNS)}, {{n_rows}} AS n_rows FROM {{table}} GROUP BY ALL)
 """
 
 HAS_COLLISION = "SELECT count(*) <> count(DISTINCT basis_key) AS found FROM basis_keys"
@@ -318,6 +318,20 @@ def basis_view(con: duckdb.DuckDBPyConnection, table: str, bound: dict[str, Any]
     return is_exact
 
 
+# What rate_sets.indexed reads of each set's basis: its rows' percentages are of its amounts.
+SET_COLUMNS = (
+    "medicare_setting", "medicare_amount", "medicare_locality", "medicare_locality_reason",
+    "medicare_amount_national", "is_local_basis",
+)  # fmt: skip
+
+
+def set_basis(con: duckdb.DuckDBPyConnection, bound: dict[str, Any]) -> str:
+    """The SELECT of ``rate_sets`` (``rate_queries.SETS``) with the basis columns of its rows
+    (:data:`SET_COLUMNS`): those :func:`basis_view` joins to every row, joined to each set
+    (its rows share the key) the same way (see :func:`attach_basis` for ``bound``)."""
+    return _joined(SETS, SET_COLUMNS, _basis(con, SETS, bound, False))
+
+
 def _joined(table: str, columns: tuple[str, ...], is_exact: bool) -> str:
     """The SELECT of ``table``'s rows joined with ``rate_basis``: its basis ``columns``."""
     kinds = dict(BASIS_COLUMNS)
@@ -336,9 +350,10 @@ def _basis(con: duckdb.DuckDBPyConnection, table: str, bound: dict[str, Any],
     """The ``rate_basis`` of ``table``'s keys (see :func:`attach_basis`); whether it must be
     joined on every key column (two keys share a hash, or ``is_exact``)."""
     bound = {"cbsa": "", "wage_index_years": [], "cbsa_years": [], **bound}
-    if table not in SELECTIONS:
+    if table not in (*SELECTIONS, SETS):
         raise ValueError(f"unknown selection table {table!r}")
-    con.execute(_KEYS.format(table=table))
+    n_rows = "CAST(sum(n) AS BIGINT)" if table == SETS else "count(*)"
+    con.execute(_KEYS.format(table=table, n_rows=n_rows))
     con.execute("CREATE OR REPLACE TEMP TABLE reasons AS SELECT * FROM (VALUES "
                 + ", ".join("(?, ?)" for _ in REASONS) + ") t(reason_key, reason)",
                 [x for kv in REASONS.items() for x in kv])
@@ -378,5 +393,5 @@ ORDER BY billing_code, payer, negotiated_rate, file_id, locator
 
 
 __all__ = ["ANY_ZIP", "BASIS_COLUMNS", "EXPORT_ROWS", "FACILITY_POS", "KEY_COLUMNS", "KEY_REASONS",
-           "RATE_YEARS", "REPORT_COLUMNS", "WAGE_INDEX", "attach_basis", "basis_select",
-           "basis_view", "fetch", "national_reasons"]
+           "RATE_YEARS", "REPORT_COLUMNS", "SET_COLUMNS", "WAGE_INDEX", "attach_basis",
+           "basis_select", "basis_view", "fetch", "national_reasons", "set_basis"]

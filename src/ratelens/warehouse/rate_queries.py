@@ -112,6 +112,28 @@ WITH selected AS (
 
 SELECTIONS = ("selection", "provider_selection")
 
+# A CLI report's selection can also be the table ``rate_sets``: its rows grouped into sets of
+# rows alike in every column its queries read but the rate (each set's rows counted, ``n``,
+# and its rates listed, ``rates``, in no order); a report has few such sets (a code's 1 M
+# rates at 100 M rows: ~60,000), so its queries read them, not every row (``rate_sets.py``).
+# The allowed figures are kept of percentage and algorithm rows only (ALLOWED_FIGURES's).
+SETS = "rate_sets"
+SET_KEYS = (
+    "billing_code", "payer", "setting", "billing_class", "modifier_key", "negotiated_type",
+    "source_kind", "rate_year", "methodology", "file_id", "state", "payer_raw", "service_code",
+    "provider_references",
+)  # fmt: skip
+FIGURED_TYPES = ("percentage", "algorithm")  # the rate types ALLOWED_FIGURES reads
+_FIGURES = ("median_amount", "10th_percentile", "90th_percentile", "count")
+_SETS = f"""
+SELECT {", ".join(f"r.{c}" for c in SET_KEYS)},
+       {", ".join(f'CASE WHEN r.negotiated_type IN ({", ".join(repr(t) for t in FIGURED_TYPES)})'
+                  f' THEN r."{c}" END AS "{c}"' for c in _FIGURES)},
+       count(*) AS n, list(r.negotiated_rate) AS rates
+FROM ({{rows}}) r
+GROUP BY ALL
+"""
+
 
 def select_rates(
     con: duckdb.DuckDBPyConnection,
@@ -121,23 +143,35 @@ def select_rates(
 ) -> None:
     """Materialize the filtered rate rows of ``bound`` as ``table`` for the queries.
 
-    ``table`` is one of :data:`SELECTIONS` (an identifier of ours, never user input);
-    ``columns``: :data:`ROW_COLUMNS` or :data:`REPORT_COLUMNS` (plus modifier_key, rate_year).
+    ``table`` is one of :data:`SELECTIONS` (an identifier of ours, never user input), or
+    :data:`SETS` (the rows of :data:`REPORT_COLUMNS` as sets); ``columns``:
+    :data:`ROW_COLUMNS` or :data:`REPORT_COLUMNS` (plus modifier_key, rate_year).
     """
-    if table not in SELECTIONS:
+    if table not in (*SELECTIONS, SETS):
         raise ValueError(f"unknown selection table {table!r}")
     if not set(columns) <= set(ROW_COLUMNS):
         raise ValueError(f"unknown rate columns {sorted(set(columns) - set(ROW_COLUMNS))}")
-    sql, used = selection_sql(bound, columns)
+    sql, used = _select_sql(bound, table, columns)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}", used)
 
 
 def add_rates(con: duckdb.DuckDBPyConnection, bound: dict[str, Any],
-              columns: tuple[str, ...]) -> None:
-    """Add the rate rows of ``bound`` to ``selection`` (made by :func:`select_rates` with the
-    same ``columns``)."""
+              columns: tuple[str, ...], table: str = "selection") -> None:
+    """Add the rate rows of ``bound`` to ``table`` (``selection``, made by
+    :func:`select_rates` with the same ``columns``, or :data:`SETS`)."""
+    sql, used = _select_sql(bound, table, columns)
+    con.execute(f"INSERT INTO {table} {sql}", used)
+
+
+def _select_sql(bound: dict[str, Any], table: str, columns: tuple[str, ...]
+                ) -> tuple[str, dict[str, Any]]:
+    """:func:`selection_sql`, grouped into sets for :data:`SETS` (of :data:`REPORT_COLUMNS`)."""
     sql, used = selection_sql(bound, columns)
-    con.execute(f"INSERT INTO selection {sql}", used)
+    if table != SETS:
+        return sql, used
+    if columns != REPORT_COLUMNS:
+        raise ValueError("rate sets are of the report's columns")
+    return _SETS.format(rows=sql), used
 
 
 def selection_sql(
@@ -282,33 +316,37 @@ WHERE billing_code IN ({codes}) AND last_updated_on IS NOT NULL
   AND left(last_updated_on, 4) <> $year
 GROUP BY ALL ORDER BY rate_year
 """
-# The same over the selection of every year (``kept_index.KeptIndex.other_years``: kept rows)
+# The same over the selection of every year (``kept_index.KeptIndex.other_years``: kept rows);
+# {table}: ``selection`` or :data:`SETS`, {n}: its rows
 _OTHER_SELECTED = """
-SELECT rate_year, count(*) AS n FROM selection
+SELECT rate_year, {n} AS n FROM {table}
 WHERE rate_year IS NOT NULL AND rate_year <> $year GROUP BY ALL ORDER BY rate_year
 """
 
 
 def select_report_rates(
-    con: duckdb.DuckDBPyConnection, bound: dict[str, Any], *, is_selected: bool = False
+    con: duckdb.DuckDBPyConnection, bound: dict[str, Any], *, is_selected: bool = False,
+    table: str = "selection",
 ) -> list[dict[str, Any]]:
-    """``select_rates`` of a report (:data:`REPORT_COLUMNS`), and the :data:`OTHER_YEARS`
-    rows. With no row filter but the year (the usual report), both come from one scan of
-    the rates: every year's rows are selected, the other years counted, then left out.
-    ``is_selected``: ``selection`` holds those rows of every year already (no row filter)."""
+    """``select_rates`` of a report (:data:`REPORT_COLUMNS`) as ``table`` (``selection``, or
+    :data:`SETS`), and the :data:`OTHER_YEARS` rows. With no row filter but the year (the
+    usual report), both come from one scan of the rates: every year's rows are selected, the
+    other years counted, then left out. ``is_selected``: ``table`` holds those rows of every
+    year already (no row filter)."""
     is_filtered = any(bound.get(k) is not None for k in ("payer", "state", "setting",
                                                           "billing_class", "modifier"))
     if is_selected and is_filtered:
         raise ValueError("rows of every year were selected for a filtered report")
     if not bound.get("year") or is_filtered:
         if not is_selected:
-            select_rates(con, bound, columns=REPORT_COLUMNS)
+            select_rates(con, bound, table, REPORT_COLUMNS)
         return _other_years(con, bound) if bound.get("year") else []
     if not is_selected:
-        select_rates(con, {**bound, "year": None}, columns=REPORT_COLUMNS)
-    other = fetch(con, _OTHER_SELECTED, bound)
+        select_rates(con, {**bound, "year": None}, table, REPORT_COLUMNS)
+    n = "CAST(sum(n) AS BIGINT)" if table == SETS else "count(*)"
+    other = fetch(con, _OTHER_SELECTED.format(table=table, n=n), bound)
     if other:
-        con.execute("DELETE FROM selection WHERE rate_year IS NOT NULL AND rate_year <> $year",
+        con.execute(f"DELETE FROM {table} WHERE rate_year IS NOT NULL AND rate_year <> $year",
                     {"year": bound["year"]})
     return other
 
@@ -415,9 +453,7 @@ ORDER BY l.path
 
 # Rates given as a percentage or an algorithm carry no comparable dollar amount; a v3 hospital
 # file gives the allowed amounts it saw for them (median, 10th and 90th percentile, count).
-ALLOWED_FIGURES = (
-    _SELECTED
-    + """
+_ALLOWED = """
 SELECT payer, billing_code, setting, billing_class, negotiated_type, methodology,
        count(*) AS n, median(median_amount) AS median_amount,
        min("10th_percentile") AS p10, max("90th_percentile") AS p90,
@@ -429,5 +465,11 @@ WHERE negotiated_type IN ('percentage', 'algorithm')
        OR "90th_percentile" IS NOT NULL)
 GROUP BY ALL ORDER BY billing_code, payer, setting, billing_class, negotiated_type
 """
-)
-
+ALLOWED_FIGURES = _SELECTED + _ALLOWED
+# The same of :data:`SETS`: its sets of those types, a row for each of their rows.
+SET_ALLOWED_FIGURES = f"""
+WITH selected AS (
+    SELECT * EXCLUDE (i)
+    FROM (SELECT *, unnest(range(n)) AS i FROM {SETS}
+          WHERE negotiated_type IN ({", ".join(repr(t) for t in FIGURED_TYPES)})))
+""" + _ALLOWED

@@ -56,10 +56,10 @@ def code_years(
     source: str = "rates",
 ) -> CodeYears:
     """The years of ``code`` (rates of ``codes`` when given: the code and its equivalents).
-    ``source``: ``rates``, or ``selection`` when the caller selected the codes' rows of every
-    year (``rate_queries.select_rates``: its ``rate_year``, the first 4 characters of
-    ``last_updated_on``): the rate parts are then not read again."""
-    if source not in ("rates", "selection"):
+    ``source``: ``rates``, or ``selection`` (or ``rate_sets``) when the caller selected the
+    codes' rows of every year (``rate_queries.select_rates``: its ``rate_year``, the first 4
+    characters of ``last_updated_on``): the rate parts are then not read again."""
+    if source not in ("rates", "selection", "rate_sets"):
         raise ValueError(f"unknown source of rate years {source!r}")
     return CodeYears(
         rates=_years(con, *_rate_years(codes or [code], source)),
