@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from test_kept_queries import figure, rate  # same directory, on sys.path
 from test_kept_stats import _in_key_order, _same
 
+from python_run import run_code
 from ratelens.warehouse import kept_queries as kq
 from ratelens.warehouse import kept_stats, rate_sets
 from ratelens.warehouse import locality_queries as lq
@@ -218,3 +219,21 @@ def test_a_hospital_s_rows_priced_by_hand() -> None:
     assert tic["pct_of_medicare_median"] is None and tic["n_local_basis"] == 0
     allowed = q.fetch(con, q.SET_ALLOWED_FIGURES, bound)
     assert [(r["n"], r["median_amount"]) for r in allowed] == [(2, 500.0)]
+
+
+def test_the_sets_are_read_without_pyarrow_compute() -> None:
+    """pyarrow.compute costs 0.1 s to import (a cold CLI report's path; Arrow's
+    ListArray.flatten imports it). One set of rates 1.5, NULL, 3.0 of a 2.00 amount."""
+    texts = [*rate_sets._RANKED, "median_amount", "10th_percentile", "90th_percentile"]
+    columns = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in texts)
+    code = (
+        "import sys, duckdb\n"
+        "from ratelens.warehouse import rate_sets\n"
+        "con = duckdb.connect()\n"
+        f"con.execute('CREATE TABLE based_sets AS SELECT {columns}, NULL::VARCHAR[] AS "
+        "service_code, 3 AS n, [1.5, NULL, 3.0] AS rates, 2.0::DOUBLE AS medicare_amount, "
+        "4.0::DOUBLE AS medicare_amount_national, true AS is_local_basis')\n"
+        "index = rate_sets.indexed(con, 'SELECT * FROM based_sets')\n"
+        "print(index.n_rows, index.pct.tolist(), 'pyarrow.compute' in sys.modules)"
+    )
+    assert run_code(code).stdout.split("\n")[0] == "3 [75.0, nan, 150.0] False"

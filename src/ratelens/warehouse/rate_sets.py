@@ -62,8 +62,10 @@ def indexed(con: duckdb.DuckDBPyConnection, based: str) -> KeptIndex:
     at[columns.column("set_id").to_numpy()] = np.arange(columns.num_rows)
     order = at[lists.column("set_id").to_numpy()]  # the sets in the order of their rates
     rates = pa.concat_arrays(lists.column("rates").chunks) if lists.num_rows else None
-    values = rates.flatten() if rates is not None else pa.array([], pa.float64())
-    sizes = np.diff(np.asarray(rates.offsets)) if rates is not None else np.zeros(0, np.int64)
+    offsets = np.asarray(rates.offsets) if rates is not None else np.zeros(1, np.int64)
+    sizes = np.diff(offsets)
+    values = (rates.values.slice(offsets[0], offsets[-1] - offsets[0]) if rates is not None
+              else pa.array([], pa.float64()))  # not .flatten(): it imports pyarrow.compute
 
     def of_set(name: str) -> np.ndarray:
         return columns.column(name).to_numpy()[order]
