@@ -431,3 +431,22 @@ print(started[0], taken == [started[1]])
     env = dict(os.environ, RATELENS_HOME=str(tmp_path / "home"))
     assert run_code(code, env=env).stdout.split("\n")[-2] == "(False, False) True"
     assert rows(tmp_path / "home") == {str(path): 20}
+
+
+@pytest.mark.parametrize("behind", [0, 2, 1 << 30])
+def test_chunks_analysed_by_either_thread_after_the_take_same_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, behind: int
+) -> None:
+    """Once taken, the read ahead goes on analysing while the scanner is BEHIND (0: every
+    chunk; a billion: none), then hands chunks as inflated: the events of a plain read."""
+    monkeypatch.setattr(tic_inflate, "BEHIND", behind)
+    monkeypatch.setattr(tic_inflate, "READ_AHEAD", 20 * 256)  # most chunks after the take
+    path = tic_file(tmp_path, n_refs=2000, n_items=600)
+    plain = events(path, 256, WANTED)
+    read = early_read(path, 256)
+    ahead(path, 256, WANTED)
+    wait_until(lambda: read.chunks.out.qsize() >= 20)
+    path.unlink()
+    assert events(path, 256, WANTED) == plain
+    if behind != 2:  # (2: raw from when the scanner catches up, if it does)
+        assert read.is_raw == (behind > 0)
