@@ -34,7 +34,7 @@ _HAS_ALLOWED = (f"coalesce(s.negotiated_type IN ({', '.join(repr(t) for t in FIG
                 f" AND ({_FIGURED}), false)")
 _READ = f"""
 WITH {", ".join(_NUMBERED.format(c=c) for c in _RANKED)}
-SELECT s.rowid AS set_id,
+SELECT s.rates,
        {", ".join(f"coalesce(d_{c}.i, (SELECT count(*) FROM d_{c})) AS {c}" for c in _RANKED)},
        len(coalesce(s.service_code, [])) = 0 AS no_service_code,
        {_HAS_ALLOWED} AS has_allowed,
@@ -56,19 +56,15 @@ def indexed(con: duckdb.DuckDBPyConnection, based: str) -> KeptIndex:
     ``index.has_allowed``."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE based_sets AS {based}")
     columns = con.sql(_READ).to_arrow_table()
-    lists = con.sql("SELECT rowid AS set_id, rates FROM based_sets").to_arrow_table()
     names = con.execute(_NAMES).fetchall()[0]
-    at = np.empty(columns.num_rows, dtype=np.int64)  # each set's row in ``columns``
-    at[columns.column("set_id").to_numpy()] = np.arange(columns.num_rows)
-    order = at[lists.column("set_id").to_numpy()]  # the sets in the order of their rates
-    rates = pa.concat_arrays(lists.column("rates").chunks) if lists.num_rows else None
+    rates = pa.concat_arrays(columns.column("rates").chunks) if columns.num_rows else None
     offsets = np.asarray(rates.offsets) if rates is not None else np.zeros(1, np.int64)
     sizes = np.diff(offsets)
     values = (rates.values.slice(offsets[0], offsets[-1] - offsets[0]) if rates is not None
               else pa.array([], pa.float64()))  # not .flatten(): it imports pyarrow.compute
 
     def of_set(name: str) -> np.ndarray:
-        return columns.column(name).to_numpy()[order]
+        return columns.column(name).to_numpy()
 
     def of_row(name: str) -> np.ndarray:  # each row's value of its set's column
         return np.repeat(of_set(name), sizes)
