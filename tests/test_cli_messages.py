@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 from rich.errors import MarkupError
@@ -43,13 +43,13 @@ def _rich_writes(markup: str) -> str:
     return out.getvalue()
 
 
-def _said(markup: str) -> str:
-    """What ``cli._say`` writes for the markup to a file (or the error it raises)."""
+def _said(markup: str, text: str = "") -> str:
+    """What ``cli._say`` writes for the markup and text to a file (or the error it raises)."""
     out = io.StringIO()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("sys.stderr", out)
         try:
-            cli._say(markup)
+            cli._say(markup, text)
         except MarkupError as exc:
             return f"MarkupError: {exc}"
     return out.getvalue()
@@ -61,23 +61,55 @@ def _unstyled(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+def _rich_writes_text(text: str) -> str:
+    """What rich writes for ``text`` taken as text, never as markup: "printed as written"."""
+    from rich.text import Text
+
+    out = io.StringIO()
+    Console(file=out, soft_wrap=True, emoji=False, highlight=False).print(Text(text))
+    return out.getvalue()
+
+
 @settings(max_examples=300, deadline=None)
 @given(status=st.sampled_from(["loaded", "skipped", "failed", "expanded"]), path=TEXTS,
        message=TEXTS)
-def test_an_ingest_line_is_what_rich_writes(status: str, path: str, message: str) -> None:
-    colour = {"loaded": "green", "skipped": "cyan", "failed": "red"}.get(status, "white")
-    markup = f"[{colour}]{status}[/{colour}] {cli.escape(path)}: {cli.escape(message)}"
-    assert _said(markup) == _rich_writes(markup)
+@example(status="failed", path="/data/in-network[/", message="bad ] here")  # MarkupError
+@example(status="failed", path="/data/a[link", message="no such file]")  # text swallowed
+def test_an_ingest_line_prints_its_path_and_message_as_written(
+    status: str, path: str, message: str
+) -> None:
+    assert _said(*cli._result_line(status, path, message)) == _rich_writes_text(
+        f"{status} {path}: {message}")
+
+
+@settings(max_examples=100, deadline=None)
+@given(strerror=TEXTS, filename=TEXTS)
+@example(strerror="No space left on device [/", filename="out]")
+def test_an_os_error_prints_its_text_and_file_as_written(strerror: str, filename: str) -> None:
+    exc = OSError(28, strerror, filename)
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("sys.stderr", out)
+        assert cli._report_error(exc) == 1
+    where = f" ({filename})" if filename else ""
+    assert out.getvalue() == _rich_writes_text(f"error: {strerror or exc}{where}")
 
 
 @settings(max_examples=300, deadline=None)
 @given(text=TEXTS)
-def test_escape_is_rich_escape_and_every_message_shape_reads_alike(text: str) -> None:
+@example(text="C:\\data\\")  # a closing backslash: rich.markup.escape doubles it
+@example(text="\\[")  # rich.markup.escape leaves it, and rich prints "["
+def test_every_message_shape_prints_its_text_as_written(text: str) -> None:
+    for head in ("[red]error:[/red] ", "  warning: ", "wrote ", ""):
+        assert _said(head, text) == _rich_writes_text(cli._COLOUR_TAGS.sub("", head) + text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=TEXTS)
+def test_escape_is_rich_escape(text: str) -> None:
     assert cli.escape(text) == rich_escape(text)
-    for markup in (f"[red]error:[/red] {cli.escape(text)}", f"  warning: {cli.escape(text)}",
-                   f"wrote {cli.escape(text)}", f"[yellow]{cli.escape(text)}[/yellow]",
-                   cli.escape(text)):
-        assert _said(markup) == _rich_writes(markup), markup
+    markup = f"[yellow]{cli.escape(text)}[/yellow]"
+    assert _said(markup) == _rich_writes(markup)
 
 
 def test_plain_lines_skip_rich_and_the_rest_go_through_it(
@@ -94,7 +126,9 @@ def test_plain_lines_skip_rich_and_the_rest_go_through_it(
     monkeypatch.setattr("sys.stderr", io.StringIO())
     cli._say("[green]loaded[/green] /data/in-network.json.gz: loaded 8 rates as tic_in_network")
     assert made == []
-    cli._say("[red]error:[/red] byte 12 (in_network[0]): expected a number")  # a bracket
+    cli._say("[red]error:[/red] ", "byte 12 (in_network[0]): expected ']'")  # data: as is
+    assert made == []
+    cli._say("[red]error:[/red] ", "a tab\there")  # rich writes it otherwise
     assert made == [True]
     monkeypatch.setenv("FORCE_COLOR", "1")  # rich would style it
     cli._say("[green]loaded[/green] a: b")

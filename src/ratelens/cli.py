@@ -34,10 +34,11 @@ app = typer.Typer(
     no_args_is_help=True,
     help="What a US billing code is and what it is paid, from public data.",
 )
-# Text from data files reaches these consoles: every value is escaped (rich.markup.escape)
-# and emoji codes (":x:") are left as written. rich is imported when the first message is
-# said to a terminal (~20 ms a JSON report to stdout does without, and an ingest's or an
-# error's lines to a file or pipe: see _say).
+# Text from data files reaches these consoles as text, never as markup (_say's second
+# argument; rich.markup.escape can not do it for every text: "a[/" + "]", "\\[", a closing
+# backslash), and emoji codes (":x:") are left as written. rich is imported when the first
+# message is said to a terminal (~20 ms a JSON report to stdout does without, and an
+# ingest's or an error's lines to a file or pipe: see _say).
 _state: dict[str, bool] = {"debug": "--debug" in sys.argv[1:]}
 
 
@@ -49,17 +50,23 @@ def _err() -> "Console":
     return Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
 
 
-def _say(markup: str) -> None:
-    """A message on stderr (rich markup). To anything but a terminal rich writes the text
-    of the markup, unstyled and unwrapped: a line whose text is plain (printable, no
-    bracket or backslash left once its colour tags are taken off) is written as that text
+def _say(markup: str, text: str = "") -> None:
+    """A message on stderr: ``markup`` (ours: rich markup), then ``text`` as written, never
+    read as markup (text from data: paths, messages naming values). To anything but a
+    terminal rich writes the message unstyled and unwrapped: a plain line (printable, no
+    bracket or backslash in the markup once its colour tags are taken off) is written
     without importing rich (~20 ms); anything else, or rich told to style (FORCE_COLOR...),
     goes through rich."""
-    text = _COLOUR_TAGS.sub("", markup)
-    if "[" in text or "\\" in text or not text.isprintable() or _is_styled():
-        _err().print(markup)
+    plain = _COLOUR_TAGS.sub("", markup)
+    line = plain + text
+    if "[" in plain or "\\" in plain or not line.isprintable() or _is_styled():
+        from rich.text import Text
+
+        said = Text.from_markup(markup, emoji=False)
+        said.append(text)
+        _err().print(said)
         return
-    sys.stderr.write(text + "\n")
+    sys.stderr.write(line + "\n")
     sys.stderr.flush()
 
 
@@ -92,6 +99,12 @@ def escape(text: str) -> str:
     from rich.markup import escape as rich_escape
 
     return rich_escape(text)
+
+
+def _result_line(status: str, path: str, message: str) -> tuple[str, str]:
+    """A file's ingest result: its status coloured (markup), then its path and message."""
+    colour = {"loaded": "green", "skipped": "cyan", "failed": "red"}.get(status, "white")
+    return f"[{colour}]{status}[/{colour}] ", f"{path}: {message}"
 
 
 class TextFormat(StrEnum):
@@ -170,7 +183,7 @@ def _emit(data: str | bytes, output: Path | None) -> None:
             output.write_bytes(data.encode() if isinstance(data, str) else data)
         except OSError as exc:
             raise EnvironmentFailure(f"cannot write {output}: {exc.strerror or exc}") from exc
-        _say(f"wrote {escape(str(output))}")
+        _say("wrote ", str(output))
     elif isinstance(data, bytes):
         sys.stdout.buffer.write(data)
     else:
@@ -257,10 +270,9 @@ def ingest(
     failed = 0
     for r in results:
         failed += r.status == "failed"
-        colour = {"loaded": "green", "skipped": "cyan", "failed": "red"}.get(r.status, "white")
-        _say(f"[{colour}]{r.status}[/{colour}] {escape(r.path)}: {escape(r.message)}")
+        _say(*_result_line(r.status, r.path, r.message))
         for w in r.warnings[:20]:
-            _say(f"  warning: {escape(w)}")
+            _say("  warning: ", w)
         if len(r.warnings) > 20:
             _say(f"  ... and {len(r.warnings) - 20:,} more warnings (ratelens sources "
                       "--format json lists them)")
@@ -623,22 +635,22 @@ def _report_error(exc: Exception) -> int:
     from typer.exceptions import TyperException
 
     if isinstance(exc, RatelensError):
-        _say(f"[red]error:[/red] {escape(str(exc))}")
+        _say("[red]error:[/red] ", str(exc))
         return exc.exit_code
     if isinstance(exc, TyperException):  # unknown command or option, missing or bad value
         show = getattr(exc, "show", None)
         if show is not None:
             show()
         else:
-            _say(f"[red]error:[/red] {escape(str(exc))}")
+            _say("[red]error:[/red] ", str(exc))
         return 2
     if isinstance(exc, typer.Abort):
         _say("aborted")
         return 1
     if isinstance(exc, OSError):  # the machine: a full disk, a folder that cannot be written
         where = f" ({exc.filename})" if exc.filename else ""
-        _say(f"[red]error:[/red] {escape(str(exc.strerror or exc))}{escape(where)}")
+        _say("[red]error:[/red] ", f"{exc.strerror or exc}{where}")
         return 1
-    _say(f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))} "
-              "(run with --debug for the traceback, and please report it)")
+    _say("[red]error:[/red] ", f"unexpected {type(exc).__name__}: {exc} "
+         "(run with --debug for the traceback, and please report it)")
     return 1
