@@ -96,4 +96,4 @@ def test_screenshot_is_not_blank(page: Page, tmp_path: Path) -> None:
     stat = ImageStat.Stat(gray)
     assert gray.size == (1280, 900)
     assert stat.var[0] > 100, f"screenshot looks blank (pixel variance {stat.var[0]:.1f})"
-    assert len(set(gray.getdata())) > 16  # text, rules and chart bars, not one flat colour
+    assert sum(1 for n in gray.histogram() if n) > 16  # text, rules and bars, not one colour
