@@ -221,6 +221,29 @@ def test_a_hospital_s_rows_priced_by_hand() -> None:
     assert [(r["n"], r["median_amount"]) for r in allowed] == [(2, 500.0)]
 
 
+def test_sets_split_by_their_raw_modifiers_and_day_are_one_group() -> None:
+    """The sets are grouped by the raw modifier list and update date, their modifier_key and
+    rate_year derived per set: modifiers TC, 26 and 26, TC, and days 2026-01-01 and
+    2026-07-01 make four sets of keys "26,TC" and "2026", one group of the rates 10, 20, 30,
+    40 (median 25); [] and NULL modifiers two sets of key "" (rates 5 and 7, median 6)."""
+    base = {name: None for name in RATES.names} | {
+        "billing_code": "77407", "payer": "Aetna", "negotiated_type": "negotiated",
+        "source_kind": "tic", "file_id": "f1"}
+    rows = [base | {"billing_code_modifier": m, "last_updated_on": d, "negotiated_rate": r}
+            for m, d, r in ((["TC", "26"], "2026-01-01", 10.0), (["26", "TC"], "2026-01-01", 20.0),
+                            (["TC", "26"], "2026-07-01", 30.0), (["26", "TC"], "2026-07-01", 40.0),
+                            ([], "2026-01-01", 5.0), (None, "2026-01-01", 7.0))]
+    con = _connect(rows, [None] * 36)
+    bound = {**q.params(["77407"], year=2026), "plausible_max": 1000.0, "outlier_ratio": 3.0}
+    q.select_report_rates(con, bound, table=q.SETS)
+    sets = con.execute(f"SELECT modifier_key, rate_year, n FROM {q.SETS} ORDER BY ALL").fetchall()
+    assert sets == [("", "2026", 1)] * 2 + [("26,TC", "2026", 1)] * 4
+    index = rate_sets.indexed(con, lq.set_basis(con, BASIS))
+    stats = kept_stats.group_stats(index, bound, np.arange(index.n_rows))
+    assert [(r["modifier_key"], r["rate_year"], r["n"], r["median"]) for r in stats] == [
+        ("", "2026", 2, 6.0), ("26,TC", "2026", 4, 25.0)]
+
+
 def test_the_sets_are_read_without_pyarrow_compute() -> None:
     """pyarrow.compute costs 0.1 s to import (a cold CLI report's path; Arrow's
     ListArray.flatten imports it). One set of rates 1.5, NULL, 3.0 of a 2.00 amount."""
