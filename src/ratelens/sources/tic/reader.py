@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
 
@@ -35,7 +36,7 @@ from ratelens.sources.tic.codes import (
     wanted_item,
 )
 from ratelens.sources.tic.groups import GroupSpill, group_rows
-from ratelens.sources.tic.items import read_items
+from ratelens.sources.tic.items import ItemRows, read_items
 from ratelens.sources.tic.output import (  # noqa: F401 (SCHEMAS, TABLES: the module's API)
     SCHEMAS,
     TABLES,
@@ -43,6 +44,7 @@ from ratelens.sources.tic.output import (  # noqa: F401 (SCHEMAS, TABLES: the mo
     Root,
     schema_version,
 )
+from ratelens.sources.tic.parses import Parsed, Parses
 from ratelens.sources.tic.refs import (
     Block,
     IdSet,
@@ -80,6 +82,9 @@ ITEM_BATCH = 1 << 22  # bytes of in_network items read at a time (fast path: tic
 USED_STEP = 1 << 24
 MAX_JOBS = 3  # batches of references being read at once
 REFERENCE_THREADS = 2  # threads reading them (taken back in file order)
+# Without codes, batches of items are parsed in a worker thread while the scan goes on
+# (parses.Parses); with codes, in the reading thread (most items are skipped: little to gain)
+PARSE_THREAD = True
 
 # ---------------------------------------------------------------------------- in-network
 
@@ -110,6 +115,7 @@ class InNetwork:
         self.items: list[Block] = []  # in_network items not yet read (see flush_items)
         self.items_size = 0
         self.items_at = 0  # file offset of the first item not read (flush_items)
+        self.parses = Parses(read_items)  # batches of items being parsed (see flush_items)
         self.resolved: list[References] = []  # used raw references parsed, to come out
         self.refs: list[Block] = []  # references not yet sent to be read
         self.ref_ids: list[np.ndarray | None] = []  # their ids, if the compiled analysis read them
@@ -150,6 +156,7 @@ class InNetwork:
             self.out.close()
             if self.pool is not None:
                 self.pool.shutdown(cancel_futures=True)
+            self.parses.close()
             if importing is not None:
                 importing.join()
 
@@ -162,10 +169,10 @@ class InNetwork:
             self.items_size += len(self.items[-1][0])
             at = int(self.items[-1][2][0])
             if self.items_size >= ITEM_BATCH or (self.raw and at - self.items_at >= USED_STEP):
-                self.flush_items()  # (the part writer gathers small batches)
+                self.flush_items(is_handed=True)  # (the part writer gathers small batches)
                 self.items_at = at
             return
-        if self.items:
+        if self.items or self.parses:
             self.flush_items()
         if key == "provider_references" and kind in ("item", "items"):
             ids = event[-1] if self.codes is not None else None  # (asked only with codes)
@@ -190,19 +197,39 @@ class InNetwork:
 
     # -- in_network items
 
-    def flush_items(self) -> None:
+    def flush_items(self, is_handed: bool = False) -> None:
         """Rows of the items met so far: as Arrow columns when the batch is plain and every
-        reference it uses is known (:mod:`ratelens.sources.tic.items`), else item by item."""
+        reference it uses is known (:mod:`ratelens.sources.tic.items`), else item by item.
+        ``is_handed``: the batch may be parsed in a worker thread (without codes) and taken
+        later, in order; else every batch handed before is taken first, then this one."""
         blocks, self.items, self.items_size = self.items, [], 0
-        if not blocks:
+        schema = self.root.schema
+        if not (blocks and self.is_refs_read and not self.remote and schema is not None):
+            self.take_parsed(self.parses.drain())
+            if blocks:
+                self.items_read(blocks, None)
             return
-        done = None
-        if self.is_refs_read and not self.remote and self.root.schema is not None:
-            done = read_items(
-                blocks, self.codes, self.root.schema, self.ctx.file_id, self.is_shallow()
-            )
-            if done is not None and not self.defined.has_all(done.references):
-                done = None  # a dangling reference: the item-by-item path says where
+        args = (self.codes, schema, self.ctx.file_id, self.is_shallow())
+        if is_handed and PARSE_THREAD and self.codes is None:
+            self.take_parsed(self.parses.submit(blocks, *args))
+            return
+        self.take_parsed(self.parses.drain())
+        self.items_read(blocks, read_items(blocks, *args))
+
+    def take_parsed(self, parsed: Iterator[Parsed]) -> None:
+        """Rows of batches parsed in the worker thread; on an error, those after are dropped."""
+        try:
+            for blocks, done in parsed:
+                self.items_read(blocks, done)
+        except BaseException:
+            self.parses.close()
+            raise
+
+    def items_read(self, blocks: list[Block], done: ItemRows | None) -> None:
+        """Rows of a batch parsed as columns (``done``), or item by item when it is None
+        (declined) or uses a reference not defined."""
+        if done is not None and not self.defined.has_all(done.references):
+            done = None  # a dangling reference: the item-by-item path says where
         if done is None:
             for block in blocks:
                 for data, index, offset in block_items(block):
