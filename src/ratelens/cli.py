@@ -581,25 +581,17 @@ def _hash_early(argv: list[str]) -> None:
         _read_early(argv[1:])
 
 
-_VALUED = ("--kind", "--codes", "--code-file", "--plan", "--limit")  # ingest's options with values
-
-
 def _read_early(args: list[str]) -> None:
     """Start reading the first file of ``ratelens ingest`` ahead too, with the codes the
     arguments name: a TiC in-network file is inflated and analysed beside the parsing and
     the imports (``sources.tic.ahead``). ``ingest`` reads the arguments again with typer;
     if it finds other codes, the read is not taken (``ingest.read_ahead``), nothing lost."""
-    values: dict[str, str] = {}
-    paths: list[str] = []
-    rest = iter(args)
-    for arg in rest:
-        name, has_value, value = arg.partition("=")
-        if name in _VALUED:
-            values[name] = value if has_value else next(rest, "")
-        elif arg == "--help":
-            return
-        elif not arg.startswith("-"):
-            paths.append(arg)
+    from ratelens.sources.tic.early import ingest_arguments
+
+    read = ingest_arguments(args)
+    if read is None:  # --help
+        return
+    paths, values = read
     if not paths or values.get("--kind", "tic_in_network") != "tic_in_network":
         return
     code_file = values.get("--code-file")
