@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from old_catalogs import held_catalog
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "src" / "ratelens" / "data"
@@ -124,26 +125,15 @@ def test_a_writer_waits_for_the_lock_with_a_message(tmp_path: Path) -> None:
     has seen the writer and a reader wait; then both finish their work."""
     home = tmp_path / "home"
     assert _run(home, "ingest", str(DATA / "cms" / "GPCI2025.csv")).returncode == 0
-    hold = (
-        "import duckdb, sys\n"
-        f"con = duckdb.connect({str(home / 'ratelens.duckdb')!r})\n"
-        "print('held', flush=True); sys.stdin.readline(); con.close()\n"
-    )
-    holder = subprocess.Popen([sys.executable, "-c", hold], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
     waiting = []
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        writer = _start(home, "ingest", str(DATA / "cms" / "25LOCCO.csv"))
-        reader = _start(home, "sources", "--format", "json")
-        waiting = [writer, reader]
-        said = [_first_line(p) for p in waiting]  # each says why it waits, then waits on
-        assert writer.poll() is None and reader.poll() is None
+        with held_catalog(home):
+            writer = _start(home, "ingest", str(DATA / "cms" / "25LOCCO.csv"))
+            reader = _start(home, "sources", "--format", "json")
+            waiting = [writer, reader]
+            said = [_first_line(p) for p in waiting]  # each says why it waits, then waits on
+            assert writer.poll() is None and reader.poll() is None
     finally:
-        assert holder.stdin is not None
-        holder.stdin.write("go\n")
-        holder.stdin.close()
-        holder.wait(timeout=30)
         done = [p.communicate(timeout=60) for p in waiting]
     for line in said:
         assert line.startswith("waiting for another ratelens process"), line

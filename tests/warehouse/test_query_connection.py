@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from old_catalogs import held_catalog, schema_one_catalog
 
 from data_paths import TEST_DATA
 from ratelens.errors import EnvironmentFailure
@@ -86,17 +87,7 @@ def test_an_older_catalog_read_first_by_a_query_connection_is_upgraded(
     part = home / "parts" / "f1" / "amounts.parquet"
     part.parent.mkdir(parents=True)
     pq.write_table(pa.table({"code": ["77407"], "amount": [99.5]}, schema=schema), part)
-    con = duckdb.connect(str(home / "ratelens.duckdb"))
-    con.execute("""CREATE TABLE ingest_ledger (file_id VARCHAR PRIMARY KEY, path VARCHAR NOT
-        NULL, kind VARCHAR, publisher VARCHAR, file_date VARCHAR, version VARCHAR, size_bytes
-        BIGINT, n_rows BIGINT, status VARCHAR NOT NULL, error VARCHAR, warnings VARCHAR, meta
-        VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP)""")
-    con.execute("""CREATE TABLE ingest_parts (file_id VARCHAR NOT NULL, table_name VARCHAR
-        NOT NULL, part_path VARCHAR NOT NULL, n_rows BIGINT NOT NULL)""")
-    con.execute("""INSERT INTO ingest_ledger VALUES ('f1', '/x/a.csv', 'amounts_csv', NULL,
-        NULL, NULL, 12, 1, 'loaded', NULL, '[]', '{}', '2025-01-01 10:00', '2025-01-01 10:01')""")
-    con.execute("INSERT INTO ingest_parts VALUES ('f1', 'amounts', ?, 1)", [str(part)])
-    con.close()
+    schema_one_catalog(home, part)
     wh = Warehouse(home)
     assert wh.attempts(keep=True) == (1, 1)
     query = wh.connect({"amounts": schema})
@@ -111,16 +102,8 @@ def test_a_report_waits_for_a_locked_catalog_then_runs(tmp_path: Path) -> None:
     through its query connection, waits and says why, then runs once the lock is gone."""
     home = tmp_path / "home"
     ingest(Warehouse(home), [str(EXAMPLE)], IngestOptions())
-    hold = (
-        "import duckdb, sys\n"
-        f"con = duckdb.connect({str(home / 'ratelens.duckdb')!r})\n"
-        "print('held', flush=True); sys.stdin.readline(); con.close()\n"
-    )
-    holder = subprocess.Popen([sys.executable, "-c", hold], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
     env = {**os.environ, "RATELENS_HOME": str(home), "CI": "true"}
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with held_catalog(home):
         report = subprocess.Popen(
             [sys.executable, "-m", "ratelens", "report", "27447", "--format", "json"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -128,11 +111,6 @@ def test_a_report_waits_for_a_locked_catalog_then_runs(tmp_path: Path) -> None:
         assert report.stderr is not None
         said = report.stderr.readline().strip()  # after ~1 s of waiting
         assert report.poll() is None
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.write("go\n")
-        holder.stdin.close()
-        holder.wait(timeout=30)
     out, err = report.communicate(timeout=120)
     assert said.startswith("waiting for another ratelens process") and "PID" in said, said
     assert report.returncode == 0, err

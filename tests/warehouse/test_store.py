@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from old_catalogs import schema_one_catalog
 
 from ratelens.errors import FormatError
 from ratelens.sources import ReadContext, Source
@@ -132,26 +133,12 @@ def test_a_failure_never_unloads_a_loaded_file(tmp_path: Path) -> None:
 
 def test_a_catalog_of_schema_1_opens_and_keeps_its_loads(tmp_path: Path) -> None:
     """Catalogs written before the ledger kept history (one row per file) still open."""
-    import duckdb
-
     home = tmp_path / "home"
     part = home / "parts" / "f1" / "amounts.parquet"
     part.parent.mkdir(parents=True)
     pq.write_table(pa.table({"code": ["77407"], "amount": [99.5], "locator": ["line 1"]},
                                     schema=SCHEMA), part)
-    con = duckdb.connect(str(home / "ratelens.duckdb"))
-    con.execute("""CREATE TABLE ingest_ledger (file_id VARCHAR PRIMARY KEY, path VARCHAR NOT
-        NULL, kind VARCHAR, publisher VARCHAR, file_date VARCHAR, version VARCHAR, size_bytes
-        BIGINT, n_rows BIGINT, status VARCHAR NOT NULL, error VARCHAR, warnings VARCHAR, meta
-        VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP)""")
-    con.execute("""CREATE TABLE ingest_parts (file_id VARCHAR NOT NULL, table_name VARCHAR
-        NOT NULL, part_path VARCHAR NOT NULL, n_rows BIGINT NOT NULL)""")
-    con.execute("""INSERT INTO ingest_ledger VALUES ('f1', '/x/a.csv', 'amounts_csv', NULL, NULL,
-        NULL, 12, 1, 'loaded', NULL, '[]', '{}', '2025-01-01 10:00', '2025-01-01 10:01'),
-        ('f2', '/x/b.csv', NULL, NULL, NULL, NULL, 9, 0, 'failed', 'line 2: expected a number',
-        '[]', '{}', '2025-01-02 10:00', '2025-01-02 10:00')""")
-    con.execute("INSERT INTO ingest_parts VALUES ('f1', 'amounts', ?, 1)", [str(part)])
-    con.close()
+    schema_one_catalog(home, part, with_failure=True)
     wh = Warehouse(home)
     assert [(e.file_id, e.status, e.n_rows) for e in wh.entries()] == [
         ("f1", "loaded", 1), ("f2", "failed", 0)]
