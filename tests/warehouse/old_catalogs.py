@@ -32,6 +32,13 @@ def schema_one_catalog(home: Path, part: Path, *, with_failure: bool = False) ->
     con.close()
 
 
+def without_part_columns(home: Path) -> None:
+    """The home's catalog as versions before ``part_columns`` left it: no record of its
+    parts' columns."""
+    with duckdb.connect(str(home / "ratelens.duckdb")) as con:
+        con.execute("DROP TABLE part_columns")
+
+
 @contextmanager
 def held_catalog(home: Path) -> Iterator[None]:
     """Another process holds the home's catalog read-write (as a commit does) from the time

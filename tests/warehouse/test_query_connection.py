@@ -81,7 +81,8 @@ def test_an_older_catalog_read_first_by_a_query_connection_is_upgraded(
     tmp_path: Path,
 ) -> None:
     """A catalog of schema 1 (one ledger row per file), first opened by a report's read
-    (attempts(keep=True), then connect): brought up to date, its loads kept."""
+    (attempts(keep=True), then connect): brought up to date, its loads kept, its part's
+    columns recorded."""
     schema = pa.schema([("code", pa.string()), ("amount", pa.float64())])
     home = tmp_path / "home"
     part = home / "parts" / "f1" / "amounts.parquet"
@@ -95,6 +96,9 @@ def test_an_older_catalog_read_first_by_a_query_connection_is_upgraded(
     assert query.execute("SELECT file_id, status FROM ledger").fetchall() == [("f1", "loaded")]
     with duckdb.connect(str(home / "ratelens.duckdb"), read_only=True) as catalog:
         assert ledger.version(catalog) == ledger.SCHEMA_VERSION
+        # the upgrade's write recorded the part's columns: the view is bound from them
+        recorded = catalog.execute("SELECT part_path, columns FROM part_columns").fetchall()
+        assert recorded == [(str(part), '[["code", "VARCHAR"], ["amount", "DOUBLE"]]')]
 
 
 def test_a_report_waits_for_a_locked_catalog_then_runs(tmp_path: Path) -> None:

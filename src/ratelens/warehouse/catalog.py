@@ -9,7 +9,8 @@ read-write only to commit a load (see ``store.Warehouse.commit``), so:
 * a writer waits for another writer's commit, saying so once on stderr (through
   ``logging``), for up to ``WRITE_WAIT`` seconds;
 * a catalog that does not exist yet reads as an empty ledger (nothing is created by a
-  reader), and one of an older schema is brought up to date by a short write;
+  reader), and one of an older schema is brought up to date by a short write; the
+  columns of its parts (``part_columns``) are recorded by its next writer, not a reader;
 * a query connection reads the catalog attached to itself (``reading(catalog, into=con)``)
   rather than through a DuckDB instance of its own (~20 ms of each report, issue 18), and
   detaches it after the read: the lock is the same as for a read-only open.
@@ -28,7 +29,7 @@ from pathlib import Path
 import duckdb
 
 from ratelens.errors import EnvironmentFailure
-from ratelens.warehouse import ledger
+from ratelens.warehouse import ledger, part_columns
 
 READ_WAIT = 30.0  # seconds a reader retries a locked catalog
 WRITE_WAIT = 600.0  # seconds a writer waits for another writer's commit
@@ -89,11 +90,13 @@ def _done(con: duckdb.DuckDBPyConnection, into: duckdb.DuckDBPyConnection | None
 
 @contextmanager
 def writing(catalog: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection, held by the caller for a commit only."""
+    """A read-write connection, held by the caller for a commit only. A catalog written
+    before is brought up to date first (the ledger's schema, the parts' recorded columns)."""
     make_folder(catalog.parent)
     con = _open(catalog, read_only=False, wait=WRITE_WAIT, what="write to")
     try:
         ledger.create(con)
+        part_columns.create(con)
         yield con
     finally:
         con.close()

@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 
 from ratelens import config
 from ratelens.warehouse import catalog as cat
-from ratelens.warehouse import ledger, store
+from ratelens.warehouse import ledger, part_columns, store
 from ratelens.warehouse.store import Warehouse, query_config
 
 ROW_GROUP_ROWS = 50_000
@@ -106,6 +106,7 @@ def compact(wh: Warehouse) -> CompactResult:
             n_left += 1
         else:
             n_rewritten, n_parts, n_rows = n_rewritten + 1, n_parts + len(load.paths), n_rows + rows
+    _record_columns(wh)
     return CompactResult(n_rewritten, n_parts, n_rows, n_in_order, n_left)
 
 
@@ -147,8 +148,13 @@ def _compact_load(wh: Warehouse, load: LoadParts) -> int | None:
         n_rows = sorted_copy([Path(p) for p in load.paths], staging / name, wh.home)
         os.replace(staging / name, final)
         with cat.writing(wh.catalog) as con:
+            # recorded first: a record of a part never named (replaced meanwhile, or a kill
+            # between the two) is never read, ledger.replace_parts commits on its own
+            part_columns.insert(con, part_columns.described(con, [str(final)]))
             is_named = ledger.replace_parts(con, load.attempt_id, load.table, load.paths,
                                             str(final), n_rows)  # fmt: skip
+            if not is_named:
+                part_columns.forget(con, [str(final)])
     except BaseException:
         final.unlink(missing_ok=True)
         raise
@@ -158,6 +164,16 @@ def _compact_load(wh: Warehouse, load: LoadParts) -> int | None:
         final.unlink(missing_ok=True)
         return None
     return n_rows
+
+
+def _record_columns(wh: Warehouse) -> None:
+    """Record the columns of every current part that has none recorded (written by an older
+    version): a query connection then binds its views from them (``part_columns``)."""
+    with cat.reading(wh.catalog) as con:
+        if not part_columns.unrecorded(con):
+            return
+    with cat.writing(wh.catalog) as con:  # a catalog without the records is filled here
+        part_columns.insert(con, part_columns.described(con, part_columns.unrecorded(con)))
 
 
 def sorted_copy(sources: list[Path], target: Path, home: Path) -> int:

@@ -32,12 +32,14 @@ from ratelens.errors import EnvironmentFailure, RatelensError
 from ratelens.sources import ReadContext, Source
 from ratelens.sources.files import keep_big_buffers
 from ratelens.warehouse import catalog as cat
-from ratelens.warehouse import ledger, reference_text
+from ratelens.warehouse import ledger, part_columns, reference_text
 from ratelens.warehouse.ledger import LedgerEntry
 
 CATALOG = "ratelens.duckdb"
 GRACE = timedelta(minutes=10)  # parts of a superseded load stay this long for readers
 TABLE_WORDS = {"rates": "rates", "provider_groups": "provider groups", "provider_npis": "NPIs"}
+# The loaded parts by table, and the recorded columns of those that have them (part_columns)
+Parts = tuple[dict[str, list[str]], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class Warehouse:
 
     stands_in_for: Path | None = None
     # attempts(keep=True): the query connection it read the catalog into, and the parts
-    _kept_read: tuple[duckdb.DuckDBPyConnection, dict[str, list[str]]] | None = None
+    _kept_read: tuple[duckdb.DuckDBPyConnection, Parts] | None = None
 
     def __init__(self, home: Path, *, is_sample: bool = False) -> None:
         self.home = Path(home)
@@ -183,9 +185,9 @@ class Warehouse:
             except BaseException:
                 con.close()
                 raise
-        con, part_paths = kept
+        con, parts = kept
         try:
-            _create_views(con, tables, part_paths)
+            _create_views(con, tables, parts)
         except BaseException:
             con.close()
             raise
@@ -283,9 +285,11 @@ class Warehouse:
 
 
 def _create_views(
-    con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Schema], part_paths: dict[str, list[str]]
+    con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Schema], parts: Parts
 ) -> None:
-    """A view of each table: over its loaded parts, else empty, of its schema's columns."""
+    """A view of each table: over its loaded parts (bound from their recorded columns:
+    ``part_columns``), else empty, of its schema's columns."""
+    part_paths, known = parts
     types = _duckdb_types(con, tables.values())
     empty: list[str] = []
     for table, schema in tables.items():
@@ -295,7 +299,7 @@ def _create_views(
             empty.append(f"CREATE OR REPLACE VIEW {_quoted(table)} AS SELECT "
                          f"{', '.join(columns)} WHERE false")
             continue
-        rel = con.read_parquet(paths, union_by_name=True)
+        rel = part_columns.read(con, paths, known)
         # provider references decoded from their text; columns added to the schema after
         # these parts were written as nulls (reference_text.view_columns)
         selected = reference_text.view_columns(rel.columns, types[schema])
@@ -336,11 +340,13 @@ def _query_connection(home: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _connect_read(catalog: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+def _connect_read(catalog: duckdb.DuckDBPyConnection) -> Parts:
     """What ``Warehouse.connect`` reads from the catalog attached to its connection: the
-    loaded parts, returned, and the ledger, copied into the connection's own database."""
+    loaded parts and their recorded columns, returned, and the ledger, copied into the
+    connection's own database."""
     catalog.execute(f"CREATE TABLE memory.main.ledger AS {ledger.LEDGER_VIEW}")
-    return ledger.parts(catalog)
+    paths = ledger.parts(catalog)
+    return paths, part_columns.recorded(catalog, [p for ps in paths.values() for p in ps])
 
 
 def _insert(
@@ -348,10 +354,12 @@ def _insert(
     parts: tuple[tuple[str, str, int], ...] = (),
 ) -> None:
     named = parts or tuple((t, f"{t}.parquet", n) for t, n in entry.counts.items())
+    columns = part_columns.described(con, (str(final / name) for _, name, _ in named))
     con.execute("BEGIN TRANSACTION")
     try:
         for table, name, n in named:
             ledger.add_part(con, entry.attempt_id, entry.file_id, table, str(final / name), n)
+        part_columns.insert(con, columns)
         ledger.record(con, entry)
         con.execute("COMMIT")
     except BaseException:
