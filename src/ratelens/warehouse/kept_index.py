@@ -334,24 +334,55 @@ def _int32(groups: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarra
     return groups[0].astype(np.int32), groups[1]
 
 
-def _orders(values: dict[str, np.ndarray], groups: dict[str, tuple[np.ndarray, np.ndarray]]
-            ) -> dict[tuple[str, str], np.ndarray]:
+def _orders(values: dict[str, np.ndarray], groups: dict[str, tuple[np.ndarray, np.ndarray]],
+            key_bits: int = 64) -> dict[tuple[str, str], np.ndarray]:
     """Every row of each :data:`ORDERS` by group, then in value order (NaN last; ties in row
-    order): each value sorted once, then each grouping's order a stable sort of its group
-    numbers in that order (a radix sort when they fit 16 bits), as ``np.lexsort`` gives."""
-    by_value: dict[str, np.ndarray] = {}
+    order), as ``np.lexsort((value, group))`` gives: each value ranked once (equal values one
+    rank), then each order one sort of integers packing (group, rank, row) when they fit
+    ``key_bits`` bits (a plain sort of 64-bit integers: 1 M rows ~15 ms, a stable sort of
+    the floats ~130 ms), else a lexsort of the ranks."""
+    ranked: dict[str, tuple[np.ndarray, int]] = {}
     out = {}
     for name, value in ORDERS:
         if name not in groups:
             continue
-        if value not in by_value:
-            by_value[value] = np.argsort(values[value], kind="stable")
-        order = by_value[value]
+        if value not in ranked:
+            ranked[value] = _ranks(values[value])
+        rank, n_ranks = ranked[value]
         group, firsts = groups[name]
-        kind = np.uint16 if len(firsts) <= 1 << 16 else np.int64
-        by_group = order[np.argsort(group[order].astype(kind), kind="stable")]
-        out[name, value] = by_group.astype(np.int32 if len(order) < 1 << 31 else np.int64)
+        n = len(rank)
+        row_bits, rank_bits = _bits(n), _bits(n_ranks)
+        if _bits(len(firsts)) + rank_bits + row_bits <= key_bits:
+            key = group.astype(np.uint64) << np.uint64(rank_bits)
+            key |= rank
+            key <<= np.uint64(row_bits)
+            key |= np.arange(n, dtype=np.uint64)
+            key.sort()
+            key &= np.uint64((1 << row_bits) - 1)
+            order: np.ndarray = key
+        else:
+            order = np.lexsort((rank, group))
+        out[name, value] = order.astype(np.int32 if n < 1 << 31 else np.int64)
     return out
+
+
+def _ranks(value: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each value's rank among the distinct values (NaN last, all one rank; -0.0 == 0.0),
+    as unsigned integers, and how many ranks."""
+    is_nan = np.isnan(value)
+    if not is_nan.any():
+        distinct, inverse = np.unique(value, return_inverse=True)
+        return inverse.reshape(-1).astype(np.uint64), len(distinct)
+    rank = np.empty(len(value), dtype=np.uint64)  # only the others ranked: often far fewer
+    distinct, inverse = np.unique(value[~is_nan], return_inverse=True)
+    rank[~is_nan] = inverse.reshape(-1)
+    rank[is_nan] = len(distinct)
+    return rank, len(distinct) + 1
+
+
+def _bits(n: int) -> int:
+    """Bits to number 0 .. n - 1."""
+    return max(n - 1, 0).bit_length()
 
 
 def dense(codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
