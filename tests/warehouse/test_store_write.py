@@ -252,6 +252,53 @@ def test_columns_null_in_every_row_are_left_out_and_read_as_nulls(
     assert got.to_pylist() == sorted(expected, key=lambda r: r["locator"])
 
 
+def with_null(batch: pa.RecordBatch, name: str, row: int) -> pa.RecordBatch:
+    """The batch with a null in one row of a column (its values decoded)."""
+    i = batch.schema.get_field_index(name)
+    values = batch.column(i).to_pylist()
+    values[row] = None
+    field = pa.field(name, batch.schema.field(i).type.value_type)
+    return batch.set_column(i, field, pa.array(values, field.type))
+
+
+def test_columns_with_no_null_are_stored_required_and_read_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part file stores the columns with no null in its first batch as required (Parquet
+    writes no definition levels for them); a later batch with a null in one goes on in a new
+    file where every column is nullable, and a batch after it in that same file; the view
+    reads every row, the null as null, in order."""
+    monkeypatch.setattr(tic_output, "BATCH_ROWS", 97)
+    monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
+    monkeypatch.setattr(part_files, "WRITER_THREADS", 1)
+    path = in_network_file(tmp_path / "in.json", 7)
+    rates = given(read_batches(path, 4096), "rates")
+    assert len(rates) > 4 and rates[0].column("negotiated_type").null_count == 0
+    later = with_null(rates[2], "negotiated_type", 5)  # a null where the first file has none
+    batches = [("rates", b) for b in [*rates[:2], later, *rates[3:]]]
+    wh = Warehouse(tmp_path / "home")
+    file_id, size = sha256_file(str(path))
+    source = Source(IN_NETWORK.kind, "", IN_NETWORK.sniff, lambda ctx: iter(batches))
+    wh.load(str(path), file_id, size, source, ReadContext(str(path), file_id))
+    with cat.reading(wh.catalog) as catalog:
+        files = [Path(p) for p in ledger.parts(catalog)["rates"]]
+    assert [f.name for f in files] == ["rates.parquet", "rates.part1.parquet"]
+    first, then = (pq.read_schema(f) for f in files)
+    required = {f.name for f in first if not f.nullable}
+    assert {"locator", "billing_code", "negotiated_rate", "negotiated_type", "payer"} <= required
+    assert "billing_code_modifier" not in required  # null in some rows of the first batch
+    assert rates[0].column("billing_code_modifier").null_count
+    assert all(f.nullable for f in then)
+    assert [pq.read_metadata(f).num_rows for f in files] == [
+        sum(b.num_rows for b in rates[:2]), sum(b.num_rows for b in rates[2:])
+    ]
+    con = wh.connect({"rates": RATE_SCHEMA})
+    got = con.sql("SELECT * FROM rates").to_arrow_table().to_pylist()
+    expected = [r for _, b in batches for r in b.to_pylist()]
+    assert got == expected
+    assert sum(r["negotiated_type"] is None for r in got) == 1
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
 def test_every_cms_example_round_trips(tmp_path: Path, path: Path) -> None:
     batches = read_batches(path)
