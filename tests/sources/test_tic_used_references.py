@@ -10,12 +10,14 @@ order of the provider rows may differ.
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from python_run import run_code
 from ratelens.errors import InputError
 from ratelens.sources import ReadContext
 from ratelens.sources.tic import reader as tic
@@ -137,3 +139,21 @@ def test_first_bad_used_reference_in_the_file_is_the_error(
     assert at_end[0] == "FormatError" and "provider_references[6]" in str(at_end[1])
     steps(monkeypatch)
     assert outcome(path) == at_end
+
+
+@pytest.mark.skipif(not has_native(), reason="references are kept raw with the compiled analysis")
+def test_a_codes_ingest_of_raw_references_does_not_import_pyarrow_compute(tmp_path: Path) -> None:
+    """``pyarrow.compute`` is 45 ms of Python holding the GIL to import (it writes every
+    function's docstring): the used references' rows and the parts' reference text call
+    the same kernels through ``pyarrow._compute`` (issue 18: the reference-heavy file)."""
+    path = tic_file(tmp_path, 3, {})
+    code = (
+        "import sys\n"
+        f"sys.argv = ['ratelens', 'ingest', {str(path)!r}, '--codes', '77407,77412']\n"
+        "from ratelens.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print('pyarrow.compute' in sys.modules)"
+    )
+    done = run_code(code, env={**os.environ, "RATELENS_HOME": str(tmp_path / "home")})
+    assert done.stdout.splitlines()[-1] == "False"
+    assert "provider groups" in done.stderr  # (the references the rates use were loaded)

@@ -74,12 +74,13 @@ def _text_type(kind: pa.DataType) -> pa.DataType | None:
 def to_text(lists: pa.Array) -> pa.Array:
     """One text per list (module doc): joined ids, or JSON where joining could mislead."""
     import numpy as np
-    import pyarrow.compute as pc
 
-    joined = pc.binary_join(lists, SEPARATOR)  # null for a null list or a null id
-    ids = lists.flatten()
+    joined = _call("binary_join", lists, SEPARATOR)  # null for a null list or a null id
+    ids = _call("list_flatten", lists)  # (as lists.flatten(), which imports pyarrow.compute)
     if ids.null_count == 0 and not _is_any_unusual(ids):
         return joined
+    import pyarrow.compute as pc
+
     unusual = _unusual_rows(lists, ids)
     texts = [
         json.dumps(lists[int(row)].as_py(), ensure_ascii=False, separators=(",", ":"))
@@ -88,16 +89,26 @@ def to_text(lists: pa.Array) -> pa.Array:
     return pc.replace_with_mask(joined, pa.array(unusual), pa.array(texts, joined.type))
 
 
+def _call(function: str, *args: object) -> pa.Array:
+    """An Arrow compute function with its default options, through ``pyarrow._compute``
+    (~5 ms to import): ``pyarrow.compute`` is 45 ms of Python holding the GIL (it writes
+    every function's docstring), which a ``--codes`` ingest paid beside its scan."""
+    try:
+        from pyarrow._compute import call_function
+    except ImportError:  # (another pyarrow's layout: the public module)
+        from pyarrow.compute import call_function
+    return call_function(function, list(args))
+
+
 def _is_any_unusual(ids: pa.Array) -> bool:
     """Whether some id may be unusual: empty, or the ids' bytes hold the separator or a
     ``[`` anywhere (almost never; ``_unusual_rows`` then says which rows are). A copy of the
     bytes and two ``memchr`` cost 2 ms per 100 MB of JSON, Arrow's ``match_substring`` 60."""
     import numpy as np
-    import pyarrow.compute as pc
 
     if not len(ids):
         return False
-    if pc.min(pc.binary_length(ids)).as_py() == 0:
+    if _call("min", _call("binary_length", ids)).as_py() == 0:
         return True
     wide = pa.types.is_large_string(ids.type)
     offsets = np.frombuffer(ids.buffers()[1], np.int64 if wide else np.int32)

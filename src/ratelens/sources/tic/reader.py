@@ -123,6 +123,7 @@ class InNetwork:
         self.jobs: list[tuple[Future, list[Block]]] = []  # being read
         self.pool: ThreadPoolExecutor | None = None
         self.is_refs_end = False  # the scanner is past them (is_refs_read once all are read)
+        self.importing: threading.Thread | None = None  # pyarrow.compute's (see submit)
 
     def read(self) -> Batches:
         streamed = {"in_network": True, "provider_references": False}
@@ -130,8 +131,6 @@ class InNetwork:
         ids = frozenset({"provider_references"} if self.codes is not None else ())
         scanner = scan(self.ctx, streamed, self.chunk_size, bulk=frozenset(bulk), ids=ids)
         self.scanner = scanner
-        # with codes, the end needs pyarrow.compute (refs, GroupSpill): imported meanwhile
-        importing = _importing("pyarrow.compute") if self.codes is not None else None
         try:
             try:
                 for event in scanner.events():
@@ -157,8 +156,8 @@ class InNetwork:
             if self.pool is not None:
                 self.pool.shutdown(cancel_futures=True)
             self.parses.close()
-            if importing is not None:
-                importing.join()
+            if self.importing is not None:
+                self.importing.join()
 
     def on_event(self, event: tuple) -> None:
         kind, key = event[0], event[1]
@@ -406,6 +405,8 @@ class InNetwork:
         else:
             if self.codes is not None:  # the scanner gave the file's bytes (ids were read)
                 refs = [(one_a_line(t, s, e), first, s, e) for t, first, s, e in refs]
+                if self.importing is None:  # filtering these (take_references, GroupSpill)
+                    self.importing = _importing("pyarrow.compute")  # needs it: meanwhile
             job = self.workers().submit(
                 _references, refs, self.ctx.file_id, self.is_shallow(), is_kept, is_raw
             )
