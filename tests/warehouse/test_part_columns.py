@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +27,7 @@ from ratelens.sources import ReadContext, registry
 from ratelens.warehouse import catalog as cat
 from ratelens.warehouse import compact as cp
 from ratelens.warehouse import ledger, part_columns, part_files
+from ratelens.warehouse.stats import warehouse_stats
 from ratelens.warehouse.store import Warehouse
 
 CODES = ["77407", "70450", "G6015", "77412"]  # out of order: compact rewrites the parts
@@ -178,6 +180,14 @@ def test_a_query_connection_lists_the_parts_as_the_ledger_does(tmp_path: Path) -
     without_part_columns(wh.home)
     with cat.reading(wh.catalog) as con:
         assert part_columns.loaded(con, f"({ledger.CURRENT})") == (parts, {})
+
+
+def test_stats_count_the_same_codes_and_payers_from_the_records(tmp_path: Path) -> None:
+    wh = _warehouse(tmp_path / "home")
+    figures = warehouse_stats(wh)
+    assert (figures.n_codes, figures.n_payers, figures.n_rates) == (4, 2, 32)
+    without_part_columns(wh.home)
+    assert warehouse_stats(wh) == replace(figures, bytes_on_disk=warehouse_stats(wh).bytes_on_disk)
 
 
 def test_a_part_that_cannot_be_read_is_left_unrecorded(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from ratelens.warehouse import catalog as cat
-from ratelens.warehouse import ledger
+from ratelens.warehouse import ledger, part_columns
 from ratelens.warehouse.store import Warehouse
 
 
@@ -48,8 +48,8 @@ def warehouse_stats(wh: Warehouse) -> WarehouseStats:
                 WHERE c.status = 'loaded' GROUP BY 1 ORDER BY 1"""
         ).fetchall())
         n_attempts = con.execute("SELECT count(*) FROM ingest_attempts").fetchone()
-        rate_parts = ledger.parts(con).get("rates", [])
-    n_codes, n_payers = _distinct(rate_parts)
+        parts, known = part_columns.loaded(con, f"({ledger.CURRENT})")
+    n_codes, n_payers = _distinct(parts.get("rates", []), known)
     return WarehouseStats(
         home=str(wh.home),
         is_sample=wh.is_sample,
@@ -64,16 +64,17 @@ def warehouse_stats(wh: Warehouse) -> WarehouseStats:
     )
 
 
-def _distinct(parts: list[str]) -> tuple[int, int]:
-    """Distinct billing codes and payers over rate parts (two columns read, no more)."""
+def _distinct(parts: list[str], known: dict[str, str]) -> tuple[int, int]:
+    """Distinct billing codes and payers over rate parts (two columns read, no more; bound
+    from their recorded columns where they are: ``part_columns``)."""
     if not parts:
         return 0, 0
+    found = part_columns.source(parts, known)
+    scan = found[0] if found else part_columns.scan(parts, union_by_name=True)
     con = duckdb.connect()
     try:
         row = con.execute(
-            "SELECT count(DISTINCT billing_code), count(DISTINCT payer) "
-            "FROM read_parquet($parts, union_by_name = true)",
-            {"parts": parts},
+            f"SELECT count(DISTINCT billing_code), count(DISTINCT payer) FROM {scan}"
         ).fetchone()
     finally:
         con.close()
