@@ -16,11 +16,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from ratelens.document import SourceFile
+if TYPE_CHECKING:  # (imported by source_files: an ingest's commit needs no document model)
+    from ratelens.document import SourceFile
 
 SCHEMA_VERSION = 3
 
@@ -331,6 +332,8 @@ def source_files(
 
 
 def _source_file(file_id: str, rows_used: int, row: dict[str, Any]) -> SourceFile:
+    from ratelens.document import SourceFile
+
     path = str(row.get("path") or "")
     return SourceFile(
         file_id=file_id, path=path, kind=row.get("kind"), publisher=row.get("publisher"),
