@@ -551,6 +551,29 @@ def test_repeated_texts_and_reference_lists_are_one_entry_each() -> None:
     assert decoded(rates).equals(arrow_rows(blocks_of(raws), None, "v2").rates)
 
 
+def test_reference_and_locator_texts_are_decimals_of_any_length() -> None:
+    """A reference's text is its value's decimal, 1 to 19 digits (the parser writes two
+    digits a step), and so are a locator's numbers (item numbers of 1 to 7 digits, 12
+    prices), as Arrow's path and the row builder write them."""
+    ids = [0, 5, 10, 42, 99, 100, 101, 999, 1000, 12345, 10**9 + 7, 10**18, 2**63 - 1]
+    raws = [edited("[1, 2]", json.dumps([i, i])).encode() for i in ids]
+    price = BASE[BASE.index('{"negotiated_type"') : BASE.index("}]}]}") + 1]
+    raws.append(edited(price, ", ".join([price] * 12)).encode())
+    for first in (0, 7, 99, 100, 10_000, 9_999_999):
+        blocks = [(raw, first + n, *rest) for n, (raw, _, *rest) in
+                  enumerate(blocks_of(raws, per_block=1))]  # fmt: skip
+        done = tic_items.compiled_rows(blocks, None, "v2", "f")
+        assert done
+        rows = done.rates.to_pylist()
+        assert [r["provider_references"] for r in rows[: len(ids)]] == [[str(i)] * 2 for i in ids]
+        where = [(first + n, 0) for n in range(len(ids))]
+        where += [(first + len(ids), k) for k in range(12)]
+        assert [r["locator"] for r in rows] == [
+            f"in_network[{i}].negotiated_rates[0].negotiated_prices[{k}]" for i, k in where
+        ]
+        assert decoded(done.rates).equals(arrow_rows(blocks, None, "v2").rates)
+
+
 @pytest.mark.parametrize("n_dates", [1, 32, 33, 80])
 def test_price_texts_of_few_values_are_dictionaries(n_dates: int) -> None:
     """A price text with at most 32 distinct values in a batch comes as a dictionary (nulls

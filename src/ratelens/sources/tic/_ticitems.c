@@ -662,13 +662,12 @@ static int reference_id(Cur *c, int64_t *id) {
     const uchar *p = c->p, *end = c->end;
     uint64_t m = 0;
     if (p >= end || *p < '0' || *p > '9') return DECLINE;
-    if (*p == '0')
+    if (*p == '0') {
         p++;
-    else
-        for (; p < end && *p >= '0' && *p <= '9'; p++) {
-            if (p - c->p == 19) return DECLINE;
-            m = m * 10 + (uint64_t)(*p - '0');
-        }
+    } else { /* the run's length checked after it (m wraps past 19 digits: declined) */
+        for (; p < end && (unsigned)(*p - '0') < 10; p++) m = m * 10 + (uint64_t)(*p - '0');
+        if (p - c->p > 19) return DECLINE;
+    }
     if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) return DECLINE;
     if (m > (uint64_t)INT64_MAX) return DECLINE;
     *id = (int64_t)m, c->p = p;
@@ -913,14 +912,27 @@ static int item(Parser *ps, const uchar *s, const uchar *end, int64_t index) {
  * values of the batch (in order of first slot) and each row's index among them, so Parquet
  * stores the dictionary as given instead of hashing every row's copy. */
 
+/* "00" to "99": two digits a step in decimal(). */
+static const char DIGIT_PAIRS[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 /* The decimal text of v >= 0 at p; the end of it. */
 static char *decimal(char *p, int64_t v) {
-    char tmp[24];
-    int n = 0;
-    do tmp[n++] = (char)('0' + v % 10), v /= 10;
-    while (v);
-    while (n) *p++ = tmp[--n];
-    return p;
+    char tmp[24], *t = tmp + sizeof tmp; /* written from its end */
+    uint64_t u = (uint64_t)v;
+    while (u >= 100) {
+        t -= 2, memcpy(t, DIGIT_PAIRS + 2 * (u % 100), 2);
+        u /= 100;
+    }
+    if (u >= 10)
+        t -= 2, memcpy(t, DIGIT_PAIRS + 2 * u, 2);
+    else
+        *--t = (char)('0' + u);
+    size_t n = (size_t)(tmp + sizeof tmp - t);
+    memcpy(p, t, n);
+    return p + n;
 }
 
 static inline uint64_t fnv(uint64_t h, const char *p, size_t n) {
