@@ -145,15 +145,17 @@ def test_first_bad_used_reference_in_the_file_is_the_error(
 def test_a_codes_ingest_of_raw_references_does_not_import_pyarrow_compute(tmp_path: Path) -> None:
     """``pyarrow.compute`` is 45 ms of Python holding the GIL to import (it writes every
     function's docstring): the used references' rows and the parts' reference text call
-    the same kernels through ``pyarrow._compute`` (issue 18: the reference-heavy file)."""
+    the same kernels through ``pyarrow._compute``; and detecting a TiC file imports no
+    reader after tic's, such as the hospital one (~10 ms) (issue 18: the reference-heavy
+    file's ingest is bound by its Python work)."""
     path = tic_file(tmp_path, 3, {})
     code = (
         "import sys\n"
         f"sys.argv = ['ratelens', 'ingest', {str(path)!r}, '--codes', '77407,77412']\n"
         "from ratelens.cli import main\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "print('pyarrow.compute' in sys.modules)"
+        "print('pyarrow.compute' in sys.modules, 'ratelens.sources.hospital.reader' in sys.modules)"
     )
     done = run_code(code, env={**os.environ, "RATELENS_HOME": str(tmp_path / "home")})
-    assert done.stdout.splitlines()[-1] == "False"
+    assert done.stdout.splitlines()[-1] == "False False"
     assert "provider groups" in done.stderr  # (the references the rates use were loaded)

@@ -84,9 +84,10 @@ def detect(path: str) -> Source:
     errors are kept in the ledger and shown by the web app."""
     head = read_head(path)
     name = path.rsplit("/", 1)[-1]
-    for s in _sources():
-        if s.sniff(head, name):
-            return s
+    for module in READERS:  # imported in turn (SOURCES' order): a TiC file needs no hospital
+        for s in importlib.import_module(module).SOURCES:  # reader (~10 ms of an ingest)
+            if s.sniff(head, name):
+                return s
     raise FormatError(
         path,
         "byte 0",
