@@ -190,12 +190,20 @@ def test_stats_count_the_same_codes_and_payers_from_the_records(tmp_path: Path) 
     assert warehouse_stats(wh) == replace(figures, bytes_on_disk=warehouse_stats(wh).bytes_on_disk)
 
 
-def test_a_part_that_cannot_be_read_is_left_unrecorded(tmp_path: Path) -> None:
+def test_a_part_that_cannot_be_read_is_left_unrecorded_and_one_is_recorded_once(
+    tmp_path: Path,
+) -> None:
     part = tmp_path / "a.parquet"
     pq.write_table(pa.table({"code": ["77407"]}), part)
     with duckdb.connect() as con:
         got = part_columns.described(con, [str(tmp_path / "gone.parquet"), str(part)])
-    assert got == [(str(part), json.dumps([["code", "VARCHAR"]]))]
+        assert got == [(str(part), json.dumps([["code", "VARCHAR"]]))]
+        ledger.create(con)
+        part_columns.create(con)
+        part_columns.insert(con, got)
+        part_columns.insert(con, [*got, (str(tmp_path / "b.parquet"), "[]")])
+        assert part_columns.recorded(con, [str(part)]) == {str(part): got[0][1]}
+        assert con.execute("SELECT count(*) FROM part_columns").fetchone() == (2,)
 
 
 # Columns a part may hold: name -> (Arrow type, a value). "amount" has two types: parts that
