@@ -86,13 +86,20 @@ def _view_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return str(row[0])
 
 
+def _arrow_columns(schema: pa.Schema) -> list[tuple[str, str]]:
+    with duckdb.connect() as con:
+        con.from_arrow(schema.empty_table()).create_view("t")
+        return con.execute("SELECT column_name, column_type FROM (DESCRIBE t)").fetchall()
+
+
 def _rates(wh: Warehouse) -> tuple[list[tuple[str, str]], Counter[str], str]:
     """The rates view's (column, type)s, its rows, and its SQL."""
     con = wh.connect(registry.TABLES)
     try:
         described = con.execute("SELECT column_name, column_type FROM (DESCRIBE rates)")
+        columns = described.fetchall()
         rows = Counter(map(repr, con.execute("SELECT * FROM rates").fetchall()))
-        return described.fetchall(), rows, _view_sql(con, "rates")
+        return columns, rows, _view_sql(con, "rates")
     finally:
         con.close()
 
@@ -117,6 +124,25 @@ def test_a_load_records_each_parts_columns_and_the_view_reads_one_scan_per_set(
     # the same as union_by_name reads the parts (the view of a catalog without the records)
     without_part_columns(wh.home)
     assert _rates(wh)[:2] == (columns, rows)
+
+
+@pytest.mark.parametrize("recorded", [True, False])
+def test_a_home_whose_path_has_quotes_and_a_hive_partition_reads_the_same(
+    tmp_path: Path, recorded: bool
+) -> None:
+    """Part paths are written into the views' SQL: quoted, and never read as partitions."""
+    plain = _rates(_warehouse(tmp_path / "plain"))
+    odd = _warehouse(tmp_path / 'o\'neil "x"' / "year=2025")
+    if not recorded:
+        without_part_columns(odd.home)
+    columns, rows, sql = _rates(odd)
+    assert columns == plain[0] == _arrow_columns(registry.TABLES["rates"])
+    assert Counter(r.replace(str(odd.home), "H") for r in rows.elements()) == Counter(
+        r.replace(str(tmp_path / "plain"), "H") for r in plain[1].elements()
+    )
+    assert ("union_by_name = true" in sql) is not recorded
+    assert cp.compact(odd).n_rewritten == 1  # a load of two parts: no column from the path
+    assert _rates(odd)[:2] == (columns, rows)
 
 
 def test_a_catalog_without_the_records_reads_as_before_and_its_next_writer_records_them(

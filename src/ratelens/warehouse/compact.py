@@ -190,7 +190,7 @@ def sorted_copy(sources: list[Path], target: Path, home: Path) -> int:
         rows = con.execute(
             f"""COPY (SELECT * EXCLUDE (filename, file_row_number)
                       FROM read_parquet($sources, union_by_name = true, filename = true,
-                                        file_row_number = true)
+                                        file_row_number = true, hive_partitioning = false)
                       ORDER BY {SORT_KEY} NULLS LAST, list_position($sources, filename),
                                file_row_number)
                 TO '{_quoted(target)}'

@@ -69,7 +69,7 @@ def described(con: duckdb.DuckDBPyConnection, paths: Iterable[str]) -> list[tupl
     out = []
     for path in paths:
         try:
-            rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()
+            rows = con.execute(f"DESCRIBE SELECT * FROM {scan([path])}").fetchall()
         except duckdb.Error:
             continue
         out.append((path, json.dumps([[str(r[0]), str(r[1])] for r in rows])))
