@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_kept_queries import figure, rate  # same directory, on sys.path
 from test_kept_stats import _in_key_order, _same
@@ -30,6 +30,7 @@ from ratelens.warehouse import kept_queries as kq
 from ratelens.warehouse import kept_stats, rate_sets
 from ratelens.warehouse import locality_queries as lq
 from ratelens.warehouse import rate_queries as q
+from ratelens.warehouse.kept_index import ranks
 from ratelens.warehouse.years import code_years
 
 TEXTS = pa.list_(pa.string())
@@ -47,8 +48,8 @@ OTHER_COLUMNS = [c for c in q.ROW_COLUMNS if c not in RATES.names]
 
 row = st.fixed_dictionaries({
     "billing_code": st.sampled_from(["77407", "G6015"]),
-    "payer": st.sampled_from(["Aetna", "Cigna", None]),
-    "payer_raw": st.sampled_from(["Aetna Life", "ACME Health Plan", None]),
+    "payer": st.sampled_from(["Aetna", "Cigna", "Ünited", "\U0001d538etna", None]),
+    "payer_raw": st.sampled_from(["Aetna Life", "ACME Health Plan", "Ärzte Kasse", None]),
     "plan_name": st.sampled_from(["Choice POS II", None]),
     "setting": st.sampled_from(["outpatient", "both", "", None]),
     "billing_class": st.sampled_from(["professional", "institutional", "", None]),
@@ -59,8 +60,8 @@ row = st.fixed_dictionaries({
     "source_kind": st.sampled_from(["tic", "hospital"]),
     "methodology": st.sampled_from(["case rate", "fee schedule", None]),
     "last_updated_on": st.sampled_from(["2026-01-01", "2026-07-01", "2025-03-01", None]),
-    "file_id": st.sampled_from(["f1", "f2", None]),
-    "state": st.sampled_from(["TX", "tx", None]),
+    "file_id": st.sampled_from(["f1", "f2", "é3", None]),
+    "state": st.sampled_from(["TX", "tx", "ÑY", None]),
     "service_code": st.sampled_from([["11"], ["11", "22"], ["22"], [], None]),
     "provider_references": st.sampled_from([["1"], ["1", "2"], [], None]),
     "median_amount": figure, "10th_percentile": figure, "90th_percentile": figure,
@@ -242,6 +243,29 @@ def test_sets_split_by_their_raw_modifiers_and_day_are_one_group() -> None:
     stats = kept_stats.group_stats(index, bound, np.arange(index.n_rows))
     assert [(r["modifier_key"], r["rate_year"], r["n"], r["median"]) for r in stats] == [
         ("", "2026", 2, 6.0), ("26,TC", "2026", 4, 25.0)]
+
+
+texts = st.lists(st.one_of(st.none(), st.text(st.characters(exclude_categories=("Cs",)),
+                                                max_size=4)), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts, st.integers(0, 40))
+@example(["\ufb01", "\U0001d538", "", None, "a", "\x00", "\ufb01"], 3)  # UTF-16 order differs
+def test_ranks_are_duckdb_s_string_order(values: list[str | None], cut: int) -> None:
+    """A set's text column ranked by Arrow's dictionary and Python's sort (kept_index.ranks,
+    in chunks as Arrow tables come) as DuckDB orders the values: dense ranks, NULL last.
+    Any text: empty, astral, combining, control characters."""
+    column = pa.chunked_array([pa.array(values[:cut], pa.string()),
+                               pa.array(values[cut:], pa.string())])
+    codes, names = ranks(column)
+    con = duckdb.connect()
+    con.register("texts", pa.table({"v": pa.array(values, pa.string()),
+                                    "pos": np.arange(len(values))}))
+    want = con.execute("SELECT dense_rank() OVER (ORDER BY v NULLS LAST) - 1 AS i "
+                       "FROM texts ORDER BY pos").fetchall()
+    assert codes.tolist() == [i for i, in want]
+    assert names == [*sorted({v for v in values if v is not None}), None]
 
 
 def test_the_sets_are_read_without_pyarrow_compute() -> None:

@@ -287,22 +287,48 @@ class KeptIndex:
         return self._other_years[year]
 
 
-def ranks(column: pa.ChunkedArray) -> Keyed:
-    """Each row's rank among ``column``'s distinct values (string order, NULL last)."""
-    import pyarrow.compute as pc  # 0.1 s to import: not on a CLI report's path
-
+def ranks(column: pa.ChunkedArray | pa.Array) -> Keyed:
+    """Each row's rank among ``column``'s distinct values (string order, NULL last): Arrow
+    dictionary-encodes each chunk (few distinct values: only those are sorted, in Python,
+    whose string order is DuckDB's byte order of UTF-8)."""
     parts: list[np.ndarray] = []
     index: dict[Any, int] = {}
-    for chunk in column.chunks:
+    for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
         if not pa.types.is_dictionary(chunk.type):
-            chunk = chunk.dictionary_encode()
+            chunk = _dictionary_encoded(chunk)
         local = [index.setdefault(v, len(index)) for v in chunk.dictionary.to_pylist()]
         table = np.array([*local, -1], dtype=np.int64)
-        at = pc.fill_null(chunk.indices, len(local)).to_numpy(zero_copy_only=False)
+        at = np.where(is_valid(chunk.indices), _ints(chunk.indices), len(local))
         parts.append(table[at])
     names = list(index)
     codes = np.concatenate(parts) if parts else np.zeros(0, np.int64)
     return rerank(np.where(codes < 0, len(names), codes), [*names, None])
+
+
+def _dictionary_encoded(array: pa.Array) -> pa.DictionaryArray:
+    """``array.dictionary_encode()`` (nulls stay null), through ``pyarrow._compute``: the
+    method imports ``pyarrow.compute`` (45-100 ms, writing every function's docstring), which
+    a CLI report does without."""
+    try:
+        from pyarrow._compute import call_function
+    except ImportError:  # (another pyarrow's layout: the public module)
+        from pyarrow.compute import call_function
+    return call_function("dictionary_encode", [array])
+
+
+def _ints(array: pa.Array) -> np.ndarray:
+    """An integer array's values (those of its null slots: whatever the buffer holds)."""
+    values = np.frombuffer(array.buffers()[1], dtype=array.type.to_pandas_dtype())
+    return values[array.offset:array.offset + len(array)]
+
+
+def is_valid(values: pa.Array) -> np.ndarray:
+    """Each value: is it not NULL (its validity bit; ``pyarrow.compute`` left unimported)."""
+    bitmap = values.buffers()[0]
+    if bitmap is None or not values.null_count:
+        return np.ones(len(values), dtype=bool)
+    bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
+    return bits[values.offset:values.offset + len(values)].astype(bool)
 
 
 def rerank(codes: np.ndarray, names: list[Any]) -> Keyed:
