@@ -369,6 +369,7 @@ def _orders(values: dict[str, np.ndarray], groups: dict[str, tuple[np.ndarray, n
     the floats ~130 ms), else a lexsort of the ranks."""
     ranked: dict[str, tuple[np.ndarray, int]] = {}
     out = {}
+    key = row = np.zeros(0, np.uint64)  # one buffer for every order's keys (no page faults)
     for name, value in ORDERS:
         if name not in groups:
             continue
@@ -379,10 +380,13 @@ def _orders(values: dict[str, np.ndarray], groups: dict[str, tuple[np.ndarray, n
         n = len(rank)
         row_bits, rank_bits = _bits(n), _bits(n_ranks)
         if _bits(len(firsts)) + rank_bits + row_bits <= key_bits:
-            key = group.astype(np.uint64) << np.uint64(rank_bits)
+            if len(key) != n:
+                key, row = np.empty(n, np.uint64), np.arange(n, dtype=np.uint64)
+            key[:] = group
+            key <<= np.uint64(rank_bits)
             key |= rank
             key <<= np.uint64(row_bits)
-            key |= np.arange(n, dtype=np.uint64)
+            key |= row
             key.sort()
             key &= np.uint64((1 << row_bits) - 1)
             order: np.ndarray = key
