@@ -597,6 +597,23 @@ def test_price_texts_of_few_values_are_dictionaries(n_dates: int) -> None:
     assert decoded(rates).equals(arrow_rows(blocks_of(raws), None, "v1").rates)
 
 
+@pytest.mark.parametrize("n", range(21))
+def test_few_valued_texts_differing_in_one_byte_stay_apart(n: int) -> None:
+    """A price text of n bytes, met after texts differing from it in a single byte (the
+    first, a middle or the last: the parser compares short texts by two overlapping loads)
+    or in length only: distinct dictionary entries, row by row as written."""
+    base = "abcdefghijklmnopqrstu"[:n]
+    types = [*(base[:i] + "Z" + base[i + 1 :] for i in sorted({0, n // 2, n - 1}) if n)]
+    types += [base + "a", base[:-1], base, base + "a", base]
+    raws = [edited('"negotiated"', json.dumps(t)).encode() for t in types]
+    done = tic_items.compiled_rows(blocks_of(raws), None, "v2", "f")
+    assert done
+    column = done.rates.column("negotiated_type")
+    assert pa.types.is_dictionary(column.type)
+    assert column.dictionary.to_pylist() == list(dict.fromkeys(types))
+    assert column.to_pylist() == types
+
+
 def test_escapes_decoded_as_orjson_does() -> None:
     escaped = r'"\"\\\/\b\f\n\r\t\u00e9\u00E9\ud83d\ude00\u0000x"'
     done = one(edited('"description": "d"', '"description": ' + escaped))

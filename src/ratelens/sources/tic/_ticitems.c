@@ -585,7 +585,7 @@ static int price_key(const uchar *k, size_t kl) {
     }
 }
 
-static int same_str(const StrCol *c, int32_t i, const char *p, size_t len);
+static INLINE int same_str(const StrCol *c, int32_t i, const char *p, size_t len);
 
 /* The entry of the last string of c (is_valid 0: a null) in f's values. */
 static int few_add(Few *f, const StrCol *c, int is_valid) {
@@ -957,9 +957,29 @@ static int seen_init(Seen *t, int64_t n) {
     return t->at ? OK : NOMEM;
 }
 
-static int same_str(const StrCol *c, int32_t i, const char *p, size_t len) {
+/* Are the n bytes at x and y the same? Up to 16 bytes by two overlapping loads, no call:
+ * the price texts of few values (few_add: 4 a row) are short, and memcmp's call was ~7 %
+ * of the parse. */
+static INLINE int same_bytes(const char *x, const char *y, size_t n) {
+    if (n > 16) return !memcmp(x, y, n);
+    if (n >= 8) {
+        uint64_t a, b, c, d;
+        memcpy(&a, x, 8), memcpy(&b, y, 8), memcpy(&c, x + n - 8, 8), memcpy(&d, y + n - 8, 8);
+        return a == b && c == d;
+    }
+    if (n >= 4) {
+        uint32_t a, b, c, d;
+        memcpy(&a, x, 4), memcpy(&b, y, 4), memcpy(&c, x + n - 4, 4), memcpy(&d, y + n - 4, 4);
+        return a == b && c == d;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != y[i]) return 0;
+    return 1;
+}
+
+static INLINE int same_str(const StrCol *c, int32_t i, const char *p, size_t len) {
     int32_t a = at32(&c->off, i), b = at32(&c->off, i + 1);
-    return (size_t)(b - a) == len && (len == 0 || !memcmp(c->data.p + a, p, len));
+    return (size_t)(b - a) == len && same_bytes(c->data.p + a, p, len);
 }
 
 /* The distinct strings of from's slots (none null) into dict; map[slot]: its entry. */
