@@ -119,6 +119,7 @@ def _open(
     catalog: Path, *, read_only: bool, wait: float, what: str,
     into: duckdb.DuckDBPyConnection | None = None,
 ) -> duckdb.DuckDBPyConnection:
+    _check_path(catalog)
     deadline = time.monotonic() + wait
     said = False
     while True:
@@ -139,6 +140,18 @@ def _open(
                             "(%s)", catalog, _holder(exc))
                 said = True
             time.sleep(_PAUSE)
+
+
+def _check_path(catalog: Path) -> None:
+    """Refuse a catalog path DuckDB would misread: it takes a ``?`` in a database path for the
+    start of URL parameters and puts the write-ahead log at the path cut there
+    (``home.wal?x/ratelens.duckdb``), so every commit would fail."""
+    if "?" in str(catalog):
+        raise EnvironmentFailure(
+            f"cannot keep the warehouse catalog at {catalog}: DuckDB reads a '?' in a "
+            "database path as the start of URL parameters; set RATELENS_HOME to a folder "
+            "whose path has no '?'"
+        )
 
 
 def _holder(exc: BaseException) -> str:

@@ -12,6 +12,7 @@ until it is deleted, like a superseded load's parts, once no reader can hold it 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -179,8 +180,16 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("INSERT INTO ratelens_schema VALUES (?)", [SCHEMA_VERSION])
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the open transaction after an error, which the caller then raises: when the
+    error ended the transaction itself (a failed ``COMMIT``), DuckDB has none left to roll
+    back, and its "cannot rollback" must not take the error's place."""
+    with contextlib.suppress(duckdb.TransactionException):
+        con.execute("ROLLBACK")
 
 
 def record(con: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> None:
@@ -296,7 +305,7 @@ def replace_parts(
                         [[path, new, now()] for path in old])  # fmt: skip
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     return True
 

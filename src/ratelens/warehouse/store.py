@@ -365,7 +365,7 @@ def _insert(
         ledger.record(con, entry)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        ledger.rollback(con)
         raise
 
 
