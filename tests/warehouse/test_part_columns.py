@@ -216,6 +216,20 @@ def test_stats_count_the_same_codes_and_payers_from_the_records(tmp_path: Path) 
     assert warehouse_stats(wh) == replace(figures, bytes_on_disk=warehouse_stats(wh).bytes_on_disk)
 
 
+@pytest.mark.parametrize(("name", "other"), [("a[1]", "a1"), ("q?x", "qAx"), ("w*", "w-copy")])
+def test_a_scan_reads_the_part_named_not_those_its_path_matches_as_a_glob(
+    tmp_path: Path, name: str, other: str
+) -> None:
+    for folder in (name, other):
+        (tmp_path / folder).mkdir()
+        pq.write_table(pa.table({"x": [folder]}), tmp_path / folder / "p.parquet")
+    path = str(tmp_path / name / "p.parquet")
+    with duckdb.connect() as con:
+        read = con.execute(f"SELECT x, filename FROM {part_columns.scan([path])}").fetchall()
+        described = part_columns.described(con, [path])
+    assert read == [(name, path)] and described == [(path, '[["x", "VARCHAR"]]')]
+
+
 def test_a_part_that_cannot_be_read_is_left_unrecorded_and_one_is_recorded_once(
     tmp_path: Path,
 ) -> None:

@@ -189,13 +189,14 @@ def sorted_copy(sources: list[Path], target: Path, home: Path) -> int:
         con.execute("SET preserve_insertion_order = true")  # the ORDER BY is the file's order
         rows = con.execute(
             f"""COPY (SELECT * EXCLUDE (filename, file_row_number)
-                      FROM read_parquet($sources, union_by_name = true, filename = true,
+                      FROM read_parquet($patterns, union_by_name = true, filename = true,
                                         file_row_number = true, hive_partitioning = false)
                       ORDER BY {SORT_KEY} NULLS LAST, list_position($sources, filename),
                                file_row_number)
                 TO '{_quoted(target)}'
                 (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})""",
-            {"sources": [str(p) for p in sources]},
+            {"sources": [str(p) for p in sources],
+             "patterns": [part_columns.literal(str(p)) for p in sources]},  # no glob
         ).fetchone()
     finally:
         con.close()

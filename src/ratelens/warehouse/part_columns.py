@@ -48,13 +48,21 @@ Columns = tuple[tuple[str, str], ...]
 
 def create(con: duckdb.DuckDBPyConnection) -> None:
     """Make the table in a catalog opened for writing and record the columns of every
-    current part, once: when a catalog written before the records is first written to."""
+    current part, once: when a catalog written before the records is first written to.
+    One transaction, after the parts are described: a writer interrupted meanwhile leaves
+    no table, so the next one records them all."""
     if _exists(con):
         return
-    con.execute(_DDL)
     row = con.execute("SELECT count(*) FROM ingest_parts").fetchone()
-    if row and row[0]:  # not a new catalog
-        insert(con, described(con, unrecorded(con)))
+    rows = described(con, unrecorded(con)) if row and row[0] else []  # none: a new catalog
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(_DDL)
+        insert(con, rows)
+        con.execute("COMMIT")
+    except BaseException:
+        ledger.rollback(con)
+        raise
 
 
 def unrecorded(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -164,13 +172,21 @@ def source(paths: Sequence[str], known: Mapping[str, str]) -> tuple[str, list[st
 
 
 def scan(paths: Sequence[str], *, union_by_name: bool = False) -> str:
-    """The ``read_parquet`` of parts, nothing taken from their paths (hive partitions) or
-    added. Plain, of parts of one column set: it reads the first one's footer to bind;
-    ``union_by_name``: of any parts, reading every footer."""
-    listed = ", ".join("'" + path.replace("'", "''") + "'" for path in paths)
+    """The ``read_parquet`` of parts, nothing taken from their paths (glob patterns, hive
+    partitions) or added. Plain, of parts of one column set: it reads the first one's
+    footer to bind; ``union_by_name``: of any parts, reading every footer."""
+    listed = ", ".join("'" + literal(path).replace("'", "''") + "'" for path in paths)
     return (f"read_parquet([{listed}], union_by_name = {str(union_by_name).lower()}, "
             "hive_partitioning = false, filename = false, file_row_number = false, "
             "binary_as_string = false)")  # fmt: skip
+
+
+def literal(path: str) -> str:
+    """A path as ``read_parquet`` reads it as it is, not as a glob pattern: ``*``, ``?`` and
+    ``[`` each bracketed (a home named ``wh*`` beside its copy ``wh-copy`` read both
+    copies' parts; ``a[1]`` read ``a1``'s). DuckDB names the file by its path all the same
+    (``filename``)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in path)
 
 
 def _columns(text: str) -> Columns:
