@@ -123,7 +123,8 @@ class KeptIndex:
         if sizes is not None:  # each run's ranks and groups to each of its rows
             starts = np.cumsum(sizes) - sizes
             self._keyed = {n: (np.repeat(c, sizes), v) for n, (c, v) in self._keyed.items()}
-            groups = {n: (np.repeat(g, sizes), starts[f]) for n, (g, f) in groups.items()}
+            groups = {n: (np.repeat(g.astype(np.int32), sizes), starts[f])  # as _int32
+                      for n, (g, f) in groups.items()}
         self._groups = {name: _int32(g) for name, g in groups.items()}
         self.rate, self.has_rate, self.is_local = values.rate, values.has_rate, values.is_local
         self.pct, self.national = values.pct, values.national
@@ -357,7 +358,7 @@ def _floats(column: pa.ChunkedArray) -> np.ndarray:
 
 def _int32(groups: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Each row's group as int32 (a kept table has far fewer than 2**31 rows), groups' rows."""
-    return groups[0].astype(np.int32), groups[1]
+    return groups[0].astype(np.int32, copy=False), groups[1]
 
 
 def _orders(values: dict[str, np.ndarray], groups: dict[str, tuple[np.ndarray, np.ndarray]],
