@@ -316,7 +316,9 @@ def stats(
 def compact(
     fmt: Annotated[TextFormat, typer.Option("--format", help="Output format.")] = TextFormat.text,
 ) -> None:
-    """Rewrite loaded rate parts in billing-code order, so reports read only their code's rows."""
+    """Rewrite loaded rate parts in billing-code order, so reports read only their code's rows,
+    leaving out the columns null in every row (a part in order that holds some is rewritten
+    once without them)."""
     from ratelens.warehouse.compact import compact as compact_warehouse
 
     wh = _warehouse()
@@ -338,8 +340,12 @@ def _compacted(done: "CompactResult") -> str:
     in_order = f"{counted(done.n_in_order, 'load')} already in billing-code order"
     left = f"; {counted(done.n_left, 'load')} replaced meanwhile, left as it was" * bool(
         done.n_left)
+    trimmed = (f"{counted(done.n_trimmed, 'load')} in billing-code order rewritten without "
+               "columns null in every row")  # fmt: skip
     if not done.n_rewritten:
-        return f"nothing to rewrite: {in_order}{left}"
+        return f"{trimmed}; {in_order}{left}" if done.n_trimmed else (
+            f"nothing to rewrite: {in_order}{left}")
+    left = f"; {trimmed}{left}" if done.n_trimmed else left
     return (f"rewrote {counted(done.n_parts, 'part')} of {counted(done.n_rewritten, 'load')} "
             f"({counted(done.n_rows, 'row')}) into one part per load, in billing-code order; "
             f"{in_order}{left}")

@@ -289,7 +289,7 @@ def test_the_cli_command_says_what_it_did(
     again = subprocess.run([*run, "--format", "json"], env=env, capture_output=True, text=True,
                            check=True)  # fmt: skip
     assert json.loads(again.stdout) == {"n_rewritten": 0, "n_parts": 0, "n_rows": 0,
-                                        "n_in_order": 2, "n_left": 0}  # fmt: skip
+                                        "n_in_order": 2, "n_left": 0, "n_trimmed": 0}  # fmt: skip
     assert again.stdout.endswith("}\n")
     third = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout
     assert third == "nothing to rewrite: 2 loads already in billing-code order\n"
