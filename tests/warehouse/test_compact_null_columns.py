@@ -97,7 +97,7 @@ def _filled(path: str) -> set[str]:
     con = duckdb.connect()
     names = pq.read_schema(path).names
     counts = con.execute(
-        f"SELECT {', '.join(f'count({part_columns._quoted(n)})' for n in names)} "
+        f"SELECT {', '.join(f'count({part_columns.identifier(n)})' for n in names)} "
         f"FROM {part_columns.scan([path])}"
     ).fetchone()
     assert counts is not None

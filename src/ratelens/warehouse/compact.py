@@ -215,7 +215,7 @@ def sorted_copy(sources: list[Path], target: Path, home: Path, table: str = "rat
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute("SET preserve_insertion_order = true")  # the ORDER BY is the file's order
-        excluded = ", ".join(map(_name, ["filename", "file_row_number",
+        excluded = ", ".join(map(part_columns.identifier, ["filename", "file_row_number",
                                          *null_columns(con, sources, table)]))  # fmt: skip
         rows = con.execute(
             f"""COPY (SELECT * EXCLUDE ({excluded})
@@ -242,7 +242,7 @@ def null_columns(con: duckdb.DuckDBPyConnection, sources: Sequence[Path], table:
     found = [c for c in _maybe_null(sources) if c not in kept]
     if not found:
         return []
-    counted = ", ".join(f"count({_name(c)})" for c in found)
+    counted = ", ".join(f"count({part_columns.identifier(c)})" for c in found)
     scan = part_columns.scan([str(p) for p in sources], union_by_name=True)
     row = con.execute(f"SELECT {counted} FROM {scan}").fetchone()
     return [c for c, n in zip(found, row or (), strict=True) if n == 0]
@@ -268,10 +268,6 @@ def _maybe_null(sources: Sequence[Path]) -> list[str]:
                         and stats.null_count < chunk.num_values):  # fmt: skip
                     names[top] = False
     return [name for name, maybe in names.items() if maybe]
-
-
-def _name(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _drop_dead_copies(staging: Path) -> None:

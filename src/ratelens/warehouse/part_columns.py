@@ -212,10 +212,11 @@ def _filled(columns: Columns, union: Mapping[str, str]) -> list[str]:
     column the set lacks as a null of its type."""
     present = {name for name, _ in columns}
     return [
-        _quoted(name) if name in present else f"CAST(NULL AS {kind}) AS {_quoted(name)}"
+        identifier(name) if name in present else f"CAST(NULL AS {kind}) AS {identifier(name)}"
         for name, kind in union.items()
     ]
 
 
-def _quoted(name: str) -> str:
+def identifier(name: str) -> str:
+    """A column name as a SQL identifier (double-quoted)."""
     return '"' + name.replace('"', '""') + '"'
