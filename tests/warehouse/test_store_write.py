@@ -218,6 +218,18 @@ def test_texts_dictionary_encoded_in_some_batches_only_keep_their_values(
     assert {r["payer"] for r in read} == {"Aetna"}
 
 
+def load_given(home: Path, path: Path, batches: list[tuple[str, pa.RecordBatch]]
+               ) -> tuple[Warehouse, list[Path]]:
+    """A warehouse in ``home`` with ``batches`` loaded as the file ``path``'s rows, and the
+    rate part files the load wrote, in the ledger's order."""
+    wh = Warehouse(home)
+    file_id, size = sha256_file(str(path))
+    source = Source(IN_NETWORK.kind, "", IN_NETWORK.sniff, lambda ctx: iter(batches))
+    wh.load(str(path), file_id, size, source, ReadContext(str(path), file_id))
+    with cat.reading(wh.catalog) as catalog:
+        return wh, [Path(p) for p in ledger.parts(catalog)["rates"]]
+
+
 def test_columns_null_in_every_row_are_left_out_and_read_as_nulls(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -234,12 +246,7 @@ def test_columns_null_in_every_row_are_left_out_and_read_as_nulls(
     first = rates[0].set_column(notes, field, pa.nulls(rates[0].num_rows, field.type))
     batches = [("rates", b) for b in [first, *rates[1:]]]
     assert rates[0].column(notes).null_count < rates[0].num_rows  # some notes, now none
-    wh = Warehouse(tmp_path / "home")
-    file_id, size = sha256_file(str(path))
-    source = Source(IN_NETWORK.kind, "", IN_NETWORK.sniff, lambda ctx: iter(batches))
-    wh.load(str(path), file_id, size, source, ReadContext(str(path), file_id))
-    with cat.reading(wh.catalog) as catalog:
-        files = [Path(p) for p in ledger.parts(catalog)["rates"]]
+    wh, files = load_given(tmp_path / "home", path, batches)
     assert [f.name for f in files] == ["rates.parquet", "rates.part1.parquet"]
     first_names, then_names = (pq.read_schema(f).names for f in files)
     assert "state" not in first_names and "state" not in then_names
@@ -276,12 +283,7 @@ def test_columns_with_no_null_are_stored_required_and_read_the_same(
     assert len(rates) > 4 and rates[0].column("negotiated_type").null_count == 0
     later = with_null(rates[2], "negotiated_type", 5)  # a null where the first file has none
     batches = [("rates", b) for b in [*rates[:2], later, *rates[3:]]]
-    wh = Warehouse(tmp_path / "home")
-    file_id, size = sha256_file(str(path))
-    source = Source(IN_NETWORK.kind, "", IN_NETWORK.sniff, lambda ctx: iter(batches))
-    wh.load(str(path), file_id, size, source, ReadContext(str(path), file_id))
-    with cat.reading(wh.catalog) as catalog:
-        files = [Path(p) for p in ledger.parts(catalog)["rates"]]
+    wh, files = load_given(tmp_path / "home", path, batches)
     assert [f.name for f in files] == ["rates.parquet", "rates.part1.parquet"]
     first, then = (pq.read_schema(f) for f in files)
     required = {f.name for f in first if not f.nullable}
