@@ -122,11 +122,11 @@ def compact(wh: Warehouse) -> CompactResult:
         loads = [load for table in TABLES for load in _loads(con, table)]
     n_rewritten = n_parts = n_rows = n_in_order = n_left = n_trimmed = 0
     for load in loads:
-        in_order = load.is_in_code_order()
-        if in_order and not load.null_columns():
+        in_order, excluded = load.is_in_code_order(), load.null_columns()
+        if in_order and not excluded:
             n_in_order += 1
             continue
-        rows = _compact_load(wh, load)
+        rows = _compact_load(wh, load, excluded)
         if rows is None:
             n_left += 1
         elif in_order:
@@ -164,15 +164,16 @@ def is_in_code_order(path: Path) -> bool:
     return True
 
 
-def _compact_load(wh: Warehouse, load: LoadParts) -> int | None:
-    """Sort a load's parts into one new file and name it in the ledger instead: its rows,
-    or None when the load was replaced meanwhile (nothing changed then)."""
+def _compact_load(wh: Warehouse, load: LoadParts, excluded: Sequence[str]) -> int | None:
+    """Sort a load's parts into one new file, without the columns ``excluded`` (its
+    ``null_columns``), and name it in the ledger instead: its rows, or None when the load
+    was replaced meanwhile (nothing changed then)."""
     staging = wh.home / "staging" / f"{load.file_id}.{os.getpid()}.c{uuid.uuid4().hex[:8]}"
     cat.make_folder(staging)
     name = f"{load.table}.{uuid.uuid4().hex[:12]}.parquet"
     final = Path(load.paths[0]).with_name(name)
     try:
-        n_rows = sorted_copy([Path(p) for p in load.paths], staging / name, wh.home, load.table)
+        n_rows = sorted_copy([Path(p) for p in load.paths], staging / name, wh.home, excluded)
         os.replace(staging / name, final)
         with cat.writing(wh.catalog) as con:
             # recorded first: a record of a part never named (replaced meanwhile, or a kill
@@ -203,11 +204,12 @@ def _record_columns(wh: Warehouse) -> None:
         part_columns.insert(con, part_columns.described(con, part_columns.unrecorded(con)))
 
 
-def sorted_copy(sources: list[Path], target: Path, home: Path, table: str = "rates") -> int:
-    """Write the rows of ``sources`` (a load's parts of ``table``, in order) to ``target``
-    ordered by billing code (a code's rows keep their order: part by part, row by row), in
-    ``ROW_GROUP_ROWS``-row groups, without the columns null in every row (``null_columns``);
-    the rows written."""
+def sorted_copy(sources: list[Path], target: Path, home: Path,
+                excluded: Sequence[str] = ()) -> int:
+    """Write the rows of ``sources`` (a load's parts, in order) to ``target`` ordered by
+    billing code (a code's rows keep their order: part by part, row by row), in
+    ``ROW_GROUP_ROWS``-row groups, without the columns ``excluded`` (those null in every
+    row: ``null_columns``); the rows written."""
     settings = query_config(home)
     settings["memory_limit"] = config.setting("memory_limit") or MEMORY_LIMIT
     cat.make_folder(Path(home) / "tmp")  # where the sort spills beyond the limit
@@ -215,10 +217,10 @@ def sorted_copy(sources: list[Path], target: Path, home: Path, table: str = "rat
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute("SET preserve_insertion_order = true")  # the ORDER BY is the file's order
-        excluded = ", ".join(map(part_columns.identifier, ["filename", "file_row_number",
-                                         *null_columns(con, sources, table)]))  # fmt: skip
+        left_out = ", ".join(map(part_columns.identifier,
+                                 ["filename", "file_row_number", *excluded]))
         rows = con.execute(
-            f"""COPY (SELECT * EXCLUDE ({excluded})
+            f"""COPY (SELECT * EXCLUDE ({left_out})
                       FROM read_parquet($patterns, union_by_name = true, filename = true,
                                         file_row_number = true, hive_partitioning = false)
                       ORDER BY {SORT_KEY} NULLS LAST, list_position($sources, filename),
