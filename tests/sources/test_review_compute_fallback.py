@@ -1,8 +1,8 @@
 """The fallback of the Arrow kernels called through ``pyarrow._compute`` (issue 18 review).
 
-``refs._call``/``refs._text``, ``reference_text._call`` and ``kept_index._dictionary_encoded``
-import ``call_function`` (and ``CastOptions``) from the private ``pyarrow._compute`` and, where
-a pyarrow lays its modules out otherwise, from the public ``pyarrow.compute``. Here a
+``sources.kernels`` (called by ``refs``, ``reference_text`` and ``kept_index``) imports
+``call_function`` (and ``CastOptions``) from the private ``pyarrow._compute`` and, where a
+pyarrow lays its modules out otherwise, from the public ``pyarrow.compute``. Here a
 ``--codes`` ingest of a reference-heavy TiC file and a report of its rates run once as usual
 and once with ``pyarrow._compute`` unimportable (``sys.modules[...] = None`` after
 ``pyarrow.compute`` is imported): the fallback is taken at every site, and the tables and the
@@ -80,7 +80,7 @@ def test_the_kernels_fallback_to_pyarrow_compute_gives_the_same_rows_and_report(
     usual, not_called = _run(tmp_path / "usual", commands, is_fallback=False)
     fallback, called = _run(tmp_path / "fallback", commands, is_fallback=True)
     assert not_called == {}
-    # every site's fallback ran: refs._call and _text, reference_text._call, kept_index
+    # every site's fallback ran: refs, reference_text, kept_index
     assert {"take", "list_flatten", "list_parent_indices", "binary_join_element_wise", "cast",
             "binary_join", "dictionary_encode"} <= set(called)  # fmt: skip
     assert fallback == usual

@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from ratelens.sources import kernels
 from ratelens.warehouse.rate_queries import (
     FILTERS,
     KEPT_FOR_FILTERS,
@@ -296,7 +297,7 @@ def ranks(column: pa.ChunkedArray | pa.Array) -> Keyed:
     index: dict[Any, int] = {}
     for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
         if not pa.types.is_dictionary(chunk.type):
-            chunk = _dictionary_encoded(chunk)
+            chunk = kernels.call("dictionary_encode", chunk)  # chunk.dictionary_encode()
         local = [index.setdefault(v, len(index)) for v in chunk.dictionary.to_pylist()]
         table = np.array([*local, -1], dtype=np.int64)
         at = np.where(is_valid(chunk.indices), _ints(chunk.indices), len(local))
@@ -304,17 +305,6 @@ def ranks(column: pa.ChunkedArray | pa.Array) -> Keyed:
     names = list(index)
     codes = np.concatenate(parts) if parts else np.zeros(0, np.int64)
     return rerank(np.where(codes < 0, len(names), codes), [*names, None])
-
-
-def _dictionary_encoded(array: pa.Array) -> pa.DictionaryArray:
-    """``array.dictionary_encode()`` (nulls stay null), through ``pyarrow._compute``: the
-    method imports ``pyarrow.compute`` (45-100 ms, writing every function's docstring), which
-    a CLI report does without."""
-    try:
-        from pyarrow._compute import call_function
-    except ImportError:  # (another pyarrow's layout: the public module)
-        from pyarrow.compute import call_function
-    return call_function("dictionary_encode", [array])
 
 
 def _ints(array: pa.Array) -> np.ndarray:

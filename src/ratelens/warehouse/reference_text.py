@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from ratelens.sources import kernels
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -75,8 +77,8 @@ def to_text(lists: pa.Array) -> pa.Array:
     """One text per list (module doc): joined ids, or JSON where joining could mislead."""
     import numpy as np
 
-    joined = _call("binary_join", lists, SEPARATOR)  # null for a null list or a null id
-    ids = _call("list_flatten", lists)  # (as lists.flatten(), which imports pyarrow.compute)
+    joined = kernels.call("binary_join", lists, SEPARATOR)  # null for a null list or a null id
+    ids = kernels.call("list_flatten", lists)  # (as lists.flatten())
     if ids.null_count == 0 and not _is_any_unusual(ids):
         return joined
     import pyarrow.compute as pc
@@ -89,17 +91,6 @@ def to_text(lists: pa.Array) -> pa.Array:
     return pc.replace_with_mask(joined, pa.array(unusual), pa.array(texts, joined.type))
 
 
-def _call(function: str, *args: object) -> pa.Array:
-    """An Arrow compute function with its default options, through ``pyarrow._compute``
-    (~5 ms to import): ``pyarrow.compute`` is 45 ms of Python holding the GIL (it writes
-    every function's docstring), which a ``--codes`` ingest paid beside its scan."""
-    try:
-        from pyarrow._compute import call_function
-    except ImportError:  # (another pyarrow's layout: the public module)
-        from pyarrow.compute import call_function
-    return call_function(function, list(args))
-
-
 def _is_any_unusual(ids: pa.Array) -> bool:
     """Whether some id may be unusual: empty, or the ids' bytes hold the separator or a
     ``[`` anywhere (almost never; ``_unusual_rows`` then says which rows are). A copy of the
@@ -108,7 +99,7 @@ def _is_any_unusual(ids: pa.Array) -> bool:
 
     if not len(ids):
         return False
-    if _call("min", _call("binary_length", ids)).as_py() == 0:
+    if kernels.call("min", kernels.call("binary_length", ids)).as_py() == 0:
         return True
     wide = pa.types.is_large_string(ids.type)
     offsets = np.frombuffer(ids.buffers()[1], np.int64 if wide else np.int32)

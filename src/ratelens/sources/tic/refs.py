@@ -25,6 +25,7 @@ from typing import BinaryIO, NamedTuple
 import numpy as np
 import pyarrow as pa
 
+from ratelens.sources import kernels
 from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
 
 _S = pa.string()
@@ -262,36 +263,38 @@ def _rows(refs: pa.RecordBatch, indices: np.ndarray, file_id: str) -> References
     ids, network, location, groups = (refs.column(i) for i in range(4))
     if ids.null_count or location.null_count != len(location) or groups.null_count:
         return None
-    if network.null_count or _call("list_flatten", network).null_count or not _is_whole(groups):
+    if network.null_count or not _is_whole(groups):
         return None
-    group = _call("list_flatten", groups)
+    if kernels.call("list_flatten", network).null_count:
+        return None
+    group = kernels.call("list_flatten", groups)
     if group.null_count:
         return None
     npi, tin = group.flatten()  # (a struct's fields: no compute function)
     if tin.null_count or npi.null_count or not _is_whole(npi):
         return None
     tin_type, tin_value, business = tin.flatten()
-    numbers = _call("list_flatten", npi)
+    numbers = kernels.call("list_flatten", npi)
     if tin_type.null_count or tin_value.null_count or numbers.null_count:
         return None
     n_groups = len(group)
-    owner = _call("list_parent_indices", groups).to_numpy()  # reference of each group
+    owner = kernels.call("list_parent_indices", groups).to_numpy()  # reference of each group
     offsets = groups.offsets.to_numpy()
     nth = np.arange(n_groups, dtype=np.int64) - offsets[owner]  # index within its reference
-    id_text = _text(ids)
+    id_text = kernels.cast(ids, _S)
     owner_arr = _int64s(owner)
-    group_ids = _call("take", id_text, owner_arr)
-    locators = _call(
+    group_ids = kernels.call("take", id_text, owner_arr)
+    locators = kernels.call(
         "binary_join_element_wise",
         "provider_references[",
-        _text(_int64s(indices[owner])),
+        kernels.cast(_int64s(indices[owner]), _S),
         "].provider_groups[",
-        _text(_int64s(nth)),
+        kernels.cast(_int64s(nth), _S),
         "]",
         "",
     )
     values = numbers.to_numpy()
-    npi_owner = _call("list_parent_indices", npi).to_numpy()  # group of each NPI
+    npi_owner = kernels.call("list_parent_indices", npi).to_numpy()  # group of each NPI
     is_kept = values != 0  # the 0 of TIN-only contracts
     n_npi = np.bincount(npi_owner[is_kept], minlength=n_groups).astype(np.int64)
     group_batch = pa.RecordBatch.from_arrays(
@@ -299,7 +302,7 @@ def _rows(refs: pa.RecordBatch, indices: np.ndarray, file_id: str) -> References
             pa.repeat(pa.scalar(file_id, _S), n_groups),
             locators,
             group_ids,
-            _call("take", network, owner_arr),
+            kernels.call("take", network, owner_arr),
             tin_type,
             tin_value,
             business,
@@ -312,35 +315,13 @@ def _rows(refs: pa.RecordBatch, indices: np.ndarray, file_id: str) -> References
     npi_batch = pa.RecordBatch.from_arrays(
         [
             pa.repeat(pa.scalar(file_id, _S), len(kept)),
-            _call("take", group_ids, kept_owner),
-            _call("take", tin_value, kept_owner),
+            kernels.call("take", group_ids, kept_owner),
+            kernels.call("take", tin_value, kept_owner),
             _npi_text(kept),
         ],
         schema=NPI_SCHEMA,
     )
     return References(ids.to_numpy(), group_batch, npi_batch)
-
-
-def _call(function: str, *args: object) -> pa.Array:
-    """An Arrow compute function with its default options, as ``Array.take``,
-    ``ListArray.flatten``, ``value_parent_indices`` and ``pyarrow.compute`` call it, but
-    through ``pyarrow._compute`` (~5 ms to import): those import ``pyarrow.compute``, 45 ms
-    of Python holding the GIL (it writes every function's docstring) that a ``--codes``
-    read of a reference-heavy file paid beside its scan."""
-    try:
-        from pyarrow._compute import call_function
-    except ImportError:  # (another pyarrow's layout: the public module)
-        from pyarrow.compute import call_function
-    return call_function(function, list(args))
-
-
-def _text(values: pa.Array) -> pa.Array:
-    """Integers as decimal text (``Array.cast(pa.string())``: a safe cast)."""
-    try:
-        from pyarrow._compute import CastOptions, call_function
-    except ImportError:  # (another pyarrow's layout: the public module)
-        from pyarrow.compute import CastOptions, call_function
-    return call_function("cast", [values], CastOptions.safe(_S))
 
 
 def _int64s(values: np.ndarray) -> pa.Array:
@@ -361,7 +342,7 @@ def _is_whole(lists: pa.ListArray) -> bool:
 def _npi_text(values: np.ndarray) -> pa.Array:
     """Integers as decimal text (as ``str``): 10-digit NPIs digit by digit in numpy."""
     if len(values) and (values.min() < 10**9 or values.max() >= 10**10):
-        return _text(_int64s(values))
+        return kernels.cast(_int64s(values), _S)
     digits = (values[:, None] // _TENS % 10 + 48).astype(np.uint8)
     offsets = np.arange(0, 10 * len(values) + 1, 10, dtype=np.int32)
     buffers = [None, pa.py_buffer(offsets), pa.py_buffer(digits)]
