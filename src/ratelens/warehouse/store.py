@@ -224,6 +224,7 @@ class Warehouse:
         if earlier is not None:
             ctx.codes = widened(earlier.codes, ctx.codes)
         cat.make_folder(self.home / "staging")
+        cat.prepare_writing()  # the commit's DuckDB instance, made while the file is read
         try:
             staged = stage_file(self.home, path, file_id, size, reader, ctx)
         except RatelensError as exc:
