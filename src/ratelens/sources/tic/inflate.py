@@ -1,7 +1,9 @@
 """Inflating a TiC file in a thread, chunk by chunk, for :mod:`.scan` (light to import: no
 numpy, no pyarrow).
 
-gzip is inflated with ISA-L in a background thread and cut into chunks of ``CHUNK`` bytes.
+gzip is inflated with ISA-L in a background thread and cut into chunks of ``CHUNK`` bytes:
+for a local file, by ``_ticinflate``'s own thread, which never takes the GIL (the same
+chunks and errors as :func:`_inflate`, python-isal's decompressor, which runs otherwise).
 A command may start that before it is ready to scan (:class:`ReadAhead`): ``ratelens
 ingest`` starts inflating its first file as its very first step (:func:`read_early`,
 before the command's modules are imported), and the chunks are analysed in the same thread
@@ -13,12 +15,16 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
+import os
 import queue
+import stat
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterator
 from typing import Any, BinaryIO
 
+import isal
 from isal import igzip_lib
 
 from ratelens.errors import FormatError, RatelensError
@@ -33,6 +39,11 @@ from ratelens.sources.files import (
 )
 from ratelens.sources.tic.sniff import sniff_in_network
 
+try:
+    from ratelens.sources.tic import _ticinflate
+except ImportError:  # built without a C compiler: python-isal's decompressor does the same
+    _ticinflate = None  # type: ignore[assignment]  # the optional-module idiom: None when not built
+
 RAW_BLOCK = 1 << 20  # compressed bytes read at a time (~7 MB of JSON)
 CHUNK = 1 << 21  # bytes analysed at a time (a multiple of 64; 2 MB measured best)
 QUEUED = 8  # chunks made ahead of the reader by a thread
@@ -44,6 +55,13 @@ SWITCH = 0.0005  # seconds: the switch interval while a read started ahead is no
 # the slower part). 200 MB refs1000 file, interleaved: 0.72-0.79 -> 0.70-0.73 s.
 BEHIND = 2
 EARLY = "early"  # the settings of a read started before its analyser is known (read_early)
+# gzip of a local file is inflated by _ticinflate's thread, which never takes the GIL (the
+# command's imports hold it 10-25 ms at a time), when it is built and python-isal's ISA-L is a
+# version whose inflate_state layout _ticinflate.c vendors; else by _inflate below.
+NATIVE = True
+ISAL_LAYOUTS = ("2.32.1",)  # ISA-L versions whose header _ticinflate.c vendors
+NATIVE_MAX = 16 << 20  # larger chunks: python-isal calls ISA-L more than once a chunk
+RING = 16  # chunks _ticinflate's thread makes ahead of the thread taking them
 
 Chunks = Generator[tuple[bytes, int, int], None, None]
 
@@ -281,11 +299,70 @@ def in_thread(
     return Piped(make, name, size)
 
 
-def file_chunks(path: str, raw: BinaryIO, size: int) -> Chunks:
+def file_chunks(
+    path: str, raw: BinaryIO, size: int, isal_version: str = isal.ISAL_VERSION
+) -> Chunks:
+    """The content in chunks of ``size`` bytes (see :func:`_fixed`), gzip inflated by
+    ``_ticinflate`` when it can (``isal_version``: python-isal's ISA-L), else by
+    :func:`_inflate`: the same chunks and errors."""
     magic = raw.read(2)
     if magic != GZIP_MAGIC:
         return _fixed(_plain(raw, magic, size), size)
+    fd = _local_fd(raw) if NATIVE and size <= NATIVE_MAX else None
+    if fd is not None and inflates_natively(isal_version):
+        reader = _ticinflate.Reader(fd, raw.tell(), size, RING, magic, RAW_BLOCK)
+        return _native(path, raw, reader)
     return _fixed(_inflate(path, raw, magic, size), size)
+
+
+def inflates_natively(version: str) -> bool:
+    """Can gzip be inflated by ``_ticinflate`` with python-isal's ISA-L of this version? Only
+    if its layout is vendored and the library passes a check after binding."""
+    return _ticinflate is not None and version in ISAL_LAYOUTS and _bound()
+
+
+@functools.cache
+def _bound() -> bool:
+    return bool(_ticinflate.bind(igzip_lib.__file__))
+
+
+def _local_fd(raw: BinaryIO) -> int | None:
+    """The descriptor of a local regular file (a URL's file object has none)."""
+    try:
+        fd = raw.fileno()
+        return fd if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _native(path: str, raw: BinaryIO, reader: _ticinflate.Reader) -> Chunks:
+    """The chunks of ``_ticinflate.Reader``; its errors those :func:`_inflate` raises (the
+    file object is moved to where the thread read to, as if it had read it)."""
+    try:
+        yield from reader
+    except (OSError, _ticinflate.InflateError) as exc:
+        reader.close()
+        if (position := reader.position) is not None:  # (always, once closed)
+            raw.seek(position)
+        if isinstance(exc, OSError):
+            raise
+        kind, message, n_in, block, n_out = exc.args
+        if kind == "truncated":
+            raise _truncated(path, n_out) from None
+        if kind == "garbage":
+            raise _garbage(path, n_out) from None
+        error = igzip_lib.error(message)  # type: ignore[operator]  # (the stub: an instance)
+        raise gzip_error(path, error, raw, n_in, block, n_out) from error
+    finally:
+        reader.close()
+
+
+def _truncated(path: str, n_out: int) -> FormatError:
+    return FormatError(path, at(n_out), "a complete gzip stream", "end of file (truncated)")
+
+
+def _garbage(path: str, n_out: int) -> FormatError:
+    return FormatError(path, at(n_out), "the end of the gzip data", "trailing garbage")
 
 
 def _plain(raw: BinaryIO, head: bytes, size: int) -> Iterator[tuple[bytes, int]]:
@@ -312,9 +389,7 @@ def _inflate(path: str, raw: BinaryIO, head: bytes, size: int) -> Iterator[tuple
             block = pending or raw.read(RAW_BLOCK)
             pending = b""
             if not block:
-                raise FormatError(
-                    path, at(n_out), "a complete gzip stream", "end of file (truncated)"
-                )
+                raise _truncated(path, n_out)
         try:
             data = dec.decompress(block, size - n_out % size)
         except igzip_lib.error as exc:  # type: ignore[misc]  # isal's stub types error as an instance
@@ -339,7 +414,7 @@ def _next_member(path: str, unused: bytes, raw: BinaryIO, n_out: int) -> bytes:
     while rest and not rest.strip(b"\0"):
         rest = raw.read(RAW_BLOCK)
     if rest and not rest.startswith(GZIP_MAGIC[: len(rest)]):
-        raise FormatError(path, at(n_out), "the end of the gzip data", "trailing garbage")
+        raise _garbage(path, n_out)
     return rest
 
 
