@@ -11,11 +11,14 @@ concatenations), zero padding after the last member (tape-style blocking).
 
 from __future__ import annotations
 
+import _thread
 import gzip
 import itertools
 import json
 import os
 import random
+import threading
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +30,7 @@ from hypothesis import strategies as st
 from isal import igzip
 
 from ratelens.errors import FormatError
+from ratelens.sources.tic import _ticinflate
 from ratelens.sources.tic import inflate as tic_inflate
 
 pytestmark = pytest.mark.skipif(
@@ -186,3 +190,247 @@ def test_random_contents_and_splits_same_chunks(
     path.write_bytes(data + bytes(padding))
     chunks, error = same_both_ways(path, size)
     assert error is None and b"".join(d[: len(d) - p] for d, _, p in chunks) == text
+
+
+def _corrupt(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0x55]) + data[at + 1 :]
+
+
+TWO = members(TEXT[:1_000_000], TEXT[1_000_000:])  # two members, ~2.5 and ~1 MB of content
+N_FIRST = len(members(TEXT[:1_000_000]))  # compressed bytes of the first member
+
+
+@pytest.mark.parametrize("block", [1 << 20, 4099], indirect=True)
+@pytest.mark.parametrize(
+    "cut", [2, 3, 9, 10, 11, 500, N_FIRST - 1, N_FIRST + 1, N_FIRST + 9, -8, -1]
+)
+def test_truncated_same_error(tmp_path: Path, cut: int, block: int) -> None:
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(TWO[:cut])
+    _, error = same_both_ways(path, 1 << 16)
+    assert error is not None and error[0] is FormatError
+
+
+@pytest.mark.parametrize("block", [1 << 20, 4099], indirect=True)
+@pytest.mark.parametrize(
+    "where", [3, 12, 40, 5000, N_FIRST // 2, N_FIRST + 3, N_FIRST + 30_000, len(TWO) - 20]
+)
+def test_corrupt_bytes_same_error(tmp_path: Path, where: int, block: int) -> None:
+    """A flipped byte in a header, in the deflate data of either member, near the end."""
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(_corrupt(TWO, where))
+    for size in (4096, 1 << 21):
+        _, error = same_both_ways(path, size)
+        assert error is not None and error[0] is FormatError
+
+
+def test_wrong_crc_of_the_last_member(tmp_path: Path) -> None:
+    """Its content fits one chunk: the call that reads the trailer fails, and it ends the file."""
+    one = members(TEXT[:1_000_000])
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(_corrupt(one, len(one) - 6))  # the trailer: CRC-32 (4 bytes), size (4)
+    _, error = same_both_ways(path, 1 << 21)
+    where = f"compressed byte {len(one) - 8:,} (gzip trailer of 1,000,000 bytes of content)"
+    found = "a different checksum: the file is corrupt (download it again)"
+    assert error == (
+        FormatError,
+        f"{path}: {where}: expected the CRC-32 of the content, found {found}",
+        where,
+        "the CRC-32 of the content",
+        found,
+    )
+
+
+@pytest.mark.parametrize("block", [4099], indirect=True)
+@pytest.mark.parametrize("at", [N_FIRST - 8, N_FIRST - 2])  # the first member's CRC, size
+def test_wrong_crc_or_size_of_a_member_before_others(tmp_path: Path, at: int, block: int) -> None:
+    """The call given the block that ends the first member's trailer fails (blocks of 4,099
+    bytes after the 2 bytes of magic)."""
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(_corrupt(TWO, at))
+    _, error = same_both_ways(path, 1 << 21)
+    n_in = 2 + (N_FIRST - 1 - 2) // block * block
+    where = f"compressed bytes {n_in:,} to {n_in + block:,}"
+    found = "Error -6 Incorrect checksum found"
+    assert error == (
+        FormatError,
+        f"{path}: {where}: expected a gzip member whose CRC-32 matches, found {found}",
+        where,
+        "a gzip member whose CRC-32 matches",
+        found,
+    )
+
+
+def test_wrong_size_of_the_last_member(tmp_path: Path) -> None:
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(_corrupt(TWO, len(TWO) - 1))
+    _, error = same_both_ways(path, 1 << 21)
+    assert error is not None and "checksum" in str(error[1])
+
+
+@pytest.mark.parametrize(
+    "after",
+    [b"garbage", b"\0" * 700 + b"x", b"\x1e", b"\x1f\x8a", b"{}", b"\0" * 3 + b"\x1f\x8b"],
+)
+def test_trailing_garbage_same_error(tmp_path: Path, after: bytes) -> None:
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(TWO + after)
+    _, error = same_both_ways(path, 1 << 21)
+    where = f"byte {len(TEXT):,}"  # all the content was read: the error is after it
+    assert error == (
+        FormatError,
+        f"{path}: {where}: expected the end of the gzip data, found trailing garbage",
+        where,
+        "the end of the gzip data",
+        "trailing garbage",
+    )
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        b"\x1f",  # a member cut after its first byte
+        b"\x1f\x8b",
+        b"\x1f\x8b\x09\x00" + bytes(6) + b"xyz",  # compression method 9: not deflate
+        b"\x1f\x8b\x08\xe0" + bytes(6) + b"xyz",  # reserved flag bits set
+        members(b"x")[:15] + b"\xff" * 20,  # a broken deflate block
+    ],
+)
+def test_a_second_member_that_is_not_gzip_same_error(tmp_path: Path, second: bytes) -> None:
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(TWO + second)
+    _, error = same_both_ways(path, 1 << 21)
+    assert error is not None and error[0] is FormatError
+
+
+def test_an_isal_whose_layout_is_not_vendored_takes_python_isal(tmp_path: Path) -> None:
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(TWO)
+    assert tic_inflate.inflates_natively(isal.ISAL_VERSION)
+    for version in ("2.31.0", "2.32.0", "2.33.0", "3.0.0", ""):
+        assert not tic_inflate.inflates_natively(version)
+        with tic_inflate.open_file(str(path)) as raw:
+            chunks = tic_inflate.file_chunks(str(path), raw, 1 << 16, version)
+            assert chunks.__name__ == "_fixed"  # type: ignore[attr-defined]
+            assert list(chunks) == python_path(path, 1 << 16)[0]
+
+
+def gunzip_threads() -> int:
+    """Threads of this process that are _ticinflate's (named so by it)."""
+    names = (Path(task, "comm").read_text() for task in Path("/proc/self/task").iterdir())
+    return sum(name.strip() == "ratelens-gunzip" for name in names)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """~240 MB of content (~7 MB compressed): a read that did not stop would go on a while."""
+    path = tmp_path_factory.mktemp("big") / "big.json.gz"
+    path.write_bytes(igzip.compress(TEXT * 60, compresslevel=1))
+    return path
+
+
+def reader(path: Path, raw: object, size: int = 1 << 21) -> _ticinflate.Reader:
+    raw.read(2)  # type: ignore[attr-defined]
+    fd = raw.fileno()  # type: ignore[attr-defined]
+    return _ticinflate.Reader(fd, 2, size, tic_inflate.RING, b"\x1f\x8b", tic_inflate.RAW_BLOCK)
+
+
+def test_closing_after_one_chunk_stops_the_thread(big: Path) -> None:
+    before = gunzip_threads()
+    with tic_inflate.open_file(str(big)) as raw:
+        read = reader(big, raw)
+        data, _, _ = next(read)
+        assert gunzip_threads() == before + 1
+        read.close()
+        assert gunzip_threads() == before
+        assert read.position is not None and read.position < big.stat().st_size // 2
+        read.close()  # (twice: nothing more)
+        with pytest.raises(ValueError, match="closed"):
+            next(read)
+    assert data == (TEXT * 2)[: 1 << 21]
+
+
+def test_a_reader_dropped_or_its_chunks_closed_stops(big: Path) -> None:
+    before = gunzip_threads()
+    with tic_inflate.open_file(str(big)) as raw:
+        read = reader(big, raw)
+        next(read)
+        del read  # never closed: dealloc stops and joins the thread
+        assert gunzip_threads() == before
+    with tic_inflate.open_file(str(big)) as raw:
+        chunks = tic_inflate.file_chunks(str(big), raw, 1 << 20)
+        next(chunks)
+        assert gunzip_threads() == before + 1
+        chunks.close()  # a consumer that stops (an exception, a break)
+        assert gunzip_threads() == before
+
+
+def test_a_scan_that_fails_stops_the_inflating(big: Path) -> None:
+    """An exception in the analysis (the reading thread) closes the read: no thread is left."""
+    from ratelens.sources.tic.scan import read_chunks
+
+    def analyse(data: bytes) -> None:
+        raise RuntimeError("stop here")
+
+    before = gunzip_threads()
+    with pytest.raises(RuntimeError, match="stop here"):
+        for _ in read_chunks(str(big), 1 << 21, analyse):
+            pass
+    assert gunzip_threads() == before
+
+
+def test_ctrl_c_while_reading_stops_the_thread(big: Path) -> None:
+    """Ctrl-C (a KeyboardInterrupt in the main thread) while a scan reads: all is stopped."""
+    from ratelens.sources.tic.scan import read_chunks
+
+    before = gunzip_threads()
+    timer = threading.Timer(0.05, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        for _ in read_chunks(str(big), 1 << 16):
+            time.sleep(0.001)  # a slow consumer: 3,700 chunks would take seconds
+    timer.join()
+    assert gunzip_threads() == before
+
+
+def rss_kb() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1])
+
+
+def test_many_reads_opened_and_closed_leak_nothing(tmp_path: Path, big: Path) -> None:
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(TWO)
+
+    def cycle(n: int) -> None:
+        for i in range(n):
+            file = big if i % 4 == 0 else path
+            with tic_inflate.open_file(str(file)) as raw:
+                read = reader(file, raw, 1 << 16)
+                for _ in range(i % 5):
+                    next(read)
+                if i % 2:
+                    read.close()
+
+    cycle(60)  # buffers the allocator keeps
+    before = rss_kb()
+    cycle(300)
+    assert rss_kb() - before < 16_000  # a leaked ring would be ~1-32 MB a read
+    assert gunzip_threads() == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (2, 0, 1 << 20, b"\x1f\x8b", 1 << 20),  # size 0
+        (2, 1 << 20, 0, b"\x1f\x8b", 1 << 20),  # no room ahead
+        (2, 1 << 20, 8, b"\x1f\x8b\x08", 1 << 20),  # more than the magic before
+        (2, 1 << 20, 8, b"\x1f\x8b", 0),  # blocks of 0 bytes
+        (2, 32 << 20, 8, b"\x1f\x8b", 1 << 20),  # chunks above 16 MB
+    ],
+)
+def test_a_reader_refuses_settings_it_cannot_honour(tmp_path: Path, args: tuple) -> None:
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(TWO)
+    with tic_inflate.open_file(str(path)) as raw, pytest.raises(ValueError):
+        _ticinflate.Reader(raw.fileno(), *args)
