@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -202,3 +203,44 @@ def test_a_kept_catalog_read_serves_one_connect_only(tmp_path: Path) -> None:
     expected = alone.connect(registry.TABLES).execute(rates).fetchall()
     assert expected and kept.execute(rates).fetchall() == expected
     assert len(again.execute(rates).fetchall()) > len(expected)
+
+
+def _run_command(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The ``ratelens`` command as its script runs it (``_start.run``), with an exit
+    handler of the interpreter's that says whether the teardown ran."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('teardown ran', file=sys.stderr))\n"
+        f"sys.argv = ['ratelens', *{list(args)!r}]\n"
+        "from ratelens._start import run\n"
+        "run()\n"
+    )
+    env = dict(os.environ, RATELENS_HOME=str(home))
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_an_ingest_leaves_without_the_teardown_its_output_and_load_complete(
+    tmp_path: Path,
+) -> None:
+    example = next(PLAN.glob("*.json"))
+    done = _run_command(tmp_path, "ingest", str(example))
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(  # flushed, and no teardown
+        rf"loaded {re.escape(str(example))}: loaded \d+ rates, \d+ provider groups and \d+ "
+        r"NPIs as tic_in_network\n", done.stderr), done.stderr
+    sources = _run_command(tmp_path, "sources", "--format", "json")
+    assert sources.returncode == 0, sources.stderr
+    assert str(example) in sources.stdout and '"loaded"' in sources.stdout
+    assert sources.stderr.endswith("teardown ran\n")  # other commands end as before
+
+
+def test_a_failed_ingest_leaves_with_its_code_and_whole_message(tmp_path: Path) -> None:
+    bad = tmp_path / "in-network.json"
+    bad.write_text('{"reporting_entity_name": "x", "in_network": [{"billing_code": ')
+    done = _run_command(tmp_path / "home", "ingest", str(bad))
+    assert done.returncode == 1
+    assert str(bad) in done.stderr and done.stderr.startswith("error:")
+    assert "teardown ran" not in done.stderr
+    usage = _run_command(tmp_path / "home", "ingest", "--no-such-option")
+    assert usage.returncode == 2 and "no-such-option" in usage.stderr

@@ -1,5 +1,5 @@
 """``python -m ratelens`` runs the CLI (the same entry point as the ``ratelens`` command)."""
 
-from ratelens._start import main
+from ratelens._start import run
 
-main()
+run()

@@ -14,6 +14,10 @@
 * when the command is done, every object left is frozen (``gc.freeze``): the interpreter's
   exit frees them all anyway, and its collections no longer traverse them first (~35 ms
   of a report's ~60 ms exit at 10 M rows).
+* the ``ratelens`` command (``run``) leaves an ingest without the interpreter's teardown
+  once its output is flushed: everything it wrote is closed and committed by then, its
+  temporary files are unlinked ones, and the teardown (modules, Arrow's and DuckDB's
+  destructors) took 15 ms of the ~30 ms exit of a 200 MB ``--codes`` ingest.
 """
 
 from __future__ import annotations
@@ -40,6 +44,26 @@ def main() -> None:
         cli_main()
     finally:
         gc.freeze()
+
+
+def run() -> None:
+    """The ``ratelens`` command and ``python -m ratelens``: ``main``; an ingest then ends
+    the process at once with its exit code (see the module doc)."""
+    try:
+        main()
+    except SystemExit as done:
+        if sys.argv[1:2] == ["ingest"] and isinstance(done.code, int | None):
+            _leave(done.code or 0)
+        raise
+
+
+def _leave(code: int) -> None:
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # a closed pipe, or none
+        code = code or 1
+    os._exit(code)
 
 
 def _interrupted_at_start(signum: int, frame: object) -> None:
