@@ -19,7 +19,7 @@ from python_run import run_code
 from ratelens.cli import app
 from ratelens.ingest import IngestOptions, ingest
 from ratelens.sources import registry
-from ratelens.warehouse import catalog
+from ratelens.warehouse import catalog, engine
 from ratelens.warehouse.store import Warehouse
 
 PLAN = TEST_DATA / "tic" / "examples" / "v2.2.0" / "in-network-rates"
@@ -179,7 +179,8 @@ def test_a_report_makes_one_duckdb_instance(
         made.append(args[0] if args else kwargs.get("database", ":memory:"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(duckdb, "connect", counted)
+    for module in {duckdb, engine.duckdb}:  # the package, and the engine the catalog calls
+        monkeypatch.setattr(module, "connect", counted)
     result = runner.invoke(app, ["report", "27447", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert '"code": "27447"' in result.stdout

@@ -32,10 +32,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import duckdb
-
 from ratelens.errors import EnvironmentFailure
 from ratelens.warehouse import ledger, part_columns
+from ratelens.warehouse.engine import duckdb
 
 READ_WAIT = 30.0  # seconds a reader retries a locked catalog
 WRITE_WAIT = 600.0  # seconds a writer waits for another writer's commit

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import duckdb
+from ratelens.warehouse.engine import duckdb
 
 if TYPE_CHECKING:  # (imported by source_files: an ingest's commit needs no document model)
     from ratelens.document import SourceFile

@@ -34,9 +34,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 
-import duckdb
-
 from ratelens.warehouse import ledger
+from ratelens.warehouse.engine import duckdb
 
 TABLE = "part_columns"
 _DDL = f"""

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 from ratelens import config
@@ -33,6 +32,7 @@ from ratelens.sources import ReadContext, Source
 from ratelens.sources.files import keep_big_buffers
 from ratelens.warehouse import catalog as cat
 from ratelens.warehouse import ledger, part_columns, reference_text
+from ratelens.warehouse.engine import duckdb, relational
 from ratelens.warehouse.ledger import LedgerEntry
 
 CATALOG = "ratelens.duckdb"
@@ -290,6 +290,7 @@ def _create_views(
 ) -> None:
     """A view of each table: over its loaded parts (bound from their recorded columns:
     ``part_columns``), else empty, of its schema's columns."""
+    relational()  # con.sql and con.from_arrow below
     part_paths, known = parts
     types = _duckdb_types(con, tables.values())
     views: list[str] = []
