@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ratelens.warehouse import reference_text
+from ratelens.warehouse.parquet_out import ParquetSink, parquet_out
 
 # Rows per Parquet row group of a part as ingest writes it (None: one row group per
 # gathering of batches, below). Pruning by billing_code reads row groups' min/max
@@ -171,7 +171,7 @@ class _File(NamedTuple):
     required (no null)."""
 
     name: str
-    parquet: pq.ParquetWriter
+    parquet: ParquetSink
     left_out: list[str]
     required: list[str]
 
@@ -217,14 +217,14 @@ def part_writer(path: Path, table: str, schema: pa.Schema) -> PartWriter:
     return PartWriter(path, table, schema)
 
 
-def parquet_writer(path: Path, table: str, stored: pa.Schema) -> pq.ParquetWriter:
+def parquet_writer(path: Path, table: str, stored: pa.Schema) -> ParquetSink:
     """The Parquet writer of a part of ``table`` whose batches are of ``stored`` (the schema
     as the part stores it): zstd, statistics and dictionaries as ``PART_STATISTICS`` and
     ``PART_PLAIN`` say."""
     if table not in PART_STATISTICS:
-        return pq.ParquetWriter(path, stored, compression="zstd", write_batch_size=WRITE_BATCH_ROWS)
+        return parquet_out(path, stored, compression="zstd", write_batch_size=WRITE_BATCH_ROWS)
     leaves = {f.name: _leaf_path(f) for f in stored}
-    return pq.ParquetWriter(
+    return parquet_out(
         path,
         stored,
         compression="zstd",
