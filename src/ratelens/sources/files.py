@@ -6,18 +6,20 @@ import contextlib
 import ctypes
 import functools
 import hashlib
-import ipaddress
 import os
-import socket
 import stat
+import sys
 import urllib.parse
 from collections.abc import Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from isal import igzip, igzip_lib
 
 from ratelens.errors import FormatError, InputError
+
+if TYPE_CHECKING:
+    import ipaddress
 
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 65536
@@ -109,7 +111,8 @@ def _network_cause(exc: object) -> str | None:
     status = getattr(exc, "status", None)
     if isinstance(status, int) and status >= 400:
         return f"HTTP status {status}"
-    if isinstance(exc, socket.gaierror):
+    socket = sys.modules.get("socket")  # (none raised one unless it was imported)
+    if socket is not None and isinstance(exc, socket.gaierror):
         return "host name not resolved"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
@@ -165,6 +168,9 @@ def location_refusal(location: str, is_local_allowed: bool, is_http_allowed: boo
 @functools.lru_cache(maxsize=1024)  # a table of contents names thousands of files on few hosts
 def _addresses(host: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...]:
     """Every address of a host (socket.gaierror when it does not resolve)."""
+    import ipaddress  # (socket and ipaddress: ~4 ms of every command's start, for URLs only)
+    import socket
+
     infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
     return tuple(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos)
 
@@ -187,6 +193,8 @@ def fetch_public_only(url: str, is_http_allowed: bool) -> None:
 
 async def _public_client(is_http_allowed: bool, **kwargs: Any) -> Any:
     """An aiohttp session (fsspec's ``get_client``) that reaches public addresses only."""
+    import ipaddress
+
     import aiohttp
     import yarl
     from aiohttp.resolver import DefaultResolver
