@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -20,6 +21,16 @@ import pytest
 from ratelens.errors import EnvironmentFailure
 from ratelens.warehouse import catalog as cat
 from ratelens.warehouse import ledger
+
+
+@pytest.fixture(autouse=True)
+def no_instance_kept() -> Iterator[None]:
+    """Each test starts with no instance made or kept (another test's commit keeps one)."""
+    while cat._INSTANCES:
+        con = cat._INSTANCES.pop().take()
+        if con is not None:
+            con.close()
+    yield
 
 
 def other_process_writes(catalog: Path) -> subprocess.CompletedProcess[str]:
@@ -51,7 +62,7 @@ def test_a_prepared_instance_serves_the_next_commit_and_takes_no_lock(tmp_path: 
     assert len(cat._INSTANCES) == 1
     assert other_process_writes(catalog).returncode == 0  # no lock while it is made
     with cat.writing(catalog) as con:
-        assert cat._INSTANCES == []  # taken
+        assert cat._INSTANCES == []  # taken (kept again after)
         assert con.execute("SELECT current_database()").fetchone() == (cat.ATTACHED,)
         con.execute("CREATE TABLE written (x INTEGER)")
         proc = other_process_writes(catalog)
@@ -69,16 +80,22 @@ def test_without_a_prepared_instance_a_commit_makes_its_own(tmp_path: Path) -> N
     assert other_process_writes(catalog).returncode == 0
 
 
-def test_one_instance_is_prepared_at_a_time_and_used_once(tmp_path: Path) -> None:
+def test_one_instance_at_a_time_kept_for_the_next_commit(tmp_path: Path) -> None:
     cat.prepare_writing()
     cat.prepare_writing()
     assert len(cat._INSTANCES) == 1
     with cat.writing(tmp_path / "a.duckdb") as first:
         pass
+    assert len(cat._INSTANCES) == 1  # kept, with the catalog detached
+    assert first.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?",
+                         [cat.ATTACHED]).fetchone() == (0,)
+    cat.prepare_writing()  # nothing more to make
     with cat.writing(tmp_path / "b.duckdb") as second:
-        assert second is not first
-    with pytest.raises(duckdb.ConnectionException):
-        first.execute("SELECT 1")  # the instance was closed with its commit
+        assert second is first
+        second.execute("CREATE TABLE b_only (x INTEGER)")
+    assert "b_only" in tables(tmp_path / "b.duckdb")
+    assert "b_only" not in tables(tmp_path / "a.duckdb")
+    assert other_process_writes(tmp_path / "a.duckdb").returncode == 0
 
 
 def test_a_failed_commit_changes_nothing_and_releases_the_catalog(tmp_path: Path) -> None:
@@ -96,6 +113,7 @@ def test_a_failed_commit_changes_nothing_and_releases_the_catalog(tmp_path: Path
             raise
     assert "half" not in tables(catalog)
     assert other_process_writes(catalog).returncode == 0
+    assert cat._INSTANCES == []  # closed after a failure, not kept
 
 
 def test_a_locked_catalog_is_waited_for_through_the_prepared_instance(tmp_path: Path) -> None:

@@ -15,9 +15,10 @@ read-write only to commit a load (see ``store.Warehouse.commit``), so:
   rather than through a DuckDB instance of its own (~20 ms of each report, issue 18), and
   detaches it after the read: the lock is the same as for a read-only open;
 * a writer attaches the catalog too, to a DuckDB instance made beforehand in a thread while
-  the load reads its file (``prepare_writing``): making one takes 15-30 ms (DuckDB releases
-  the GIL meanwhile), attaching 1-5 ms, so the commit's own time is shorter. The lock is
-  taken by the attach, as it was by the open.
+  the load reads its file (``prepare_writing``), and kept for the next commit: making one
+  takes 15-30 ms (DuckDB releases the GIL meanwhile), attaching 1-5 ms, so the commit's own
+  time is shorter. The lock is taken by the attach, as it was by the open, and released by
+  the detach.
 
 Beyond the waits the error says which process holds the lock: DuckDB's message names it.
 """
@@ -96,11 +97,13 @@ def _done(con: duckdb.DuckDBPyConnection, into: duckdb.DuckDBPyConnection | None
 @contextmanager
 def writing(catalog: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection, held by the caller for a commit only: the catalog attached
-    to the instance ``prepare_writing`` made (else to a new one), detached after. A catalog
-    written before is brought up to date first (the ledger's schema, the parts' recorded
-    columns)."""
+    to the instance ``prepare_writing`` made (else to a new one), detached after; the
+    instance is then kept for this process's next commit (closing one took 4-78 ms), or
+    closed after a failure. A catalog written before is brought up to date first (the
+    ledger's schema, the parts' recorded columns)."""
     make_folder(catalog.parent)
     into = _prepared() or duckdb.connect()
+    is_clean = False
     try:
         con = _open(catalog, read_only=False, wait=WRITE_WAIT, what="write to", into=into)
         try:
@@ -109,33 +112,42 @@ def writing(catalog: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             yield con
         finally:
             _done(con, into)
+        is_clean = True
     finally:
-        into.close()
+        if is_clean and not _INSTANCES:
+            _INSTANCES.append(_Instance(into))
+        else:
+            into.close()
 
 
 class _Instance:
-    """An in-memory DuckDB instance being made in a thread (``prepare_writing``)."""
+    """An in-memory DuckDB instance for a commit: being made in a thread
+    (``prepare_writing``), or kept from the commit before."""
 
-    def __init__(self) -> None:
-        self.con: duckdb.DuckDBPyConnection | None = None
-        self.thread = threading.Thread(target=self._make, name="ratelens-catalog", daemon=True)
-        self.thread.start()
+    def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
+        self.con = con
+        self.thread: threading.Thread | None = None
+        if con is None:
+            self.thread = threading.Thread(target=self._make, name="ratelens-catalog",
+                                           daemon=True)
+            self.thread.start()
 
     def _make(self) -> None:
         with contextlib.suppress(duckdb.Error):  # the writer makes one itself, and says why
             self.con = duckdb.connect()
 
     def take(self) -> duckdb.DuckDBPyConnection | None:
-        self.thread.join()
+        if self.thread is not None:
+            self.thread.join()
         return self.con
 
 
-_INSTANCES: list[_Instance] = []  # at most one: made ahead, taken by the next writer
+_INSTANCES: list[_Instance] = []  # at most one, taken by the next writer
 
 
 def prepare_writing() -> None:
     """Start making the DuckDB instance the next ``writing`` in this process attaches the
-    catalog to (a load calls this as it starts reading its file)."""
+    catalog to, unless one is kept (a load calls this as it starts reading its file)."""
     if not _INSTANCES:
         _INSTANCES.append(_Instance())
 
