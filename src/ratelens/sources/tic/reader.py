@@ -486,11 +486,13 @@ class InNetwork:
         else:
             self.keep_for_later(chk, obj, rid, where)
 
-    def start_used(self, used: np.ndarray) -> None:
+    def start_used(self, used: np.ndarray, is_last: bool = False) -> None:
         """Start parsing the raw references of these ids (used by rates just read) that
-        no earlier rates used, in a worker thread (see RawReferences.start)."""
+        no earlier rates used, in a worker thread, or split among them all for the last
+        rates (see RawReferences.start)."""
         if self.raw and len(used):
-            self.raw.start(used, self.ctx.file_id, self.is_shallow(), self.workers())
+            self.raw.start(used, self.ctx.file_id, self.is_shallow(), self.workers(),
+                           REFERENCE_THREADS if is_last else 1)
             # those of the rates read before: started a step ago, parsed by now (the rows
             # come out at the same places of the read whatever the threads' pace)
             self.resolved.extend(self.raw.done(keep=1))
@@ -505,7 +507,7 @@ class InNetwork:
         order (the first error in the file is the one said)."""
         if not self.raw:
             return
-        self.start_used(np.concatenate([*self.used_ints, self.used_text_ints()]))
+        self.start_used(np.concatenate([*self.used_ints, self.used_text_ints()]), is_last=True)
         self.resolved.extend(self.raw.done())
         for data, index, offset in sorted(self.raw.not_plain, key=lambda item: item[2]):
             obj, chk, rid, where = self.parsed_reference(data, index, offset)
