@@ -349,6 +349,7 @@ def test_gathered_batches_are_written_while_no_batch_comes(
     monkeypatch.setattr(tic_output, "BATCH_ROWS", 50)
     monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
     monkeypatch.setattr(part_files, "IDLE_SECONDS", 0.01)
+    monkeypatch.setattr(part_files, "IDLE_ROWS", 1)
     monkeypatch.setattr(part_files, "WRITER_THREADS", 1)
     rates = given(read_batches(in_network_file(tmp_path / "in.json", 8), 4096), "rates")
     first, later = rates[:2], rates[2:]
@@ -417,3 +418,31 @@ def test_a_writer_failure_loads_nothing(tmp_path: Path) -> None:
     assert con.execute("SELECT count(DISTINCT file_id) FROM rates").fetchone() == (1,)
     result = wh.load(str(bad), file_id, size, IN_NETWORK, ReadContext(str(bad), file_id))
     assert result.status == "loaded"  # and the file loads cleanly afterwards
+
+
+def test_a_gathering_under_idle_rows_waits_for_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fewer rows than IDLE_ROWS are not written while the writer waits: they go on
+    gathering (a row group of a few rows costs every column a chunk)."""
+    monkeypatch.setattr(tic_output, "BATCH_ROWS", 50)
+    monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
+    monkeypatch.setattr(part_files, "IDLE_SECONDS", 0.01)
+    monkeypatch.setattr(part_files, "WRITER_THREADS", 1)
+    rates = given(read_batches(in_network_file(tmp_path / "in.json", 8), 4096), "rates")
+    first, later = rates[:2], rates[2:]
+    monkeypatch.setattr(part_files, "IDLE_ROWS", sum(b.num_rows for b in first) + 1)
+    written_before: list[int] = []
+
+    def slow_read():
+        yield from (("rates", b) for b in first)
+        time.sleep(0.2)
+        written_before.append((tmp_path / "parts" / "rates.parquet").stat().st_size)
+        yield from (("rates", b) for b in later)
+
+    part_files.write_parts(slow_read(), tmp_path / "parts")
+    part = pq.ParquetFile(tmp_path / "parts" / "rates.parquet")
+    assert written_before[0] <= 4  # only the magic number: nothing written while waiting
+    assert part.num_row_groups == 1
+    expected = stored(rates)
+    assert plain(filled(part.read(), expected.schema)).equals(plain(expected))

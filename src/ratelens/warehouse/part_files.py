@@ -32,11 +32,13 @@ ROW_GROUP_ROWS: int | None = None
 # (every code is in every one of them, see compact.py, which writes 50,000-row groups in code
 # order). The writer holds at most one gathering more (~40 MB).
 GATHER_ROWS = 131_072
-# ... unless no batch came for IDLE_SECONDS: then what is gathered is written meanwhile (a
-# read that keeps few rows, with --codes, would else encode them all after the read, in the
-# command's tail: 0.045-0.055 s on the 200 MB reference-heavy bench file). A full read hands
-# a batch every ~15 ms.
-IDLE_SECONDS = 0.05
+# ... unless no batch came for IDLE_SECONDS: then a table's gathering of IDLE_ROWS rows or
+# more is written meanwhile (a read that keeps few rates, with --codes, hands its provider
+# rows in bursts a few tens of ms apart: gathered to the end, they were encoded in the
+# command's tail, 0.035-0.045 s on the 200 MB reference-heavy bench file). A full read
+# hands a batch every ~15 ms; fewer rows wait for the next batch or the close.
+IDLE_SECONDS = 0.02
+IDLE_ROWS = 8_192
 
 # Threads encoding Parquet during an ingest, each writing its own part of a table. Once a
 # writer took 7.0 s of CPU on the 1 GB bench file against 4.5 s for the reading thread, and
@@ -371,11 +373,12 @@ def _close(table: str, w: PartWriter, files: dict[str, list[tuple[str, int]]],
 def _next_job(
     jobs: queue.Queue[tuple[str, pa.RecordBatch] | None], writers: dict[str, PartWriter]
 ) -> tuple[str, pa.RecordBatch] | None:
-    """The next batch to write (None: the end); the gathered batches are written while
-    waiting for it longer than IDLE_SECONDS."""
+    """The next batch to write (None: the end); the gatherings of IDLE_ROWS rows or more
+    are written while waiting for it longer than IDLE_SECONDS."""
     try:
         return jobs.get(timeout=IDLE_SECONDS)
     except queue.Empty:
         for w in writers.values():
-            w.write_gathered()
+            if w.n_gathered >= IDLE_ROWS:
+                w.write_gathered()
         return jobs.get()
