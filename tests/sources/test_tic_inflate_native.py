@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import random
+import sys
 import threading
 import time
 import zlib
@@ -37,6 +38,13 @@ pytestmark = pytest.mark.skipif(
     not tic_inflate.inflates_natively(isal.ISAL_VERSION) and not os.environ.get("CI"),
     reason="_ticinflate not built (or python-isal's ISA-L layout not vendored)",
 )
+
+
+@pytest.fixture(autouse=True)
+def native(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled path on (a setting: off by default, see inflate.NATIVE)."""
+    monkeypatch.setattr(tic_inflate, "NATIVE", True)
+
 
 EXAMPLE = (
     Path(__file__).parents[1]
@@ -313,6 +321,21 @@ def test_an_isal_whose_layout_is_not_vendored_takes_python_isal(tmp_path: Path) 
             chunks = tic_inflate.file_chunks(str(path), raw, 1 << 16, version)
             assert chunks.__name__ == "_fixed"  # type: ignore[attr-defined]
             assert list(chunks) == python_path(path, 1 << 16)[0]
+
+
+def test_a_read_ahead_inflated_natively_keeps_the_switch_interval(tmp_path: Path) -> None:
+    """Its thread needs the GIL only to hand chunks on: the command's thread keeps it."""
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(TWO)
+    switch = sys.getswitchinterval()
+    read = tic_inflate.ReadAhead(str(path), 1 << 16)
+    try:
+        assert sys.getswitchinterval() == switch and not read.is_waiting
+        read.attach(len)  # an analyser: the chunks come, each with its analysis
+        assert next(read.chunks) == (TEXT[: 1 << 16], len(TWO), 0, 1 << 16)
+    finally:
+        read.close()
+    assert sys.getswitchinterval() == switch and gunzip_threads() == 0
 
 
 def gunzip_threads() -> int:

@@ -6,10 +6,11 @@
  * 2 bytes of magic first) and the same output limits (up to the next multiple of `size`), so
  * the chunks, the compressed bytes counted for each (n_comp) and the error positions are
  * those of the Python path. The thread writes inflated bytes straight into a ring of chunk
- * buffers; Reader.__next__ (the GIL released while it waits and copies) hands them as
- * (bytes, n_comp, pad). The thread touches no Python object: errors are kept as plain
- * values and raised by the consumer (inflate.py turns them into the FormatError of the
- * Python path).
+ * buffers, bytes objects the Python side made ahead (never one made in the thread);
+ * Reader.__next__ (the GIL released while it waits) hands them over as (bytes, n_comp, pad)
+ * and puts new ones in their place. The thread touches no Python object: errors are kept
+ * as plain values and raised by the consumer (inflate.py turns them into the FormatError of
+ * the Python path).
  *
  * ISA-L is the copy linked into python-isal's isal/igzip_lib*.so (no header ships with it):
  * bind() resolves isal_inflate_init and isal_inflate there with dlopen/dlsym and checks the
@@ -168,7 +169,8 @@ static int (*isal_inflate_fn)(struct inflate_state *);
 enum { K_RUNNING, K_END, K_TRUNCATED, K_ISAL, K_GARBAGE, K_OS, K_NOMEM, K_INTERNAL };
 
 typedef struct {
-    uint8_t *buf;
+    PyObject *data; /* a bytes object the Python side made (the thread writes its content) */
+    uint8_t *buf;   /* its content */
     Py_ssize_t len;
     long long n_comp;
     int pad;
@@ -216,7 +218,8 @@ static void member_start(Reader *r) {
     r->n_saved = 0;
 }
 
-/* A block of the file (raw.read(RAW_BLOCK) in inflate.py): its length, 0 at the end, -1 on error. */
+/* A block of the file (inflate.py: raw.read(RAW_BLOCK)): its length, 0 at the end, -1 on
+ * error. */
 static Py_ssize_t read_block(Reader *r) {
     ssize_t got;
     do {
@@ -230,16 +233,14 @@ static Py_ssize_t read_block(Reader *r) {
     return got;
 }
 
-/* The buffer the content goes to (NULL: stopping, or out of memory: r->kind). */
+/* The buffer the content goes to (NULL: stopping). */
 static uint8_t *chunk_buffer(Reader *r) {
     pthread_mutex_lock(&r->mu);
     while (r->count == r->cap && !r->is_stopping) pthread_cond_wait(&r->freed, &r->mu);
     int stopping = r->is_stopping;
     pthread_mutex_unlock(&r->mu);
     if (stopping) return NULL;
-    Slot *slot = &r->slots[r->next];
-    if (slot->buf == NULL && (slot->buf = malloc(r->alloc)) == NULL) r->kind = K_NOMEM;
-    return slot->buf;
+    return r->slots[r->next].buf; /* (replaced before count went down: see Reader_next) */
 }
 
 static void publish(Reader *r, Py_ssize_t len, int pad) {
@@ -434,7 +435,7 @@ static void stop(Reader *r) {
         pthread_cond_destroy(&r->freed);
     }
     if (r->slots != NULL) {
-        for (int i = 0; i < r->cap; i++) free(r->slots[i].buf);
+        for (int i = 0; i < r->cap; i++) Py_XDECREF(r->slots[i].data);
         free(r->slots);
         r->slots = NULL;
     }
@@ -453,6 +454,10 @@ static int start(Reader *r) {
     if (!r->slots || !r->st || !r->in || !r->spare[0] || !r->spare[1]) {
         PyErr_NoMemory();
         return -1;
+    }
+    for (int i = 0; i < r->cap; i++) {
+        if ((r->slots[i].data = PyBytes_FromStringAndSize(NULL, r->alloc)) == NULL) return -1;
+        r->slots[i].buf = (uint8_t *)PyBytes_AS_STRING(r->slots[i].data);
     }
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->filled, NULL);
@@ -516,6 +521,8 @@ static void Reader_dealloc(Reader *r) {
     Py_TYPE(r)->tp_free((PyObject *)r);
 }
 
+static PyObject *taken(Reader *r);
+
 /* The reader's end, raised: (kind, message, n_in, block, n_out) as InflateError's args. */
 static PyObject *ended(Reader *r) {
     static const char *kinds[] = {"", "", "truncated", "isal", "garbage"};
@@ -548,24 +555,23 @@ static PyObject *ended(Reader *r) {
     }
     PyObject *text = r->kind == K_ISAL ? PyUnicode_FromFormat("Error %d %s", r->code, message)
                                        : PyUnicode_FromString("");
-    PyObject *args = text == NULL ? NULL : Py_BuildValue("(sNLy#L)", kinds[r->kind], text,
-                                                         r->e_n_in, r->e_block ? (char *)r->e_block : "",
-                                                         r->e_len, r->e_n_out);
+    const char *block = r->e_block ? (const char *)r->e_block : "";
+    PyObject *args = text == NULL ? NULL
+                                  : Py_BuildValue("(sNLy#L)", kinds[r->kind], text, r->e_n_in,
+                                                  block, r->e_len, r->e_n_out);
     if (args != NULL) PyErr_SetObject(InflateError, args);
     Py_XDECREF(args);
     return NULL;
 }
 
-/* The next chunk: (bytes, n_comp, pad); waits with the GIL released. */
+/* The next chunk: (bytes, n_comp, pad); waits with the GIL released. The bytes object is
+ * the one the thread filled, handed over: a new one takes its place in the ring. */
 static PyObject *Reader_next(Reader *r) {
     if (r->slots == NULL) {
         PyErr_SetString(PyExc_ValueError, "the reader is closed");
         return NULL;
     }
-    PyObject *data = PyBytes_FromStringAndSize(NULL, r->alloc);
-    if (data == NULL) return NULL;
     for (;;) {
-        Slot slot = {0};
         int is_ready, is_done;
         Py_BEGIN_ALLOW_THREADS
         pthread_mutex_lock(&r->mu);
@@ -577,30 +583,33 @@ static PyObject *Reader_next(Reader *r) {
             pthread_cond_timedwait(&r->filled, &r->mu, &until);
         }
         is_ready = r->count > 0, is_done = r->is_done;
-        if (is_ready) slot = r->slots[r->first];
         pthread_mutex_unlock(&r->mu);
-        if (is_ready) {
-            memcpy(PyBytes_AS_STRING(data), slot.buf, (size_t)slot.len);
-            pthread_mutex_lock(&r->mu);
-            r->first = (r->first + 1) % r->cap;
-            r->count--;
-            pthread_cond_signal(&r->freed);
-            pthread_mutex_unlock(&r->mu);
-        }
         Py_END_ALLOW_THREADS
-        if (is_ready) {
-            if (slot.len != r->alloc && _PyBytes_Resize(&data, slot.len) < 0) return NULL;
-            return Py_BuildValue("(NLi)", data, slot.n_comp, slot.pad);
-        }
-        if (is_done) {
-            Py_DECREF(data);
-            return ended(r);
-        }
-        if (PyErr_CheckSignals() < 0) {
-            Py_DECREF(data);
-            return NULL;
-        }
+        if (is_ready) return taken(r);
+        if (is_done) return ended(r);
+        if (PyErr_CheckSignals() < 0) return NULL;
     }
+}
+
+/* The first chunk made, its slot given a new bytes object (the thread does not touch a
+ * counted slot, so it is read and replaced before the count goes down). */
+static PyObject *taken(Reader *r) {
+    Slot *slot = &r->slots[r->first];
+    PyObject *fresh = PyBytes_FromStringAndSize(NULL, r->alloc);
+    if (fresh == NULL) return NULL;
+    PyObject *data = slot->data;
+    Py_ssize_t len = slot->len;
+    long long n_comp = slot->n_comp;
+    int pad = slot->pad;
+    slot->data = fresh;
+    slot->buf = (uint8_t *)PyBytes_AS_STRING(fresh);
+    pthread_mutex_lock(&r->mu);
+    r->first = (r->first + 1) % r->cap;
+    r->count--;
+    pthread_cond_signal(&r->freed);
+    pthread_mutex_unlock(&r->mu);
+    if (len != r->alloc && _PyBytes_Resize(&data, len) < 0) return NULL;
+    return Py_BuildValue("(NLi)", data, n_comp, pad);
 }
 
 static PyObject *Reader_close(Reader *r, PyObject *Py_UNUSED(ignored)) {

@@ -55,10 +55,15 @@ SWITCH = 0.0005  # seconds: the switch interval while a read started ahead is no
 # the slower part). 200 MB refs1000 file, interleaved: 0.72-0.79 -> 0.70-0.73 s.
 BEHIND = 2
 EARLY = "early"  # the settings of a read started before its analyser is known (read_early)
-# gzip of a local file is inflated by _ticinflate's thread, which never takes the GIL (the
-# command's imports hold it 10-25 ms at a time), when it is built and python-isal's ISA-L is a
-# version whose inflate_state layout _ticinflate.c vendors; else by _inflate below.
-NATIVE = True
+# NATIVE: gzip of a local file is inflated by _ticinflate's thread, which never takes the GIL,
+# when it is built and python-isal's ISA-L is a version whose inflate_state layout
+# _ticinflate.c vendors; else by _inflate below. Off: beside a thread holding the GIL in C
+# calls of ~10 ms it inflates 6x faster (benchmarks/bench_inflate.py: 200 MB refs1000 file,
+# 0.36-0.40 s against 2.46 s; alone both 0.19-0.21 s), but `ratelens ingest` of that file with
+# --codes is not faster (interleaved, machine idle before each round, n=9: 0.753 -> 0.778 s and
+# 0.783 -> 0.761 s, paired differences +2 and +4 ms; RSS 270 -> 340 MB; the scanner waits
+# 10-40 ms instead of 50-130 ms for chunks, but the command's imports end 40-60 ms later).
+NATIVE = False
 ISAL_LAYOUTS = ("2.32.1",)  # ISA-L versions whose header _ticinflate.c vendors
 NATIVE_MAX = 16 << 20  # larger chunks: python-isal calls ISA-L more than once a chunk
 RING = 16  # chunks _ticinflate's thread makes ahead of the thread taking them
@@ -91,7 +96,10 @@ class ReadAhead:
 
     Until it is taken, the interpreter's switch interval is ``SWITCH``: the command's
     thread runs Python (imports) and this thread needs the GIL after each of its C calls,
-    several times a chunk; at the default 5 ms a wait, that halves its pace.
+    several times a chunk; at the default 5 ms a wait, that halves its pace. Not when
+    ``_ticinflate`` inflates (the thread needs the GIL only to hand chunks on): the command's
+    thread keeps it (200 MB refs1000 --codes against no _ticinflate, two interleaved runs of
+    9 and 11 rounds: +2 and -11 ms, against +37 and +32 ms at ``SWITCH``).
     """
 
     def __init__(
@@ -107,9 +115,10 @@ class ReadAhead:
         self.is_raw = False  # handing chunks as inflated (see _analysed_one)
         self.is_taken, self.is_stopped = threading.Event(), threading.Event()
         self.woken = threading.Event()  # set by attach, take and close
-        _WAITING.append(sys.getswitchinterval())  # the first: the interval before any
-        sys.setswitchinterval(min(_WAITING[0], SWITCH))
-        self.is_waiting = True
+        self.is_waiting = not _is_native(self.raw, size, isal.ISAL_VERSION)
+        if self.is_waiting:
+            _WAITING.append(sys.getswitchinterval())  # the first: the interval before any
+            sys.setswitchinterval(min(_WAITING[0], SWITCH))
         self.chunks = in_thread(
             lambda: self._analysed(file_chunks(path, self.raw, size)),
             "ratelens-inflate",
@@ -308,11 +317,16 @@ def file_chunks(
     magic = raw.read(2)
     if magic != GZIP_MAGIC:
         return _fixed(_plain(raw, magic, size), size)
-    fd = _local_fd(raw) if NATIVE and size <= NATIVE_MAX else None
-    if fd is not None and inflates_natively(isal_version):
-        reader = _ticinflate.Reader(fd, raw.tell(), size, RING, magic, RAW_BLOCK)
+    if _is_native(raw, size, isal_version):
+        reader = _ticinflate.Reader(raw.fileno(), raw.tell(), size, RING, magic, RAW_BLOCK)
         return _native(path, raw, reader)
     return _fixed(_inflate(path, raw, magic, size), size)
+
+
+def _is_native(raw: BinaryIO, size: int, isal_version: str) -> bool:
+    """Would gzip from ``raw`` be inflated by ``_ticinflate`` (see NATIVE)?"""
+    is_local = size <= NATIVE_MAX and _local_fd(raw) is not None
+    return NATIVE and is_local and inflates_natively(isal_version)
 
 
 def inflates_natively(version: str) -> bool:
