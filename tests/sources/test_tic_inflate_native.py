@@ -457,3 +457,15 @@ def test_a_reader_refuses_settings_it_cannot_honour(tmp_path: Path, args: tuple)
     path.write_bytes(TWO)
     with tic_inflate.open_file(str(path)) as raw, pytest.raises(ValueError):
         _ticinflate.Reader(raw.fileno(), *args)
+
+
+def test_the_thread_says_how_it_ran(tmp_path: Path) -> None:
+    path = tmp_path / "f.json.gz"
+    path.write_bytes(TWO)
+    with tic_inflate.open_file(str(path)) as raw:
+        read = reader(path, raw, 1 << 16)
+        assert b"".join(data for data, _, _ in read)[: len(TEXT)] == TEXT
+        timing = read.timing
+    assert timing is not None
+    start, end, cpu, full = timing
+    assert start <= end <= time.monotonic() and cpu > 0 and 0 <= full <= end - start

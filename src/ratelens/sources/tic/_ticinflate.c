@@ -200,6 +200,7 @@ typedef struct {
     uint8_t saved[8];              /* python-isal's saved bit buffer (see unused) */
     int n_saved;
     double t_start, t_end, cpu; /* the thread's run (CLOCK_MONOTONIC) and CPU, seconds */
+    double t_full;              /* seconds it waited for a free slot (the ring full) */
     /* how it ended */
     int kind, code, err_no;
     long long e_n_in, e_n_out;
@@ -234,9 +235,15 @@ static Py_ssize_t read_block(Reader *r) {
 }
 
 /* The buffer the content goes to (NULL: stopping). */
+static double seconds(clockid_t clock);
+
 static uint8_t *chunk_buffer(Reader *r) {
     pthread_mutex_lock(&r->mu);
-    while (r->count == r->cap && !r->is_stopping) pthread_cond_wait(&r->freed, &r->mu);
+    if (r->count == r->cap && !r->is_stopping) {
+        double since = seconds(CLOCK_MONOTONIC);
+        while (r->count == r->cap && !r->is_stopping) pthread_cond_wait(&r->freed, &r->mu);
+        r->t_full += seconds(CLOCK_MONOTONIC) - since;
+    }
     int stopping = r->is_stopping;
     pthread_mutex_unlock(&r->mu);
     if (stopping) return NULL;
@@ -634,7 +641,7 @@ static PyObject *Reader_position(Reader *r, void *Py_UNUSED(closure)) {
 
 static PyObject *Reader_timing(Reader *r, void *Py_UNUSED(closure)) {
     if (!has_ended(r)) Py_RETURN_NONE;
-    return Py_BuildValue("(ddd)", r->t_start, r->t_end, r->cpu);
+    return Py_BuildValue("(dddd)", r->t_start, r->t_end, r->cpu, r->t_full);
 }
 
 static PyMethodDef Reader_methods[] = {
@@ -646,8 +653,9 @@ static PyGetSetDef Reader_getset[] = {
     {"position", (getter)Reader_position, NULL,
      "Where the file was read to, once the thread is done (else None).", NULL},
     {"timing", (getter)Reader_timing, NULL,
-     "(start, end, cpu): the thread's run in time.monotonic() seconds and its CPU seconds, "
-     "once it is done (else None).", NULL},
+     "(start, end, cpu, full): the thread's run in time.monotonic() seconds, its CPU "
+     "seconds and the seconds it waited for room in the ring, once it is done (else None).",
+     NULL},
     {NULL},
 };
 

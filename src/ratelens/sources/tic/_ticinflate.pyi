@@ -23,9 +23,9 @@ class Reader:
     def position(self) -> int | None:
         """Where the file was read to, once the thread is done (else None)."""
     @property
-    def timing(self) -> tuple[float, float, float] | None:
-        """(start, end, cpu): the thread's run in ``time.monotonic()`` seconds and its CPU
-        seconds, once it is done (else None)."""
+    def timing(self) -> tuple[float, float, float, float] | None:
+        """(start, end, cpu, full): the thread's run in ``time.monotonic()`` seconds, its CPU
+        seconds and the seconds it waited for room in the ring, once it is done (else None)."""
 
 def bind(path: str, /) -> bool:
     """Resolve ISA-L's inflate in the library at ``path``; True if it passed the check."""
