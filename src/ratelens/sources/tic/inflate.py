@@ -58,11 +58,12 @@ EARLY = "early"  # the settings of a read started before its analyser is known (
 # NATIVE: gzip of a local file is inflated by _ticinflate's thread, which never takes the GIL,
 # when it is built and python-isal's ISA-L is a version whose inflate_state layout
 # _ticinflate.c vendors; else by _inflate below. Off: beside a thread holding the GIL in C
-# calls of ~10 ms it inflates 6x faster (benchmarks/bench_inflate.py: 200 MB refs1000 file,
-# 0.36-0.40 s against 2.46 s; alone both 0.19-0.21 s), but `ratelens ingest` of that file with
-# --codes is not faster (interleaved, machine idle before each round, n=9: 0.753 -> 0.778 s and
-# 0.783 -> 0.761 s, paired differences +2 and +4 ms; RSS 270 -> 340 MB; the scanner waits
-# 10-40 ms instead of 50-130 ms for chunks, but the command's imports end 40-60 ms later).
+# calls of ~10 ms it inflates 6x faster (benchmarks/bench_inflate.py, 200 MB refs1000 file:
+# 0.36-0.40 s against 2.46 s; alone both 0.19-0.21 s), but whole commands are not clearly
+# faster (interleaved, machine idle before each round; paired differences, on minus off):
+# 200 MB refs1000 --codes -10, -12, +15 ms (n=11, 15, 13; ~0.68 s), RSS +60 MB (the scanner
+# waits 10-40 ms instead of 50-130 ms for chunks, the imports end later); 1 GB --codes -91,
+# -354 ms (n=4, 5; 1.4-2.2 s); 1 GB full ingest +101, +283 ms (n=4, 4; 3.2-5.6 s), RSS +100 MB.
 NATIVE = False
 ISAL_LAYOUTS = ("2.32.1",)  # ISA-L versions whose header _ticinflate.c vendors
 NATIVE_MAX = 16 << 20  # larger chunks: python-isal calls ISA-L more than once a chunk
