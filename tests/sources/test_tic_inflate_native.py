@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -403,16 +404,24 @@ def test_a_scan_that_fails_stops_the_inflating(big: Path) -> None:
 
 
 def test_ctrl_c_while_reading_stops_the_thread(big: Path) -> None:
-    """Ctrl-C (a KeyboardInterrupt in the main thread) while a scan reads: all is stopped."""
+    """Ctrl-C (a KeyboardInterrupt in the main thread) while a scan reads: all is stopped.
+
+    Python's own SIGINT handler is put in place for the test: a process started in the
+    background by a shell without job control (a CI runner's) inherits SIGINT ignored, and
+    ``interrupt_main`` then does nothing."""
     from ratelens.sources.tic.scan import read_chunks
 
     before = gunzip_threads()
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.05, _thread.interrupt_main)
     timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        for _ in read_chunks(str(big), 1 << 16):
-            time.sleep(0.001)  # a slow consumer: 3,700 chunks would take seconds
-    timer.join()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            for _ in read_chunks(str(big), 1 << 16):
+                time.sleep(0.001)  # a slow consumer: 3,700 chunks would take seconds
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, handler)
     assert gunzip_threads() == before
 
 
