@@ -341,33 +341,43 @@ def test_rates_keep_billing_code_statistics_for_pruning(
     assert len(rates) > len(sizes) > 2 and all(n >= 120 for n in sizes[:-1])
 
 
+def write_with_a_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pause: float, is_idle_write: bool
+) -> tuple[list[pa.RecordBatch], int, int, dict[str, int], pq.ParquetFile]:
+    """Rates written by one writer thread from a read that pauses after its first two
+    batches, IDLE_ROWS such that those are written meanwhile (``is_idle_write``) or not:
+    (the batches, rows of the first two, bytes of the part during the pause, counts, part)."""
+    monkeypatch.setattr(tic_output, "BATCH_ROWS", 50)
+    monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
+    monkeypatch.setattr(part_files, "IDLE_SECONDS", 0.01)
+    monkeypatch.setattr(part_files, "WRITER_THREADS", 1)
+    rates = given(read_batches(in_network_file(tmp_path / "in.json", 8), 4096), "rates")
+    first, later = rates[:2], rates[2:]
+    n_first = sum(b.num_rows for b in first)
+    monkeypatch.setattr(part_files, "IDLE_ROWS", 1 if is_idle_write else n_first + 1)
+    written_before: list[int] = []
+
+    def slow_read():
+        yield from (("rates", b) for b in first)
+        time.sleep(pause)  # the writer waits
+        written_before.append((tmp_path / "parts" / "rates.parquet").stat().st_size)
+        yield from (("rates", b) for b in later)
+
+    counts, _ = part_files.write_parts(slow_read(), tmp_path / "parts")
+    part = pq.ParquetFile(tmp_path / "parts" / "rates.parquet")
+    return rates, n_first, written_before[0], counts, part
+
+
 def test_gathered_batches_are_written_while_no_batch_comes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A read that keeps few rows (--codes) hands batches far apart: what is gathered is
     written while the writer waits, not all after the read; the rows are the same."""
-    monkeypatch.setattr(tic_output, "BATCH_ROWS", 50)
-    monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
-    monkeypatch.setattr(part_files, "IDLE_SECONDS", 0.01)
-    monkeypatch.setattr(part_files, "IDLE_ROWS", 1)
-    monkeypatch.setattr(part_files, "WRITER_THREADS", 1)
-    rates = given(read_batches(in_network_file(tmp_path / "in.json", 8), 4096), "rates")
-    first, later = rates[:2], rates[2:]
-    written_before: list[int] = []
-
-    def slow_read():
-        yield from (("rates", b) for b in first)
-        time.sleep(0.5)  # the writer waits: it writes the first batches meanwhile
-        path = tmp_path / "parts" / "rates.parquet"
-        written_before.append(path.stat().st_size)
-        yield from (("rates", b) for b in later)
-
-    counts, _ = part_files.write_parts(slow_read(), tmp_path / "parts")
-    part = pq.ParquetFile(tmp_path / "parts" / "rates.parquet")
+    rates, n_first, written_before, counts, part = write_with_a_pause(
+        tmp_path, monkeypatch, 0.5, is_idle_write=True)
     sizes = [part.metadata.row_group(g).num_rows for g in range(part.num_row_groups)]
-    n_first = sum(b.num_rows for b in first)
     assert n_first in itertools.accumulate(sizes)  # a row group ends with the first batches
-    assert written_before[0] > 4  # more than the file's magic number: the first row group
+    assert written_before > 4  # more than the file's magic number: the first row group
     assert [f.name for f in written(tmp_path / "parts", "rates")] == ["rates.parquet"]
     expected = stored(rates)
     assert plain(filled(part.read(), expected.schema)).equals(plain(expected))
@@ -425,24 +435,9 @@ def test_a_gathering_under_idle_rows_waits_for_more(
 ) -> None:
     """Fewer rows than IDLE_ROWS are not written while the writer waits: they go on
     gathering (a row group of a few rows costs every column a chunk)."""
-    monkeypatch.setattr(tic_output, "BATCH_ROWS", 50)
-    monkeypatch.setattr(tic, "ITEM_BATCH", 4096)
-    monkeypatch.setattr(part_files, "IDLE_SECONDS", 0.01)
-    monkeypatch.setattr(part_files, "WRITER_THREADS", 1)
-    rates = given(read_batches(in_network_file(tmp_path / "in.json", 8), 4096), "rates")
-    first, later = rates[:2], rates[2:]
-    monkeypatch.setattr(part_files, "IDLE_ROWS", sum(b.num_rows for b in first) + 1)
-    written_before: list[int] = []
-
-    def slow_read():
-        yield from (("rates", b) for b in first)
-        time.sleep(0.2)
-        written_before.append((tmp_path / "parts" / "rates.parquet").stat().st_size)
-        yield from (("rates", b) for b in later)
-
-    part_files.write_parts(slow_read(), tmp_path / "parts")
-    part = pq.ParquetFile(tmp_path / "parts" / "rates.parquet")
-    assert written_before[0] <= 4  # only the magic number: nothing written while waiting
+    rates, _, written_before, _, part = write_with_a_pause(
+        tmp_path, monkeypatch, 0.2, is_idle_write=False)
+    assert written_before <= 4  # only the magic number: nothing written while waiting
     assert part.num_row_groups == 1
     expected = stored(rates)
     assert plain(filled(part.read(), expected.schema)).equals(plain(expected))
