@@ -325,9 +325,10 @@ def file_chunks(
 
 
 def _is_native(raw: BinaryIO, size: int, isal_version: str) -> bool:
-    """Would gzip from ``raw`` be inflated by ``_ticinflate`` (see NATIVE)?"""
-    is_local = size <= NATIVE_MAX and _local_fd(raw) is not None
-    return NATIVE and is_local and inflates_natively(isal_version)
+    """Would gzip from ``raw`` be inflated by ``_ticinflate`` (see NATIVE)? (NATIVE first:
+    off, no file is asked about.)"""
+    return (NATIVE and size <= NATIVE_MAX and _local_fd(raw) is not None
+            and inflates_natively(isal_version))
 
 
 def inflates_natively(version: str) -> bool:
