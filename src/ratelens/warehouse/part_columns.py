@@ -141,12 +141,7 @@ def loaded(
 def _exists(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the catalog has the table (asked: a query naming a table that does not
     exist would look for a Python variable of that name instead)."""
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND table_name = $table",
-        {"table": TABLE},
-    ).fetchone()
-    return bool(row and row[0])
+    return TABLE in ledger.table_names(con)
 
 
 def source(paths: Sequence[str], known: Mapping[str, str]) -> tuple[str, list[str]] | None:
