@@ -433,6 +433,51 @@ print(started[0], taken == [started[1]])
     assert rows(tmp_path / "home") == {str(path): 20}
 
 
+HEAPS = """
+import ctypes, re, sys, tempfile
+sys.argv = ["ratelens", "ingest", *ARGS]
+from ratelens._start import main
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+libc = ctypes.CDLL("libc.so.6")
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+with tempfile.NamedTemporaryFile() as out:
+    fp = libc.fopen(out.name.encode(), b"w")
+    libc.malloc_info(0, fp)
+    libc.fclose(fp)
+    print(len(re.findall(rb"<heap nr=", open(out.name, "rb").read())))
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
+    reason="glibc's malloc",
+)
+@pytest.mark.parametrize(
+    ("args", "arena_max", "is_one"),
+    [(["--codes", "77407"], None, True), ([], None, False), (["--codes", "77407"], "4", False)],
+)
+def test_ratelens_ingest_with_codes_allocates_from_one_heap(
+    tmp_path: Path, args: list[str], arena_max: str | None, is_one: bool
+) -> None:
+    """``ratelens ingest --codes``: every thread allocates from glibc's main heap (one
+    heap in ``malloc_info``); not without codes, nor when the user set MALLOC_ARENA_MAX."""
+    path = tic_file(tmp_path, n_refs=3000, n_items=2000)
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    env["RATELENS_HOME"] = str(tmp_path / "home")
+    if arena_max is not None:
+        env["MALLOC_ARENA_MAX"] = arena_max
+    code = HEAPS.replace("ARGS", repr([str(path), *args]))
+    heaps = int(run_code(code, env=env).stdout.split("\n")[-2])
+    assert (heaps == 1) == is_one, heaps
+    assert rows(tmp_path / "home") == {str(path): 200 if args else 2000}
+
+
 @pytest.mark.parametrize("behind", [0, 2, 1 << 30])
 def test_chunks_analysed_by_either_thread_after_the_take_same_events(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, behind: int

@@ -5,8 +5,9 @@ numpy, pyarrow, DuckDB) are imported: those take the command's first ~0.3 s on o
 while a TiC in-network file can be inflated on the other one. The chunks wait
 (:func:`ratelens.sources.tic.inflate.read_early`, at most ``READ_AHEAD`` bytes) until
 the command knows the codes and attaches the analysis; a file that is not an in-network
-file, or that is not read this way after all, is stopped, nothing lost. Light to import:
-the standard library, ISA-L and the inflating module only.
+file, or that is not read this way after all, is stopped, nothing lost. With wanted codes
+every thread of the process allocates from one heap (``files.share_one_heap``). Light to
+import: the standard library, ISA-L and the inflating module only.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ def inflate_early(argv: list[str]) -> None:
         return
     if importlib.util.find_spec("ratelens.sources.tic._ticscan") is None:
         return  # (the read ahead needs the compiled analysis)
+    from ratelens.sources.files import share_one_heap
     from ratelens.sources.tic.inflate import read_early
 
+    if "--codes" in found[1] or "--code-file" in found[1]:
+        share_one_heap()  # (before any thread: see its doc)
     read_early(path)
