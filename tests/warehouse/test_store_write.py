@@ -341,6 +341,32 @@ def test_rates_keep_billing_code_statistics_for_pruning(
     assert len(rates) > len(sizes) > 2 and all(n >= 120 for n in sizes[:-1])
 
 
+@pytest.mark.parametrize(
+    ("table", "with_stats"),
+    [("provider_groups", {"file_id", "provider_group_id"}),
+     ("provider_npis", {"file_id", "provider_group_id"})],
+)
+def test_provider_parts_keep_dictionaries_and_statistics_where_queries_use_them(
+    tmp_path: Path, table: str, with_stats: set[str]
+) -> None:
+    """Provider rows seldom repeat a value but their file's id: only ``file_id`` is
+    dictionary encoded; min/max statistics only of the columns reports join or prune on
+    (``part_files.PART_STATISTICS``); the rows are those read."""
+    batches = read_batches(in_network_file(tmp_path / "in.json", 9))
+    part_files.write_parts(iter(batches), tmp_path / "parts")
+    (path,) = written(tmp_path / "parts", table)
+    part = pq.ParquetFile(path)
+    for i in range(part.num_row_groups):
+        group = part.metadata.row_group(i)
+        for j in range(group.num_columns):
+            column = group.column(j)
+            name = column.path_in_schema.split(".")[0]
+            assert column.has_dictionary_page == (name == "file_id"), column.path_in_schema
+            assert column.is_stats_set == (name in with_stats), column.path_in_schema
+    expected = stored(given(batches, table))
+    assert plain(filled(part.read(), expected.schema)).equals(plain(expected))
+
+
 def write_with_a_pause(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pause: float, is_idle_write: bool
 ) -> tuple[list[pa.RecordBatch], int, int, dict[str, int], pq.ParquetFile]:
