@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,68 @@ def test_a_codes_ingest_of_raw_references_does_not_import_pyarrow_compute(tmp_pa
     done = run_code(code, env={**os.environ, "RATELENS_HOME": str(tmp_path / "home")})
     assert done.stdout.splitlines()[-1] == "False False"
     assert "provider groups" in done.stderr  # (the references the rates use were loaded)
+
+
+PLAN = '"plan_name": "Gold", "plan_id_type": "ein", "plan_id": "1", "plan_market_type": "group", '
+PLAN += '"issuer_name": "P", '
+
+
+@pytest.mark.parametrize(
+    ("where", "is_during"), [("first", True), ("none", False), ("last", False)]
+)
+def test_rates_of_wanted_codes_come_out_during_the_scan_once_the_root_is_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, is_during: bool
+) -> None:
+    """With wanted codes, rates go to the part writer as they are read once every root
+    field the rows carry is known (not all in the command's tail); until then they wait,
+    so plan fields given after the items (``last``) are on every row, without a warning."""
+    text = tic_file(tmp_path, 4, {}).read_text()
+    if where == "first":
+        text = text.replace('"version"', PLAN + '"version"', 1)
+    elif where == "last":
+        text = text[: -1] + ", " + PLAN.rstrip(", ") + "}"
+    path = tmp_path / "root.json"
+    path.write_text(text)
+    monkeypatch.setattr(tic, "ITEM_BATCH", 2048)
+    counted: list[int] = []
+    before_finish: list[int] = []
+    finish = tic.InNetwork.finish
+
+    def finishing(self: tic.InNetwork) -> None:
+        before_finish.append(sum(counted))
+        finish(self)
+
+    monkeypatch.setattr(tic.InNetwork, "finish", finishing)
+    ctx = ReadContext(path=str(path), file_id="f" * 64, codes=WANTED)
+    rows = []
+    for table, batch in tic.InNetwork(ctx, chunk_size=4096).read():
+        if table == "rates":
+            counted.append(batch.num_rows)
+            rows.extend(batch.to_pylist())
+    assert (before_finish[0] > 0) == is_during, before_finish
+    assert len(rows) == sum(counted) > 40 and not ctx.warnings
+    plans = {r["plan_name"] for r in rows}
+    assert plans == ({None} if where == "none" else {"Gold"})
+
+
+@pytest.mark.skipif(not has_native(), reason="references are kept raw with the compiled analysis")
+@pytest.mark.parametrize("apart", [0, 1 << 30])
+def test_the_references_spill_is_closed_after_the_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, apart: int
+) -> None:
+    """The temporary file of raw references is closed once the read is over (a big one in
+    a thread of its own: its pages leave the page cache beside the parts' closes), no
+    descriptor left open."""
+    monkeypatch.setattr(tic_refs, "CLOSE_APART", apart)
+    path = tic_file(tmp_path, 6, {})
+    fds = set(os.listdir("/proc/self/fd"))
+    ctx = ReadContext(path=str(path), file_id="f" * 64, codes=WANTED)
+    reader = tic.InNetwork(ctx, chunk_size=4096)
+    for _ in reader.read():
+        pass
+    assert reader.raw.blocks  # (references were kept raw)
+    closing = [t for t in threading.enumerate() if t.name == "ratelens-spill-close"]
+    for thread in closing:
+        thread.join(10)
+    assert len(closing) <= (apart == 0)
+    assert set(os.listdir("/proc/self/fd")) <= fds

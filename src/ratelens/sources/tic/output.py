@@ -110,6 +110,12 @@ class Root:
     def is_known(self) -> bool:
         return all(k in self.values for k in HEADER)
 
+    def is_complete(self) -> bool:
+        """Is every field the rows carry (``fields``) given? Then no later one changes them."""
+        v = self.values
+        return (self.is_known() and "reporting_entity_type" in v
+                and (all(k in v for k in PLAN_FIELDS) or "reporting_plans" in v))
+
     def fields(self) -> dict[str, Any]:
         """Columns every row of the file shares."""
         v = self.values
