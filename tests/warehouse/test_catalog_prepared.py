@@ -142,3 +142,17 @@ def test_a_locked_catalog_is_waited_for_through_the_prepared_instance(tmp_path: 
     with cat.writing(catalog) as con:  # free again: written at once
         con.execute("CREATE TABLE written (x INTEGER)")
     assert "written" in tables(catalog)
+
+
+
+def test_a_writer_making_the_catalog_says_so(tmp_path: Path) -> None:
+    """``committing`` makes a new catalog's tables (ledger and part columns) and says it is
+    new: no load can be in it yet; a catalog made before is not new."""
+    from ratelens.warehouse import part_columns
+
+    catalog = tmp_path / "catalog.duckdb"
+    with cat.committing(catalog) as made:
+        assert made.is_new and ledger.version(made.con) == ledger.SCHEMA_VERSION
+        assert part_columns.TABLE in ledger.table_names(made.con)
+    with cat.committing(catalog) as again:
+        assert not again.is_new

@@ -467,3 +467,25 @@ def test_a_gathering_under_idle_rows_waits_for_more(
     assert part.num_row_groups == 1
     expected = stored(rates)
     assert plain(filled(part.read(), expected.schema)).equals(plain(expected))
+
+
+def test_the_first_commit_of_a_home_asks_no_earlier_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first load of a home makes its catalog and knows it holds no load: no lookup of
+    the file's earlier load nor of stale parts (~5 ms of the commit); the next load asks
+    both. The ledger is the same as it was."""
+    asked: list[str] = []
+    for name in ("entry", "superseded_parts", "retired_parts"):
+        real = getattr(ledger, name)
+        monkeypatch.setattr(ledger, name, lambda *a, _r=real, _n=name: asked.append(_n) or _r(*a))
+    wh = Warehouse(tmp_path / "home")
+    for seed in (1, 2):
+        path = in_network_file(tmp_path / f"in{seed}.json", seed, n_items=10)
+        file_id, size = sha256_file(str(path))
+        result = wh.load(str(path), file_id, size, IN_NETWORK, ReadContext(str(path), file_id))
+        assert result.status == "loaded"
+        later = ["entry", "retired_parts", "superseded_parts"]
+        assert sorted(set(asked)) == ([] if seed == 1 else later)
+    assert [(e.path, e.status) for e in wh.entries()] == [
+        (str(tmp_path / "in1.json"), "loaded"), (str(tmp_path / "in2.json"), "loaded")]

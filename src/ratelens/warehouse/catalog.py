@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from ratelens.errors import EnvironmentFailure
 from ratelens.warehouse import ledger, part_columns
@@ -94,22 +95,38 @@ def _done(con: duckdb.DuckDBPyConnection, into: duckdb.DuckDBPyConnection | None
     into.execute(f"USE memory; DETACH {ATTACHED}")  # memory: a new connection's own database
 
 
+class Writing(NamedTuple):
+    """A catalog open for writing (``committing``)."""
+
+    con: duckdb.DuckDBPyConnection
+    is_new: bool  # made by this writer: no load, no part is in it yet
+
+
 @contextmanager
 def writing(catalog: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection (``committing``'s)."""
+    with committing(catalog) as written:
+        yield written.con
+
+
+@contextmanager
+def committing(catalog: Path) -> Iterator[Writing]:
     """A read-write connection, held by the caller for a commit only: the catalog attached
     to the instance ``prepare_writing`` made (else to a new one), detached after; the
     instance is then kept for this process's next commit (closing one took 4-78 ms), or
     closed after a failure. A catalog written before is brought up to date first (the
-    ledger's schema, the parts' recorded columns)."""
+    ledger's schema, the parts' recorded columns); a new one is made whole in one
+    transaction, and said to be new (its writer need not look for earlier loads)."""
     make_folder(catalog.parent)
     into = _prepared() or duckdb.connect()
     is_clean = False
     try:
         con = _open(catalog, read_only=False, wait=WRITE_WAIT, what="write to", into=into)
         try:
-            ledger.create(con)
-            part_columns.create(con)
-            yield con
+            is_new = ledger.create(con, part_columns.DDL)
+            if not is_new:
+                part_columns.create(con)
+            yield Writing(con, is_new)
         finally:
             _done(con, into)
         is_clean = True

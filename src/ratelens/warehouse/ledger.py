@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -171,13 +171,14 @@ def table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
     ).fetchall()}
 
 
-def create(con: duckdb.DuckDBPyConnection) -> None:
-    """Make the ledger tables, or bring an older catalog's up to date, in one transaction."""
+def create(con: duckdb.DuckDBPyConnection, *new_too: str) -> bool:
+    """Make the ledger tables, or bring an older catalog's up to date, in one transaction;
+    True if the catalog was empty (then the statements ``new_too`` run in it as well)."""
     found = version(con)
     if found == SCHEMA_VERSION:
-        return
+        return False
     statements = [
-        *_DDL, *(_MIGRATE_1 if found == 1 else ()),
+        *_DDL, *(_MIGRATE_1 if found == 1 else ()), *(new_too if found == 0 else ()),
         "DELETE FROM ratelens_schema", f"INSERT INTO ratelens_schema VALUES ({SCHEMA_VERSION})",
     ]
     con.execute("BEGIN TRANSACTION")
@@ -187,6 +188,7 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
     except BaseException:
         rollback(con)
         raise
+    return found == 0
 
 
 def rollback(con: duckdb.DuckDBPyConnection) -> None:
@@ -216,10 +218,22 @@ def add_part(
     con: duckdb.DuckDBPyConnection,
     attempt_id: str, file_id: str, table: str, part_path: str, n_rows: int,
 ) -> None:
+    add_parts(con, attempt_id, file_id, [(table, part_path, n_rows)])
+
+
+def add_parts(
+    con: duckdb.DuckDBPyConnection, attempt_id: str, file_id: str,
+    parts: Sequence[tuple[str, str, int]],
+) -> None:
+    """Record a load's parts, (table, path, rows) each, in one statement (~0.5 ms a part
+    less than one each)."""
+    if not parts:
+        return
+    values = ", ".join(["(?, ?, ?, ?, ?)"] * len(parts))
     con.execute(
-        "INSERT INTO ingest_parts (file_id, table_name, part_path, n_rows, attempt_id) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [file_id, table, part_path, n_rows, attempt_id],
+        f"INSERT INTO ingest_parts (file_id, table_name, part_path, n_rows, attempt_id) "
+        f"VALUES {values}",
+        [v for table, path, n in parts for v in (file_id, table, path, n, attempt_id)],
     )
 
 

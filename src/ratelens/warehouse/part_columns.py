@@ -38,7 +38,7 @@ from ratelens.warehouse import ledger
 from ratelens.warehouse.engine import duckdb
 
 TABLE = "part_columns"
-_DDL = f"""
+DDL = f"""
 CREATE TABLE {TABLE} (
     part_path VARCHAR NOT NULL,  -- one row a part (``insert``; no key: 15 ms a commit)
     columns VARCHAR NOT NULL  -- JSON: [[name, DuckDB type], ...] in the file's order
@@ -59,7 +59,7 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
     rows = described(con, unrecorded(con)) if row and row[0] else []  # none: a new catalog
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(_DDL)
+        con.execute(DDL)
         insert(con, rows)
         con.execute("COMMIT")
     except BaseException:

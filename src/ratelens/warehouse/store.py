@@ -262,15 +262,16 @@ class Warehouse:
         os.replace(staged.folder, final)
         entry = _loaded_entry(staged, attempt_id)
         try:
-            with cat.writing(self.catalog) as con:
-                current = ledger.entry(con, staged.file_id)
+            with cat.committing(self.catalog) as written:
+                con = written.con  # (a catalog just made holds no load: nothing to ask)
+                current = None if written.is_new else ledger.entry(con, staged.file_id)
                 if current is not None and current.is_loaded and (
                     earlier is None or current.attempt_id != earlier.attempt_id
                 ) and covers(current.codes, staged.codes):
                     shutil.rmtree(final, ignore_errors=True)
                     return _skipped(staged.path, current)
                 _insert(con, entry, final, staged.parts)
-                stale = _stale_parts(con)
+                stale = [] if written.is_new else _stale_parts(con)
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise
@@ -361,8 +362,8 @@ def _insert(
     columns = part_columns.described(con, (str(final / name) for _, name, _ in named))
     con.execute("BEGIN TRANSACTION")
     try:
-        for table, name, n in named:
-            ledger.add_part(con, entry.attempt_id, entry.file_id, table, str(final / name), n)
+        ledger.add_parts(con, entry.attempt_id, entry.file_id,
+                         [(table, str(final / name), n) for table, name, n in named])
         part_columns.insert(con, columns)
         ledger.record(con, entry)
         con.execute("COMMIT")
