@@ -3,54 +3,24 @@
 Every reader module exposes ``SOURCES``: a list of :class:`Source`, each with the same two
 verbs, ``sniff(head, name) -> bool`` and ``read(ctx) -> Iterator[(table, RecordBatch)]``.
 :mod:`ratelens.sources.registry` lists them all in one explicit place.
+
+``ReadContext``, ``Source`` and ``Batches`` are defined in :mod:`.context`, imported on first
+use: ``ratelens ingest`` starts inflating its file before ``dataclasses`` is imported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # not imported here: a TiC read starts before it (tic.ahead)
-    import pyarrow as pa
+if TYPE_CHECKING:
+    from ratelens.sources.context import Batches, ReadContext, Source
 
-
-@dataclass
-class ReadContext:
-    """What a reader is told about one file, and where it reports what it learnt."""
-
-    path: str  # local path or fsspec URL, as the user gave it
-    file_id: str  # sha256 hex of the file's bytes
-    codes: frozenset[str] | None = None  # keep only these billing codes (None: all)
-    is_lenient: bool = False  # load valid rows of a file with errors, report the rest
-    plan: str | None = None  # table of contents: keep files of plans whose name/id contains this
-    limit: int | None = None  # table of contents: at most this many files
-    # Locations named inside a file (TOC entries, v1 remote provider references) are read
-    # only when https:// URLs of public hosts, unless the user allows more:
-    is_local_location_allowed: bool = False  # any: local paths, file://, private hosts, http
-    is_http_location_allowed: bool = False  # plain http:// URLs of public hosts
-    on_bytes: Callable[[int], None] | None = None  # progress: compressed bytes consumed
-    meta: dict[str, str] = field(default_factory=dict)  # publisher, file_date, version, ...
-    warnings: list[str] = field(default_factory=list)  # problems that did not stop the load
-
-    def progress(self, n_bytes: int) -> None:
-        if self.on_bytes is not None:
-            self.on_bytes(n_bytes)
+__all__ = ["Batches", "ReadContext", "Source"]
 
 
-Batches = Iterator[tuple[str, "pa.RecordBatch"]]
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from ratelens.sources import context
 
-
-@dataclass(frozen=True)
-class Source:
-    """One kind of public file: how to recognise it and how to read it."""
-
-    kind: str  # e.g. "pfs_rvu", "tic_in_network", "hospital_csv_tall"
-    description: str
-    sniff: Callable[[bytes, str], bool]  # (first bytes, decompressed; file name) -> is it?
-    read: Callable[[ReadContext], Batches]
-    # A file that lists other files (a TiC table of contents): returns their locations.
-    expand: Callable[[ReadContext], list[str]] | None = None
-    # (path, codes): start reading a local file before the command is ready to take its rows
-    # (imports, the catalog), in threads that release the GIL; the reader takes it up later.
-    read_ahead: Callable[[str, frozenset[str] | None], None] | None = None
+        return getattr(context, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,25 +1,28 @@
-"""Opening public files: local paths or fsspec URLs, plain or gzip (inflated with ISA-L)."""
+"""Opening public files: local paths or fsspec URLs, plain or gzip (inflated with ISA-L).
+
+``ratelens ingest`` starts inflating its file (``tic.early``) as soon as this module and the
+inflating one are imported: the modules only some functions need (hashing, threads, URLs,
+gzip streams; ~10 ms) are imported by those functions.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import functools
-import hashlib
 import os
 import stat
 import sys
-import urllib.parse
 from collections.abc import Hashable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-from isal import igzip, igzip_lib
+from isal import igzip_lib
 
 from ratelens.errors import FormatError, InputError
 
 if TYPE_CHECKING:
     import ipaddress
+    from concurrent.futures import Future
 
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 65536
@@ -147,6 +150,8 @@ def location_refusal(location: str, is_local_allowed: bool, is_http_allowed: boo
     scheme = scheme.lower()
     if scheme not in ("https", "http"):
         return f"a URL with scheme {scheme}://"
+    import urllib.parse
+
     try:
         parts = urllib.parse.urlsplit(location)
         host = parts.hostname
@@ -228,6 +233,8 @@ def open_binary(path: str) -> BinaryIO:
     if raw.read(2) == GZIP_MAGIC:
         raw.seek(0)
         # typeshed: a GzipFile is a BufferedIOBase, which it does not count as a BinaryIO
+        from isal import igzip
+
         return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     raw.seek(0)
     return raw
@@ -296,6 +303,8 @@ def prefetch_sha256(paths: list[str]) -> None:
     paths = [p for p in paths if p not in _PREFETCHED]
     if not paths:
         return
+    from concurrent.futures import ThreadPoolExecutor
+
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
     for path in paths:
         _PREFETCHED[path] = pool.submit(_sha256, path)
@@ -311,6 +320,8 @@ def sha256_file(path: str) -> tuple[str, int]:
 def _sha256(path: str, chunk: int = 16 << 20) -> tuple[str, int]:
     """Reads and hashes run without the GIL; big blocks keep this thread from waiting for
     it often while the main thread imports (each wait can last a switch interval, 5 ms)."""
+    import hashlib
+
     digest = hashlib.sha256()
     size = 0
     buffer = memoryview(bytearray(chunk))
