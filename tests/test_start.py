@@ -187,6 +187,35 @@ def test_a_report_makes_one_duckdb_instance(
     assert made == [":memory:"]
 
 
+def test_an_ingest_into_a_home_makes_one_duckdb_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load into a home that has a catalog asks it whether the file is loaded through the
+    instance its commit then writes with (made in a thread as the load starts): one DuckDB
+    instance for the load, not one for the question and one for the commit (~15 ms)."""
+    monkeypatch.setenv("RATELENS_HOME", str(tmp_path))
+    runner = CliRunner()
+    first, second = sorted(PLAN.glob("*.json"))[:2]
+    assert runner.invoke(app, ["ingest", str(first)]).exit_code == 0
+    while catalog._INSTANCES:  # (as a new process: none kept from the first commit)
+        kept = catalog._INSTANCES.pop().take()
+        if kept is not None:
+            kept.close()
+    made: list[object] = []
+    real = duckdb.connect
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        made.append(args[0] if args else kwargs.get("database", ":memory:"))
+        return real(*args, **kwargs)
+
+    for module in {duckdb, engine.duckdb}:
+        monkeypatch.setattr(module, "connect", counted)
+    result = runner.invoke(app, ["ingest", str(second)])
+    assert result.exit_code == 0, result.output
+    assert made == [":memory:"]
+    assert [e.path for e in Warehouse(tmp_path).entries()] == [str(first), str(second)]
+
+
 def test_a_kept_catalog_read_serves_one_connect_only(tmp_path: Path) -> None:
     """What attempts(keep=True) read is what connect would have read, and only the next
     connect takes it: a file loaded after that is seen by the following one."""

@@ -169,6 +169,13 @@ def prepare_writing() -> None:
         _INSTANCES.append(_Instance())
 
 
+def prepared() -> duckdb.DuckDBPyConnection | None:
+    """The instance ``prepare_writing`` made (once made), left for the next writer: a load
+    reads the catalog attached to it first (``reading(catalog, into=...)``) rather than
+    through an instance of its own (~15 ms of CPU)."""
+    return _INSTANCES[-1].take() if _INSTANCES else None
+
+
 def _prepared() -> duckdb.DuckDBPyConnection | None:
     try:
         return _INSTANCES.pop().take()

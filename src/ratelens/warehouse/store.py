@@ -214,9 +214,10 @@ class Warehouse:
         A file loaded before with a code filter that lacks some of ``ctx.codes`` is read
         again for the codes it had and the new ones; that load replaces the earlier one.
         """
+        cat.prepare_writing()  # the commit's DuckDB instance, made while the file is read
         known = None
         if self.catalog.exists():  # a new home has no ledger (an empty one takes 0.03 s)
-            with cat.reading(self.catalog) as con:
+            with cat.reading(self.catalog, into=cat.prepared()) as con:
                 known = ledger.entry(con, file_id)
         earlier = known if known is not None and known.is_loaded else None
         if earlier is not None and covers(earlier.codes, ctx.codes):
@@ -224,7 +225,6 @@ class Warehouse:
         if earlier is not None:
             ctx.codes = widened(earlier.codes, ctx.codes)
         cat.make_folder(self.home / "staging")
-        cat.prepare_writing()  # the commit's DuckDB instance, made while the file is read
         try:
             staged = stage_file(self.home, path, file_id, size, reader, ctx)
         except RatelensError as exc:
