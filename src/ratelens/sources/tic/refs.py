@@ -105,7 +105,6 @@ def read_reference_ids(blocks: list[Block], is_shallow: bool = False) -> np.ndar
     return None if ids.null_count else ids.to_numpy()
 
 
-
 CLOSE_APART = 16 << 20  # bytes of spilled references closed in a thread (see close)
 
 
@@ -206,9 +205,9 @@ class RawReferences:
                 yield done
 
     def close(self) -> None:
-        """Drop the spill. Closing it gives its pages back to the page cache, 4-5 ms for the
-        190 MB of the 200 MB reference-heavy bench file: in a thread of its own, beside the
-        parts' closes that follow, when it is that big."""
+        """Drop the spill. Closing it frees its pages of the page cache, 4-5 ms for the 190 MB
+        of the 200 MB reference-heavy bench file: in a thread of its own, beside the parts'
+        closes that follow, when it is that big."""
         spill, self.spill = self.spill, None
         if spill is None:
             return
