@@ -149,6 +149,26 @@ def test_a_catalog_of_schema_1_opens_and_keeps_its_loads(tmp_path: Path) -> None
     assert len(wh.entries()) == 3
 
 
+def test_a_catalog_of_schema_1_is_upgraded_by_a_load_that_asks_it_first(
+    tmp_path: Path,
+) -> None:
+    """A load asks the catalog whether its file is loaded through the instance its commit
+    writes with (``catalog.prepared``); a catalog of schema 1 is upgraded by that
+    question (through the same instance), and the load commits after it."""
+    home = tmp_path / "home"
+    part = home / "parts" / "f1" / "amounts.parquet"
+    part.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"code": ["77407"], "amount": [99.5], "locator": ["line 1"]},
+                            schema=SCHEMA), part)
+    schema_one_catalog(home, part, with_failure=True)
+    src = tmp_path / "c.csv"
+    src.write_text("77412,300\n")
+    wh = Warehouse(home)
+    assert _load(wh, src).status == "loaded"  # (no read of the catalog before)
+    assert [e.status for e in wh.entries()] == ["loaded", "failed", "loaded"]
+    assert _rows(wh) == [("77407", 99.5, "line 1"), ("77412", 300.0, "line 1")]
+
+
 def test_staging_left_by_a_dead_ingest_is_removed_not_a_live_one(tmp_path: Path) -> None:
     src = tmp_path / "a.csv"
     src.write_text("77407,250\n")
