@@ -131,15 +131,20 @@ def test_a_failure_never_unloads_a_loaded_file(tmp_path: Path) -> None:
     assert wh.history()[1].error == "not a pfs_rvu file"
 
 
-def test_a_catalog_of_schema_1_opens_and_keeps_its_loads(tmp_path: Path) -> None:
-    """Catalogs written before the ledger kept history (one row per file) still open."""
+def schema_one_home(tmp_path: Path) -> Path:
+    """A home whose catalog is of schema 1: one file loaded (one part, one row), one failed."""
     home = tmp_path / "home"
     part = home / "parts" / "f1" / "amounts.parquet"
     part.parent.mkdir(parents=True)
     pq.write_table(pa.table({"code": ["77407"], "amount": [99.5], "locator": ["line 1"]},
-                                    schema=SCHEMA), part)
+                            schema=SCHEMA), part)
     schema_one_catalog(home, part, with_failure=True)
-    wh = Warehouse(home)
+    return home
+
+
+def test_a_catalog_of_schema_1_opens_and_keeps_its_loads(tmp_path: Path) -> None:
+    """Catalogs written before the ledger kept history (one row per file) still open."""
+    wh = Warehouse(schema_one_home(tmp_path))
     assert [(e.file_id, e.status, e.n_rows) for e in wh.entries()] == [
         ("f1", "loaded", 1), ("f2", "failed", 0)]
     assert _rows(wh) == [("77407", 99.5, "line 1")]
@@ -155,15 +160,9 @@ def test_a_catalog_of_schema_1_is_upgraded_by_a_load_that_asks_it_first(
     """A load asks the catalog whether its file is loaded through the instance its commit
     writes with (``catalog.prepared``); a catalog of schema 1 is upgraded by that
     question (through the same instance), and the load commits after it."""
-    home = tmp_path / "home"
-    part = home / "parts" / "f1" / "amounts.parquet"
-    part.parent.mkdir(parents=True)
-    pq.write_table(pa.table({"code": ["77407"], "amount": [99.5], "locator": ["line 1"]},
-                            schema=SCHEMA), part)
-    schema_one_catalog(home, part, with_failure=True)
     src = tmp_path / "c.csv"
     src.write_text("77412,300\n")
-    wh = Warehouse(home)
+    wh = Warehouse(schema_one_home(tmp_path))
     assert _load(wh, src).status == "loaded"  # (no read of the catalog before)
     assert [e.status for e in wh.entries()] == ["loaded", "failed", "loaded"]
     assert _rows(wh) == [("77407", 99.5, "line 1"), ("77412", 300.0, "line 1")]
