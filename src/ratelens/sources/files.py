@@ -381,10 +381,8 @@ def keep_big_buffers() -> None:
     by one: that doubles the cost of inflating (measured 1.3 s against 0.6 s per GB).
     Process-wide; chunks stay far below the thresholds, so memory stays bounded.
     """
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: blocks below it come from the heap
-        libc.mallopt(-1, 32 << 20)  # M_TRIM_THRESHOLD: free heap kept before trimming
+    _mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: blocks below it come from the heap
+    _mallopt(-1, 32 << 20)  # M_TRIM_THRESHOLD: free heap kept before trimming
 
 
 def share_one_heap() -> None:
@@ -403,7 +401,11 @@ def share_one_heap() -> None:
     6 %), so only the ``ratelens ingest`` command's own process asks for it
     (:mod:`ratelens.sources.tic.early`), never a library caller's.
     """
-    if "MALLOC_ARENA_MAX" in os.environ:
-        return
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        _mallopt(-8, 1)  # M_ARENA_MAX
+
+
+def _mallopt(param: int, value: int) -> None:
+    """glibc's ``mallopt``; nothing where there is no glibc."""
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").mallopt(-8, 1)  # M_ARENA_MAX
+        ctypes.CDLL("libc.so.6").mallopt(param, value)

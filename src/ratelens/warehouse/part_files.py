@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
+from ratelens.sources.npis import NPI_SCHEMA, PROVIDER_GROUP_SCHEMA
 from ratelens.warehouse import reference_text
 from ratelens.warehouse.parquet_out import ParquetSink, parquet_out
 
@@ -67,9 +68,8 @@ PART_STATISTICS = {
 PART_PLAIN = {
     "rates": ("locator",),
     "allowed_amounts": ("locator",),
-    "provider_groups": ("locator", "provider_group_id", "network_name", "tin_type",
-                        "tin_value", "business_name", "n_npi"),
-    "provider_npis": ("provider_group_id", "tin_value", "npi"),
+    **{t: tuple(n for n in s.names if n != "file_id")
+       for t, s in (("provider_groups", PROVIDER_GROUP_SCHEMA), ("provider_npis", NPI_SCHEMA))},
 }
 
 # Per table: a part leaves out the columns null in every row of the first batch it is given
