@@ -496,3 +496,67 @@ def test_malformed_reference_errs_only_when_used(tmp_path) -> None:
     kind, message = reader_outcome(path)
     at = text.index(b"NaN")
     assert kind == "FormatError" and f"byte {at:,} (provider_references[1])" in message
+
+
+def _analysed_all(text: bytes, size: int, bulk: bool) -> list:
+    """Every output of the compiled analysis with ids, chunk by chunk, string contents taken
+    in runs or byte by byte."""
+    before = tic_structure._ticscan.use_bulk_strings(bulk)
+    try:
+        analyse = analyser(NEEDLES, native=True, ids=True)
+        return [
+            (
+                a.pos.tolist(),
+                a.is_open.tolist(),
+                a.depth.tolist(),
+                a.hits.tolist(),
+                a.ids.tolist(),
+                a.state,
+                a.max_depth,
+            )
+            for a in map(analyse, chunks(text, size))
+        ]
+    finally:
+        tic_structure._ticscan.use_bulk_strings(before)
+
+
+_LONG = st.text(alphabet='a7\\"{}[], \u00e9', min_size=40, max_size=150)  # across blocks
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    items=st.lists(
+        st.dictionaries(
+            st.sampled_from(["billing_code", "provider_group_id", "description", "x\\", "77407"]),
+            st.one_of(_VALUE, _LONG, st.integers(0, 10**6)),
+            max_size=5,
+        ),
+        max_size=6,
+    ),
+    ascii_only=st.booleans(),
+    indent=st.sampled_from([None, 1]),
+    size=st.sampled_from([64, 128, 192, 4096]),
+)
+def test_string_runs_same_as_byte_by_byte(items, ascii_only, indent, size) -> None:
+    """Depth 3 strings taken in runs up to their closing quote (escapes, quotes and
+    brackets inside, long ones across blocks and chunks): the same events, needle hits,
+    ids and states as read byte by byte."""
+    body = ",".join(json.dumps(i, indent=indent, ensure_ascii=ascii_only) for i in items)
+    for key in ("in_network", "provider_references"):
+        text = ('{"a": "\\\\", "' + key + '": [' + body + "]}").encode()
+        assert _analysed_all(text, size, True) == _analysed_all(text, size, False), text
+
+
+def test_string_runs_by_hand_at_every_block_edge() -> None:
+    """A wanted code, the id key and escaped quotes in strings starting at every offset of
+    a block: the same as byte by byte, and the wanted element found."""
+    for shift in range(70):
+        item = {"z": "y" * shift, 'n\\"': 'a"b\\', "billing_code": "77407", "provider_group_id": 5}
+        text = doc([item, {"description": "x" * (shift + 1) + "77407"}, item])
+        for size in (64, 128):
+            runs = _analysed_all(text, size, True)
+            assert runs == _analysed_all(text, size, False), (shift, size)
+            events, hits, _ = run(text, size, native=True)
+            assert chosen(elements(text, events), hits) == {0, 2}, (shift, size)

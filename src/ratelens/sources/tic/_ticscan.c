@@ -9,9 +9,10 @@
  *     escaped quotes are removed (the odd-backslash-run method of simdjson) and a prefix
  *     XOR over the quote bits gives the "inside a string" mask, so brackets in strings are
  *     ignored; blocks without brackets outside strings are skipped at once;
- *   - brackets are walked bit by bit to keep the depth; only depth 3 text is tokenized, a
- *     byte at a time, and each string or bare token (a number written without quotes) is
- *     compared with the needles. A depth 3 string holding a \u escape is reported too (it
+ *   - brackets are walked bit by bit to keep the depth; only depth 3 text is tokenized (a
+ *     string's contents taken in one run up to its closing quote from the block's quote
+ *     mask when no backslash comes first, the rest a byte at a time), and each string or
+ *     bare token (a number written without quotes) is compared with the needles. A depth 3 string holding a \u escape is reported too (it
  *     could spell anything): the caller parses every reported element and decides
  *     on its real billing_code, so a report is a candidate, never a decision.
  *
@@ -255,9 +256,29 @@ static inline int tok_end_bare(Analyzer *a, Vec *hits) {
     return rc;
 }
 
-static int tokenize(Analyzer *a, const unsigned char *p, Py_ssize_t n, int64_t at, Vec *hits) {
+static int bulk_strings = 1; /* string contents copied in runs (use_bulk_strings: tests) */
+
+/* Depth 3 text p[0..n) (n <= 64): its tokens compared with the needles (and, with ids, the
+ * provider_group_id read). `quotes` and `slashes` are the block's unescaped quotes and
+ * backslashes from p on (bit k: p[k]): the contents of a string up to its closing quote are
+ * taken in one run when no backslash comes first (as the byte-by-byte path takes them). */
+static int tokenize(Analyzer *a, const unsigned char *p, Py_ssize_t n, int64_t at, Vec *hits,
+                    uint64_t quotes, uint64_t slashes) {
     for (Py_ssize_t i = 0; i < n; i++) {
         unsigned char c = p[i];
+        if (a->tok == TOK_STR && bulk_strings && c != '"' && c != '\\') {
+            uint64_t q = quotes >> i, b = slashes >> i; /* (i < n <= 64) */
+            Py_ssize_t run = q ? (Py_ssize_t)__builtin_ctzll(q) : n - i;
+            if (run > n - i) run = n - i;
+            if (!b || (Py_ssize_t)__builtin_ctzll(b) >= run) { /* plain text up to the quote */
+                int room = a->keep_len + 1 - a->tok_len;
+                int take = room <= 0 ? 0 : (run < room ? (int)run : room);
+                memcpy(a->tok_buf + a->tok_len, p + i, (size_t)take);
+                a->tok_len += take;
+                i += run - 1; /* (the quote, if any, is the next byte) */
+                continue;
+            }
+        }
         switch (a->tok) {
         case TOK_STR:
             if (c == '"') {
@@ -327,7 +348,9 @@ __attribute__((always_inline)) static inline int analyse_block(
     uint64_t opens = m.open & ~inside, closes = m.close & ~inside;
     uint64_t brackets = opens | closes;
     if (!brackets) {
-        return tokens && a->depth == ITEM_DEPTH ? tokenize(a, p, 64, base + off, &o->hits) : 0;
+        return tokens && a->depth == ITEM_DEPTH
+                   ? tokenize(a, p, 64, base + off, &o->hits, quote, m.backslash)
+                   : 0;
     }
     int n_close = __builtin_popcountll(closes);
     int n_open = __builtin_popcountll(opens);
@@ -341,7 +364,9 @@ __attribute__((always_inline)) static inline int analyse_block(
     while (brackets) {
         int i = __builtin_ctzll(brackets);
         if (tokens && a->depth == ITEM_DEPTH) {
-            if (tokenize(a, p + cur, i - cur, base + off + cur, &o->hits) < 0) return -1;
+            if (tokenize(a, p + cur, i - cur, base + off + cur, &o->hits, quote >> cur,
+                         m.backslash >> cur) < 0)
+                return -1;
             if (tok_end_bare(a, &o->hits) < 0) return -1;
         }
         if (a->ids && a->depth == ITEM_DEPTH) id_other(a, '[');
@@ -364,7 +389,8 @@ __attribute__((always_inline)) static inline int analyse_block(
         brackets &= brackets - 1;
     }
     if (tokens && a->depth == ITEM_DEPTH && cur < 64)
-        return tokenize(a, p + cur, 64 - cur, base + off + cur, &o->hits);
+        return tokenize(a, p + cur, 64 - cur, base + off + cur, &o->hits, quote >> cur,
+                        m.backslash >> cur);
     return 0;
 }
 
@@ -524,7 +550,19 @@ static PyObject *use_avx2(PyObject *self, PyObject *arg) {
 #endif
 }
 
+static PyObject *use_bulk_strings(PyObject *self, PyObject *arg) {
+    (void)self;
+    int wanted = PyObject_IsTrue(arg);
+    if (wanted < 0) return NULL;
+    int before = bulk_strings;
+    bulk_strings = wanted;
+    return PyBool_FromLong(before);
+}
+
 static PyMethodDef module_methods[] = {
+    {"use_bulk_strings", use_bulk_strings, METH_O,
+     "use_bulk_strings(flag) -> bool: take depth 3 string contents in runs (else byte by "
+     "byte, for tests); returns the previous choice."},
     {"use_avx2", use_avx2, METH_O,
      "use_avx2(flag) -> bool: choose the AVX2 or the SSE2 path (for tests); returns the "
      "previous choice. RuntimeError when the CPU has no AVX2."},

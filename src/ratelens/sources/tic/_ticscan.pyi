@@ -14,3 +14,6 @@ class Analyzer:
     def state(self) -> tuple[int, bool, bool]: ...
 
 def use_avx2(flag: object, /) -> bool: ...
+def use_bulk_strings(flag: object, /) -> bool:
+    """Take depth 3 string contents in runs (True, the default) or byte by byte (tests);
+    the previous choice."""
