@@ -317,9 +317,11 @@ def sha256_file(path: str) -> tuple[str, int]:
     return future.result() if future is not None else _sha256(path)
 
 
-def _sha256(path: str, chunk: int = 16 << 20) -> tuple[str, int]:
-    """Reads and hashes run without the GIL; big blocks keep this thread from waiting for
-    it often while the main thread imports (each wait can last a switch interval, 5 ms)."""
+def _sha256(path: str, chunk: int = 4 << 20) -> tuple[str, int]:
+    """Reads and hashes run without the GIL; blocks of a few MB keep this thread from
+    waiting for it often while the main thread imports (each wait can last a switch
+    interval), and no bigger: the buffer's pages are faulted in and zeroed first (38.6 MB
+    file, one thread: 16 MB 50-64 ms of CPU and 4,096 page faults; 4 MB 28-30 ms, 1,024)."""
     import hashlib
 
     digest = hashlib.sha256()
