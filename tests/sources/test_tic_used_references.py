@@ -13,9 +13,11 @@ import json
 import os
 import random
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from python_run import run_code
@@ -205,23 +207,49 @@ def test_rates_of_wanted_codes_come_out_during_the_scan_once_the_root_is_complet
 
 
 @pytest.mark.skipif(not has_native(), reason="references are kept raw with the compiled analysis")
-@pytest.mark.parametrize("apart", [0, 1 << 30])
-def test_the_references_spill_is_closed_after_the_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, apart: int
-) -> None:
-    """The temporary file of raw references is closed once the read is over (a big one in
-    a thread of its own: its pages leave the page cache beside the parts' closes), no
-    descriptor left open."""
-    monkeypatch.setattr(tic_refs, "CLOSE_APART", apart)
+def test_the_references_spill_is_written_and_closed_by_its_own_thread(tmp_path: Path) -> None:
+    """The temporary file of raw references is written by a thread of its own and closed
+    by it once the read is over (its pages leave the page cache beside the parts'
+    closes); the thread ends, no descriptor is left open."""
     path = tic_file(tmp_path, 6, {})
     fds = set(os.listdir("/proc/self/fd"))
     ctx = ReadContext(path=str(path), file_id="f" * 64, codes=WANTED)
     reader = tic.InNetwork(ctx, chunk_size=4096)
-    for _ in reader.read():
-        pass
-    assert reader.raw.blocks  # (references were kept raw)
-    closing = [t for t in threading.enumerate() if t.name == "ratelens-spill-close"]
-    for thread in closing:
-        thread.join(10)
-    assert len(closing) <= (apart == 0)
+    rows: dict[str, int] = {}
+    for table, batch in reader.read():
+        rows[table] = rows.get(table, 0) + batch.num_rows
+    assert reader.raw.blocks and rows["provider_groups"] > 0  # (kept raw, some used)
+    for thread in threading.enumerate():
+        if thread.name.startswith("ratelens-spill"):
+            thread.join(10)
+    assert not [t for t in threading.enumerate() if t.name.startswith("ratelens-spill")]
     assert set(os.listdir("/proc/self/fd")) <= fds
+
+
+class FullDisk:
+    """A spill whose writes fail as on a full disk (the rest as the real file's)."""
+
+    def __init__(self, spill: Any) -> None:
+        self.spill = spill
+
+    def write(self, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.spill, name)
+
+
+def test_a_spill_write_that_fails_is_said_at_the_next_step() -> None:
+    """A write of the spill fails in its thread (a full disk): the next ``start`` (or
+    ``add``) raises that OSError; nothing is read from a spill that lacks it."""
+    text = b'{"provider_group_id":1}\n{"provider_group_id":2}'
+    block = (text, 0, np.array([0, 24]), np.array([22, 46]))
+    raw = tic_refs.RawReferences()
+    raw.add([block], np.array([1, 2]))
+    raw._written(wait=True)
+    raw.spill = FullDisk(raw.spill)  # type: ignore[assignment]
+    raw.add([block], np.array([3, 4]))  # (sent: it fails in the thread)
+    with pytest.raises(OSError, match="No space left"), ThreadPoolExecutor(1) as pool:
+        raw.start(np.array([1, 3]), "f" * 64, True, pool)
+    assert not raw.jobs
+    raw.close()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO, NamedTuple
@@ -105,7 +104,6 @@ def read_reference_ids(blocks: list[Block], is_shallow: bool = False) -> np.ndar
     return None if ids.null_count else ids.to_numpy()
 
 
-CLOSE_APART = 16 << 20  # bytes of spilled references closed in a thread (see close)
 
 
 class RawReferences:
@@ -116,10 +114,18 @@ class RawReferences:
     rates using them are read (``start``, in a worker thread while the scan goes on) and
     at the end. In memory: 37 bytes a reference (id, place in the spill and in the file,
     length, index, whether asked for).
+
+    The spill is written, and closed, by a thread of its own: the scanning thread only
+    hands it the text (writing the 190 MB of the 200 MB reference-heavy bench file to the
+    page cache took the scanning thread 20-30 ms; closing, which frees those pages, 4-5
+    ms). A write that failed (a full disk) raises its OSError at the next ``add`` or
+    ``start``.
     """
 
     def __init__(self) -> None:
         self.spill: BinaryIO | None = None
+        self.writer: ThreadPoolExecutor | None = None
+        self.writes: list[Future[int]] = []  # not known to be done
         self.size = 0  # bytes written
         self.ids: list[np.ndarray] = []
         self.places: list[np.ndarray] = []  # where each one starts in the spill
@@ -135,17 +141,24 @@ class RawReferences:
 
     def add(self, blocks: list[Block], ids: np.ndarray) -> None:
         """References of blocks (their ids as ``read_reference_ids`` gave them)."""
-        if self.spill is None:
+        if self.spill is None or self.writer is None:
             self.spill = tempfile.TemporaryFile(prefix="ratelens-refs-")  # noqa: SIM115 (closed by close)
+            self.writer = ThreadPoolExecutor(1, thread_name_prefix="ratelens-spill")
+        self._written(wait=False)
         self.ids.append(ids)
         self.columns = None
         for text, first, starts, ends in blocks:
             s0 = int(starts[0])
-            self.spill.write(text)
+            self.writes.append(self.writer.submit(self.spill.write, text))
             self.places.append(self.size + (starts - s0))
             self.lengths.append((ends - starts + 1).astype(np.int32))
             self.blocks.append((self.size, s0, first, len(starts)))
             self.size += len(text)
+
+    def _written(self, wait: bool) -> None:
+        """Raise the error of a write that failed; with ``wait``, once all are done."""
+        while self.writes and (wait or self.writes[0].done()):
+            self.writes.pop(0).result()
 
     def _columns(self) -> tuple[np.ndarray, ...]:
         """Each reference's id, place in the spill, length, index and file offset (made
@@ -180,6 +193,7 @@ class RawReferences:
             return
         self.is_asked[k] = True
         columns = (a[k].tolist() for a in (places, lengths, index, offset))
+        self._written(wait=True)
         self.spill.flush()
         fd = self.spill.fileno()  # one pread each: half the time of seek and read (an mmap's
         items = [  # read-ahead put most of the file in RSS: +290 MB with 1,000,000 references)
@@ -205,16 +219,13 @@ class RawReferences:
                 yield done
 
     def close(self) -> None:
-        """Drop the spill. Closing it frees its pages of the page cache, 4-5 ms for the 190 MB
-        of the 200 MB reference-heavy bench file: in a thread of its own, beside the parts'
-        closes that follow, when it is that big."""
-        spill, self.spill = self.spill, None
-        if spill is None:
+        """Drop the spill: closed by its writing thread once the writes sent are done
+        (beside the parts' closes that follow); the thread then ends."""
+        spill, writer, self.spill, self.writer = self.spill, self.writer, None, None
+        if spill is None or writer is None:
             return
-        if self.size < CLOSE_APART:
-            spill.close()
-            return
-        threading.Thread(target=spill.close, name="ratelens-spill-close", daemon=True).start()
+        writer.submit(spill.close)
+        writer.shutdown(wait=False)
 
 
 def one_each(items: list[tuple[bytes, int, int]]) -> list[Block]:
