@@ -253,3 +253,25 @@ def test_a_spill_write_that_fails_is_said_at_the_next_step() -> None:
         raw.start(np.array([1, 3]), "f" * 64, True, pool)
     assert not raw.jobs
     raw.close()
+
+
+def test_the_spill_thread_has_a_bounded_backlog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks wait for the spill's thread WRITES_BEHIND at most: the scan waits for it
+    rather than holding a slow disk's backlog in memory."""
+    monkeypatch.setattr(tic_refs, "WRITES_BEHIND", 2)
+    gate = threading.Event()
+    raw = tic_refs.RawReferences()
+    block = (b'{"provider_group_id":1}', 0, np.array([0]), np.array([22]))
+    raw.add([block], np.array([1]))
+    assert raw.writer is not None
+    raw.writer.submit(gate.wait)  # (the thread busy until the gate opens)
+    adding = threading.Thread(target=lambda: [raw.add([block], np.array([1])) for _ in range(4)])
+    adding.start()
+    adding.join(0.5)
+    assert adding.is_alive() and len(raw.writes) <= 3  # waiting for room
+    gate.set()
+    adding.join(10)
+    assert not adding.is_alive()
+    raw._written(wait=True)
+    assert raw.size == 5 * len(block[0])
+    raw.close()

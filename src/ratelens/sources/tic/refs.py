@@ -106,6 +106,9 @@ def read_reference_ids(blocks: list[Block], is_shallow: bool = False) -> np.ndar
 
 
 
+WRITES_BEHIND = 32  # blocks handed to the spill's thread and not written yet, at most
+
+
 class RawReferences:
     """References kept raw in a temporary file until the rates say which are used.
 
@@ -118,8 +121,9 @@ class RawReferences:
     The spill is written, and closed, by a thread of its own: the scanning thread only
     hands it the text (writing the 190 MB of the 200 MB reference-heavy bench file to the
     page cache took the scanning thread 20-30 ms; closing, which frees those pages, 4-5
-    ms). A write that failed (a full disk) raises its OSError at the next ``add`` or
-    ``start``.
+    ms). At most ``WRITES_BEHIND`` blocks wait for it (memory stays bounded if the disk is
+    slower than the scan). A write that failed (a full disk) raises its OSError at the
+    next ``add`` or ``start``.
     """
 
     def __init__(self) -> None:
@@ -150,14 +154,18 @@ class RawReferences:
         for text, first, starts, ends in blocks:
             s0 = int(starts[0])
             self.writes.append(self.writer.submit(self.spill.write, text))
+            self._written(wait=False)
             self.places.append(self.size + (starts - s0))
             self.lengths.append((ends - starts + 1).astype(np.int32))
             self.blocks.append((self.size, s0, first, len(starts)))
             self.size += len(text)
 
     def _written(self, wait: bool) -> None:
-        """Raise the error of a write that failed; with ``wait``, once all are done."""
-        while self.writes and (wait or self.writes[0].done()):
+        """Raise the error of a write that failed; with ``wait``, once all are done (else
+        once at most ``WRITES_BEHIND`` are left)."""
+        while self.writes and (
+            wait or self.writes[0].done() or len(self.writes) > WRITES_BEHIND
+        ):
             self.writes.pop(0).result()
 
     def _columns(self) -> tuple[np.ndarray, ...]:
