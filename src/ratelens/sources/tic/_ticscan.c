@@ -12,9 +12,10 @@
  *   - brackets are walked bit by bit to keep the depth; only depth 3 text is tokenized (a
  *     string's contents taken in one run up to its closing quote from the block's quote
  *     mask when no backslash comes first, the rest a byte at a time), and each string or
- *     bare token (a number written without quotes) is compared with the needles. A depth 3 string holding a \u escape is reported too (it
- *     could spell anything): the caller parses every reported element and decides
- *     on its real billing_code, so a report is a candidate, never a decision.
+ *     bare token (a number written without quotes) is compared with the needles. A depth 3
+ *     string holding a \u escape is reported too (it could spell anything): the caller
+ *     parses every reported element and decides on its real billing_code, so a report is
+ *     a candidate, never a decision.
  *
  *   - with ids=True, each element's own "provider_group_id" member (a depth 3 key) is
  *     read as it goes by: for every bracket closing an element (to depth 2) the analysis

@@ -104,8 +104,6 @@ def read_reference_ids(blocks: list[Block], is_shallow: bool = False) -> np.ndar
     return None if ids.null_count else ids.to_numpy()
 
 
-
-
 WRITES_BEHIND = 32  # blocks handed to the spill's thread and not written yet, at most
 
 
