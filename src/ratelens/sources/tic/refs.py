@@ -146,7 +146,6 @@ class RawReferences:
         if self.spill is None or self.writer is None:
             self.spill = tempfile.TemporaryFile(prefix="ratelens-refs-")  # noqa: SIM115 (closed by close)
             self.writer = ThreadPoolExecutor(1, thread_name_prefix="ratelens-spill")
-        self._written(wait=False)
         self.ids.append(ids)
         self.columns = None
         for text, first, starts, ends in blocks:
