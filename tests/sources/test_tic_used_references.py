@@ -248,8 +248,8 @@ def test_a_spill_write_that_fails_is_said_at_the_next_step() -> None:
     raw.add([block], np.array([1, 2]))
     raw._written(wait=True)
     raw.spill = FullDisk(raw.spill)  # type: ignore[assignment]
-    raw.add([block], np.array([3, 4]))  # (sent: it fails in the thread)
     with pytest.raises(OSError, match="No space left"), ThreadPoolExecutor(1) as pool:
+        raw.add([block], np.array([3, 4]))  # (sent: it fails in the thread, maybe at once)
         raw.start(np.array([1, 3]), "f" * 64, True, pool)
     assert not raw.jobs
     raw.close()
