@@ -150,17 +150,20 @@ def test_a_codes_ingest_of_raw_references_does_not_import_pyarrow_compute(tmp_pa
     function's docstring): the used references' rows and the parts' reference text call
     the same kernels through ``pyarrow._compute``; and detecting a TiC file imports no
     reader after tic's, such as the hospital one (~10 ms) (issue 18: the reference-heavy
-    file's ingest is bound by its Python work)."""
+    file's ingest is bound by its Python work). Nor ``dateutil`` (13 ms), which Arrow
+    imports the first time it infers the type of a Python value (a kernel's text argument
+    must come typed)."""
     path = tic_file(tmp_path, 3, {})
     code = (
         "import sys\n"
         f"sys.argv = ['ratelens', 'ingest', {str(path)!r}, '--codes', '77407,77412']\n"
         "from ratelens.cli import main\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "print('pyarrow.compute' in sys.modules, 'ratelens.sources.hospital.reader' in sys.modules)"
+        "print('pyarrow.compute' in sys.modules, 'ratelens.sources.hospital.reader' in sys.modules,"
+        " 'dateutil' in sys.modules)"
     )
     done = run_code(code, env={**os.environ, "RATELENS_HOME": str(tmp_path / "home")})
-    assert done.stdout.splitlines()[-1] == "False False"
+    assert done.stdout.splitlines()[-1] == "False False False"
     assert "provider groups" in done.stderr  # (the references the rates use were loaded)
 
 

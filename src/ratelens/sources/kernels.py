@@ -18,13 +18,18 @@ import pyarrow as pa
 
 
 def call(function: str, *args: object, options: object = None) -> Any:
-    """The Arrow compute ``function`` of ``args`` (arrays or scalars), with ``options`` or
-    the function's defaults."""
+    """The Arrow compute ``function`` of ``args`` (arrays or scalars, ``str`` as string
+    scalars), with ``options`` or the function's defaults.
+
+    A ``str`` is made a typed scalar here: Arrow infers the type of an untyped Python
+    value, and its first inference imports ``dateutil`` (13 ms of Python holding the GIL,
+    paid in the middle of a ``--codes`` ingest by the references' locators)."""
     try:
         from pyarrow._compute import call_function
     except ImportError:  # (another pyarrow's layout: the public module)
         from pyarrow.compute import call_function
-    return call_function(function, list(args), options)
+    values = [pa.scalar(a, pa.string()) if isinstance(a, str) else a for a in args]
+    return call_function(function, values, options)
 
 
 def cast(values: pa.Array, to: pa.DataType) -> pa.Array:
