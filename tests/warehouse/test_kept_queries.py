@@ -194,3 +194,37 @@ def test_state_medians_by_hand() -> None:
         {"billing_code": "77407", "payer": "Aetna", "negotiated_type": "negotiated",
          "rate_year": "2026", "state": "tx", "n": 1, "median": 80.0}]
     _same(got, _sql(table, q.STATE_STATS, BOUND))
+
+
+def _tied_rows() -> pa.Table:
+    """Rows alike in every sort column of GROUP_STATS's and ALLOWED_FIGURES's ORDER BY before
+    the review but their groups' last keys (source kind, year; methodology), in an order
+    DuckDB's hash aggregation does not keep: many rows a group, four groups."""
+    rows = []
+    for kind, year, method in [("tic", "2026", "per diem"), ("hospital", "2025", "other"),
+                               ("tic", "2025", "fee schedule"), ("hospital", "2026", "case rate")]:
+        for k in range(40):
+            rows.append({"billing_code": "G6015", "payer": "Aetna", "setting": "both",
+                         "billing_class": "", "modifier_key": "", "negotiated_type": "percentage",
+                         "negotiated_rate": 10.0 + k, "source_kind": kind, "methodology": method,
+                         "last_updated_on": f"{year}-01-01", "file_id": "f1",
+                         "median_amount": 10.0, "10th_percentile": 1.0,
+                         "90th_percentile": 2.0, "count": "11", "rate_year": year})
+    return pa.Table.from_pylist(rows, schema=SCHEMA)  # (the other columns null)
+
+
+def test_groups_come_out_in_the_order_of_all_their_keys() -> None:
+    """A report's tables list their groups in one order, run after run: a query's ORDER BY
+    names every column it groups by (issue 18 review: ALLOWED_FIGURES left rows differing
+    only in methodology, GROUP_STATS rows differing only in source kind or year, in DuckDB's
+    hash order, which changes between runs)."""
+    table = _tied_rows()
+    bound = {**q.params(["G6015"]), "plausible_max": 1000.0, "outlier_ratio": 3.0,
+             "dots_cap": 2}
+    for _ in range(10):
+        allowed = _sql(table, q.ALLOWED_FIGURES, bound)
+        assert [r["methodology"] for r in allowed] == [
+            "case rate", "fee schedule", "other", "per diem"]
+        stats = _sql(table, q.GROUP_STATS, bound)
+        assert [(r["source_kind"], r["rate_year"]) for r in stats] == [
+            ("hospital", "2025"), ("hospital", "2026"), ("tic", "2025"), ("tic", "2026")]

@@ -299,7 +299,8 @@ SELECT g.* EXCLUDE (quantiles, all_rates, pct_quantiles),
        g.pct_quantiles[3] AS pct_of_medicare_p75,
        (p.low + p.high) / 2 AS pooled_median
 FROM groups g CROSS JOIN pooled p
-ORDER BY billing_code, payer, setting, billing_class, modifier_key, negotiated_type
+ORDER BY billing_code, payer, setting, billing_class, modifier_key, negotiated_type,
+         source_kind, rate_year  -- (every key of a group: one order, run after run)
 """
 )
 
@@ -478,7 +479,7 @@ FROM selected
 WHERE negotiated_type IN ('percentage', 'algorithm')
   AND (median_amount IS NOT NULL OR "10th_percentile" IS NOT NULL
        OR "90th_percentile" IS NOT NULL)
-GROUP BY ALL ORDER BY billing_code, payer, setting, billing_class, negotiated_type
+GROUP BY ALL ORDER BY billing_code, payer, setting, billing_class, negotiated_type, methodology
 """
 ALLOWED_FIGURES = _SELECTED + _ALLOWED
 # The same of :data:`SETS`: its sets of those types, a row for each of their rows.
