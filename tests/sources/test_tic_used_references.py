@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from python_run import run_code
 from ratelens.errors import InputError
@@ -278,3 +280,35 @@ def test_the_spill_thread_has_a_bounded_backlog(monkeypatch: pytest.MonkeyPatch)
     raw._written(wait=True)
     assert raw.size == 5 * len(block[0])
     raw.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(-5, 60), min_size=1, max_size=40),
+    st.lists(st.integers(-10, 70), max_size=30),
+    st.booleans(),
+    st.booleans(),
+)
+def test_used_references_are_found_as_np_isin_finds_them(
+    ids: list[int], used: list[int], is_distinct: bool, is_sparse: bool
+) -> None:
+    """The references a batch of rates uses are looked up in a table of the ids when they
+    are distinct and about dense (v2 files number them 1, 2, 3 ...): the same places, in
+    file order, once each, as np.isin over every id finds; ids defined twice or spread far
+    apart take np.isin itself."""
+    if is_distinct:
+        ids = list(dict.fromkeys(ids))
+    if is_sparse:
+        ids, used = [i * 100_003 for i in ids], [u * 100_003 for u in used]
+    raw = tic_refs.RawReferences()
+    try:
+        starts = np.arange(0, 2 * len(ids), 2, dtype=np.int64)
+        raw.add([(b"{}" * len(ids), 0, starts, starts + 1)], np.array(ids, np.int64))
+        asked = np.array(used, np.int64)
+        got = raw._found(asked)
+        assert got.tolist() == np.flatnonzero(np.isin(np.array(ids), asked)).tolist()
+        is_twice = len(set(ids)) < len(ids)
+        if is_twice or not is_sparse:  # (sparse: one id, or ids close after all, may have one)
+            assert (raw.table is None) == is_twice
+    finally:
+        raw.close()

@@ -134,6 +134,7 @@ class RawReferences:
         self.lengths: list[np.ndarray] = []
         self.blocks: list[tuple[int, int, int, int]] = []  # spill start, s0, first index, n
         self.columns: tuple[np.ndarray, ...] | None = None  # see _columns
+        self.table: tuple[int, np.ndarray] | None = None  # see _positions
         self.is_asked = np.zeros(0, np.bool_)  # per reference: parsed or being parsed
         self.jobs: list[tuple[Future[References | None], list[tuple[bytes, int, int]]]] = []
         self.not_plain: list[tuple[bytes, int, int]] = []  # used, to be read one by one
@@ -177,7 +178,25 @@ class RawReferences:
             firsts = np.cumsum(n) - n
             index = first[block] + np.arange(len(ids)) - firsts[block]
             self.columns = ids, places, lengths, index, s0[block] + places - spill_at[block]
+            self.table = _positions(ids)
         return self.columns
+
+    def _found(self, used: np.ndarray) -> np.ndarray:
+        """The places (in file order, once each) of the references whose id is in ``used``:
+        looked up in the table of ids when there is one (np.isin over every id took ~1 ms
+        a call with 200,000 references, 8 calls for the 200 MB reference-heavy bench
+        file), else by np.isin."""
+        ids = self._columns()[0]
+        if self.table is None:
+            return np.flatnonzero(np.isin(ids, used))
+        low, table = self.table
+        used = used[(used >= low) & (used < low + len(table))]
+        found = np.sort(table[used - low])
+        found = found[found >= 0]
+        is_first = np.empty(len(found), np.bool_)
+        is_first[:1] = True
+        np.not_equal(found[1:], found[:-1], out=is_first[1:])
+        return found[is_first]
 
     def start(
         self, used: np.ndarray, file_id: str, is_shallow: bool, pool: ThreadPoolExecutor,
@@ -193,7 +212,8 @@ class RawReferences:
         if len(self.is_asked) < len(ids):
             self.is_asked = np.concatenate([self.is_asked, np.zeros(len(ids), np.bool_)])
         # (computed at once: 8,000 references one by one cost 0.1 s)
-        k = np.flatnonzero(np.isin(ids, used) & ~self.is_asked[: len(ids)])
+        k = self._found(used)
+        k = k[~self.is_asked[k]]
         if not len(k):
             return
         self.is_asked[k] = True
@@ -231,6 +251,21 @@ class RawReferences:
             return
         writer.submit(spill.close)
         writer.shutdown(wait=False)
+
+
+def _positions(ids: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """(lowest id, table): ``table[id - lowest]`` is the place of each id, -1 where none;
+    when the ids are distinct and about dense (as v2 files number them), else None."""
+    if not len(ids):
+        return None
+    low, span = int(ids.min()), int(ids.max()) - int(ids.min()) + 1
+    if span > 8 * len(ids) + 4096:
+        return None
+    table = np.full(span, -1, np.int64)
+    table[ids - low] = np.arange(len(ids))
+    if np.count_nonzero(table >= 0) != len(ids):  # an id defined twice: each place counts
+        return None
+    return low, table
 
 
 def one_each(items: list[tuple[bytes, int, int]]) -> list[Block]:
