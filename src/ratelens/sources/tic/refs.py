@@ -83,7 +83,26 @@ def read_references(
     read = read_blocks(blocks, REFERENCE_SCHEMA, is_shallow)
     if read is None:
         return None
-    table, indices = read
+    return _references(*read, file_id)
+
+
+def read_used_references(
+    texts: list[bytes], indices: np.ndarray, file_id: str, is_shallow: bool = False
+) -> References | None:
+    """Rows of raw references given one text each (read back from the spill, ``indices``
+    their places in the file's array): those ``read_references`` gives for a block of each,
+    without making the blocks (8,000 blocks of one took ~12 ms of Python holding the GIL:
+    their arrays, then their indices); None if not plain."""
+    text = b"\n".join(texts)
+    if not is_plain_text(text):
+        return None
+    if not is_shallow and any(is_deep(t) for t in texts if len(t) >= DEPTH_SAFE):
+        return None
+    table = read_lines(text, len(texts), REFERENCE_SCHEMA)
+    return None if table is None else _references(table, indices, file_id)
+
+
+def _references(table: pa.Table, indices: np.ndarray, file_id: str) -> References | None:
     refs = table.to_batches()
     try:
         return _rows(refs[0], indices, file_id) if refs else None
@@ -136,7 +155,10 @@ class RawReferences:
         self.columns: tuple[np.ndarray, ...] | None = None  # see _columns
         self.table: tuple[int, np.ndarray] | None = None  # see _positions
         self.is_asked = np.zeros(0, np.bool_)  # per reference: parsed or being parsed
-        self.jobs: list[tuple[Future[References | None], list[tuple[bytes, int, int]]]] = []
+        # references being parsed: (rows, (their texts, indices, file offsets))
+        self.jobs: list[
+            tuple[Future[References | None], tuple[list[bytes], np.ndarray, np.ndarray]]
+        ] = []
         self.not_plain: list[tuple[bytes, int, int]] = []  # used, to be read one by one
 
     def __bool__(self) -> bool:
@@ -217,18 +239,21 @@ class RawReferences:
         if not len(k):
             return
         self.is_asked[k] = True
-        columns = (a[k].tolist() for a in (places, lengths, index, offset))
         self._written(wait=True)
         self.spill.flush()
         fd = self.spill.fileno()  # one pread each: half the time of seek and read (an mmap's
-        items = [  # read-ahead put most of the file in RSS: +290 MB with 1,000,000 references)
-            (os.pread(fd, n, at), i, o) for at, n, i, o in zip(*columns, strict=True)
+        texts = [  # read-ahead put most of the file in RSS: +290 MB with 1,000,000 references)
+            os.pread(fd, n, at)
+            for at, n in zip(places[k].tolist(), lengths[k].tolist(), strict=True)
         ]
-        step = -(-len(items) // max(1, n_jobs))
-        for first in range(0, len(items), step):
-            part = items[first : first + step]
-            job = pool.submit(read_references, one_each(part), file_id, is_shallow)
-            self.jobs.append((job, part))
+        indices, offsets = index[k], offset[k]
+        step = -(-len(texts) // max(1, n_jobs))
+        for first in range(0, len(texts), step):
+            part = slice(first, first + step)
+            job = pool.submit(
+                read_used_references, texts[part], indices[part], file_id, is_shallow
+            )
+            self.jobs.append((job, (texts[part], indices[part], offsets[part])))
 
     def done(self, keep: int = 0) -> Iterator[References]:
         """Rows of the references asked for but the last ``keep`` batches, in the order
@@ -236,10 +261,10 @@ class RawReferences:
         ``not_plain`` instead: the caller reads those one by one (the path with exact
         errors)."""
         while len(self.jobs) > keep:
-            job, items = self.jobs.pop(0)
+            job, (texts, indices, offsets) = self.jobs.pop(0)
             done = job.result()
             if done is None:
-                self.not_plain.extend(items)
+                self.not_plain.extend(zip(texts, indices.tolist(), offsets.tolist(), strict=True))
             else:
                 yield done
 
@@ -268,14 +293,6 @@ def _positions(ids: np.ndarray) -> tuple[int, np.ndarray] | None:
     return low, table
 
 
-def one_each(items: list[tuple[bytes, int, int]]) -> list[Block]:
-    """A block of each (raw reference, index, offset), as ``one_block`` makes it (its
-    arrays made for all at once: thousands of references)."""
-    starts = np.array([offset for _, _, offset in items], np.int64)
-    ends = starts + np.array([len(data) for data, _, _ in items], np.int64) - 1
-    return [(d, i, starts[j : j + 1], ends[j : j + 1]) for j, (d, i, _) in enumerate(items)]
-
-
 def read_blocks(
     blocks: list[Block], schema: pa.Schema, is_shallow: bool
 ) -> tuple[pa.Table, np.ndarray] | None:
@@ -284,9 +301,22 @@ def read_blocks(
     text = b"\n".join(b[0] for b in blocks)
     if not is_plain_json(text, blocks, is_shallow):
         return None
+    counts = np.fromiter((len(b[2]) for b in blocks), np.int64, len(blocks))
+    table = read_lines(text, int(counts.sum()), schema)
+    if table is None:
+        return None
+    # each element's index: its block's first, and its place in its block
+    firsts = np.fromiter((b[1] for b in blocks), np.int64, len(blocks))
+    indices = np.repeat(firsts - (np.cumsum(counts) - counts), counts)
+    return table, indices + np.arange(len(indices), dtype=np.int64)
+
+
+def read_lines(text: bytes, n_items: int, schema: pa.Schema) -> pa.Table | None:
+    """The ``n_items`` JSON elements of ``text`` (one a line, or pretty-printed over lines)
+    parsed by Arrow's JSON reader with ``schema`` (fields not in it ignored), in one chunk;
+    None when Arrow refuses them or finds another number of elements."""
     import pyarrow.json as pj  # only TiC files need it
 
-    n_items = sum(len(b[2]) for b in blocks)
     options = pj.ParseOptions(
         explicit_schema=schema,
         unexpected_field_behavior="ignore",
@@ -300,10 +330,7 @@ def read_blocks(
         table = pj.read_json(io.BytesIO(text), read_options=read, parse_options=options)
     except pa.ArrowException:  # not plain: the caller reads them one by one
         return None
-    if table.num_rows != n_items:
-        return None
-    indices = np.concatenate([np.arange(b[1], b[1] + len(b[2]), dtype=np.int64) for b in blocks])
-    return table.combine_chunks(), indices
+    return table.combine_chunks() if table.num_rows == n_items else None
 
 
 def is_plain_json(text: bytes, blocks: list[Block], is_shallow: bool = False) -> bool:
@@ -311,6 +338,17 @@ def is_plain_json(text: bytes, blocks: list[Block], is_shallow: bool = False) ->
 
     ``is_shallow``: the file is known to nest less than 1,000 deep so far (the compiled
     analysis bounds it), so no element needs its brackets counted."""
+    if not is_plain_text(text):
+        return False
+    for block in [] if is_shallow else blocks:
+        long = (block[3] - block[2] + 1) >= DEPTH_SAFE
+        if long.any() and any(is_deep(item) for item, _, _ in block_items(block)):
+            return False
+    return True
+
+
+def is_plain_text(text: bytes) -> bool:
+    """No ``NaN``/``Infinity`` (Arrow reads them, orjson refuses them), valid UTF-8."""
     if b"NaN" in text or b"Infinity" in text:
         return False
     if not text.isascii():
@@ -318,13 +356,12 @@ def is_plain_json(text: bytes, blocks: list[Block], is_shallow: bool = False) ->
             text.decode()
         except UnicodeDecodeError:
             return False
-    for block in [] if is_shallow else blocks:
-        long = (block[3] - block[2] + 1) >= DEPTH_SAFE
-        if long.any():
-            for item, _, _ in block_items(block):
-                if len(item) >= DEPTH_SAFE and item.count(b"[") + item.count(b"{") >= 1000:
-                    return False
     return True
+
+
+def is_deep(item: bytes) -> bool:
+    """Could an element nest 1,000 deep (orjson's limit is 1,024; Arrow reads deeper)?"""
+    return len(item) >= DEPTH_SAFE and item.count(b"[") + item.count(b"{") >= 1000
 
 
 def _rows(refs: pa.RecordBatch, indices: np.ndarray, file_id: str) -> References | None:
