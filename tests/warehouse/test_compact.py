@@ -209,6 +209,46 @@ def test_old_parts_are_deleted_by_a_later_commit_after_the_grace_period(tmp_path
     assert Counter(_all_rows(wh)) >= before
 
 
+def test_the_columns_recorded_for_deleted_parts_go_with_them(tmp_path: Path) -> None:
+    """The catalog keeps one ``part_columns`` row a part on disk: a part deleted once its
+    grace period is over loses its row in the commit that deletes it (else every compaction
+    and every replaced load left rows behind for good)."""
+    wh = _warehouse(tmp_path, n_files=2)
+    old = _rate_parts(wh)
+    cp.compact(wh)
+    with cat.writing(wh.catalog) as con:  # as if GRACE had passed: retired long ago
+        con.execute("UPDATE retired_parts SET retired_at = retired_at - INTERVAL 1 HOUR")
+    _load(wh, 2, _rows(1, 2), 100)  # a later commit deletes what is stale
+    with cat.reading(wh.catalog) as con:
+        recorded = {r[0] for r in con.execute("SELECT part_path FROM part_columns").fetchall()}
+        current = {p for paths in ledger.parts(con).values() for p in paths}
+    assert not any(Path(p).exists() for p in old)
+    assert not recorded & set(old)
+    assert recorded == current  # one row for every part still named, none else
+
+
+def test_a_failure_after_the_commit_keeps_the_committed_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The load is committed before the stale parts are looked up and forgotten: if that
+    fails (here: the lookup), the error is said but the load's part files stay, so the
+    catalog never names files that are gone."""
+    wh = _warehouse(tmp_path, n_files=1)
+
+    def fails(con: Any) -> list[str]:
+        raise duckdb.IOException("the disk went away")
+
+    monkeypatch.setattr(store, "_stale_parts", fails)
+    with pytest.raises(duckdb.IOException):
+        _load(wh, 1, _rows(2, 1), 100)
+    monkeypatch.undo()
+    with cat.reading(wh.catalog) as con:
+        named = [p for paths in ledger.parts(con).values() for p in paths]
+    assert len({Path(p).parent.parent.name for p in named}) == 2  # both files' loads
+    assert all(Path(p).exists() for p in named)
+    assert sum(_all_rows(wh).values()) == len(_rows(7, 0)) + len(_rows(2, 1))
+
+
 def test_a_load_replaced_meanwhile_is_left_to_its_replacement(tmp_path: Path) -> None:
     wh = _warehouse(tmp_path, n_files=1)
     with cat.reading(wh.catalog) as con:

@@ -101,7 +101,8 @@ def insert(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple[str, str]]) -> N
 
 
 def forget(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> None:
-    """Drop the records of parts never named (a rewrite another process superseded)."""
+    """Drop the records of parts never named (a rewrite another process superseded), or
+    about to be deleted (``store.Warehouse.commit``: stale parts)."""
     con.execute(f"DELETE FROM {TABLE} WHERE part_path IN (SELECT unnest($paths))",
                 {"paths": list(paths)})  # fmt: skip
 

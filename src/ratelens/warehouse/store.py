@@ -254,13 +254,16 @@ class Warehouse:
         """Move a staged file's parts into place and register them in one transaction.
 
         The lock is taken here only. If another ingest committed the same file meanwhile
-        (with every code staged here), this load is dropped and reported as skipped.
+        (with every code staged here), this load is dropped and reported as skipped. A
+        failure after the transaction (forgetting stale parts, detaching) is raised, but
+        the parts it committed stay where the catalog names them.
         """
         attempt_id = uuid.uuid4().hex
         final = self.home / "parts" / staged.file_id / attempt_id
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged.folder, final)
         entry = _loaded_entry(staged, attempt_id)
+        is_committed = False
         try:
             with cat.committing(self.catalog) as written:
                 con = written.con  # (a catalog just made holds no load: nothing to ask)
@@ -271,9 +274,13 @@ class Warehouse:
                     shutil.rmtree(final, ignore_errors=True)
                     return _skipped(staged.path, current)
                 _insert(con, entry, final, staged.parts)
+                is_committed = True
                 stale = [] if written.is_new else _stale_parts(con)
+                if stale:  # their recorded columns go before the files (see below)
+                    part_columns.forget(con, stale)
         except BaseException:
-            shutil.rmtree(final, ignore_errors=True)
+            if not is_committed:
+                shutil.rmtree(final, ignore_errors=True)
             raise
         for part in stale:
             Path(part).unlink(missing_ok=True)
