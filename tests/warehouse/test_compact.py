@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +248,56 @@ def test_a_failure_after_the_commit_keeps_the_committed_load(
     assert len({Path(p).parent.parent.name for p in named}) == 2  # both files' loads
     assert all(Path(p).exists() for p in named)
     assert sum(_all_rows(wh).values()) == len(_rows(7, 0)) + len(_rows(2, 1))
+
+
+def _then_interrupted(done: Callable[..., Any]) -> Callable[..., Any]:
+    """``done``, then Ctrl-C as it returns."""
+
+    def call(*args: Any) -> Any:
+        done(*args)
+        raise KeyboardInterrupt
+
+    return call
+
+
+def test_an_interrupt_just_after_a_load_is_committed_keeps_its_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C as the commit's transaction returns: the load is in the catalog, so its parts
+    stay; an interrupt before it, as the lock is awaited, leaves nothing behind."""
+    wh = _warehouse(tmp_path, n_files=1)
+    before = sum(_all_rows(wh).values())
+    monkeypatch.setattr(store, "_insert", _then_interrupted(store._insert))
+    with pytest.raises(KeyboardInterrupt):
+        _load(wh, 1, _rows(2, 1), 100)
+    assert sum(_all_rows(wh).values()) == before + len(_rows(2, 1))
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cat, "_open", interrupted)  # waiting for the lock
+    with pytest.raises(KeyboardInterrupt):
+        _load(wh, 2, _rows(2, 2), 100)
+    monkeypatch.undo()
+    assert not (wh.home / "parts" / f"{2:064x}").exists() or not any(
+        (wh.home / "parts" / f"{2:064x}").iterdir()
+    )
+    assert sum(_all_rows(wh).values()) == before + len(_rows(2, 1))
+
+
+def test_an_interrupt_after_a_rewrite_is_named_keeps_the_new_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C right after the ledger names the sorted copy: the copy stays on disk (the
+    catalog names it), the rows read the same."""
+    wh = _warehouse(tmp_path, n_files=1)
+    before = _all_rows(wh)
+    monkeypatch.setattr(ledger, "replace_parts", _then_interrupted(ledger.replace_parts))
+    with pytest.raises(KeyboardInterrupt):
+        cp.compact(wh)
+    monkeypatch.undo()
+    assert all(Path(p).exists() for p in _rate_parts(wh))
+    assert _all_rows(wh) == before
 
 
 def test_a_load_replaced_meanwhile_is_left_to_its_replacement(tmp_path: Path) -> None:

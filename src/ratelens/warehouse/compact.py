@@ -27,7 +27,8 @@ disturbs a reader:
 
 A failure or an interrupt at any point leaves the load as it was: until the ledger names
 the sorted copy, queries read the old part, and the copy is removed (by the failing
-process, or as the staging folder of a process that no longer runs). A load replaced or
+process, or as the staging folder of a process that no longer runs); once the ledger
+names it (an interrupt just after), it stays (``store.is_named``). A load replaced or
 compacted by another process meanwhile is left to that process.
 
 The copy leaves out the columns null in every row of the load (but those read from parts
@@ -172,6 +173,7 @@ def _compact_load(wh: Warehouse, load: LoadParts, excluded: Sequence[str]) -> in
     cat.make_folder(staging)
     name = f"{load.table}.{uuid.uuid4().hex[:12]}.parquet"
     final = Path(load.paths[0]).with_name(name)
+    is_asked = False  # (see store.is_named)
     try:
         n_rows = sorted_copy([Path(p) for p in load.paths], staging / name, wh.home, excluded)
         os.replace(staging / name, final)
@@ -179,12 +181,14 @@ def _compact_load(wh: Warehouse, load: LoadParts, excluded: Sequence[str]) -> in
             # recorded first: a record of a part never named (replaced meanwhile, or a kill
             # between the two) is never read, ledger.replace_parts commits on its own
             part_columns.insert(con, part_columns.described(con, [str(final)]))
+            is_asked = True
             is_named = ledger.replace_parts(con, load.attempt_id, load.table, load.paths,
                                             str(final), n_rows)  # fmt: skip
             if not is_named:
                 part_columns.forget(con, [str(final)])
     except BaseException:
-        final.unlink(missing_ok=True)
+        if not (is_asked and store.is_named(wh.catalog, final)):
+            final.unlink(missing_ok=True)
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)

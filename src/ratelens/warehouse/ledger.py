@@ -271,6 +271,16 @@ def parts(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     return out
 
 
+def names(con: duckdb.DuckDBPyConnection, path: str) -> bool:
+    """Does a load, now or before, name the part ``path`` or a part in the folder ``path``?"""
+    row = con.execute(
+        "SELECT count(*) FROM ingest_parts WHERE part_path = $path"
+        " OR starts_with(part_path, $path || '/')",
+        {"path": path},
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def superseded_parts(con: duckdb.DuckDBPyConnection, before: datetime) -> list[str]:
     """Part files of loads that a file's current load replaced before ``before``."""
     rows = con.execute(

@@ -263,7 +263,7 @@ class Warehouse:
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged.folder, final)
         entry = _loaded_entry(staged, attempt_id)
-        is_committed = False
+        is_asked = is_committed = False  # (see is_named)
         try:
             with cat.committing(self.catalog) as written:
                 con = written.con  # (a catalog just made holds no load: nothing to ask)
@@ -273,13 +273,14 @@ class Warehouse:
                 ) and covers(current.codes, staged.codes):
                     shutil.rmtree(final, ignore_errors=True)
                     return _skipped(staged.path, current)
+                is_asked = True
                 _insert(con, entry, final, staged.parts)
                 is_committed = True
                 stale = [] if written.is_new else _stale_parts(con)
                 if stale:  # their recorded columns go before the files (see below)
                     part_columns.forget(con, stale)
         except BaseException:
-            if not is_committed:
+            if not is_committed and not (is_asked and is_named(self.catalog, final)):
                 shutil.rmtree(final, ignore_errors=True)
             raise
         for part in stale:
@@ -377,6 +378,17 @@ def _insert(
     except BaseException:
         ledger.rollback(con)
         raise
+
+
+def is_named(catalog: Path, path: Path) -> bool:
+    """After a commit that failed or was interrupted once its transaction was asked for:
+    does the catalog name the part (or the folder of parts) ``path``? True when it cannot
+    say: a file kept that nothing names is only garbage, a named one deleted loses a load."""
+    try:
+        with cat.reading(catalog) as con:
+            return ledger.names(con, str(path))
+    except Exception:
+        return True
 
 
 def _stale_parts(con: duckdb.DuckDBPyConnection) -> list[str]:
