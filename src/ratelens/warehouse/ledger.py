@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -275,8 +276,8 @@ def names(con: duckdb.DuckDBPyConnection, path: str) -> bool:
     """Does a load, now or before, name the part ``path`` or a part in the folder ``path``?"""
     row = con.execute(
         "SELECT count(*) FROM ingest_parts WHERE part_path = $path"
-        " OR starts_with(part_path, $path || '/')",
-        {"path": path},
+        " OR starts_with(part_path, $folder)",
+        {"path": path, "folder": os.path.join(path, "")},
     ).fetchone()
     return bool(row and row[0])
 
