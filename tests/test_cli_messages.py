@@ -1,6 +1,6 @@
 """The CLI's messages on stderr are what rich writes for them, with or without rich.
 
-To a file or a pipe rich writes a message's markup as its bare text; ``cli._say`` writes
+To a file or a pipe rich writes a message's markup as its bare text; ``console.say`` writes
 plain lines itself, so an ingest or an error does not import rich (~20 ms, issue 18), and
 hands everything else to rich. Checked against rich's own output on any text.
 """
@@ -20,7 +20,7 @@ from rich.markup import escape as rich_escape
 
 from data_paths import TEST_DATA
 from python_run import run_code
-from ratelens import cli
+from ratelens import console
 
 EXAMPLE = (TEST_DATA / "tic" / "examples" / "v2.2.0" / "in-network-rates"
            / "in-network-rates-all-negotiated-types-sample.json")
@@ -44,12 +44,12 @@ def _rich_writes(markup: str) -> str:
 
 
 def _said(markup: str, text: str = "") -> str:
-    """What ``cli._say`` writes for the markup and text to a file (or the error it raises)."""
+    """What ``console.say`` writes for the markup and text to a file (or the error it raises)."""
     out = io.StringIO()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("sys.stderr", out)
         try:
-            cli._say(markup, text)
+            console.say(markup, text)
         except MarkupError as exc:
             return f"MarkupError: {exc}"
     return out.getvalue()
@@ -57,7 +57,7 @@ def _said(markup: str, text: str = "") -> str:
 
 @pytest.fixture(autouse=True)
 def _unstyled(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in cli._RICH_ENVIRON:
+    for name in console.RICH_ENVIRON:
         monkeypatch.delenv(name, raising=False)
 
 
@@ -78,7 +78,7 @@ def _rich_writes_text(text: str) -> str:
 def test_an_ingest_line_prints_its_path_and_message_as_written(
     status: str, path: str, message: str
 ) -> None:
-    assert _said(*cli._result_line(status, path, message)) == _rich_writes_text(
+    assert _said(*console.result_line(status, path, message)) == _rich_writes_text(
         f"{status} {path}: {message}")
 
 
@@ -90,7 +90,7 @@ def test_an_os_error_prints_its_text_and_file_as_written(strerror: str, filename
     out = io.StringIO()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("sys.stderr", out)
-        assert cli._report_error(exc) == 1
+        assert console.report_error(exc) == 1
     where = f" ({filename})" if filename else ""
     assert out.getvalue() == _rich_writes_text(f"error: {strerror or exc}{where}")
 
@@ -101,14 +101,14 @@ def test_an_os_error_prints_its_text_and_file_as_written(strerror: str, filename
 @example(text="\\[")  # rich.markup.escape leaves it, and rich prints "["
 def test_every_message_shape_prints_its_text_as_written(text: str) -> None:
     for head in ("[red]error:[/red] ", "  warning: ", "wrote ", ""):
-        assert _said(head, text) == _rich_writes_text(cli._COLOUR_TAGS.sub("", head) + text)
+        assert _said(head, text) == _rich_writes_text(console.COLOUR_TAGS.sub("", head) + text)
 
 
 @settings(max_examples=300, deadline=None)
 @given(text=TEXTS)
 def test_escape_is_rich_escape(text: str) -> None:
-    assert cli.escape(text) == rich_escape(text)
-    markup = f"[yellow]{cli.escape(text)}[/yellow]"
+    assert console.escape(text) == rich_escape(text)
+    markup = f"[yellow]{console.escape(text)}[/yellow]"
     assert _said(markup) == _rich_writes(markup)
 
 
@@ -116,27 +116,27 @@ def test_plain_lines_skip_rich_and_the_rest_go_through_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     made: list[bool] = []
-    real = cli._err
+    real = console.err
 
     def counted() -> Console:
         made.append(True)
         return real()
 
-    monkeypatch.setattr(cli, "_err", counted)
+    monkeypatch.setattr(console, "err", counted)
     monkeypatch.setattr("sys.stderr", io.StringIO())
-    cli._say("[green]loaded[/green] /data/in-network.json.gz: loaded 8 rates as tic_in_network")
+    console.say("[green]loaded[/green] /data/in-network.json.gz: loaded 8 rates as tic_in_network")
     assert made == []
-    cli._say("[red]error:[/red] ", "byte 12 (in_network[0]): expected ']'")  # data: as is
+    console.say("[red]error:[/red] ", "byte 12 (in_network[0]): expected ']'")  # data: as is
     assert made == []
-    cli._say("[red]error:[/red] ", "a tab\there")  # rich writes it otherwise
+    console.say("[red]error:[/red] ", "a tab\there")  # rich writes it otherwise
     assert made == [True]
     monkeypatch.setenv("FORCE_COLOR", "1")  # rich would style it
-    cli._say("[green]loaded[/green] a: b")
+    console.say("[green]loaded[/green] a: b")
     assert made == [True, True]
 
 
 def test_an_ingest_to_a_pipe_does_not_import_rich(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in cli._RICH_ENVIRON}
+    env = {k: v for k, v in os.environ.items() if k not in console.RICH_ENVIRON}
     env["RATELENS_HOME"] = str(tmp_path)
     code = (
         "import sys\n"

@@ -6,10 +6,7 @@ twice while it builds the commands, and string annotations are evaluated anew ea
 (~11 ms of every start); written plainly they are made once, when the module is imported.
 """
 
-import functools
 import gc
-import os
-import re
 import signal
 import sys
 from enum import StrEnum
@@ -21,10 +18,11 @@ import typer
 
 from ratelens import config
 from ratelens.cli_params import Command, Group
-from ratelens.errors import EnvironmentFailure, RatelensError, UsageError
+from ratelens.console import escape, out, report_error, say
+from ratelens.errors import EnvironmentFailure, UsageError
+from ratelens.ingest_command import hash_early
 
 if TYPE_CHECKING:
-    from rich.console import Console
 
     from ratelens.warehouse.compact import CompactResult
 
@@ -34,77 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="What a US billing code is and what it is paid, from public data.",
 )
-# Text from data files reaches these consoles as text, never as markup (_say's second
-# argument; rich.markup.escape can not do it for every text: "a[/" + "]", "\\[", a closing
-# backslash), and emoji codes (":x:") are left as written. rich is imported when the first
-# message is said to a terminal (~20 ms a JSON report to stdout does without, and an
-# ingest's or an error's lines to a file or pipe: see _say).
 _state: dict[str, bool] = {"debug": "--debug" in sys.argv[1:]}
-
-
-@functools.cache
-def _err() -> "Console":
-    """The console of progress and messages (stderr)."""
-    from rich.console import Console
-
-    return Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
-
-
-def _say(markup: str, text: str = "") -> None:
-    """A message on stderr: ``markup`` (ours: rich markup), then ``text`` as written, never
-    read as markup (text from data: paths, messages naming values). To anything but a
-    terminal rich writes the message unstyled and unwrapped: a plain line (printable, no
-    bracket or backslash in the markup once its colour tags are taken off) is written
-    without importing rich (~20 ms); anything else, or rich told to style (FORCE_COLOR...),
-    goes through rich."""
-    plain = _COLOUR_TAGS.sub("", markup)
-    line = plain + text
-    if "[" in plain or "\\" in plain or not line.isprintable() or _is_styled():
-        from rich.text import Text
-
-        said = Text.from_markup(markup, emoji=False)
-        said.append(text)
-        _err().print(said)
-        return
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
-
-
-_COLOUR_TAGS = re.compile(r"\[/?(?:red|green|yellow|cyan|white)\]")
-# what makes rich treat stderr as a terminal, or size it, whatever it is (rich.console)
-_RICH_ENVIRON = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS",
-                 "JUPYTER_LINES")
-
-
-def _is_styled() -> bool:
-    """Whether rich could write stderr otherwise than as bare text."""
-    if any(name in os.environ for name in _RICH_ENVIRON):
-        return True
-    try:
-        return sys.stderr.isatty()
-    except ValueError:  # closed
-        return True
-
-
-def _out() -> "Console":
-    from rich.console import Console
-
-    return Console(emoji=False, highlight=False)
-
-
-def escape(text: str) -> str:
-    """``text`` with rich markup escaped, so it prints as written."""
-    if "[" not in text and not text.endswith("\\"):
-        return text  # what rich.markup.escape gives back, without importing rich
-    from rich.markup import escape as rich_escape
-
-    return rich_escape(text)
-
-
-def _result_line(status: str, path: str, message: str) -> tuple[str, str]:
-    """A file's ingest result: its status coloured (markup), then its path and message."""
-    colour = {"loaded": "green", "skipped": "cyan", "failed": "red"}.get(status, "white")
-    return f"[{colour}]{status}[/{colour}] ", f"{path}: {message}"
 
 
 class TextFormat(StrEnum):
@@ -167,12 +95,12 @@ def _warehouse(*, to_query: bool = False) -> Any:
 
     wh, is_empty = open_warehouse_state(_home(), to_query=to_query)
     if wh.is_sample:
-        _say(
+        say(
             "[yellow]Nothing ingested yet: using the bundled sample data "
             f"(RATELENS_HOME={escape(str(_home()))}).[/yellow]"
         )
     elif is_empty:
-        _say("[yellow]Nothing loaded: every file tried failed (see `ratelens sources`)."
+        say("[yellow]Nothing loaded: every file tried failed (see `ratelens sources`)."
                   "[/yellow]")
     return wh
 
@@ -183,7 +111,7 @@ def _emit(data: str | bytes, output: Path | None) -> None:
             output.write_bytes(data.encode() if isinstance(data, str) else data)
         except OSError as exc:
             raise EnvironmentFailure(f"cannot write {output}: {exc.strerror or exc}") from exc
-        _say("wrote ", str(output))
+        say("wrote ", str(output))
     elif isinstance(data, bytes):
         sys.stdout.buffer.write(data)
     else:
@@ -197,16 +125,6 @@ def _check_output(output: Path | None) -> Path | None:
     if output is not None and output.is_dir():
         raise typer.BadParameter(f"{output} is a folder, not a file")
     return output
-
-
-def _split_codes(codes: str | None, code_file: Path | None) -> frozenset[str] | None:
-    found: set[str] = set()
-    if codes:
-        found |= {c.strip().upper() for c in codes.split(",") if c.strip()}
-    if code_file:
-        text = code_file.read_text(encoding="utf-8")
-        found |= {c.strip().upper() for c in text.replace(",", "\n").splitlines() if c.strip()}
-    return frozenset(found) or None
 
 
 @app.command(cls=Command)
@@ -235,48 +153,12 @@ def ingest(
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://HOST:8786.")] = None,
 ) -> None:
     """Load public files into the warehouse (kind detected from the content)."""
-    if not (workers or scheduler):  # Dask workers hash their own files
-        from ratelens.sources.files import prefetch_sha256
+    from ratelens import ingest_command
 
-        prefetch_sha256(paths)  # hashing overlaps the imports below
-    from ratelens.ingest import IngestOptions, read_ahead
-
-    options = IngestOptions(
-        kind=kind,
-        codes=_split_codes(codes, code_file),
-        plan=plan,
-        limit=limit,
-        is_lenient=lenient,
-        keep_going=keep_going,
-        is_local_location_allowed=allow_local_locations,
-        is_http_location_allowed=allow_http_locations,
-    )
-    if not (workers or scheduler):
-        read_ahead(paths, options)  # inflating the first file overlaps the imports below
-    from ratelens.ingest import ingest as run
-    from ratelens.reports.progress import progress_factory
-    from ratelens.warehouse.store import Warehouse
-
-    wh = Warehouse(_home())
-    if workers or scheduler:
-        from ratelens.scale import ingest_distributed
-
-        results = ingest_distributed(wh, paths, options, scheduler=scheduler, n_workers=workers)
-    elif config.is_quiet():  # no progress bar: no console made (rich not imported, ~20 ms)
-        results = run(wh, paths, options, None)
-    else:
-        with progress_factory(_err()) as factory:
-            results = run(wh, paths, options, factory)
-    failed = 0
-    for r in results:
-        failed += r.status == "failed"
-        _say(*_result_line(r.status, r.path, r.message))
-        for w in r.warnings[:20]:
-            _say("  warning: ", w)
-        if len(r.warnings) > 20:
-            _say(f"  ... and {len(r.warnings) - 20:,} more warnings (ratelens sources "
-                      "--format json lists them)")
-    raise typer.Exit(1 if failed else 0)
+    raise typer.Exit(ingest_command.run(
+        paths, kind, codes, code_file, plan, limit, lenient, keep_going,
+        allow_local_locations, allow_http_locations, workers, scheduler,
+    ))
 
 
 @app.command(cls=Command)
@@ -294,7 +176,7 @@ def sources(
     if fmt == TextFormat.json:
         _emit(orjson.dumps([e.to_json() for e in entries], option=orjson.OPT_INDENT_2), None)
         return
-    _out().print(ledger_table(entries, is_sample=wh.is_sample))
+    out().print(ledger_table(entries, is_sample=wh.is_sample))
 
 
 @app.command(cls=Command)
@@ -323,7 +205,7 @@ def compact(
 
     wh = _warehouse()
     if wh.is_sample:
-        _say("nothing to compact: the bundled sample is read as it is")
+        say("nothing to compact: the bundled sample is read as it is")
         return
     done = compact_warehouse(wh)
     if fmt == TextFormat.json:
@@ -411,7 +293,7 @@ def report(
     if fmt == DocFormat.text and output is None:
         from ratelens.reports.benchmark import print_benchmark
 
-        print_benchmark(doc, _out())
+        print_benchmark(doc, out())
         return
     _emit(render_benchmark(doc, fmt.value), output)
 
@@ -454,7 +336,7 @@ def code(
     if fmt == CodeFormat.text and output is None:
         from ratelens.reports.code_terminal import print_code
 
-        print_code(doc, _out())
+        print_code(doc, out())
         return
     _emit(render_code(doc, fmt.value), output)
 
@@ -569,52 +451,11 @@ def serve(
     run(host, port)
 
 
-def _hash_early(argv: list[str]) -> None:
-    """Start hashing the files of ``ratelens ingest`` before the arguments are parsed.
-
-    Parsing the arguments and the imports after it take ~0.3 s of CPU; a
-    1 GB TiC file's sha256 takes ~0.1 s and is needed before reading (the file id). Only
-    arguments naming existing local files are hashed; ``ingest`` hashes the rest itself.
-    Not with Dask (--workers/--scheduler): workers hash their own files.
-    """
-    if argv[:1] != ["ingest"] or any(a.startswith(("--workers", "--scheduler")) for a in argv):
-        return
-    files = [a for a in argv[1:] if not a.startswith("-") and "://" not in a and Path(a).is_file()]
-    if files:
-        from ratelens.sources.files import prefetch_sha256
-
-        prefetch_sha256(files)
-        _read_early(argv[1:])
-
-
-def _read_early(args: list[str]) -> None:
-    """Start reading the first file of ``ratelens ingest`` ahead too, with the codes the
-    arguments name: a TiC in-network file is inflated and analysed beside the parsing and
-    the imports (``sources.tic.ahead``). ``ingest`` reads the arguments again with typer;
-    if it finds other codes, the read is not taken (``ingest.read_ahead``), nothing lost."""
-    from ratelens.sources.tic.early import ingest_arguments
-
-    read = ingest_arguments(args)
-    if read is None:  # --help
-        return
-    paths, values = read
-    if not paths or values.get("--kind", "tic_in_network") != "tic_in_network":
-        return
-    code_file = values.get("--code-file")
-    try:
-        codes = _split_codes(values.get("--codes"), Path(code_file) if code_file else None)
-    except (OSError, UnicodeDecodeError):
-        return
-    from ratelens.sources.tic.ahead import read_ahead_if_in_network
-
-    read_ahead_if_in_network(paths[0], codes)
-
-
 def main() -> None:
     """Entry point: exit 0 ok, 1 input, data or environment error, 2 usage error, 130
     interrupted; one line on stderr for an error, tracebacks only with --debug."""
     try:
-        _hash_early(sys.argv[1:])
+        hash_early(sys.argv[1:])
         code = app(standalone_mode=False)  # returns the code of a typer.Exit
         sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as exc:
@@ -622,33 +463,7 @@ def main() -> None:
     except Exception as exc:
         if _state["debug"]:
             raise
-        sys.exit(_report_error(exc))
+        sys.exit(report_error(exc))
     except KeyboardInterrupt:
-        _say("interrupted")
+        say("interrupted")
         sys.exit(130)
-
-
-def _report_error(exc: Exception) -> int:
-    """Say what went wrong in one line (two for a usage error: the usage); the exit code."""
-    from typer.exceptions import TyperException
-
-    if isinstance(exc, RatelensError):
-        _say("[red]error:[/red] ", str(exc))
-        return exc.exit_code
-    if isinstance(exc, TyperException):  # unknown command or option, missing or bad value
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
-        else:
-            _say("[red]error:[/red] ", str(exc))
-        return 2
-    if isinstance(exc, typer.Abort):
-        _say("aborted")
-        return 1
-    if isinstance(exc, OSError):  # the machine: a full disk, a folder that cannot be written
-        where = f" ({exc.filename})" if exc.filename else ""
-        _say("[red]error:[/red] ", f"{exc.strerror or exc}{where}")
-        return 1
-    _say("[red]error:[/red] ", f"unexpected {type(exc).__name__}: {exc} "
-         "(run with --debug for the traceback, and please report it)")
-    return 1

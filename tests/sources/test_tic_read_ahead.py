@@ -241,9 +241,9 @@ def test_ingest_reads_ahead_only_what_it_can(tmp_path: Path) -> None:
 
 def early(args: list[str]) -> tuple | None:
     """The settings of the read ``ratelens ingest ARGS`` starts before typer parses them."""
-    from ratelens import cli
+    from ratelens import ingest_command
 
-    cli._read_early(args)
+    ingest_command.read_early(args)
     kept = source_files._AHEAD.get(args[0]) or next(iter(source_files._AHEAD.values()), None)
     return None if kept is None else kept[0]
 
