@@ -455,7 +455,8 @@ def main() -> None:
     """Entry point: exit 0 ok, 1 input, data or environment error, 2 usage error, 130
     interrupted; one line on stderr for an error, tracebacks only with --debug."""
     try:
-        hash_early(sys.argv[1:])
+        if sys.argv[1:2] == ["ingest"]:
+            hash_early(sys.argv[2:])
         code = app(standalone_mode=False)  # returns the code of a typer.Exit
         sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as exc:

@@ -80,7 +80,7 @@ def main(args: list[str]) -> int | None:
         return None
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as cli._main does
     try:
-        hash_early(["ingest", *args])
+        hash_early(args)
         return run(**params)  # type: ignore[arg-type]  # (plain_arguments' names and types)
     except Exception as exc:
         return report_error(exc)
@@ -159,22 +159,22 @@ def run(
     return 1 if failed else 0
 
 
-def hash_early(argv: list[str]) -> None:
-    """Start hashing the files of ``ratelens ingest`` before the arguments are parsed.
+def hash_early(args: list[str]) -> None:
+    """Start hashing the files of ``ratelens ingest ARGS`` before the arguments are parsed.
 
     Parsing the arguments and the imports after it take ~0.3 s of CPU; a
     1 GB TiC file's sha256 takes ~0.1 s and is needed before reading (the file id). Only
     arguments naming existing local files are hashed; ``ingest`` hashes the rest itself.
     Not with Dask (--workers/--scheduler): workers hash their own files.
     """
-    if argv[:1] != ["ingest"] or any(a.startswith(("--workers", "--scheduler")) for a in argv):
+    if any(a.startswith(("--workers", "--scheduler")) for a in args):
         return
-    files = [a for a in argv[1:] if not a.startswith("-") and "://" not in a and Path(a).is_file()]
+    files = [a for a in args if not a.startswith("-") and "://" not in a and Path(a).is_file()]
     if files:
         from ratelens.sources.files import prefetch_sha256
 
         prefetch_sha256(files)
-        read_early(argv[1:])
+        read_early(args)
 
 
 def read_early(args: list[str]) -> None:

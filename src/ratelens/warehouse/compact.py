@@ -182,9 +182,9 @@ def _compact_load(wh: Warehouse, load: LoadParts, excluded: Sequence[str]) -> in
             # between the two) is never read, ledger.replace_parts commits on its own
             part_columns.insert(con, part_columns.described(con, [str(final)]))
             is_asked = True
-            is_named = ledger.replace_parts(con, load.attempt_id, load.table, load.paths,
-                                            str(final), n_rows)  # fmt: skip
-            if not is_named:
+            is_replaced = ledger.replace_parts(con, load.attempt_id, load.table, load.paths,
+                                               str(final), n_rows)  # fmt: skip
+            if not is_replaced:
                 part_columns.forget(con, [str(final)])
     except BaseException:
         if not (is_asked and store.is_named(wh.catalog, final)):
@@ -192,7 +192,7 @@ def _compact_load(wh: Warehouse, load: LoadParts, excluded: Sequence[str]) -> in
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if not is_named:
+    if not is_replaced:
         final.unlink(missing_ok=True)
         return None
     return n_rows
